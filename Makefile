@@ -1,0 +1,77 @@
+# WAVIS developer entry points. Two matter: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION := $(shell cat .python-version)
+VENV := .venv
+PY := $(VENV)/bin/python
+# Every process we start gets an explicit OpenMP thread count (OpenFHE uses OpenMP).
+export OMP_NUM_THREADS ?= 1
+
+PROTOS := $(shell find protos -name '*.proto')
+
+# The interpreter comes from .python-version: pyenv's install of it, else python3.X on PATH.
+define find_python
+p=""; \
+if command -v pyenv >/dev/null 2>&1; then \
+  prefix=$$(pyenv prefix $(PYTHON_VERSION) 2>/dev/null | head -n1); \
+  [ -x "$$prefix/bin/python$(PYTHON_VERSION)" ] && p="$$prefix/bin/python$(PYTHON_VERSION)"; \
+fi; \
+if [ -z "$$p" ] && command -v python$(PYTHON_VERSION) >/dev/null 2>&1 \
+   && python$(PYTHON_VERSION) -c '' >/dev/null 2>&1; then p=$$(command -v python$(PYTHON_VERSION)); fi; \
+if [ -z "$$p" ]; then \
+  echo "WAVIS needs Python $(PYTHON_VERSION) (the openfhe wheels import only there)." >&2; \
+  echo "Install it with: pyenv install $(PYTHON_VERSION)   (or: apt-get install python$(PYTHON_VERSION) python$(PYTHON_VERSION)-venv)" >&2; \
+  exit 1; \
+fi; \
+echo "$$p"
+endef
+
+.PHONY: help
+help:
+	@echo "make run      install what is missing, start Redis, the five services and the gateway"
+	@echo "make test     install what is missing, lint, check generated code, run every test"
+	@echo "make protos   regenerate Python code from protos/"
+	@echo "make lint     ruff and mypy on hand-written code"
+	@echo "make clean    remove .venv and var/"
+
+# The virtualenv is (re)built when the dependency pins change.
+$(VENV)/.installed: pyproject.toml requirements.lock .python-version
+	@python_bin=$$($(find_python)) || exit 1; \
+	if [ ! -x "$(PY)" ] || ! "$(PY)" -c 'import sys; assert sys.version_info[:2] == tuple(map(int, "$(PYTHON_VERSION)".split(".")))' 2>/dev/null; then \
+	  rm -rf "$(VENV)"; echo "creating $(VENV) with $$python_bin"; "$$python_bin" -m venv "$(VENV)" || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --upgrade "pip>=24" 
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.installed
+
+# Generated code is committed; this regenerates it when a proto changes (and on a fresh clone).
+.protos.stamp: $(PROTOS) scripts/gen_protos.py $(VENV)/.installed
+	$(PY) scripts/gen_protos.py
+	@touch $@
+
+.PHONY: protos
+protos: $(VENV)/.installed
+	$(PY) scripts/gen_protos.py
+	@touch .protos.stamp
+
+.PHONY: run
+run: $(VENV)/.installed .protos.stamp
+	exec $(PY) -m wavis.devstack
+
+.PHONY: lint
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check libs services gateway tests scripts
+	$(PY) scripts/typecheck.py
+
+.PHONY: test
+test: $(VENV)/.installed
+	$(MAKE) --no-print-directory lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: clean
+clean:
+	rm -rf $(VENV) var .protos.stamp

@@ -1,0 +1,61 @@
+"""gRPC clients of the gateway: one channel per service, its stub and its health stub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc.aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry import trace
+
+from wavis.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
+from wavis.core.grpc_client import open_channel
+from wavis.core.mesh import SERVICES, MeshService
+from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.tfhe_eval.v1 import tfhe_eval_pb2, tfhe_eval_pb2_grpc
+from wavis.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
+
+# Each service's Describe takes its own (empty) request message.
+_DESCRIBE_REQUEST: dict[str, Any] = {
+    "keys": keys_pb2.DescribeRequest,
+    "tfhe_eval": tfhe_eval_pb2.DescribeRequest,
+    "ckks_compute": ckks_compute_pb2.DescribeRequest,
+    "metering": metering_pb2.DescribeRequest,
+    "webhooks": webhooks_pb2.DescribeRequest,
+}
+
+
+class ServiceClients:
+    """Stubs for every service of the mesh, sharing one channel per service."""
+
+    def __init__(self, targets: dict[str, str],
+                 tracer_provider: trace.TracerProvider | None = None) -> None:
+        self.channels: dict[str, grpc.aio.Channel] = {
+            key: open_channel(target, tracer_provider=tracer_provider)
+            for key, target in targets.items()
+        }
+        self.keys = keys_pb2_grpc.KeysServiceStub(self.channels["keys"])
+        self.tfhe_eval = tfhe_eval_pb2_grpc.TfheEvalServiceStub(self.channels["tfhe_eval"])
+        self.ckks_compute = ckks_compute_pb2_grpc.CkksComputeServiceStub(
+            self.channels["ckks_compute"])
+        self.metering = metering_pb2_grpc.MeteringServiceStub(self.channels["metering"])
+        self.webhooks = webhooks_pb2_grpc.WebhooksServiceStub(self.channels["webhooks"])
+
+    async def check_health(self, service: MeshService, timeout: float) -> int:
+        """The service's grpc.health.v1 status (SERVING = 1)."""
+        stub = health_pb2_grpc.HealthStub(self.channels[service.key])
+        response = await stub.Check(health_pb2.HealthCheckRequest(service=service.grpc_service),
+                                    timeout=timeout)
+        return int(response.status)
+
+    async def describe(self, service: MeshService, timeout: float) -> Any:
+        stub = getattr(self, service.key)
+        return await stub.Describe(_DESCRIBE_REQUEST[service.key](), timeout=timeout)
+
+    async def close(self) -> None:
+        for channel in self.channels.values():
+            await channel.close()
+
+
+assert set(_DESCRIBE_REQUEST) == {service.key for service in SERVICES}

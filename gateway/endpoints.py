@@ -1,0 +1,55 @@
+"""The declarative endpoint table: one entry per public operation.
+
+Routing, the OpenAPI document and (from the edge issue on) authorization all read this table,
+so an endpoint's path, minimum role and schemas are stated exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+API_PREFIX = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One documented response of an endpoint."""
+
+    description: str
+    schema: str | None = None  # name under components/schemas; None: no body
+    headers: tuple[str, ...] = ()  # names under components/headers
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # below /api/v1, aiohttp syntax: "/keys/{key_id}"
+    handler: Handler
+    summary: str
+    tag: str
+    replies: Mapping[int, Reply]
+    min_role: str | None = None  # None: public (no API key)
+    request_schema: str | None = None  # name under components/schemas
+    description: str = ""
+    extra: Mapping[str, object] = field(default_factory=dict)  # more OpenAPI operation fields
+
+    @property
+    def full_path(self) -> str:
+        return API_PREFIX + self.path
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+def add_routes(app: web.Application, endpoints: tuple[Endpoint, ...]) -> None:
+    for endpoint in endpoints:
+        name = f"{endpoint.method.lower()}_{endpoint.operation_id}"
+        if endpoint.method == "GET":  # every GET answers HEAD too, as HTTP expects
+            app.router.add_get(endpoint.full_path, endpoint.handler, name=name, allow_head=True)
+        else:
+            app.router.add_route(endpoint.method, endpoint.full_path, endpoint.handler, name=name)

@@ -1,0 +1,162 @@
+"""The gateway's one middleware chain, outermost first:
+
+request id -> tracing -> errors -> CORS -> body limit  (auth, limits and idempotency join in
+the edge issue). Every response, errors included, leaves with X-Request-Id and CORS headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import grpc
+import redis.exceptions
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from wavis.core.errors import WavisError, error_from_rpc
+from wavis.core.request_context import REQUEST_ID_HEADER, accept_request_id, current_request_id
+from wavis.gateway import state
+from wavis.gateway.errors import error_response
+from wavis.gateway.settings import MB
+
+log = logging.getLogger("wavis.gateway.access")
+
+
+
+CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"
+# Headers a browser client may read (CORS hides all but a few by default).
+CORS_EXPOSED_HEADERS = ", ".join((
+    "X-Request-Id", "Retry-After", "Idempotent-Replayed", "X-Security-Warning",
+    "X-RateLimit-Daily-Limit", "X-RateLimit-Daily-Remaining", "X-RateLimit-Daily-Reset",
+    "X-RateLimit-Monthly-Limit", "X-RateLimit-Monthly-Remaining", "X-RateLimit-Monthly-Reset",
+    "X-RateLimit-Burst-Limit", "X-RateLimit-Burst-Remaining", "X-RateLimit-Burst-Reset",
+    "X-Noise-Budget-Remaining", "X-Noise-Budget-Warning", "X-Noise-Budget-Recovery",
+))
+
+# aiohttp's own HTTP errors (router, body size) -> public codes.
+_HTTP_EXCEPTION_CODES = {
+    400: "VALIDATION_ERROR",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
+    token = current_request_id.set(request_id)
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+        log.info("%s %s %d", request.method, request.path, response.status,
+                 extra={"duration_ms": round(1000 * (time.perf_counter() - started), 2)})
+        return response
+    finally:
+        current_request_id.reset(token)
+
+
+@web.middleware
+async def tracing_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A SERVER span per request, continuing the caller's W3C traceparent if it sent one."""
+    tracer = request.app[state.TRACER]
+    route = request.match_info.route.resource
+    route_name = route.canonical if route is not None else "unmatched"
+    with tracer.start_as_current_span(
+        f"{request.method} {route_name}",
+        context=propagate.extract(request.headers),
+        kind=SpanKind.SERVER,
+        attributes={"http.request.method": request.method, "http.route": route_name,
+                    "wavis.request_id": current_request_id.get() or ""},
+    ) as span:
+        response = await handler(request)
+        span.set_attribute("http.response.status_code", response.status)
+        if response.status >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+        return response
+
+
+def _allow_header(exc: web.HTTPMethodNotAllowed) -> dict[str, str]:
+    return {"Allow": ", ".join(sorted(exc.allowed_methods | {"OPTIONS"}))}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure becomes the contract's envelope; nothing else reaches the client."""
+    try:
+        return await handler(request)
+    except WavisError as error:
+        return error_response(error)
+    except web.HTTPMethodNotAllowed as exc:
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        message = f"{request.method} is not allowed here; allowed: {allowed}."
+        return error_response(WavisError("METHOD_NOT_ALLOWED", message), _allow_header(exc))
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[state.SETTINGS].max_request_bytes
+        return error_response(WavisError(
+            "PAYLOAD_TOO_LARGE",
+            f"Request bodies are limited to {limit // MB} MB; upload larger keys in chunks "
+            "with POST /api/v1/keys/uploads.",
+            {"limit_bytes": limit}))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_EXCEPTION_CODES.get(exc.status, "INTERNAL_ERROR" if exc.status >= 500
+                                         else "VALIDATION_ERROR")
+        message = f"No resource at {request.path}." if code == "NOT_FOUND" else exc.reason
+        return error_response(WavisError(code, message))
+    except grpc.RpcError as exc:
+        upstream_error = error_from_rpc(exc)
+        if upstream_error.http_status >= 500:
+            log.warning("upstream call failed: %s", exc)
+        return error_response(upstream_error)
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        log.warning("redis unavailable: %s", exc)
+        return error_response(WavisError("UPSTREAM_UNAVAILABLE",
+                                         "Shared state (Redis) is unavailable; retry shortly."))
+    except Exception:
+        # The stack trace goes to our logs under the request id, never to the client.
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response(WavisError("INTERNAL_ERROR"))
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer CORS preflights (OPTIONS with Access-Control-Request-Method) on known paths."""
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        # The router matched no OPTIONS route: it tells which methods the path does have.
+        refusal = getattr(request.match_info, "http_exception", None)
+        methods: set[str] = set()
+        if isinstance(refusal, web.HTTPMethodNotAllowed):
+            methods = set(refusal.allowed_methods)
+        if methods:
+            return web.Response(status=204, headers={
+                "Access-Control-Allow-Methods": ", ".join(sorted(methods | {"OPTIONS"})),
+                "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
+                "Access-Control-Max-Age": "600",
+            })
+    return await handler(request)
+
+
+@web.middleware
+async def body_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a declared oversize body before reading a byte of it."""
+    limit = request.app[state.SETTINGS].max_request_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    return await handler(request)
+
+
+MIDDLEWARES = (
+    request_id_middleware,
+    tracing_middleware,
+    error_middleware,
+    cors_middleware,
+    body_limit_middleware,
+)

@@ -1,0 +1,90 @@
+"""The OpenAPI 3.1 document, built from the endpoint table and the schema components."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import wavis
+from wavis.gateway.endpoints import Endpoint
+from wavis.gateway.schemas import HEADERS, SCHEMAS
+
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def _ref(kind: str, name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _operation(endpoint: Endpoint) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, reply in sorted(endpoint.replies.items()):
+        response: dict[str, Any] = {
+            "description": reply.description,
+            "headers": {name: _ref("headers", name) for name in ("X-Request-Id", *reply.headers)},
+        }
+        if reply.schema is not None:
+            response["content"] = {"application/json": {"schema": _ref("schemas", reply.schema)}}
+        responses[str(status)] = response
+    responses.setdefault("405", _ref("responses", "MethodNotAllowed"))
+    responses.setdefault("429", _ref("responses", "TooManyRequests"))
+    responses["default"] = _ref("responses", "Error")
+    operation: dict[str, Any] = {
+        "operationId": endpoint.operation_id,
+        "summary": endpoint.summary,
+        "tags": [endpoint.tag],
+        "responses": responses,
+        # The least role that may call it; "public" needs no API key.
+        "x-wavis-min-role": endpoint.min_role or "public",
+        "security": [{"bearerAuth": []}] if endpoint.min_role else [],
+    }
+    if endpoint.description:
+        operation["description"] = endpoint.description
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in _PATH_PARAM.findall(endpoint.path)]
+    if parameters:
+        operation["parameters"] = parameters
+    if endpoint.request_schema is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref("schemas", endpoint.request_schema)}},
+        }
+    operation.update(endpoint.extra)
+    return operation
+
+
+def build_openapi(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.full_path, {})[endpoint.method.lower()] = _operation(endpoint)
+    error_content = {"application/json": {"schema": _ref("schemas", "Error")}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "WAVIS API",
+            "version": wavis.__version__,
+            "description": "Fully Homomorphic Encryption as a service: TFHE boolean gates and "
+                           "CKKS arithmetic on encrypted data, on OpenFHE.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "headers": HEADERS,
+            "responses": {
+                "Error": {"description": "An error, in the envelope every non-2xx except 429 "
+                                         "uses.",
+                          "headers": {"X-Request-Id": _ref("headers", "X-Request-Id")},
+                          "content": error_content},
+                "MethodNotAllowed": {"description": "Wrong method; Allow lists the right ones.",
+                                     "headers": {"Allow": _ref("headers", "Allow"),
+                                                 "X-Request-Id": _ref("headers", "X-Request-Id")},
+                                     "content": error_content},
+                "TooManyRequests": {"description": "Rate limited; empty body.",
+                                    "headers": {"Retry-After": _ref("headers", "Retry-After")}},
+            },
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "wvs_<env>_<key>; the bare key is accepted too."},
+            },
+        },
+    }

@@ -1,0 +1,1 @@
+"""Code every WAVIS process shares: settings, errors, gRPC bootstrap, telemetry, Redis."""

@@ -1,0 +1,116 @@
+"""Server interceptors every service runs: request id, then error mapping.
+
+Only WAVIS methods (`/wavis.*`) are wrapped; health and reflection pass through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from wavis.core.errors import WavisError, to_rpc_status
+from wavis.core.request_context import REQUEST_ID_METADATA, current_request_id, new_request_id
+
+log = logging.getLogger(__name__)
+
+Around = Callable[[grpc.aio.ServicerContext, str], AbstractAsyncContextManager[None]]
+
+
+def _wrap_handler(handler: grpc.RpcMethodHandler, method: str,
+                  around: Around) -> grpc.RpcMethodHandler:
+    """A handler of the same kind whose behaviour runs inside `around(context, method)`."""
+    if handler.unary_unary is not None:
+        inner_uu = handler.unary_unary
+
+        async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async with around(context, method):
+                return await inner_uu(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            unary_unary, handler.request_deserializer, handler.response_serializer)
+
+    if handler.stream_unary is not None:
+        inner_su = handler.stream_unary
+
+        async def stream_unary(requests: Any, context: grpc.aio.ServicerContext) -> Any:
+            async with around(context, method):
+                return await inner_su(requests, context)
+
+        return grpc.stream_unary_rpc_method_handler(
+            stream_unary, handler.request_deserializer, handler.response_serializer)
+
+    streaming = handler.unary_stream or handler.stream_stream
+    assert streaming is not None
+
+    async def response_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async with around(context, method):
+            if inspect.isasyncgenfunction(streaming):
+                async for item in streaming(request, context):
+                    yield item
+            else:  # writes through context.write
+                await streaming(request, context)
+
+    make = (grpc.unary_stream_rpc_method_handler if handler.unary_stream is not None
+            else grpc.stream_stream_rpc_method_handler)
+    return make(response_stream, handler.request_deserializer, handler.response_serializer)
+
+
+class _WrappingInterceptor(grpc.aio.ServerInterceptor):
+    def around(self, context: grpc.aio.ServicerContext,
+               method: str) -> AbstractAsyncContextManager[None]:
+        raise NotImplementedError  # each subclass supplies its own
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or not method.startswith("/wavis."):
+            return handler
+        return _wrap_handler(handler, method, self.around)
+
+
+class RequestIdInterceptor(_WrappingInterceptor):
+    """Adopt the caller's x-request-id (or make one) for logs and onward calls."""
+
+    @asynccontextmanager
+    async def around(self, context: grpc.aio.ServicerContext,
+                     method: str) -> AsyncIterator[None]:
+        metadata = dict(context.invocation_metadata() or ())
+        request_id = metadata.get(REQUEST_ID_METADATA) or new_request_id()
+        token = current_request_id.set(str(request_id))
+        try:
+            yield
+        finally:
+            current_request_id.reset(token)
+
+
+class ErrorMappingInterceptor(_WrappingInterceptor):
+    """WavisError -> google.rpc.Status with ErrorInfo; anything unexpected -> INTERNAL_ERROR."""
+
+    @asynccontextmanager
+    async def around(self, context: grpc.aio.ServicerContext,
+                     method: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except (asyncio.CancelledError, grpc.aio.AbortError):
+            raise
+        except WavisError as error:
+            if error.http_status >= 500:
+                log.warning("%s failed: %s", method, error)
+            code, message, trailing = to_rpc_status(error)
+            await context.abort(code, message, trailing_metadata=trailing)
+        except Exception:
+            # The stack trace stays in our logs; the caller learns only that it failed.
+            log.exception("%s raised", method)
+            code, message, trailing = to_rpc_status(WavisError("INTERNAL_ERROR"))
+            await context.abort(code, message, trailing_metadata=trailing)

@@ -1,0 +1,28 @@
+"""The request id of the work in progress, carried across the gateway -> service hop."""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import secrets
+
+REQUEST_ID_HEADER = "X-Request-Id"
+REQUEST_ID_METADATA = "x-request-id"  # gRPC metadata keys are lower case
+
+# A client may choose its own id: up to 128 characters that are safe in headers and logs.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
+
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "wavis_request_id", default=None
+)
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(12)
+
+
+def accept_request_id(candidate: str | None) -> str:
+    """Keep a client's id when it is safe, else make one."""
+    if candidate and _SAFE_REQUEST_ID.fullmatch(candidate):
+        return candidate
+    return new_request_id()

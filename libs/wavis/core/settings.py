@@ -1,0 +1,199 @@
+"""Typed settings read from the environment once, at start, failing fast on bad values.
+
+Each process declares a frozen dataclass whose fields carry their environment variable and
+parser (`setting(...)`); `load_settings` reads them all and reports every bad value at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+Parser = Callable[[str], Any]
+
+
+class SettingsError(ValueError):
+    """One or more environment variables hold unusable values."""
+
+
+def setting(env: str, default: Any, parse: Parser = str, *, doc: str = "") -> Any:
+    """Declare a settings field read from `env`, parsed by `parse`, else `default`."""
+    return dataclasses.field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
+
+
+def load_settings(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
+    """Build `cls` from the environment; raise SettingsError naming every bad variable."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        env_name = field.metadata.get("env")
+        if env_name is None or env_name not in environ:
+            continue
+        raw = environ[env_name]
+        try:
+            values[field.name] = field.metadata["parse"](raw)
+        except (ValueError, TypeError) as exc:
+            problems.append(f"{env_name}={raw!r}: {exc}")
+    if problems:
+        raise SettingsError("invalid configuration: " + "; ".join(problems))
+    settings = cls(**values)
+    check = getattr(settings, "validate", None)
+    if check is not None:
+        check()
+    return settings
+
+
+def describe_settings(cls: type) -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for every field: the README and `--help` tables."""
+    rows = []
+    for field in dataclasses.fields(cls):
+        if "env" in field.metadata:
+            rows.append((field.metadata["env"], repr(field.default), field.metadata["doc"]))
+    return rows
+
+
+# Parsers: each raises ValueError with a sentence a human can act on.
+
+def parse_int(low: int, high: int) -> Parser:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"expected a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def parse_float(low: float, high: float) -> Parser:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"expected a number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def parse_choice(*choices: str) -> Parser:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def parse_path(raw: str) -> Path:
+    if not raw.strip():
+        raise ValueError("expected a path")
+    return Path(raw.strip()).expanduser()
+
+
+def parse_nonempty(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    return raw.strip()
+
+
+def parse_redis_url(raw: str) -> str:
+    value = raw.strip()
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("expected a redis://, rediss:// or unix:// URL")
+    return value
+
+
+def parse_target(raw: str) -> str:
+    """A gRPC target: host:port, or a URI such as dns:///keys:50051."""
+    value = raw.strip()
+    if not value or (":" not in value):
+        raise ValueError("expected host:port or a gRPC URI like dns:///keys:50051")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class CommonSettings:
+    """What every WAVIS process reads."""
+
+    environment: str = setting(
+        "WAVIS_ENVIRONMENT", "development", parse_choice("development", "production"),
+        doc="development generates missing secrets and allows local shortcuts; production does not",
+    )
+    data_dir: Path = setting(
+        "WAVIS_DATA_DIR", Path("var"), parse_path,
+        doc="Redis data, blob store and generated development secrets",
+    )
+    redis_url: str = setting(
+        "WAVIS_REDIS_URL", "redis://127.0.0.1:6379/0", parse_redis_url,
+        doc="Redis holding shared state (make run starts one and sets this)",
+    )
+    log_level: str = setting(
+        "WAVIS_LOG_LEVEL", "info", parse_choice("debug", "info", "warning", "error"),
+        doc="log threshold",
+    )
+    log_format: str = setting(
+        "WAVIS_LOG_FORMAT", "json", parse_choice("json", "text"),
+        doc="json: one JSON object a line with request_id and trace_id",
+    )
+    traces_exporter: str = setting(
+        "OTEL_TRACES_EXPORTER", "none", parse_choice("none", "console", "otlp"),
+        doc="where OpenTelemetry spans go (otlp reads OTEL_EXPORTER_OTLP_ENDPOINT)",
+    )
+    omp_num_threads: int = setting(
+        "OMP_NUM_THREADS", 1, parse_int(1, 256),
+        doc="OpenMP threads per FHE worker; set explicitly in every process",
+    )
+    redis_timeout_seconds: float = setting(
+        "WAVIS_REDIS_TIMEOUT_SECONDS", 2.0, parse_float(0.05, 60),
+        doc="connect and command timeout for Redis",
+    )
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceSettings(CommonSettings):
+    """What every gRPC service reads, on top of CommonSettings."""
+
+    grpc_host: str = setting(
+        "WAVIS_GRPC_HOST", "127.0.0.1", parse_nonempty,
+        doc="address the gRPC server binds (0.0.0.0 in containers)",
+    )
+    grpc_port: int | None = setting(
+        "WAVIS_GRPC_PORT", None, parse_int(0, 65535),
+        doc="gRPC port; 0 picks a free one; unset: the service's default port",
+    )
+    ready_file: Path | None = setting(
+        "WAVIS_READY_FILE", None, parse_path,
+        doc="when set, the bound port is written here as JSON once serving (used by make run)",
+    )
+    shutdown_delay_seconds: float = setting(
+        "WAVIS_SHUTDOWN_DELAY_SECONDS", 0.0, parse_float(0, 300),
+        doc="after SIGTERM, answer health NOT_SERVING this long before refusing new calls",
+    )
+    shutdown_grace_seconds: float = setting(
+        "WAVIS_SHUTDOWN_GRACE_SECONDS", 8.0, parse_float(0, 600),
+        doc="after refusing new calls, how long in-flight calls may take to finish",
+    )

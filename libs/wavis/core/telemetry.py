@@ -1,0 +1,46 @@
+"""OpenTelemetry tracing for one process; the exporter is chosen by OTEL_TRACES_EXPORTER.
+
+A tracer provider is installed even with exporter "none", so trace ids exist for logs and
+W3C `traceparent` still propagates gateway -> services (gRPC interceptors) -> Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+import wavis
+
+log = logging.getLogger(__name__)
+
+
+def build_tracer_provider(service_name: str, exporter: str,
+                          extra_processor: SpanProcessor | None = None) -> TracerProvider:
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": f"wavis-{service_name}",
+                                  "service.version": wavis.__version__})
+    )
+    span_exporter: SpanExporter | None = None
+    if exporter == "console":
+        span_exporter = ConsoleSpanExporter()
+    elif exporter == "otlp":
+        # Reads OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4317).
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        span_exporter = OTLPSpanExporter()
+    if span_exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(span_exporter))
+    if extra_processor is not None:
+        provider.add_span_processor(extra_processor)
+    return provider
+
+
+def setup_tracing(service_name: str, exporter: str) -> TracerProvider:
+    """Install the process-wide tracer provider (once, at start)."""
+    provider = build_tracer_provider(service_name, exporter)
+    trace.set_tracer_provider(provider)
+    return provider

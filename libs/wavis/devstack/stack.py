@@ -1,0 +1,159 @@
+"""Start and stop the whole mesh on this machine: the engine of `make run`, also used by tests."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from wavis.core.mesh import SERVICES
+from wavis.core.ready_file import read_ready_port
+from wavis.core.redis_server import RedisServer
+from wavis.devstack.children import Child, die_with_parent, python_module, stop_all
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message says which part and why."""
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    http_port: int = 8080
+    port_base: int | None = None  # services at base..base+4, Redis at base+5; None: free ports
+    redis_url: str | None = None  # use this Redis instead of starting one
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for every child
+    log_dir: Path | None = None  # None: children write to this terminal
+    startup_timeout: float = 60.0
+    stop_timeout: float = 9.0  # make run promises every child gone within 10 s
+
+    redis: RedisServer | None = field(default=None, init=False)
+    services: dict[str, Child] = field(default_factory=dict, init=False)
+    service_ports: dict[str, int] = field(default_factory=dict, init=False)
+    gateway: Child | None = field(default=None, init=False)
+    gateway_port: int = field(default=0, init=False)
+    _lock: IO[str] | None = field(default=None, init=False)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def _child_env(self, redis_url: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("OMP_NUM_THREADS", "1")
+        env.setdefault("WAVIS_ENVIRONMENT", "development")
+        env.update({
+            "PYTHONUNBUFFERED": "1",
+            "WAVIS_DATA_DIR": str(self.data_dir),
+            "WAVIS_REDIS_URL": redis_url,
+        })
+        env.update(self.env)
+        return env
+
+    def _log_path(self, name: str) -> Path | None:
+        return self.log_dir / f"{name}.log" if self.log_dir else None
+
+    def _lock_data_dir(self) -> None:
+        """One stack per data directory: two Redis servers must never share an AOF file."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(self.data_dir / "stack.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise StackError(f"another WAVIS stack is using {self.data_dir}; stop it or set "
+                             "WAVIS_DATA_DIR to another folder") from None
+        self._lock = handle
+
+    def start(self) -> Stack:
+        self.data_dir = self.data_dir.resolve()
+        self._lock_data_dir()
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=self.data_dir))
+        redis_url = self.redis_url or self._start_redis()
+        env = self._child_env(redis_url)
+
+        for index, service in enumerate(SERVICES):
+            port = self.port_base + index if self.port_base is not None else 0
+            child_env = env | {"WAVIS_GRPC_PORT": str(port),
+                               "WAVIS_READY_FILE": str(run_dir / f"{service.key}.json")}
+            self.services[service.key] = Child(service.name, python_module(service.module),
+                                               child_env, self._log_path(service.key))
+        for service in SERVICES:
+            self.service_ports[service.key] = self._wait_ready(
+                self.services[service.key], run_dir / f"{service.key}.json")
+
+        gateway_env = env | {"WAVIS_HTTP_PORT": str(self.http_port),
+                             "WAVIS_READY_FILE": str(run_dir / "gateway.json")}
+        gateway_env |= {service.target_env: f"127.0.0.1:{self.service_ports[service.key]}"
+                        for service in SERVICES}
+        self.gateway = Child("gateway", python_module("wavis.gateway"), gateway_env,
+                             self._log_path("gateway"))
+        self.gateway_port = self._wait_ready(self.gateway, run_dir / "gateway.json")
+        self._wait_gateway_ready()
+        return self
+
+    def _start_redis(self) -> str:
+        port = self.port_base + len(SERVICES) if self.port_base is not None else None
+        self.redis = RedisServer(self.data_dir / "redis", port, persistent=True)
+        try:
+            self.redis.start(preexec_fn=die_with_parent())
+        except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
+            raise StackError(f"redis did not start: {exc}") from None
+        return self.redis.url
+
+    def _wait_ready(self, child: Child, ready_file: Path) -> int:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            port = read_ready_port(ready_file)
+            if port is not None:
+                return port
+            if not child.alive():
+                raise StackError(f"{child.name} exited with code {child.process.returncode}"
+                                 f" while starting\n{child.log_tail()}")
+            time.sleep(0.05)
+        raise StackError(f"{child.name} did not start within {self.startup_timeout:.0f} s")
+
+    def _wait_gateway_ready(self) -> None:
+        url = f"{self.gateway_url}/api/v1/health/ready"
+        deadline = time.monotonic() + self.startup_timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=3) as response:
+                    if response.status == 200:
+                        return
+            except urllib.error.HTTPError as exc:
+                last = exc.read().decode(errors="replace")[:500]
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.1)
+        raise StackError(f"the gateway never became ready: {last}")
+
+    def children(self) -> list[Child]:
+        """Gateway first, so it stops taking requests before the services behind it go."""
+        gateway = [self.gateway] if self.gateway else []
+        return gateway + list(self.services.values())
+
+    def exited(self) -> list[str]:
+        """Names of the parts that are no longer running."""
+        names = [child.name for child in self.children() if not child.alive()]
+        if self.redis is not None and self.redis.process is not None \
+                and self.redis.process.poll() is not None:
+            names.append("redis")
+        return names
+
+    def stop(self) -> None:
+        stop_all(self.children(), self.stop_timeout - 1)
+        if self.redis is not None:
+            self.redis.stop(timeout=1)
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None

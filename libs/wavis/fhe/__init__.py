@@ -1,0 +1,1 @@
+"""OpenFHE wrappers shared by the FHE services (never imported by the gateway)."""

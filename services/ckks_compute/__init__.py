@@ -1,0 +1,1 @@
+"""CKKS compute service: ciphertexts, CKKS operations, asynchronous operations."""

@@ -1,0 +1,1 @@
+"""Metering and billing service: accounts, plans, API keys, usage, budgets, invoices."""

@@ -1,0 +1,1 @@
+"""TFHE evaluation service: BinFHE sessions and gates."""

@@ -1,0 +1,1 @@
+"""Webhooks service: endpoints, signed delivery, retries."""

@@ -1,0 +1,66 @@
+"""Fixtures shared by all tests: a real mesh (Redis, five services, gateway) started once."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from support.http import Api
+from wavis.devstack.stack import Stack
+
+# Every process the tests start uses one OpenMP thread unless a test says otherwise.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(scope="session")
+def make_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Stack]]:
+    """Start a whole stack (own Redis on a free port, services on port 0, gateway on port 0)."""
+    stacks: list[Stack] = []
+
+    def make(**overrides: Any) -> Stack:
+        root = tmp_path_factory.mktemp("stack")
+        options: dict[str, Any] = {"data_dir": root / "data", "http_port": 0,
+                                   "log_dir": root / "logs",
+                                   "env": {"WAVIS_LOG_FORMAT": "json"}}
+        options.update(overrides)
+        stack = Stack(**options)
+        stacks.append(stack)
+        return stack.start()
+
+    yield make
+    for stack in stacks:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def mesh(make_stack: Callable[..., Stack]) -> Stack:
+    """The shared stack: tests must not stop or break any part of it."""
+    return make_stack()
+
+
+def fetch_openapi(stack: Stack) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{stack.gateway_url}/api/v1/openapi.json", timeout=5) as reply:
+        return json.loads(reply.read())
+
+
+@pytest.fixture(scope="session")
+def openapi_doc(mesh: Stack) -> dict[str, Any]:
+    return fetch_openapi(mesh)
+
+
+@pytest.fixture
+async def api(mesh: Stack, openapi_doc: dict[str, Any]) -> AsyncIterator[Api]:
+    async with aiohttp.ClientSession() as session:
+        yield Api(session, mesh.gateway_url, openapi_doc)
+
+
+def read_logs(stack: Stack) -> dict[str, str]:
+    assert stack.log_dir is not None
+    return {path.stem: path.read_text() for path in Path(stack.log_dir).glob("*.log")}

@@ -1,0 +1,501 @@
+"""Static checks of the deployment files: Dockerfile, k8s/ (kustomize) and the Tiltfile.
+
+No cluster, no Docker: the YAML is parsed with PyYAML and checked for the properties the mesh
+relies on (probes, resources, non-root, graceful-shutdown budget, headless gRPC Services).
+When kubectl or kustomize is on PATH the overlays are also rendered, which proves the patches
+apply.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "k8s"
+BASE = K8S / "base"
+DEV = K8S / "overlays" / "dev"
+
+# name -> (python module, gRPC port or None for the HTTP gateway)
+PROCESSES: dict[str, tuple[str, int | None]] = {
+    "keys": ("wavis.services.keys", 50051),
+    "tfhe-eval": ("wavis.services.tfhe_eval", 50052),
+    "ckks-compute": ("wavis.services.ckks_compute", 50053),
+    "metering": ("wavis.services.metering", 50054),
+    "webhooks": ("wavis.services.webhooks", 50055),
+    "gateway": ("wavis.gateway", None),
+}
+GRPC_SERVICES = {name: port for name, (_, port) in PROCESSES.items() if port is not None}
+SECRET_KEYS = {
+    "WAVIS_API_KEY_PEPPER",
+    "WAVIS_KEY_ENCRYPTION_KEY",
+    "WAVIS_STRIPE_API_KEY",
+    "WAVIS_STRIPE_WEBHOOK_SECRET",
+}
+
+
+def yaml_files() -> list[Path]:
+    return sorted(p for p in K8S.rglob("*") if p.suffix in (".yaml", ".yml"))
+
+
+def load_docs(path: Path) -> list[dict[str, Any]]:
+    with path.open() as handle:
+        return [doc for doc in yaml.safe_load_all(handle) if doc is not None]
+
+
+def base_objects(kind: str) -> dict[str, dict[str, Any]]:
+    """Objects of `kind` in k8s/base, by metadata.name."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(BASE.glob("*.yaml")):
+        for doc in load_docs(path):
+            if doc.get("kind") == kind:
+                found[doc["metadata"]["name"]] = doc
+    return found
+
+
+def config_data() -> dict[str, str]:
+    return base_objects("ConfigMap")["wavis-config"]["data"]
+
+
+# ---------------------------------------------------------------------------------- YAML
+
+
+def test_k8s_tree_has_yaml_files() -> None:
+    names = {p.relative_to(K8S).as_posix() for p in yaml_files()}
+    assert "base/kustomization.yaml" in names
+    assert "overlays/dev/kustomization.yaml" in names
+
+
+@pytest.mark.parametrize("path", yaml_files(), ids=lambda p: p.relative_to(K8S).as_posix())
+def test_every_document_has_api_version_kind_and_name(path: Path) -> None:
+    docs = load_docs(path)
+    assert docs, f"{path} holds no YAML document"
+    for doc in docs:
+        assert isinstance(doc, dict), f"{path}: a document is not a mapping"
+        assert doc.get("apiVersion"), f"{path}: document without apiVersion"
+        assert doc.get("kind"), f"{path}: document without kind"
+        assert (doc.get("metadata") or {}).get("name"), f"{path}: {doc['kind']} without a name"
+
+
+def test_base_is_namespace_free() -> None:
+    for path in sorted(BASE.glob("*.yaml")):
+        for doc in load_docs(path):
+            assert doc["kind"] != "Namespace", f"{path}: the base must not create a Namespace"
+            assert "namespace" not in doc.get("metadata", {}), f"{path}: namespace in the base"
+    assert "namespace" not in load_docs(BASE / "kustomization.yaml")[0]
+
+
+def kustomization_references(path: Path) -> list[str]:
+    (kust,) = load_docs(path)
+    refs = list(kust.get("resources", [])) + list(kust.get("components", []))
+    refs += [p["path"] for p in kust.get("patches", []) if "path" in p]
+    refs += list(kust.get("patchesStrategicMerge", []))
+    refs += [p["path"] for p in kust.get("patchesJson6902", []) if "path" in p]
+    return refs
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in yaml_files() if p.name == "kustomization.yaml"],
+    ids=lambda p: p.relative_to(K8S).as_posix(),
+)
+def test_kustomization_lists_only_existing_files(path: Path) -> None:
+    refs = kustomization_references(path)
+    assert refs, f"{path} lists nothing"
+    for ref in refs:
+        target = (path.parent / ref).resolve()
+        assert target.exists(), f"{path} lists {ref}, which does not exist"
+        if target.is_dir():
+            assert (target / "kustomization.yaml").is_file(), f"{ref} is not a kustomization"
+
+
+def test_base_kustomization_lists_every_base_file() -> None:
+    listed = set(kustomization_references(BASE / "kustomization.yaml"))
+    on_disk = {p.name for p in BASE.glob("*.yaml")} - {"kustomization.yaml"}
+    assert on_disk <= listed, f"base files not in kustomization.yaml: {on_disk - listed}"
+
+
+# ---------------------------------------------------------------------------- Deployments
+
+
+def all_deployments() -> list[tuple[Path, dict[str, Any]]]:
+    return [
+        (path, doc)
+        for path in yaml_files()
+        for doc in load_docs(path)
+        if doc.get("kind") == "Deployment"
+    ]
+
+
+def test_one_deployment_per_process() -> None:
+    deployments = base_objects("Deployment")
+    assert set(deployments) == set(PROCESSES)
+    for name, dep in deployments.items():
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == name
+        assert labels["app.kubernetes.io/part-of"] == "wavis"
+        assert dep["metadata"]["labels"]["app.kubernetes.io/part-of"] == "wavis"
+        selector = dep["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= labels.items(), f"{name}: selector does not match its pods"
+        (container,) = dep["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == f"wavis-{name}", "Tilt replaces images by these names"
+
+
+@pytest.mark.parametrize(
+    "path,dep",
+    all_deployments(),
+    ids=lambda v: v.name if isinstance(v, Path) else v["metadata"]["name"],
+)
+def test_deployment_containers_are_probed_limited_and_non_root(
+    path: Path, dep: dict[str, Any]
+) -> None:
+    name = dep["metadata"]["name"]
+    pod = dep["spec"]["template"]["spec"]
+    assert pod.get("terminationGracePeriodSeconds", 30) > 25, name
+    pod_sc = pod.get("securityContext", {})
+    assert pod_sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", name
+    mounts_by_volume = {v["name"]: v for v in pod.get("volumes", [])}
+    for container in pod["containers"]:
+        where = f"{path.name}: {name}/{container['name']}"
+        assert "readinessProbe" in container, f"{where}: no readinessProbe"
+        assert "livenessProbe" in container, f"{where}: no livenessProbe"
+        resources = container.get("resources", {})
+        for part in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(resources.get(part, {})), f"{where}: {part}"
+        sc = container.get("securityContext", {})
+        assert sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is True, where
+        assert sc.get("runAsUser", pod_sc.get("runAsUser")) == 10001, where
+        assert sc.get("allowPrivilegeEscalation") is False, where
+        assert sc.get("readOnlyRootFilesystem") is True, where
+        assert sc.get("capabilities", {}).get("drop") == ["ALL"], where
+        tmp = [m for m in container.get("volumeMounts", []) if m["mountPath"] == "/tmp"]
+        assert tmp and "emptyDir" in mounts_by_volume[tmp[0]["name"]], f"{where}: /tmp"
+        env_from = {
+            ref_kind: ref["name"]
+            for item in container.get("envFrom", [])
+            for ref_kind, ref in item.items()
+        }
+        assert env_from == {"configMapRef": "wavis-config", "secretRef": "wavis-secrets"}, where
+
+
+def test_grpc_deployments_probe_their_own_port() -> None:
+    for name, dep in base_objects("Deployment").items():
+        port = PROCESSES[name][1]
+        (container,) = dep["spec"]["template"]["spec"]["containers"]
+        if port is None:  # the gateway: HTTP probes
+            assert container["readinessProbe"]["httpGet"]["path"] == "/api/v1/health/ready"
+            assert container["livenessProbe"]["httpGet"]["path"] == "/api/v1/health/live"
+            continue
+        assert container["ports"][0]["containerPort"] == port, name
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        assert env.get("WAVIS_GRPC_PORT") == str(port), name
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert container[probe]["grpc"]["port"] == port, f"{name}: {probe}"
+
+
+def test_grace_period_covers_shutdown_delay_and_drain() -> None:
+    data = config_data()
+    budget = float(data["WAVIS_SHUTDOWN_DELAY_SECONDS"]) + float(
+        data["WAVIS_SHUTDOWN_GRACE_SECONDS"]
+    )
+    for name, dep in base_objects("Deployment").items():
+        grace = dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        assert grace > budget, f"{name}: {grace}s does not cover delay + grace ({budget}s)"
+
+
+def test_compute_services_autoscale_on_cpu() -> None:
+    hpas = base_objects("HorizontalPodAutoscaler")
+    assert set(hpas) == {"tfhe-eval", "ckks-compute"}
+    for name, hpa in hpas.items():
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert hpa["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": name,
+        }
+        (metric,) = hpa["spec"]["metrics"]
+        assert metric["resource"]["name"] == "cpu"
+        assert metric["resource"]["target"]["averageUtilization"] == 70
+        # the HPA owns the replica count
+        assert "replicas" not in base_objects("Deployment")[name]["spec"], name
+
+
+def test_keys_mounts_the_blob_volume() -> None:
+    keys = base_objects("Deployment")["keys"]["spec"]["template"]["spec"]
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in keys["volumes"]
+        if "persistentVolumeClaim" in v
+    }
+    assert "wavis-blobs" in base_objects("PersistentVolumeClaim")
+    mounts = {m["mountPath"]: m["name"] for m in keys["containers"][0]["volumeMounts"]}
+    assert claims[mounts["/var/lib/wavis/blobs"]] == "wavis-blobs"
+
+
+# ------------------------------------------------------------------------------- Services
+
+
+def test_grpc_services_are_headless() -> None:
+    services = base_objects("Service")
+    grpc = {
+        name: svc
+        for name, svc in services.items()
+        if any(
+            p.get("name") == "grpc" or p.get("appProtocol") == "grpc" for p in svc["spec"]["ports"]
+        )
+    }
+    assert set(grpc) == set(GRPC_SERVICES)
+    for name, svc in grpc.items():
+        assert svc["spec"].get("clusterIP") == "None", f"{name} must be headless"
+        (port,) = svc["spec"]["ports"]
+        assert port["port"] == GRPC_SERVICES[name]
+
+
+def test_gateway_service_maps_80_to_8080() -> None:
+    svc = base_objects("Service")["gateway"]
+    assert svc["spec"].get("type", "ClusterIP") == "ClusterIP"
+    assert svc["spec"].get("clusterIP") != "None"
+    (port,) = svc["spec"]["ports"]
+    assert port["port"] == 80
+    container = base_objects("Deployment")["gateway"]["spec"]["template"]["spec"]["containers"][0]
+    named = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert named.get(port["targetPort"], port["targetPort"]) == 8080
+
+
+def test_redis_is_a_persistent_statefulset_behind_a_headless_service() -> None:
+    redis = base_objects("StatefulSet")["redis"]
+    assert redis["spec"]["serviceName"] == "redis"
+    (container,) = redis["spec"]["template"]["spec"]["containers"]
+    assert container["image"].startswith("redis:7")
+    args = container.get("args", []) + container.get("command", [])
+    assert args[args.index("--appendonly") + 1] == "yes"
+    assert redis["spec"]["volumeClaimTemplates"], "Redis needs a PVC"
+    assert base_objects("Service")["redis"]["spec"]["clusterIP"] == "None"
+
+
+# --------------------------------------------------------------------- config and secrets
+
+
+def test_configmap_holds_the_shared_environment() -> None:
+    data = config_data()
+    assert all(isinstance(v, str) for v in data.values()), "ConfigMap values must be strings"
+    expected = {
+        "WAVIS_ENVIRONMENT": "production",
+        "WAVIS_REDIS_URL": "redis://redis:6379/0",
+        "WAVIS_DATA_DIR": "/var/lib/wavis",
+        "OMP_NUM_THREADS": "1",
+        "WAVIS_LOG_FORMAT": "json",
+        "OTEL_TRACES_EXPORTER": "none",
+        "WAVIS_GRPC_HOST": "0.0.0.0",
+        "WAVIS_HTTP_HOST": "0.0.0.0",
+    }
+    assert expected.items() <= data.items()
+    for name, port in GRPC_SERVICES.items():
+        var = "WAVIS_" + name.upper().replace("-", "_") + "_TARGET"
+        assert data[var] == f"dns:///{name}:{port}", var
+    assert not SECRET_KEYS & set(data), "secrets belong in the Secret"
+
+
+def test_secret_has_placeholders_for_every_secret() -> None:
+    secret = base_objects("Secret")["wavis-secrets"]
+    assert set(secret.get("stringData", {})) == SECRET_KEYS
+
+
+def test_dev_overlay_settings() -> None:
+    (kust,) = load_docs(DEV / "kustomization.yaml")
+    assert kust["namespace"] == "wavis-dev"
+    assert {i["name"] for i in kust["images"]} == {f"wavis-{n}" for n in PROCESSES}
+    counts = {r["name"]: r["count"] for r in kust["replicas"]}
+    assert all(counts.get(name) == 1 for name in PROCESSES), counts
+    text = (DEV / "kustomization.yaml").read_text()
+    assert re.search(r"WAVIS_ENVIRONMENT:\s*development", text)
+    assert re.search(r"WAVIS_WEBHOOK_ALLOW_PRIVATE:\s*\"true\"", text)
+
+
+# ------------------------------------------------------------------------ NetworkPolicies
+
+
+def test_network_policies() -> None:
+    policies = list(base_objects("NetworkPolicy").values())
+    deny = [p for p in policies if p["spec"]["podSelector"] == {} and "ingress" not in p["spec"]]
+    assert deny and deny[0]["spec"]["policyTypes"] == ["Ingress"], "no default-deny ingress"
+
+    def selects(policy: dict[str, Any], name: str) -> bool:
+        sel = policy["spec"]["podSelector"]
+        if sel.get("matchLabels", {}).get("app.kubernetes.io/name") == name:
+            return True
+        return any(
+            e["key"] == "app.kubernetes.io/name" and e["operator"] == "In" and name in e["values"]
+            for e in sel.get("matchExpressions", [])
+        )
+
+    gateway = [p for p in policies if selects(p, "gateway")]
+    assert gateway and all("from" not in rule for rule in gateway[0]["spec"]["ingress"])
+    assert [p["port"] for p in gateway[0]["spec"]["ingress"][0]["ports"]] == [8080]
+
+    for name, port in {**GRPC_SERVICES, "redis": 6379}.items():
+        (policy,) = [p for p in policies if selects(p, name)]
+        for rule in policy["spec"]["ingress"]:
+            assert rule.get("from"), f"{name}: ingress open to everything"
+            for peer in rule["from"]:
+                assert set(peer) == {"podSelector"}, f"{name}: only pods of this namespace"
+                sel = peer["podSelector"]
+                part_of = sel.get("matchLabels", {}).get("app.kubernetes.io/part-of") or next(
+                    (
+                        e["values"]
+                        for e in sel.get("matchExpressions", [])
+                        if e["key"] == "app.kubernetes.io/part-of"
+                    ),
+                    None,
+                )
+                assert part_of in ("wavis", ["wavis"]), f"{name}: peers must be wavis pods"
+        ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
+        assert port in ports, f"{name}: port {port} not allowed"
+
+
+# ------------------------------------------------------------------------------ rendering
+
+
+def render_command(path: Path) -> list[str] | None:
+    if shutil.which("kustomize"):
+        return ["kustomize", "build", str(path)]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize", str(path)]
+    return None
+
+
+@pytest.mark.parametrize("path", [BASE, DEV], ids=["base", "dev"])
+def test_kustomize_renders(path: Path) -> None:
+    command = render_command(path)
+    if command is None:
+        pytest.skip("neither kustomize nor kubectl on PATH")
+    out = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    kinds = [d["kind"] for d in docs]
+    assert kinds.count("Deployment") == len(PROCESSES)
+    if path == DEV:
+        for doc in docs:
+            if doc["kind"] != "Namespace":
+                assert doc["metadata"].get("namespace") == "wavis-dev", doc["metadata"]["name"]
+            if doc["kind"] in ("Deployment", "StatefulSet"):
+                assert doc["spec"]["replicas"] == 1, doc["metadata"]["name"]
+        config = next(d for d in docs if d["kind"] == "ConfigMap")
+        assert config["data"]["WAVIS_ENVIRONMENT"] == "development"
+        assert config["data"]["WAVIS_WEBHOOK_ALLOW_PRIVATE"] == "true"
+        assert "HorizontalPodAutoscaler" not in kinds
+
+
+# ----------------------------------------------------------------------------- Dockerfile
+
+
+def dockerfile() -> str:
+    return (ROOT / "Dockerfile").read_text()
+
+
+def dockerfile_stages() -> dict[str, list[str]]:
+    """Stage name -> its instruction lines (continuations joined, comments dropped)."""
+    current: list[str] = []
+    stages: dict[str, list[str]] = {"preamble": current}  # ARGs before the first FROM
+    logical = ""
+    for raw in dockerfile().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        logical += line[:-1] + " " if line.endswith("\\") else line
+        if line.endswith("\\"):
+            continue
+        match = re.match(r"FROM\s+\S+(?:\s+AS\s+(\S+))?", logical, re.IGNORECASE)
+        if match:
+            current = []
+            stages[match.group(1) or f"stage{len(stages)}"] = current
+        current.append(logical)
+        logical = ""
+    return stages
+
+
+def test_dockerfile_has_a_target_per_process() -> None:
+    stages = dockerfile_stages()
+    assert {"base", "runtime"} <= set(stages)
+    for name, (module, port) in PROCESSES.items():
+        assert name in stages, f"no `FROM runtime AS {name}` target"
+        lines = stages[name]
+        assert re.match(r"FROM\s+runtime\s+AS", lines[0], re.IGNORECASE), lines[0]
+        cmd = [line for line in lines if line.upper().startswith("CMD")]
+        assert cmd and module in cmd[-1], f"{name}: CMD does not run {module}"
+        if port is not None:
+            assert any(f"WAVIS_GRPC_PORT={port}" in line for line in lines), name
+
+
+def test_dockerfile_runtime_is_non_root_and_pinned() -> None:
+    stages = dockerfile_stages()
+    runtime = stages["runtime"]
+    users = [line.split()[1] for line in runtime if line.upper().startswith("USER ")]
+    assert users, "runtime stage sets no USER"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0") and user == "10001"
+    env = " ".join(line for line in runtime if line.upper().startswith("ENV"))
+    assert "OMP_NUM_THREADS=1" in env and "PYTHONUNBUFFERED=1" in env
+    install = " ".join(stages["base"])
+    assert "-c requirements.lock" in install and "/opt/venv" in install
+    assert "COPY --from=base /opt/venv" in " ".join(runtime)
+    # no compilers in the image the services run from
+    assert not re.search(r"build-essential|\bgcc\b", " ".join(runtime))
+    # the openfhe 1.6.1 *.22.4 wheel imports only under Python 3.10
+    images = " ".join(stages["preamble"] + stages["base"][:1] + runtime[:1])
+    assert re.search(r"python:3\.10[-.\w]*", images), images
+
+
+def test_dockerignore_keeps_local_state_out() -> None:
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".venv", "var", ".git", "tests"} <= ignored
+    assert any("__pycache__" in line for line in ignored)
+
+
+# ------------------------------------------------------------------------------- Tiltfile
+
+
+def test_tiltfile_is_valid_python_syntax_and_builds_every_target() -> None:
+    source = (ROOT / "Tiltfile").read_text()
+    compile(source, "Tiltfile", "exec")
+    tree = ast.parse(source)
+    strings = {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+    for name, (module, _) in PROCESSES.items():
+        assert name in strings, f"Tiltfile does not build {name}"
+        assert module in strings, f"Tiltfile does not run {module}"
+    calls = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    assert {"k8s_yaml", "kustomize", "local_resource", "k8s_resource", "sync"} <= calls
+    assert "k8s/overlays/dev" in strings and "make protos" in strings
+    assert "8080:8080" in strings
+    # no Python-only constructs that Starlark rejects
+    forbidden = (
+        ast.ClassDef,
+        ast.Import,
+        ast.ImportFrom,
+        ast.Try,
+        ast.While,
+        ast.With,
+        ast.Lambda,
+        ast.JoinedStr,
+        ast.Global,
+    )
+    assert not [type(n).__name__ for n in ast.walk(tree) if isinstance(n, forbidden)]

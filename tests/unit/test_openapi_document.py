@@ -1,0 +1,32 @@
+"""The OpenAPI document is valid OpenAPI 3.1 and lists every endpoint of the table."""
+
+from __future__ import annotations
+
+from openapi_spec_validator import validate
+
+from wavis.core.errors import ERROR_CODES
+from wavis.gateway.app import ENDPOINTS
+from wavis.gateway.openapi import build_openapi
+
+
+def test_document_validates_as_openapi_31() -> None:
+    doc = build_openapi(ENDPOINTS)
+    assert doc["openapi"] == "3.1.0"
+    validate(doc)
+
+
+def test_every_endpoint_is_documented_with_its_role() -> None:
+    doc = build_openapi(ENDPOINTS)
+    for endpoint in ENDPOINTS:
+        operation = doc["paths"][endpoint.full_path][endpoint.method.lower()]
+        assert operation["x-wavis-min-role"] == (endpoint.min_role or "public")
+        assert operation["operationId"] == endpoint.operation_id
+        assert "default" in operation["responses"]
+    operation_ids = [endpoint.operation_id for endpoint in ENDPOINTS]
+    assert len(operation_ids) == len(set(operation_ids))
+
+
+def test_error_table_uses_only_contract_statuses() -> None:
+    allowed = {400, 401, 402, 403, 404, 405, 409, 413, 422, 429, 500, 501, 502, 503}
+    assert {entry.http_status for entry in ERROR_CODES.values()} <= allowed
+    assert all(code.isupper() and " " not in code for code in ERROR_CODES)

@@ -1,0 +1,57 @@
+"""Settings come from the environment, typed, and bad values fail fast with every reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wavis.core.settings import ServiceSettings, SettingsError, load_settings
+from wavis.gateway.settings import GatewaySettings
+
+
+def test_defaults_without_environment() -> None:
+    settings = load_settings(GatewaySettings, {})
+    assert settings.http_port == 8080
+    assert settings.data_dir == Path("var")
+    assert settings.environment == "development"
+    assert settings.max_request_bytes == 40 * 1024 * 1024
+    assert settings.health_probe_timeout_seconds == 2.0
+    assert settings.service_targets == {
+        "keys": "127.0.0.1:50051", "tfhe_eval": "127.0.0.1:50052",
+        "ckks_compute": "127.0.0.1:50053", "metering": "127.0.0.1:50054",
+        "webhooks": "127.0.0.1:50055"}
+
+
+def test_values_are_parsed_to_their_types() -> None:
+    settings = load_settings(ServiceSettings, {
+        "WAVIS_GRPC_PORT": "0", "WAVIS_SHUTDOWN_GRACE_SECONDS": "2.5",
+        "WAVIS_DATA_DIR": "/srv/wavis", "WAVIS_ENVIRONMENT": "Production",
+        "OMP_NUM_THREADS": "2", "WAVIS_READY_FILE": "/tmp/x.json"})
+    assert settings.grpc_port == 0
+    assert settings.shutdown_grace_seconds == 2.5
+    assert settings.data_dir == Path("/srv/wavis")
+    assert settings.is_production
+    assert settings.omp_num_threads == 2
+    assert settings.ready_file == Path("/tmp/x.json")
+
+
+def test_every_bad_value_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(GatewaySettings, {
+            "WAVIS_HTTP_PORT": "70000", "WAVIS_ENVIRONMENT": "staging",
+            "WAVIS_KEYS_TARGET": "keys", "WAVIS_REDIS_URL": "http://redis"})
+    message = str(caught.value)
+    assert "WAVIS_HTTP_PORT='70000': expected a whole number from 0 to 65535" in message
+    assert "WAVIS_ENVIRONMENT='staging': expected one of development, production" in message
+    assert "WAVIS_KEYS_TARGET='keys'" in message
+    assert "WAVIS_REDIS_URL='http://redis'" in message
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("OMP_NUM_THREADS", "0"), ("WAVIS_SHUTDOWN_GRACE_SECONDS", "-1"),
+    ("WAVIS_GRPC_PORT", "eighty"), ("WAVIS_LOG_FORMAT", "xml"), ("WAVIS_DATA_DIR", " "),
+])
+def test_out_of_range_values_are_refused(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings(ServiceSettings, {name: value})
