@@ -35,13 +35,14 @@ def processes_with_env(name: str, value: str) -> list[int]:
     return pids
 
 
-def _start(command: list[str], data_dir: Path, port: int) -> subprocess.Popen[str]:
+def _start(command: list[str], data_dir: Path, port: int,
+           new_session: bool = False) -> subprocess.Popen[str]:
     env = os.environ | {"WAVIS_HTTP_PORT": str(port), "WAVIS_DATA_DIR": str(data_dir),
                         "OMP_NUM_THREADS": "1"}
     env.pop("WAVIS_REDIS_URL", None)
     env.pop("WAVIS_PORT_BASE", None)
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, start_new_session=new_session)
 
 
 def _wait_for_ready_line(process: subprocess.Popen[str], timeout: float = 90) -> list[str]:
@@ -58,13 +59,20 @@ def _wait_for_ready_line(process: subprocess.Popen[str], timeout: float = 90) ->
     pytest.fail("not ready in time:\n" + "".join(lines))
 
 
-@pytest.mark.parametrize("command", [
-    pytest.param(["make", "--no-print-directory", "run"], id="make-run"),
-    pytest.param([sys.executable, "-m", "wavis.devstack"], id="python-m-devstack"),
+def _ctrl_c(process: subprocess.Popen[str]) -> None:
+    """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group."""
+    os.killpg(process.pid, signal.SIGINT)
+
+
+@pytest.mark.parametrize(("command", "stop"), [
+    pytest.param(["make", "--no-print-directory", "run"], "SIGTERM", id="make-run-sigterm"),
+    pytest.param(["make", "--no-print-directory", "run"], "ctrl-c", id="make-run-ctrl-c"),
+    pytest.param([sys.executable, "-m", "wavis.devstack"], "SIGTERM", id="devstack-sigterm"),
 ])
-def test_run_serves_then_stops_everything_on_sigterm(command: list[str], tmp_path: Path) -> None:
+def test_run_serves_then_stops_everything(command: list[str], stop: str,
+                                          tmp_path: Path) -> None:
     port = free_port()
-    process = _start(command, tmp_path / "var", port)
+    process = _start(command, tmp_path / "var", port, new_session=True)
     try:
         lines = _wait_for_ready_line(process)
         assert f"http://127.0.0.1:{port}/api/v1" in lines[-1]
@@ -77,7 +85,10 @@ def test_run_serves_then_stops_everything_on_sigterm(command: list[str], tmp_pat
         assert len(family) >= 7  # launcher, redis, five services, gateway
 
         started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
+        if stop == "ctrl-c":
+            _ctrl_c(process)
+        else:
+            process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
         while processes_with_env("WAVIS_DATA_DIR", str(tmp_path / "var")):
             assert time.monotonic() - started < 10, "children still running after 10 s"
