@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -9,16 +11,22 @@ from aiohttp import web
 from opentelemetry import trace
 
 from wavis.core.redis_client import open_redis
+from wavis.core.secrets import require_secret
 from wavis.gateway import state
+from wavis.gateway.auth import AuthCache, watch_revocations
 from wavis.gateway.clients import ServiceClients
 from wavis.gateway.endpoints import Endpoint, add_routes
+from wavis.gateway.lockout import BruteForceGuard, LockoutPolicy
 from wavis.gateway.middlewares import MIDDLEWARES
 from wavis.gateway.openapi import build_openapi
-from wavis.gateway.routes import health, meta
+from wavis.gateway.pagination import CursorSigner
+from wavis.gateway.rate_limits import RateLimiter
+from wavis.gateway.routes import api_keys, health, meta, onboarding
 from wavis.gateway.settings import GatewaySettings
 
 # Every public endpoint, in the order the OpenAPI document lists them.
-ENDPOINTS: tuple[Endpoint, ...] = (*health.ENDPOINTS, *meta.ENDPOINTS)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *health.ENDPOINTS, *meta.ENDPOINTS, *onboarding.ENDPOINTS, *api_keys.ENDPOINTS)
 
 
 def create_app(settings: GatewaySettings,
@@ -29,14 +37,27 @@ def create_app(settings: GatewaySettings,
     app[state.OPENAPI] = build_openapi(ENDPOINTS)
     app[state.TRACER] = trace.get_tracer("wavis.gateway", tracer_provider=tracer_provider)
     app[state.STARTED_AT] = time.monotonic()
-    add_routes(app, ENDPOINTS)
+    app[state.ROUTE_ENDPOINTS] = add_routes(app, ENDPOINTS)
+    app[state.AUTH_CACHE] = AuthCache(settings.auth_cache_seconds)
+    app[state.CURSORS] = CursorSigner(require_secret(
+        settings.cursor_secret, "WAVIS_CURSOR_SECRET", "cursor_secret",
+        production=settings.is_production, data_dir=settings.data_dir))
 
     async def clients(app: web.Application) -> AsyncIterator[None]:
-        app[state.REDIS] = open_redis(settings)
+        redis = app[state.REDIS] = open_redis(settings)
         app[state.SERVICES] = ServiceClients(settings.service_targets, tracer_provider)
+        app[state.LOCKOUT] = BruteForceGuard(redis, LockoutPolicy(
+            settings.auth_failures_per_key, settings.auth_failures_per_ip,
+            settings.auth_failure_window_seconds, settings.auth_lockout_seconds))
+        app[state.RATE_LIMITER] = RateLimiter(redis)
+        watcher = asyncio.create_task(watch_revocations(app[state.SERVICES].metering,
+                                                        app[state.AUTH_CACHE]))
         yield
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
         await app[state.SERVICES].close()
-        await app[state.REDIS].aclose()
+        await redis.aclose()
 
     app.cleanup_ctx.append(clients)
     return app

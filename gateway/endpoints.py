@@ -33,8 +33,10 @@ class Endpoint:
     tag: str
     replies: Mapping[int, Reply]
     min_role: str | None = None  # None: public (no API key)
+    operation: bool = False  # counts against an operation allowance (trial accounts: 10)
     request_schema: str | None = None  # name under components/schemas
     description: str = ""
+    query_parameters: tuple[dict[str, object], ...] = ()  # OpenAPI parameter objects
     extra: Mapping[str, object] = field(default_factory=dict)  # more OpenAPI operation fields
 
     @property
@@ -46,10 +48,22 @@ class Endpoint:
         return self.handler.__name__
 
 
-def add_routes(app: web.Application, endpoints: tuple[Endpoint, ...]) -> None:
+def add_routes(app: web.Application, endpoints: tuple[Endpoint, ...]) -> dict[str, Endpoint]:
+    """Register every endpoint; return route name -> endpoint, for the access middlewares."""
+    by_route: dict[str, Endpoint] = {}
     for endpoint in endpoints:
         name = f"{endpoint.method.lower()}_{endpoint.operation_id}"
         if endpoint.method == "GET":  # every GET answers HEAD too, as HTTP expects
             app.router.add_get(endpoint.full_path, endpoint.handler, name=name, allow_head=True)
         else:
             app.router.add_route(endpoint.method, endpoint.full_path, endpoint.handler, name=name)
+        by_route[name] = endpoint
+    return by_route
+
+
+PAGE_PARAMETERS: tuple[dict[str, object], ...] = (
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "next_cursor of the previous page, as given."},
+)

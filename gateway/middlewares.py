@@ -1,7 +1,7 @@
 """The gateway's one middleware chain, outermost first:
 
-request id -> tracing -> errors -> CORS -> body limit  (auth, limits and idempotency join in
-the edge issue). Every response, errors included, leaves with X-Request-Id and CORS headers.
+request id -> tracing -> errors -> CORS -> body limit -> auth -> limits -> idempotency.
+Every response, errors included, leaves with X-Request-Id, CORS and rate-limit headers.
 """
 
 from __future__ import annotations
@@ -9,18 +9,16 @@ from __future__ import annotations
 import logging
 import time
 
-import grpc
-import redis.exceptions
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.request_context import REQUEST_ID_HEADER, accept_request_id, current_request_id
 from wavis.gateway import state
-from wavis.gateway.errors import error_response
-from wavis.gateway.settings import MB
+from wavis.gateway.access import auth_middleware, limits_middleware
+from wavis.gateway.errors import render_exception
+from wavis.gateway.idempotency import idempotency_middleware
 
 log = logging.getLogger("wavis.gateway.access")
 
@@ -36,15 +34,6 @@ CORS_EXPOSED_HEADERS = ", ".join((
     "X-Noise-Budget-Remaining", "X-Noise-Budget-Warning", "X-Noise-Budget-Recovery",
 ))
 
-# aiohttp's own HTTP errors (router, body size) -> public codes.
-_HTTP_EXCEPTION_CODES = {
-    400: "VALIDATION_ERROR",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
-}
-
-
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
@@ -52,6 +41,7 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     started = time.perf_counter()
     try:
         response = await handler(request)
+        response.headers.update(request.get(state.RESPONSE_HEADERS) or {})
         response.headers[REQUEST_ID_HEADER] = request_id
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
@@ -82,48 +72,17 @@ async def tracing_middleware(request: web.Request, handler: Handler) -> web.Stre
         return response
 
 
-def _allow_header(exc: web.HTTPMethodNotAllowed) -> dict[str, str]:
-    return {"Allow": ", ".join(sorted(exc.allowed_methods | {"OPTIONS"}))}
-
-
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes the contract's envelope; nothing else reaches the client."""
     try:
         return await handler(request)
-    except WavisError as error:
-        return error_response(error)
-    except web.HTTPMethodNotAllowed as exc:
-        allowed = ", ".join(sorted(exc.allowed_methods))
-        message = f"{request.method} is not allowed here; allowed: {allowed}."
-        return error_response(WavisError("METHOD_NOT_ALLOWED", message), _allow_header(exc))
-    except web.HTTPRequestEntityTooLarge:
-        limit = request.app[state.SETTINGS].max_request_bytes
-        return error_response(WavisError(
-            "PAYLOAD_TOO_LARGE",
-            f"Request bodies are limited to {limit // MB} MB; upload larger keys in chunks "
-            "with POST /api/v1/keys/uploads.",
-            {"limit_bytes": limit}))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = _HTTP_EXCEPTION_CODES.get(exc.status, "INTERNAL_ERROR" if exc.status >= 500
-                                         else "VALIDATION_ERROR")
-        message = f"No resource at {request.path}." if code == "NOT_FOUND" else exc.reason
-        return error_response(WavisError(code, message))
-    except grpc.RpcError as exc:
-        upstream_error = error_from_rpc(exc)
-        if upstream_error.http_status >= 500:
-            log.warning("upstream call failed: %s", exc)
-        return error_response(upstream_error)
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-        log.warning("redis unavailable: %s", exc)
-        return error_response(WavisError("UPSTREAM_UNAVAILABLE",
-                                         "Shared state (Redis) is unavailable; retry shortly."))
-    except Exception:
-        # The stack trace goes to our logs under the request id, never to the client.
-        log.exception("unhandled error in %s %s", request.method, request.path)
-        return error_response(WavisError("INTERNAL_ERROR"))
+        return render_exception(request, exc)
+    except Exception as exc:
+        return render_exception(request, exc)
 
 
 @web.middleware
@@ -159,4 +118,7 @@ MIDDLEWARES = (
     error_middleware,
     cors_middleware,
     body_limit_middleware,
+    auth_middleware,
+    limits_middleware,
+    idempotency_middleware,
 )

@@ -7,7 +7,7 @@ from typing import Any
 
 import wavis
 from wavis.gateway.endpoints import Endpoint
-from wavis.gateway.schemas import HEADERS, SCHEMAS
+from wavis.gateway.schemas import HEADERS, RATE_LIMIT_HEADERS, SCHEMAS
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
@@ -18,10 +18,13 @@ def _ref(kind: str, name: str) -> dict[str, str]:
 
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
     responses: dict[str, Any] = {}
+    # Every authenticated response carries the rate-limit headers.
+    common_headers = ("X-Request-Id", *(RATE_LIMIT_HEADERS if endpoint.min_role else ()))
     for status, reply in sorted(endpoint.replies.items()):
         response: dict[str, Any] = {
             "description": reply.description,
-            "headers": {name: _ref("headers", name) for name in ("X-Request-Id", *reply.headers)},
+            "headers": {name: _ref("headers", name)
+                        for name in (*common_headers, *reply.headers)},
         }
         if reply.schema is not None:
             response["content"] = {"application/json": {"schema": _ref("schemas", reply.schema)}}
@@ -38,10 +41,19 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         "x-wavis-min-role": endpoint.min_role or "public",
         "security": [{"bearerAuth": []}] if endpoint.min_role else [],
     }
+    if endpoint.operation:
+        operation["x-wavis-counts-as-operation"] = True
     if endpoint.description:
         operation["description"] = endpoint.description
-    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for name in _PATH_PARAM.findall(endpoint.path)]
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAM.findall(endpoint.path)]
+    if endpoint.min_role and endpoint.method in ("POST", "PATCH"):
+        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                           "schema": {"type": "string", "minLength": 1, "maxLength": 256},
+                           "description": "Retry safely: the same key and request within 24 h "
+                                          "replays the first outcome."})
+    parameters += endpoint.query_parameters
     if parameters:
         operation["parameters"] = parameters
     if endpoint.request_schema is not None:

@@ -56,6 +56,35 @@ _HEALTH = {
     },
 }
 
+_TIMESTAMP = {"type": "string", "format": "date-time", "examples": ["2026-11-23T00:00:00Z"]}
+_NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
+_API_KEY_PROPERTIES = {
+    "prefix": {"type": "string", "description": "The key's first 16 characters; its id."},
+    "name": {"type": "string"},
+    "role": {"enum": ["trial", "viewer", "developer", "account_admin"]},
+    "environment": {"enum": ["live", "test", "trial"]},
+    "created_at": _TIMESTAMP,
+    "last_used_at": _NULLABLE_TIMESTAMP,
+    "expires_at": {**_NULLABLE_TIMESTAMP,
+                   "description": "When the key stops working (trial and rotated keys)."},
+}
+_API_KEY_REQUIRED = ["prefix", "name", "role", "environment", "created_at", "last_used_at",
+                     "expires_at"]
+
+
+def _page_of(item_schema: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["data", "has_more", "next_cursor"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": f"#/components/schemas/{item_schema}"}},
+            "has_more": {"type": "boolean"},
+            "next_cursor": {"type": ["string", "null"],
+                            "description": "Pass as ?cursor= for the next page."},
+        },
+    }
+
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": _ERROR,
     "Dependency": _DEPENDENCY,
@@ -69,6 +98,50 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"status": {"const": "ready"}},
     },
     "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]},
+    "ApiKeyCreateRequest": {
+        "type": "object",
+        "required": ["role", "environment"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "maxLength": 100},
+            "role": {"type": "string", "enum": ["viewer", "developer", "account_admin"]},
+            "environment": {"type": "string", "enum": ["live", "test"],
+                            "description": "test keys are never charged through Stripe."},
+        },
+    },
+    "ApiKey": {"type": "object", "required": _API_KEY_REQUIRED,
+               "properties": _API_KEY_PROPERTIES},
+    "ApiKeyCreated": {
+        "type": "object",
+        "required": ["api_key", *_API_KEY_REQUIRED],
+        "properties": {"api_key": {"type": "string", "pattern": "^wvs_(live|test)_",
+                                   "description": "Shown only this once."},
+                       **_API_KEY_PROPERTIES},
+    },
+    "ApiKeyList": _page_of("ApiKey"),
+    "RotatedApiKey": {
+        "type": "object",
+        "required": ["new_api_key", "old_key_prefix", "grace_period_ends_at", "environment"],
+        "properties": {
+            "new_api_key": {"type": "string", "description": "Shown only this once."},
+            "new_key_prefix": {"type": "string"},
+            "old_key_prefix": {"type": "string"},
+            "grace_period_ends_at": {**_TIMESTAMP,
+                                     "description": "The old key works until then."},
+            "environment": {"enum": ["live", "test"]},
+        },
+    },
+    "TempKey": {
+        "type": "object",
+        "required": ["api_key", "key_prefix", "expires_at", "ops_limit", "message"],
+        "properties": {
+            "api_key": {"type": "string", "pattern": "^wvs_trial_"},
+            "key_prefix": {"type": "string"},
+            "expires_at": _TIMESTAMP,
+            "ops_limit": {"type": "integer", "minimum": 1},
+            "message": {"type": "string"},
+        },
+    },
 }
 
 HEADERS: dict[str, dict[str, Any]] = {
@@ -77,4 +150,15 @@ HEADERS: dict[str, dict[str, Any]] = {
     "Retry-After": {"description": "Whole seconds to wait before retrying.",
                     "schema": {"type": "integer", "minimum": 0}},
     "Allow": {"description": "Methods the resource allows.", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {"description": "true when this is the stored outcome of an "
+                                           "earlier request with the same Idempotency-Key.",
+                            "schema": {"const": "true"}},
+    **{f"X-RateLimit-{window}-{part}": {
+        "description": f"{window} rate limit: {meaning}.", "schema": {"type": "integer"}}
+       for window in ("Daily", "Monthly", "Burst")
+       for part, meaning in (("Limit", "requests allowed in the window"),
+                             ("Remaining", "requests left in the window"),
+                             ("Reset", "Unix time (s) when the window starts again"))},
 }
+
+RATE_LIMIT_HEADERS = tuple(name for name in HEADERS if name.startswith("X-RateLimit-"))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from wavis.core.mesh import SERVICES
+from wavis.core.secrets import parse_secret
 from wavis.core.settings import (
     CommonSettings,
     parse_float,
@@ -17,6 +19,14 @@ from wavis.core.settings import (
 )
 
 MB = 1024 * 1024
+
+
+def parse_networks(raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return tuple(ip_network(part.strip(), strict=False)
+                     for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"expected comma-separated CIDRs ({exc})") from None
 
 
 def _default_target(key: str) -> str:
@@ -50,6 +60,30 @@ class GatewaySettings(CommonSettings):
     max_request_bytes: int = setting(
         "WAVIS_MAX_REQUEST_BYTES", 40 * MB, parse_int(1024, 1024 * MB),
         doc="largest request body; larger ones answer 413 PAYLOAD_TOO_LARGE")
+    cursor_secret: str | None = setting(
+        "WAVIS_CURSOR_SECRET", None, parse_secret,
+        doc="HMAC secret signing pagination cursors (>= 32 chars); required in production")
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = setting(
+        "WAVIS_TRUSTED_PROXIES", (), parse_networks,
+        doc="comma-separated CIDRs whose X-Forwarded-For is believed")
+    auth_failures_per_key: int = setting(
+        "WAVIS_AUTH_FAILURES_PER_KEY", 10, parse_int(1, 1_000_000),
+        doc="failed authentications for one key prefix that lock it out")
+    auth_failures_per_ip: int = setting(
+        "WAVIS_AUTH_FAILURES_PER_IP", 20, parse_int(1, 1_000_000),
+        doc="failed authentications from one IP that lock it out")
+    auth_failure_window_seconds: int = setting(
+        "WAVIS_AUTH_FAILURE_WINDOW_SECONDS", 300, parse_int(1, 86_400),
+        doc="window in which failures are counted")
+    auth_lockout_seconds: int = setting(
+        "WAVIS_AUTH_LOCKOUT_SECONDS", 900, parse_int(1, 86_400),
+        doc="how long a lockout lasts")
+    auth_cache_seconds: float = setting(
+        "WAVIS_AUTH_CACHE_SECONDS", 5.0, parse_float(0, 60),
+        doc="how long a gateway reuses a successful key lookup (revocations still apply at once)")
+    temp_keys_per_ip_per_minute: int = setting(
+        "WAVIS_TEMP_KEYS_PER_IP_PER_MINUTE", 5, parse_int(1, 10_000),
+        doc="trial keys one client IP may create per minute")
     shutdown_grace_seconds: float = setting(
         "WAVIS_SHUTDOWN_GRACE_SECONDS", 8.0, parse_float(0, 600),
         doc="after SIGTERM, how long in-flight requests may take to finish")

@@ -6,8 +6,12 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from opentelemetry import trace
 
+from wavis.gateway.auth import AuthCache, Caller
 from wavis.gateway.clients import ServiceClients
 from wavis.gateway.endpoints import Endpoint
+from wavis.gateway.lockout import BruteForceGuard
+from wavis.gateway.pagination import CursorSigner
+from wavis.gateway.rate_limits import RateLimiter
 from wavis.gateway.settings import GatewaySettings
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
@@ -17,3 +21,13 @@ ENDPOINTS = web.AppKey("endpoints", tuple[Endpoint, ...])
 TRACER = web.AppKey("tracer", trace.Tracer)
 STARTED_AT = web.AppKey("started_at", float)
 OPENAPI = web.AppKey("openapi", dict)  # the document, built once at start
+ROUTE_ENDPOINTS = web.AppKey("route_endpoints", dict)  # route name -> Endpoint
+AUTH_CACHE = web.AppKey("auth_cache", AuthCache)
+LOCKOUT = web.AppKey("lockout", BruteForceGuard)
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+CURSORS = web.AppKey("cursors", CursorSigner)
+
+# Per request: who is calling (authenticated endpoints), and headers every response of this
+# request must carry whatever path it takes out (rate-limit headers).
+CALLER = web.RequestKey("caller", Caller)
+RESPONSE_HEADERS = web.RequestKey("response_headers", dict)

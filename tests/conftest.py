@@ -26,9 +26,12 @@ def make_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..
 
     def make(**overrides: Any) -> Stack:
         root = tmp_path_factory.mktemp("stack")
+        env = {"WAVIS_LOG_FORMAT": "json",
+               # Tests pose as many clients by sending X-Forwarded-For from loopback.
+               "WAVIS_TRUSTED_PROXIES": "127.0.0.1/32"}
+        env.update(overrides.pop("env", {}))
         options: dict[str, Any] = {"data_dir": root / "data", "http_port": 0,
-                                   "log_dir": root / "logs",
-                                   "env": {"WAVIS_LOG_FORMAT": "json"}}
+                                   "log_dir": root / "logs", "env": env}
         options.update(overrides)
         stack = Stack(**options)
         stacks.append(stack)

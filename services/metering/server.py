@@ -2,27 +2,182 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import grpc.aio
+import redis.asyncio as aioredis
 
 from wavis.core.grpc_server import ServiceContext
+from wavis.core.redis_client import open_redis
+from wavis.core.secrets import require_secret
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.services.metering.plans import build_plans
+from wavis.services.metering.settings import MeteringSettings
+from wavis.services.metering.store import REVOCATIONS_CHANNEL, AccountStore, Minted
+
+log = logging.getLogger(__name__)
+_PAGE_LIMITS = (1, 100)
+
+
+def account_message(account: dict[str, str]) -> metering_pb2.Account:
+    return metering_pb2.Account(
+        account_id=account["account_id"], email=account.get("email", ""),
+        plan=account["plan"], created_at=account["created_at"],
+        expires_at=account.get("expires_at", ""))
+
+
+def key_message(record: dict[str, str]) -> metering_pb2.ApiKey:
+    return metering_pb2.ApiKey(
+        prefix=record["prefix"], account_id=record["account_id"], name=record["name"],
+        role=record["role"], environment=record["environment"],
+        created_at=record["created_at"], last_used_at=record["last_used_at"],
+        expires_at=record["expires_at"])
+
+
+def _page_limit(limit: int) -> int:
+    low, high = _PAGE_LIMITS
+    return max(low, min(high, limit or 20))
 
 
 class MeteringServicer(metering_pb2_grpc.MeteringServiceServicer):
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, context: ServiceContext, store: AccountStore,
+                 pubsub_redis: aioredis.Redis) -> None:
         self.context = context
+        self.store = store
+        self.pubsub_redis = pubsub_redis
 
     async def Describe(self, request: metering_pb2.DescribeRequest,
                        grpc_context: grpc.aio.ServicerContext,
                        ) -> metering_pb2.DescribeResponse:
         return metering_pb2.DescribeResponse(info=self.context.service_info())
 
+    async def CreateAccount(self, request: metering_pb2.CreateAccountRequest,
+                            grpc_context: grpc.aio.ServicerContext,
+                            ) -> metering_pb2.CreateAccountResponse:
+        account, minted = await self.store.create_account(request.email, request.plan,
+                                                          request.environment)
+        return metering_pb2.CreateAccountResponse(
+            account=account_message(account), api_key=minted.api_key,
+            key=key_message(minted.record))
+
+    async def CreateTrialAccount(self, request: metering_pb2.CreateTrialAccountRequest,
+                                 grpc_context: grpc.aio.ServicerContext,
+                                 ) -> metering_pb2.CreateTrialAccountResponse:
+        account, minted = await self.store.create_trial(request.client_ip)
+        return metering_pb2.CreateTrialAccountResponse(
+            account=account_message(account), api_key=minted.api_key,
+            key=key_message(minted.record),
+            operations_limit=int(account["operations_limit"]))
+
+    async def ListAccounts(self, request: metering_pb2.ListAccountsRequest,
+                           grpc_context: grpc.aio.ServicerContext,
+                           ) -> metering_pb2.ListAccountsResponse:
+        accounts, has_more, cursor = await self.store.list_accounts(
+            _page_limit(request.limit), request.cursor)
+        return metering_pb2.ListAccountsResponse(
+            accounts=[account_message(a) for a in accounts], has_more=has_more,
+            next_cursor=cursor)
+
+    async def SetPlan(self, request: metering_pb2.SetPlanRequest,
+                      grpc_context: grpc.aio.ServicerContext) -> metering_pb2.SetPlanResponse:
+        account = await self.store.set_plan(request.account_id, request.plan)
+        return metering_pb2.SetPlanResponse(account=account_message(account))
+
+    async def CreateApiKey(self, request: metering_pb2.CreateApiKeyRequest,
+                           grpc_context: grpc.aio.ServicerContext,
+                           ) -> metering_pb2.CreateApiKeyResponse:
+        minted: Minted = await self.store.create_key(request.account_id, request.name,
+                                                     request.role, request.environment)
+        return metering_pb2.CreateApiKeyResponse(api_key=minted.api_key,
+                                                 key=key_message(minted.record))
+
+    async def ListApiKeys(self, request: metering_pb2.ListApiKeysRequest,
+                          grpc_context: grpc.aio.ServicerContext,
+                          ) -> metering_pb2.ListApiKeysResponse:
+        records, has_more, cursor = await self.store.list_keys(
+            request.account_id, _page_limit(request.limit), request.cursor)
+        return metering_pb2.ListApiKeysResponse(
+            keys=[key_message(r) for r in records], has_more=has_more, next_cursor=cursor)
+
+    async def RevokeApiKey(self, request: metering_pb2.RevokeApiKeyRequest,
+                           grpc_context: grpc.aio.ServicerContext,
+                           ) -> metering_pb2.RevokeApiKeyResponse:
+        await self.store.revoke_key(request.account_id or None, request.prefix)
+        return metering_pb2.RevokeApiKeyResponse()
+
+    async def RevokeTrialKey(self, request: metering_pb2.RevokeTrialKeyRequest,
+                             grpc_context: grpc.aio.ServicerContext,
+                             ) -> metering_pb2.RevokeTrialKeyResponse:
+        await self.store.revoke_trial_key(request.key_prefix)
+        return metering_pb2.RevokeTrialKeyResponse()
+
+    async def RotateApiKey(self, request: metering_pb2.RotateApiKeyRequest,
+                           grpc_context: grpc.aio.ServicerContext,
+                           ) -> metering_pb2.RotateApiKeyResponse:
+        minted, grace_end = await self.store.rotate_key(request.account_id, request.prefix)
+        return metering_pb2.RotateApiKeyResponse(
+            api_key=minted.api_key, key=key_message(minted.record),
+            old_key_prefix=request.prefix, grace_period_ends_at=grace_end)
+
+    async def Authenticate(self, request: metering_pb2.AuthenticateRequest,
+                           grpc_context: grpc.aio.ServicerContext,
+                           ) -> metering_pb2.AuthenticateResponse:
+        account, record, plan = await self.store.authenticate(request.api_key)
+        return metering_pb2.AuthenticateResponse(
+            account=account_message(account), key=key_message(record), limits=plan.to_proto())
+
+    async def GetPlanLimits(self, request: metering_pb2.GetPlanLimitsRequest,
+                            grpc_context: grpc.aio.ServicerContext,
+                            ) -> metering_pb2.GetPlanLimitsResponse:
+        return metering_pb2.GetPlanLimitsResponse(
+            limits=self.store.plan(request.plan).to_proto())
+
+    async def WatchRevocations(self, request: metering_pb2.WatchRevocationsRequest,
+                               grpc_context: grpc.aio.ServicerContext,
+                               ) -> AsyncIterator[metering_pb2.WatchRevocationsResponse]:
+        async with self.pubsub_redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(REVOCATIONS_CHANNEL)
+            # Subscribed before the marker: nothing revoked after it can be missed.
+            yield metering_pb2.WatchRevocationsResponse(prefix="")
+            while not self.context.stopping.is_set():
+                message = await pubsub.get_message(timeout=0.5)
+                if message is not None:
+                    yield metering_pb2.WatchRevocationsResponse(prefix=message["data"])
+
+    async def ReserveOperations(self, request: metering_pb2.ReserveOperationsRequest,
+                                grpc_context: grpc.aio.ServicerContext,
+                                ) -> metering_pb2.ReserveOperationsResponse:
+        remaining = await self.store.reserve_operations(request.account_id, request.count)
+        return metering_pb2.ReserveOperationsResponse(remaining=remaining)
+
+    async def ReleaseOperations(self, request: metering_pb2.ReleaseOperationsRequest,
+                                grpc_context: grpc.aio.ServicerContext,
+                                ) -> metering_pb2.ReleaseOperationsResponse:
+        await self.store.release_operations(request.account_id, request.count)
+        return metering_pb2.ReleaseOperationsResponse()
+
 
 @asynccontextmanager
 async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
-    metering_pb2_grpc.add_MeteringServiceServicer_to_server(MeteringServicer(context),
-                                                     context.server)
-    yield
+    settings = context.settings
+    assert isinstance(settings, MeteringSettings)
+    pepper = require_secret(settings.api_key_pepper, "WAVIS_API_KEY_PEPPER", "api_key_pepper",
+                            production=settings.is_production, data_dir=settings.data_dir)
+    redis = open_redis(settings, decode_responses=True)
+    # Subscriptions wait for messages indefinitely: no read timeout on their connection.
+    pubsub_redis = aioredis.Redis.from_url(
+        settings.redis_url, decode_responses=True,
+        socket_connect_timeout=settings.redis_timeout_seconds)
+    store = AccountStore(
+        redis, build_plans(settings.plan_overrides or {}), pepper,
+        trial_seconds=settings.trial_seconds, trial_operations=settings.trial_operations,
+        rotation_grace_seconds=settings.rotation_grace_seconds)
+    metering_pb2_grpc.add_MeteringServiceServicer_to_server(
+        MeteringServicer(context, store, pubsub_redis), context.server)
+    try:
+        yield
+    finally:
+        await redis.aclose()
+        await pubsub_redis.aclose()

@@ -25,17 +25,21 @@ class _CallDefaultsInterceptor(
     grpc.aio.StreamUnaryClientInterceptor,
     grpc.aio.StreamStreamClientInterceptor,
 ):
-    """Every call gets a deadline and the current request id unless it brings its own."""
+    """Every call gets the current request id, and every call with one response a deadline,
+    unless it brings its own. Response streams (subscriptions) run until cancelled."""
 
     def __init__(self, default_deadline: float) -> None:
         self.default_deadline = default_deadline
 
-    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    def _details(self, details: grpc.aio.ClientCallDetails,
+                 single_response: bool = True) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
         request_id = current_request_id.get()
         if request_id and REQUEST_ID_METADATA not in metadata:
             metadata.add(REQUEST_ID_METADATA, request_id)
-        timeout = details.timeout if details.timeout is not None else self.default_deadline
+        timeout = details.timeout
+        if timeout is None and single_response:
+            timeout = self.default_deadline
         return grpc.aio.ClientCallDetails(details.method, timeout, metadata,
                                           details.credentials, details.wait_for_ready)
 
@@ -47,7 +51,7 @@ class _CallDefaultsInterceptor(
     async def intercept_unary_stream(self, continuation: Callable[..., Any],
                                      client_call_details: grpc.aio.ClientCallDetails,
                                      request: Any) -> Any:
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(self._details(client_call_details, False), request)
 
     async def intercept_stream_unary(self, continuation: Callable[..., Any],
                                      client_call_details: grpc.aio.ClientCallDetails,
@@ -57,7 +61,7 @@ class _CallDefaultsInterceptor(
     async def intercept_stream_stream(self, continuation: Callable[..., Any],
                                       client_call_details: grpc.aio.ClientCallDetails,
                                       request_iterator: Any) -> Any:
-        return await continuation(self._details(client_call_details), request_iterator)
+        return await continuation(self._details(client_call_details, False), request_iterator)
 
 
 def open_channel(target: str, *, default_deadline: float = DEFAULT_DEADLINE_SECONDS,

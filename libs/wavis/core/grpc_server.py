@@ -55,6 +55,9 @@ class ServiceContext:
     started_at: float = field(default_factory=time.monotonic)
     instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     fhe_engine: str = ""
+    # Set when the graceful stop begins: long-lived streams end themselves on it, so the
+    # drain is not held up by subscribers that would never finish.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def service_info(self) -> common_pb2.ServiceInfo:
         return common_pb2.ServiceInfo(
@@ -111,6 +114,7 @@ class GrpcServiceRunner:
 
     async def _stop(self) -> None:
         log.info("%s stopping: health NOT_SERVING", self.mesh.name)
+        self.context.stopping.set()
         await self.health.enter_graceful_shutdown()
         if self.settings.shutdown_delay_seconds:
             await asyncio.sleep(self.settings.shutdown_delay_seconds)

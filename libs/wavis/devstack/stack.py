@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import tempfile
 import time
@@ -10,12 +11,28 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 
-from wavis.core.mesh import SERVICES
+from wavis.core.mesh import SERVICES, SERVICES_BY_KEY
 from wavis.core.ready_file import read_ready_port
 from wavis.core.redis_server import RedisServer
 from wavis.devstack.children import Child, die_with_parent, python_module, stop_all
+
+STACK_FILE = "stack.json"
+
+
+def read_stack_file(data_dir: Path) -> dict[str, Any] | None:
+    """Where a running `make run` stack listens, as it published it; None if none runs."""
+    try:
+        return cast(dict[str, Any], json.loads((data_dir / STACK_FILE).read_text()))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class GatewayReplica:
+    child: Child
+    port: int
 
 
 class StackError(RuntimeError):
@@ -38,6 +55,9 @@ class Stack:
     service_ports: dict[str, int] = field(default_factory=dict, init=False)
     gateway: Child | None = field(default=None, init=False)
     gateway_port: int = field(default=0, init=False)
+    extra_gateways: list[GatewayReplica] = field(default_factory=list, init=False)
+    _gateway_env: dict[str, str] = field(default_factory=dict, init=False)
+    _run_dir: Path | None = field(default=None, init=False)
     _lock: IO[str] | None = field(default=None, init=False)
 
     @property
@@ -90,15 +110,38 @@ class Stack:
             self.service_ports[service.key] = self._wait_ready(
                 self.services[service.key], run_dir / f"{service.key}.json")
 
-        gateway_env = env | {"WAVIS_HTTP_PORT": str(self.http_port),
-                             "WAVIS_READY_FILE": str(run_dir / "gateway.json")}
-        gateway_env |= {service.target_env: f"127.0.0.1:{self.service_ports[service.key]}"
-                        for service in SERVICES}
-        self.gateway = Child("gateway", python_module("wavis.gateway"), gateway_env,
-                             self._log_path("gateway"))
-        self.gateway_port = self._wait_ready(self.gateway, run_dir / "gateway.json")
-        self._wait_gateway_ready()
+        self._run_dir = run_dir
+        self._gateway_env = env | {service.target_env: f"127.0.0.1:{self.service_ports[key]}"
+                                   for key, service in SERVICES_BY_KEY.items()}
+        replica = self._start_gateway("gateway", self.http_port)
+        self.gateway, self.gateway_port = replica.child, replica.port
+        self._publish(redis_url)
         return self
+
+    def _publish(self, redis_url: str) -> None:
+        """Tell operator tools (wavis-admin) where this stack listens."""
+        published = {"gateway_url": self.gateway_url, "redis_url": redis_url,
+                     "services": {key: f"127.0.0.1:{port}"
+                                  for key, port in self.service_ports.items()}}
+        tmp = self.data_dir / f"{STACK_FILE}.tmp"
+        tmp.write_text(json.dumps(published, indent=2))
+        tmp.replace(self.data_dir / STACK_FILE)
+
+    def _start_gateway(self, name: str, port: int) -> GatewayReplica:
+        assert self._run_dir is not None
+        ready_file = self._run_dir / f"{name}.json"
+        env = self._gateway_env | {"WAVIS_HTTP_PORT": str(port),
+                                   "WAVIS_READY_FILE": str(ready_file)}
+        child = Child(name, python_module("wavis.gateway"), env, self._log_path(name))
+        replica = GatewayReplica(child, self._wait_ready(child, ready_file))
+        self._wait_gateway_ready(replica.port)
+        return replica
+
+    def start_extra_gateway(self) -> GatewayReplica:
+        """Another gateway replica on a free port, sharing the services and Redis."""
+        replica = self._start_gateway(f"gateway-{len(self.extra_gateways) + 2}", 0)
+        self.extra_gateways.append(replica)
+        return replica
 
     def _start_redis(self) -> str:
         port = self.port_base + len(SERVICES) if self.port_base is not None else None
@@ -121,8 +164,8 @@ class Stack:
             time.sleep(0.05)
         raise StackError(f"{child.name} did not start within {self.startup_timeout:.0f} s")
 
-    def _wait_gateway_ready(self) -> None:
-        url = f"{self.gateway_url}/api/v1/health/ready"
+    def _wait_gateway_ready(self, port: int) -> None:
+        url = f"http://127.0.0.1:{port}/api/v1/health/ready"
         deadline = time.monotonic() + self.startup_timeout
         last = "no answer"
         while time.monotonic() < deadline:
@@ -138,9 +181,10 @@ class Stack:
         raise StackError(f"the gateway never became ready: {last}")
 
     def children(self) -> list[Child]:
-        """Gateway first, so it stops taking requests before the services behind it go."""
-        gateway = [self.gateway] if self.gateway else []
-        return gateway + list(self.services.values())
+        """Gateways first, so they stop taking requests before the services behind them go."""
+        gateways = [self.gateway] if self.gateway else []
+        gateways += [replica.child for replica in self.extra_gateways]
+        return gateways + list(self.services.values())
 
     def exited(self) -> list[str]:
         """Names of the parts that are no longer running."""
@@ -151,6 +195,7 @@ class Stack:
         return names
 
     def stop(self) -> None:
+        (self.data_dir / STACK_FILE).unlink(missing_ok=True)
         stop_all(self.children(), self.stop_timeout - 1)
         if self.redis is not None:
             self.redis.stop(timeout=1)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from wavis.common.v1 import common_pb2 as wavis_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n wavis/metering/v1/metering.proto\x12\x11wavis.metering.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\">\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo2f\n\x0fMeteringService\x12S\n\x08\x44\x65scribe\x12\".wavis.metering.v1.DescribeRequest\x1a#.wavis.metering.v1.DescribeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n wavis/metering/v1/metering.proto\x12\x11wavis.metering.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\">\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\"\xac\x01\n\nPlanLimits\x12\x0c\n\x04plan\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x61ily_requests\x18\x02 \x01(\x03\x12\x18\n\x10monthly_requests\x18\x03 \x01(\x03\x12\x16\n\x0e\x62urst_requests\x18\x04 \x01(\x03\x12\x13\n\x0bmonthly_fcu\x18\x05 \x01(\x03\x12\x17\n\x0foverage_allowed\x18\x06 \x01(\x08\x12\x18\n\x10operations_limit\x18\x07 \x01(\x03\"b\n\x07\x41\x63\x63ount\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0c\n\x04plan\x18\x03 \x01(\t\x12\x12\n\ncreated_at\x18\x04 \x01(\t\x12\x12\n\nexpires_at\x18\x05 \x01(\t\"\x9b\x01\n\x06\x41piKey\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x05 \x01(\t\x12\x12\n\ncreated_at\x18\x06 \x01(\t\x12\x14\n\x0clast_used_at\x18\x07 \x01(\t\x12\x12\n\nexpires_at\x18\x08 \x01(\t\"H\n\x14\x43reateAccountRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x0c\n\x04plan\x18\x02 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x03 \x01(\t\"}\n\x15\x43reateAccountResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x1a.wavis.metering.v1.Account\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\x12&\n\x03key\x18\x03 \x01(\x0b\x32\x19.wavis.metering.v1.ApiKey\".\n\x19\x43reateTrialAccountRequest\x12\x11\n\tclient_ip\x18\x01 \x01(\t\"\x9c\x01\n\x1a\x43reateTrialAccountResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x1a.wavis.metering.v1.Account\x12\x0f\n\x07\x61pi_key\x18\x02 \x01(\t\x12&\n\x03key\x18\x03 \x01(\x0b\x32\x19.wavis.metering.v1.ApiKey\x12\x18\n\x10operations_limit\x18\x04 \x01(\x03\"4\n\x13ListAccountsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"k\n\x14ListAccountsResponse\x12,\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x1a.wavis.metering.v1.Account\x12\x10\n\x08has_more\x18\x02 \x01(\x08\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"2\n\x0eSetPlanRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0c\n\x04plan\x18\x02 \x01(\t\">\n\x0fSetPlanResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x1a.wavis.metering.v1.Account\"Z\n\x13\x43reateApiKeyRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x04 \x01(\t\"O\n\x14\x43reateApiKeyResponse\x12\x0f\n\x07\x61pi_key\x18\x01 \x01(\t\x12&\n\x03key\x18\x02 \x01(\x0b\x32\x19.wavis.metering.v1.ApiKey\"G\n\x12ListApiKeysRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"e\n\x13ListApiKeysResponse\x12\'\n\x04keys\x18\x01 \x03(\x0b\x32\x19.wavis.metering.v1.ApiKey\x12\x10\n\x08has_more\x18\x02 \x01(\x08\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"9\n\x13RevokeApiKeyRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\t\"\x16\n\x14RevokeApiKeyResponse\"+\n\x15RevokeTrialKeyRequest\x12\x12\n\nkey_prefix\x18\x01 \x01(\t\"\x18\n\x16RevokeTrialKeyResponse\"9\n\x13RotateApiKeyRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\t\"\x85\x01\n\x14RotateApiKeyResponse\x12\x0f\n\x07\x61pi_key\x18\x01 \x01(\t\x12&\n\x03key\x18\x02 \x01(\x0b\x32\x19.wavis.metering.v1.ApiKey\x12\x16\n\x0eold_key_prefix\x18\x03 \x01(\t\x12\x1c\n\x14grace_period_ends_at\x18\x04 \x01(\t\"&\n\x13\x41uthenticateRequest\x12\x0f\n\x07\x61pi_key\x18\x01 \x01(\t\"\x9a\x01\n\x14\x41uthenticateResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x1a.wavis.metering.v1.Account\x12&\n\x03key\x18\x02 \x01(\x0b\x32\x19.wavis.metering.v1.ApiKey\x12-\n\x06limits\x18\x03 \x01(\x0b\x32\x1d.wavis.metering.v1.PlanLimits\"$\n\x14GetPlanLimitsRequest\x12\x0c\n\x04plan\x18\x01 \x01(\t\"F\n\x15GetPlanLimitsResponse\x12-\n\x06limits\x18\x01 \x01(\x0b\x32\x1d.wavis.metering.v1.PlanLimits\"\x19\n\x17WatchRevocationsRequest\"*\n\x18WatchRevocationsResponse\x12\x0e\n\x06prefix\x18\x01 \x01(\t\"=\n\x18ReserveOperationsRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\".\n\x19ReserveOperationsResponse\x12\x11\n\tremaining\x18\x01 \x01(\x03\"=\n\x18ReleaseOperationsRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x03\"\x1b\n\x19ReleaseOperationsResponse2\xec\x0b\n\x0fMeteringService\x12S\n\x08\x44\x65scribe\x12\".wavis.metering.v1.DescribeRequest\x1a#.wavis.metering.v1.DescribeResponse\x12\x62\n\rCreateAccount\x12\'.wavis.metering.v1.CreateAccountRequest\x1a(.wavis.metering.v1.CreateAccountResponse\x12q\n\x12\x43reateTrialAccount\x12,.wavis.metering.v1.CreateTrialAccountRequest\x1a-.wavis.metering.v1.CreateTrialAccountResponse\x12_\n\x0cListAccounts\x12&.wavis.metering.v1.ListAccountsRequest\x1a\'.wavis.metering.v1.ListAccountsResponse\x12P\n\x07SetPlan\x12!.wavis.metering.v1.SetPlanRequest\x1a\".wavis.metering.v1.SetPlanResponse\x12_\n\x0c\x43reateApiKey\x12&.wavis.metering.v1.CreateApiKeyRequest\x1a\'.wavis.metering.v1.CreateApiKeyResponse\x12\\\n\x0bListApiKeys\x12%.wavis.metering.v1.ListApiKeysRequest\x1a&.wavis.metering.v1.ListApiKeysResponse\x12_\n\x0cRevokeApiKey\x12&.wavis.metering.v1.RevokeApiKeyRequest\x1a\'.wavis.metering.v1.RevokeApiKeyResponse\x12\x65\n\x0eRevokeTrialKey\x12(.wavis.metering.v1.RevokeTrialKeyRequest\x1a).wavis.metering.v1.RevokeTrialKeyResponse\x12_\n\x0cRotateApiKey\x12&.wavis.metering.v1.RotateApiKeyRequest\x1a\'.wavis.metering.v1.RotateApiKeyResponse\x12_\n\x0c\x41uthenticate\x12&.wavis.metering.v1.AuthenticateRequest\x1a\'.wavis.metering.v1.AuthenticateResponse\x12\x62\n\rGetPlanLimits\x12\'.wavis.metering.v1.GetPlanLimitsRequest\x1a(.wavis.metering.v1.GetPlanLimitsResponse\x12m\n\x10WatchRevocations\x12*.wavis.metering.v1.WatchRevocationsRequest\x1a+.wavis.metering.v1.WatchRevocationsResponse0\x01\x12n\n\x11ReserveOperations\x12+.wavis.metering.v1.ReserveOperationsRequest\x1a,.wavis.metering.v1.ReserveOperationsResponse\x12n\n\x11ReleaseOperations\x12+.wavis.metering.v1.ReleaseOperationsRequest\x1a,.wavis.metering.v1.ReleaseOperationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,68 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DESCRIBEREQUEST']._serialized_end=102
   _globals['_DESCRIBERESPONSE']._serialized_start=104
   _globals['_DESCRIBERESPONSE']._serialized_end=166
-  _globals['_METERINGSERVICE']._serialized_start=168
-  _globals['_METERINGSERVICE']._serialized_end=270
+  _globals['_PLANLIMITS']._serialized_start=169
+  _globals['_PLANLIMITS']._serialized_end=341
+  _globals['_ACCOUNT']._serialized_start=343
+  _globals['_ACCOUNT']._serialized_end=441
+  _globals['_APIKEY']._serialized_start=444
+  _globals['_APIKEY']._serialized_end=599
+  _globals['_CREATEACCOUNTREQUEST']._serialized_start=601
+  _globals['_CREATEACCOUNTREQUEST']._serialized_end=673
+  _globals['_CREATEACCOUNTRESPONSE']._serialized_start=675
+  _globals['_CREATEACCOUNTRESPONSE']._serialized_end=800
+  _globals['_CREATETRIALACCOUNTREQUEST']._serialized_start=802
+  _globals['_CREATETRIALACCOUNTREQUEST']._serialized_end=848
+  _globals['_CREATETRIALACCOUNTRESPONSE']._serialized_start=851
+  _globals['_CREATETRIALACCOUNTRESPONSE']._serialized_end=1007
+  _globals['_LISTACCOUNTSREQUEST']._serialized_start=1009
+  _globals['_LISTACCOUNTSREQUEST']._serialized_end=1061
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_start=1063
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_end=1170
+  _globals['_SETPLANREQUEST']._serialized_start=1172
+  _globals['_SETPLANREQUEST']._serialized_end=1222
+  _globals['_SETPLANRESPONSE']._serialized_start=1224
+  _globals['_SETPLANRESPONSE']._serialized_end=1286
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1288
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1378
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1380
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1459
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1461
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1532
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1534
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1635
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1637
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=1694
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=1696
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=1718
+  _globals['_REVOKETRIALKEYREQUEST']._serialized_start=1720
+  _globals['_REVOKETRIALKEYREQUEST']._serialized_end=1763
+  _globals['_REVOKETRIALKEYRESPONSE']._serialized_start=1765
+  _globals['_REVOKETRIALKEYRESPONSE']._serialized_end=1789
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=1791
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=1848
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=1851
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=1984
+  _globals['_AUTHENTICATEREQUEST']._serialized_start=1986
+  _globals['_AUTHENTICATEREQUEST']._serialized_end=2024
+  _globals['_AUTHENTICATERESPONSE']._serialized_start=2027
+  _globals['_AUTHENTICATERESPONSE']._serialized_end=2181
+  _globals['_GETPLANLIMITSREQUEST']._serialized_start=2183
+  _globals['_GETPLANLIMITSREQUEST']._serialized_end=2219
+  _globals['_GETPLANLIMITSRESPONSE']._serialized_start=2221
+  _globals['_GETPLANLIMITSRESPONSE']._serialized_end=2291
+  _globals['_WATCHREVOCATIONSREQUEST']._serialized_start=2293
+  _globals['_WATCHREVOCATIONSREQUEST']._serialized_end=2318
+  _globals['_WATCHREVOCATIONSRESPONSE']._serialized_start=2320
+  _globals['_WATCHREVOCATIONSRESPONSE']._serialized_end=2362
+  _globals['_RESERVEOPERATIONSREQUEST']._serialized_start=2364
+  _globals['_RESERVEOPERATIONSREQUEST']._serialized_end=2425
+  _globals['_RESERVEOPERATIONSRESPONSE']._serialized_start=2427
+  _globals['_RESERVEOPERATIONSRESPONSE']._serialized_end=2473
+  _globals['_RELEASEOPERATIONSREQUEST']._serialized_start=2475
+  _globals['_RELEASEOPERATIONSREQUEST']._serialized_end=2536
+  _globals['_RELEASEOPERATIONSRESPONSE']._serialized_start=2538
+  _globals['_RELEASEOPERATIONSRESPONSE']._serialized_end=2565
+  _globals['_METERINGSERVICE']._serialized_start=2568
+  _globals['_METERINGSERVICE']._serialized_end=4084
 # @@protoc_insertion_point(module_scope)

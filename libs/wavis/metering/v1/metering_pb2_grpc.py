@@ -26,8 +26,14 @@ if _version_not_supported:
 
 
 class MeteringServiceStub:
-    """MeteringService is the metering service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    """MeteringService is the metering service's internal API. It owns accounts, plans and API
+    keys. Callers pass the account they act for in request fields; the gateway is one such
+    caller among others (the operator CLI is another).
+
+    Timestamps are RFC 3339 strings in UTC ("2026-11-23T00:00:00Z"); an empty string means
+    "none". Roles are "trial", "viewer", "developer" or "account_admin"; key environments are
+    "live", "test" or "trial"; plans are "trial", "free", "payg", "starter", "pro", "scale" or
+    "enterprise".
     """
 
     def __init__(self, channel):
@@ -41,16 +47,192 @@ class MeteringServiceStub:
                 request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.DescribeResponse.FromString,
                 _registered_method=True)
+        self.CreateAccount = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/CreateAccount',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateAccountRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateAccountResponse.FromString,
+                _registered_method=True)
+        self.CreateTrialAccount = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/CreateTrialAccount',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateTrialAccountRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateTrialAccountResponse.FromString,
+                _registered_method=True)
+        self.ListAccounts = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/ListAccounts',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListAccountsRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListAccountsResponse.FromString,
+                _registered_method=True)
+        self.SetPlan = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/SetPlan',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SetPlanRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SetPlanResponse.FromString,
+                _registered_method=True)
+        self.CreateApiKey = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/CreateApiKey',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateApiKeyRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateApiKeyResponse.FromString,
+                _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/ListApiKeys',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/RevokeApiKey',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeApiKeyResponse.FromString,
+                _registered_method=True)
+        self.RevokeTrialKey = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/RevokeTrialKey',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeTrialKeyRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeTrialKeyResponse.FromString,
+                _registered_method=True)
+        self.RotateApiKey = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/RotateApiKey',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RotateApiKeyRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RotateApiKeyResponse.FromString,
+                _registered_method=True)
+        self.Authenticate = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/Authenticate',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.AuthenticateRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.AuthenticateResponse.FromString,
+                _registered_method=True)
+        self.GetPlanLimits = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/GetPlanLimits',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetPlanLimitsRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetPlanLimitsResponse.FromString,
+                _registered_method=True)
+        self.WatchRevocations = channel.unary_stream(
+                '/wavis.metering.v1.MeteringService/WatchRevocations',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.WatchRevocationsRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.WatchRevocationsResponse.FromString,
+                _registered_method=True)
+        self.ReserveOperations = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/ReserveOperations',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveOperationsRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveOperationsResponse.FromString,
+                _registered_method=True)
+        self.ReleaseOperations = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/ReleaseOperations',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsResponse.FromString,
+                _registered_method=True)
 
 
 class MeteringServiceServicer:
-    """MeteringService is the metering service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    """MeteringService is the metering service's internal API. It owns accounts, plans and API
+    keys. Callers pass the account they act for in request fields; the gateway is one such
+    caller among others (the operator CLI is another).
+
+    Timestamps are RFC 3339 strings in UTC ("2026-11-23T00:00:00Z"); an empty string means
+    "none". Roles are "trial", "viewer", "developer" or "account_admin"; key environments are
+    "live", "test" or "trial"; plans are "trial", "free", "payg", "starter", "pro", "scale" or
+    "enterprise".
     """
 
     def Describe(self, request, context):
         """Describe reports which replica answered and its live counters; a cheap round trip that
         callers use to check they reach a working replica.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateAccount(self, request, context):
+        """CreateAccount opens an account on a plan and returns its first account_admin key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTrialAccount(self, request, context):
+        """CreateTrialAccount opens a trial account (30 minutes, 10 operations) with one trial key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAccounts(self, request, context):
+        """ListAccounts pages through every account, newest first (operators only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPlan(self, request, context):
+        """SetPlan moves an account to another plan.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateApiKey(self, request, context):
+        """CreateApiKey mints a key for an account; the key itself is returned only here.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiKeys(self, request, context):
+        """ListApiKeys pages through an account's usable keys, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """RevokeApiKey makes a key unusable at once, on every gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeTrialKey(self, request, context):
+        """RevokeTrialKey revokes a trial key by its prefix (the public temp-key endpoint).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateApiKey(self, request, context):
+        """RotateApiKey mints a successor of a key; the old key keeps working for a grace period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Authenticate(self, request, context):
+        """Authenticate checks a presented API key and says whose it is and what it may do.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPlanLimits(self, request, context):
+        """GetPlanLimits returns the limits of one plan.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchRevocations(self, request, context):
+        """WatchRevocations streams the prefix of every key revoked from now on, so callers that
+        cache authentications can drop them at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReserveOperations(self, request, context):
+        """ReserveOperations counts operations against an account's operation allowance (trial
+        accounts have 10) before the work runs; QUOTA_EXHAUSTED when none are left.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseOperations(self, request, context):
+        """ReleaseOperations gives back a reservation whose operation was rejected or failed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -64,6 +246,76 @@ def add_MeteringServiceServicer_to_server(servicer, server):
                     request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.DescribeRequest.FromString,
                     response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.DescribeResponse.SerializeToString,
             ),
+            'CreateAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAccount,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateAccountRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateAccountResponse.SerializeToString,
+            ),
+            'CreateTrialAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTrialAccount,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateTrialAccountRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateTrialAccountResponse.SerializeToString,
+            ),
+            'ListAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAccounts,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListAccountsRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListAccountsResponse.SerializeToString,
+            ),
+            'SetPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPlan,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SetPlanRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SetPlanResponse.SerializeToString,
+            ),
+            'CreateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiKey,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateApiKeyRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeApiKeyResponse.SerializeToString,
+            ),
+            'RevokeTrialKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeTrialKey,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeTrialKeyRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeTrialKeyResponse.SerializeToString,
+            ),
+            'RotateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateApiKey,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RotateApiKeyRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.RotateApiKeyResponse.SerializeToString,
+            ),
+            'Authenticate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Authenticate,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.AuthenticateRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.AuthenticateResponse.SerializeToString,
+            ),
+            'GetPlanLimits': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPlanLimits,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetPlanLimitsRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetPlanLimitsResponse.SerializeToString,
+            ),
+            'WatchRevocations': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRevocations,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.WatchRevocationsRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.WatchRevocationsResponse.SerializeToString,
+            ),
+            'ReserveOperations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReserveOperations,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveOperationsRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveOperationsResponse.SerializeToString,
+            ),
+            'ReleaseOperations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseOperations,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'wavis.metering.v1.MeteringService', rpc_method_handlers)
@@ -73,8 +325,14 @@ def add_MeteringServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MeteringService:
-    """MeteringService is the metering service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    """MeteringService is the metering service's internal API. It owns accounts, plans and API
+    keys. Callers pass the account they act for in request fields; the gateway is one such
+    caller among others (the operator CLI is another).
+
+    Timestamps are RFC 3339 strings in UTC ("2026-11-23T00:00:00Z"); an empty string means
+    "none". Roles are "trial", "viewer", "developer" or "account_admin"; key environments are
+    "live", "test" or "trial"; plans are "trial", "free", "payg", "starter", "pro", "scale" or
+    "enterprise".
     """
 
     @staticmethod
@@ -94,6 +352,384 @@ class MeteringService:
             '/wavis.metering.v1.MeteringService/Describe',
             wavis_dot_metering_dot_v1_dot_metering__pb2.DescribeRequest.SerializeToString,
             wavis_dot_metering_dot_v1_dot_metering__pb2.DescribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/CreateAccount',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CreateAccountRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CreateAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTrialAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/CreateTrialAccount',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CreateTrialAccountRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CreateTrialAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/ListAccounts',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ListAccountsRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ListAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/SetPlan',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.SetPlanRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.SetPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/CreateApiKey',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CreateApiKeyRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CreateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/ListApiKeys',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ListApiKeysRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/RevokeApiKey',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeApiKeyRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeTrialKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/RevokeTrialKey',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeTrialKeyRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.RevokeTrialKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/RotateApiKey',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.RotateApiKeyRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.RotateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Authenticate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/Authenticate',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.AuthenticateRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.AuthenticateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPlanLimits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/GetPlanLimits',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetPlanLimitsRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetPlanLimitsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchRevocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/WatchRevocations',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.WatchRevocationsRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.WatchRevocationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReserveOperations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/ReserveOperations',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveOperationsRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveOperationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseOperations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/ReleaseOperations',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,98 @@
+"""Middlewares deciding who may do what: authentication (with brute-force lockout and
+roles), then rate limits and the trial operation allowance."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from wavis.core.errors import WavisError, error_from_rpc
+from wavis.core.roles import role_allows
+from wavis.gateway import state
+from wavis.gateway.auth import caller_from, presented_key, usable_prefix
+from wavis.gateway.client_ip import client_ip
+from wavis.gateway.endpoints import Endpoint
+from wavis.gateway.rate_limits import account_windows
+from wavis.metering.v1 import metering_pb2
+
+
+def endpoint_of(request: web.Request) -> Endpoint | None:
+    return request.app[state.ROUTE_ENDPOINTS].get(request.match_info.route.name)
+
+
+def caller_ip(request: web.Request) -> str:
+    return client_ip(request, request.app[state.SETTINGS].trusted_proxies)
+
+
+def _too_many(retry_after: int) -> WavisError:
+    return WavisError("RATE_LIMITED", details={"retry_after": retry_after})
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    endpoint = endpoint_of(request)
+    if endpoint is None or endpoint.min_role is None:
+        return await handler(request)
+    app = request.app
+    ip = caller_ip(request)
+    api_key = presented_key(request.headers.get("Authorization"))
+    prefix = usable_prefix(api_key) if api_key else None
+    guard = app[state.LOCKOUT]
+    retry_after = await guard.retry_after(ip, prefix)
+    if retry_after:
+        raise _too_many(retry_after)
+    if api_key is None:
+        raise WavisError("UNAUTHORIZED", "Send your API key as Authorization: Bearer <key>.")
+    cache = app[state.AUTH_CACHE]
+    caller = cache.get(api_key)
+    if caller is None:
+        try:
+            reply = await app[state.SERVICES].metering.Authenticate(
+                metering_pb2.AuthenticateRequest(api_key=api_key))
+        except grpc.RpcError as exc:
+            error = error_from_rpc(exc)
+            if error.code == "UNAUTHORIZED":
+                await guard.record_failure(ip, prefix)
+            raise error from None
+        caller = caller_from(reply)
+        cache.put(api_key, caller)
+    if not role_allows(caller.role, endpoint.min_role):
+        raise WavisError("FORBIDDEN", f"This endpoint needs the {endpoint.min_role} role or "
+                         f"higher; this key is {caller.role}.")
+    request[state.CALLER] = caller
+    return await handler(request)
+
+
+@web.middleware
+async def limits_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    caller = request.get(state.CALLER)
+    if caller is None:
+        return await handler(request)
+    app = request.app
+    limits = caller.limits
+    verdict = await app[state.RATE_LIMITER].hit(account_windows(
+        caller.account_id, caller_ip(request), limits.daily_requests, limits.monthly_requests,
+        limits.burst_requests, time.time()))
+    request[state.RESPONSE_HEADERS] = verdict.headers
+    if not verdict.allowed:
+        raise _too_many(verdict.retry_after)
+    endpoint = endpoint_of(request)
+    if endpoint is None or not endpoint.operation or not limits.operations_limit:
+        return await handler(request)
+    # A limited account (a trial) spends one operation per call; refused or failed calls
+    # give it back.
+    metering = app[state.SERVICES].metering
+    await metering.ReserveOperations(metering_pb2.ReserveOperationsRequest(
+        account_id=caller.account_id, count=1))
+    succeeded = False
+    try:
+        response = await handler(request)
+        succeeded = response.status < 400
+        return response
+    finally:
+        if not succeeded:
+            await metering.ReleaseOperations(metering_pb2.ReleaseOperationsRequest(
+                account_id=caller.account_id, count=1))

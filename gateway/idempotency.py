@@ -1,0 +1,89 @@
+"""Idempotency-Key: a retried POST or PATCH replays the first outcome instead of running again.
+
+Per account, for 24 h, in Redis (namespace wavis:gateway:idempotency:). The first request
+claims the key with a short lease while it runs; its outcome (status, body, the headers that
+describe the result) is stored unless it is a 5xx. The same key with the same method, path and
+body replays that outcome with `Idempotent-Replayed: true`; with a different request it is 409
+IDEMPOTENCY_KEY_REUSED; while the first still runs, 409 IDEMPOTENCY_IN_PROGRESS.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from wavis.core.errors import WavisError
+from wavis.gateway import state
+from wavis.gateway.errors import render_exception
+
+HEADER = "Idempotency-Key"
+_NS = "wavis:gateway:idempotency"
+RETENTION_SECONDS = 24 * 3600
+RUNNING_LEASE_SECONDS = 300  # a request that died mid-way frees its key after this
+# Response headers that belong to the result, replayed with it (not request-specific ones).
+_KEPT_HEADERS = ("Content-Type", "Location", "X-Security-Warning", "X-Noise-Budget-Remaining",
+                 "X-Noise-Budget-Warning", "X-Noise-Budget-Recovery")
+
+
+def _fingerprint(request: web.Request, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.path_qs.encode(), body):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
+
+
+@web.middleware
+async def idempotency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    key = request.headers.get(HEADER)
+    caller = request.get(state.CALLER)
+    if key is None or caller is None or request.method not in ("POST", "PATCH"):
+        return await handler(request)
+    if not 1 <= len(key) <= 256:
+        raise WavisError("VALIDATION_ERROR", "Idempotency-Key must be 1 to 256 characters.",
+                         {"header": HEADER})
+    redis = request.app[state.REDIS]
+    body = await request.read()
+    fingerprint = _fingerprint(request, body)
+    slot = f"{_NS}:{caller.account_id}:{hashlib.sha256(key.encode()).hexdigest()}"
+    running = json.dumps({"state": "running", "fingerprint": fingerprint})
+    if not await redis.set(slot, running, nx=True, ex=RUNNING_LEASE_SECONDS):
+        stored = await redis.get(slot)
+        if stored is None:  # expired between the two calls: let the client retry
+            raise WavisError("IDEMPOTENCY_IN_PROGRESS", "Retry: the earlier request just ended.")
+        record = json.loads(stored)
+        if record["fingerprint"] != fingerprint:
+            raise WavisError("IDEMPOTENCY_KEY_REUSED", details={"header": HEADER})
+        if record["state"] == "running":
+            raise WavisError("IDEMPOTENCY_IN_PROGRESS")
+        return web.Response(status=record["status"], body=base64.b64decode(record["body"]),
+                            headers=record["headers"] | {"Idempotent-Replayed": "true"})
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = render_exception(request, exc)
+    except Exception as exc:
+        # Rendered here, so a 4xx outcome is stored like any other (a retry gets the same).
+        response = render_exception(request, exc)
+    except BaseException:
+        await redis.delete(slot)  # cancelled: nothing happened that a retry must respect
+        raise
+    if (response.status < 500 and isinstance(response, web.Response)
+            and isinstance(response.body, (bytes, bytearray, type(None)))):
+        await _store(redis, slot, fingerprint, response)
+    else:  # 5xx (or a streamed body): not an outcome to replay
+        await redis.delete(slot)
+    return response
+
+
+async def _store(redis: aioredis.Redis, slot: str, fingerprint: str,
+                 response: web.Response) -> None:
+    headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+    body = response.body if isinstance(response.body, (bytes, bytearray)) else b""
+    record = {"state": "done", "fingerprint": fingerprint, "status": response.status,
+              "headers": headers, "body": base64.b64encode(body).decode()}
+    await redis.set(slot, json.dumps(record), ex=RETENTION_SECONDS)

@@ -1,0 +1,95 @@
+"""Request rate limits: per account per UTC day and per calendar month, per client IP per 60 s.
+
+One Lua script checks all three counters and counts the request only if every one has room,
+so under any concurrency exactly `limit` requests pass and a refused request consumes
+nothing. State lives in Redis (namespace wavis:gateway:rate:), shared by every replica.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import time
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+_NS = "wavis:gateway:rate"
+
+# KEYS: counters; ARGV: for each counter its limit then its expiry (epoch seconds).
+# Returns {allowed (1/0), index of the first full counter (0 if none), count1, count2, ...}.
+_CHECK_AND_COUNT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count >= tonumber(ARGV[2 * i - 1]) then
+    local reply = {0, i}
+    for j, k in ipairs(KEYS) do reply[j + 2] = tonumber(redis.call('GET', k) or '0') end
+    return reply
+  end
+end
+local reply = {1, 0}
+for i, key in ipairs(KEYS) do
+  reply[i + 2] = redis.call('INCR', key)
+  if reply[i + 2] == 1 then redis.call('EXPIREAT', key, ARGV[2 * i]) end
+end
+return reply
+"""
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str  # "Daily", "Monthly", "Burst": as in the X-RateLimit-<name>-* headers
+    key: str
+    limit: int
+    reset_at: int  # epoch seconds when the window's count starts again
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    headers: dict[str, str]
+    retry_after: int  # seconds, when refused
+
+
+def _next_utc_midnight(now: float) -> int:
+    return (int(now) // 86400 + 1) * 86400
+
+
+def _next_month(now: float) -> int:
+    year, month = time.gmtime(now)[:2]
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return calendar.timegm((year, month, 1, 0, 0, 0))
+
+
+def account_windows(account_id: str, client_ip: str, daily: int, monthly: int, burst: int,
+                    now: float) -> list[Window]:
+    day = time.strftime("%Y%m%d", time.gmtime(now))
+    month = time.strftime("%Y%m", time.gmtime(now))
+    minute = int(now) // 60
+    return [
+        Window("Daily", f"{_NS}:day:{account_id}:{day}", daily, _next_utc_midnight(now)),
+        Window("Monthly", f"{_NS}:month:{account_id}:{month}", monthly, _next_month(now)),
+        Window("Burst", f"{_NS}:burst:{client_ip}:{minute}", burst, (minute + 1) * 60),
+    ]
+
+
+class RateLimiter:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._check = redis.register_script(_CHECK_AND_COUNT)
+
+    async def hit(self, windows: list[Window], now: float | None = None) -> Verdict:
+        now = time.time() if now is None else now
+        args: list[int] = []
+        for window in windows:
+            args += [window.limit, window.reset_at + 60]  # a minute's slack for clock skew
+        allowed, full, *counts = await self._check(keys=[w.key for w in windows], args=args)
+        headers: dict[str, str] = {}
+        for window, count in zip(windows, counts, strict=True):
+            headers[f"X-RateLimit-{window.name}-Limit"] = str(window.limit)
+            headers[f"X-RateLimit-{window.name}-Remaining"] = str(max(0, window.limit - count))
+            headers[f"X-RateLimit-{window.name}-Reset"] = str(window.reset_at)
+        retry_after = 0
+        if not allowed:
+            retry_after = max(1, math.ceil(windows[full - 1].reset_at - now))
+        return Verdict(bool(allowed), headers, retry_after)

@@ -1,0 +1,53 @@
+"""Trial keys: POST /onboarding/temp-key and DELETE /onboarding/temp-key/{key_prefix}."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from wavis.core.errors import WavisError
+from wavis.gateway import state
+from wavis.gateway.access import caller_ip
+from wavis.gateway.endpoints import Endpoint, Reply
+from wavis.gateway.rate_limits import Window
+from wavis.metering.v1 import metering_pb2
+
+
+async def create_temp_key(request: web.Request) -> web.Response:
+    app = request.app
+    ip = caller_ip(request)
+    now = time.time()
+    minute = int(now) // 60
+    verdict = await app[state.RATE_LIMITER].hit([Window(
+        "TempKey", f"wavis:gateway:rate:temp_key:{ip}:{minute}",
+        app[state.SETTINGS].temp_keys_per_ip_per_minute, (minute + 1) * 60)], now)
+    if not verdict.allowed:
+        raise WavisError("RATE_LIMITED", details={"retry_after": verdict.retry_after})
+    reply = await app[state.SERVICES].metering.CreateTrialAccount(
+        metering_pb2.CreateTrialAccountRequest(client_ip=ip))
+    return web.json_response({
+        "api_key": reply.api_key,
+        "key_prefix": reply.key.prefix,
+        "expires_at": reply.key.expires_at,
+        "ops_limit": reply.operations_limit,
+        "message": f"Trial key for {reply.operations_limit} operations, valid until "
+                   f"{reply.key.expires_at}. Revoke it with DELETE "
+                   f"/api/v1/onboarding/temp-key/{reply.key.prefix}.",
+    })
+
+
+async def revoke_temp_key(request: web.Request) -> web.Response:
+    await request.app[state.SERVICES].metering.RevokeTrialKey(
+        metering_pb2.RevokeTrialKeyRequest(key_prefix=request.match_info["key_prefix"]))
+    return web.Response(status=204)
+
+
+ENDPOINTS = (
+    Endpoint("POST", "/onboarding/temp-key", create_temp_key, "Get a trial API key",
+             "Onboarding", {200: Reply("A trial key: 30 minutes, 10 operations.", "TempKey")},
+             description="No body, no auth. 5 per client IP per minute."),
+    Endpoint("DELETE", "/onboarding/temp-key/{key_prefix}", revoke_temp_key,
+             "Revoke a trial key", "Onboarding", {204: Reply("Revoked.")},
+             description="key_prefix: at least the key's first 16 characters."),
+)

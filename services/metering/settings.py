@@ -1,0 +1,27 @@
+"""The metering service's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wavis.core.secrets import parse_secret
+from wavis.core.settings import ServiceSettings, parse_int, setting
+from wavis.services.metering.plans import parse_plan_overrides
+
+
+@dataclass(frozen=True)
+class MeteringSettings(ServiceSettings):
+    api_key_pepper: str | None = setting(
+        "WAVIS_API_KEY_PEPPER", None, parse_secret,
+        doc="HMAC secret for API-key hashes (>= 32 chars); required in production")
+    plan_overrides: dict[str, dict[str, Any]] | None = setting(
+        "WAVIS_PLAN_LIMITS", None, parse_plan_overrides,
+        doc='JSON overriding plan limits, e.g. {"free": {"daily_requests": 5000}}')
+    trial_seconds: int = setting("WAVIS_TRIAL_SECONDS", 1800, parse_int(1, 7 * 86_400),
+                                 doc="how long a trial key works")
+    trial_operations: int = setting("WAVIS_TRIAL_OPERATIONS", 10, parse_int(1, 1_000_000),
+                                    doc="operations a trial account may run")
+    rotation_grace_seconds: int = setting(
+        "WAVIS_ROTATION_GRACE_SECONDS", 86_400, parse_int(0, 30 * 86_400),
+        doc="how long a rotated key keeps working")

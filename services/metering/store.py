@@ -1,0 +1,275 @@
+"""Accounts and API keys in Redis (namespace wavis:metering:), with the rules that guard them."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+
+from wavis.core.api_keys import hash_matches, is_well_formed, key_hash, key_prefix, mint_key
+from wavis.core.errors import WavisError
+from wavis.core.ids import new_id
+from wavis.core.redis_pages import index_member, newest_first
+from wavis.core.roles import ROLES
+from wavis.core.timefmt import parse_rfc3339, rfc3339
+from wavis.services.metering.plans import Plan
+
+NS = "wavis:metering"
+REVOCATIONS_CHANNEL = f"{NS}:revocations"
+ACCOUNTS_INDEX = f"{NS}:accounts"
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+_LAST_USED_RESOLUTION = 60  # seconds: last_used_at is written at most once a minute
+_TRIAL_RECORD_AFTERLIFE = 7 * 24 * 3600  # expired trial records linger for investigations
+
+# Reserve `count` operations against the account's limit, atomically (KEYS: account hash,
+# used counter; ARGV: count). Returns remaining, -1 without a limit, or -2 when refused.
+_RESERVE_OPERATIONS = """
+local limit = tonumber(redis.call('HGET', KEYS[1], 'operations_limit') or '0')
+if limit == 0 then return -1 end
+local used = redis.call('INCRBY', KEYS[2], ARGV[1])
+if used > limit then
+  redis.call('DECRBY', KEYS[2], ARGV[1])
+  return -2
+end
+return limit - used
+"""
+
+
+def _account_key(account_id: str) -> str:
+    return f"{NS}:account:{account_id}"
+
+
+def _operations_key(account_id: str) -> str:
+    return f"{NS}:account:{account_id}:operations_used"
+
+
+def _keys_index(account_id: str) -> str:
+    return f"{NS}:account:{account_id}:keys"
+
+
+def _key_record(prefix: str) -> str:
+    return f"{NS}:key:{prefix}"
+
+
+@dataclass
+class Minted:
+    api_key: str
+    record: dict[str, str]
+
+
+class AccountStore:
+    def __init__(self, redis: aioredis.Redis, plans: dict[str, Plan], pepper: str, *,
+                 trial_seconds: int, trial_operations: int, rotation_grace_seconds: int) -> None:
+        self.redis = redis
+        self.plans = plans
+        self.pepper = pepper
+        self.trial_seconds = trial_seconds
+        self.trial_operations = trial_operations
+        self.rotation_grace_seconds = rotation_grace_seconds
+        self._reserve = redis.register_script(_RESERVE_OPERATIONS)
+
+    async def _hash(self, key: str) -> dict[str, str]:
+        # The client decodes responses: every field is text.
+        return cast(dict[str, str], await self.redis.hgetall(key))
+
+    # Accounts -------------------------------------------------------------------------
+
+    def plan(self, name: str) -> Plan:
+        plan = self.plans.get(name)
+        if plan is None:
+            raise WavisError("VALIDATION_ERROR", f"Unknown plan {name!r}; plans: "
+                             f"{', '.join(p for p in self.plans if p != 'trial')}.")
+        return plan
+
+    async def create_account(self, email: str, plan: str, environment: str) -> tuple[
+            dict[str, str], Minted]:
+        if not _EMAIL.fullmatch(email) or len(email) > 254:
+            raise WavisError("VALIDATION_ERROR", "email must be an email address.")
+        if plan == "trial":
+            raise WavisError("VALIDATION_ERROR", "Trial accounts come from the temp-key "
+                             "endpoint, not from create-account.")
+        self.plan(plan)
+        account = await self._insert_account({"email": email, "plan": plan})
+        minted = await self.create_key(account["account_id"], "", "account_admin",
+                                       environment or "live")
+        return account, minted
+
+    async def create_trial(self, client_ip: str) -> tuple[dict[str, str], Minted]:
+        expires = time.time() + self.trial_seconds
+        account = await self._insert_account({
+            "email": "", "plan": "trial", "expires_at": rfc3339(expires),
+            "operations_limit": str(self.trial_operations), "client_ip": client_ip,
+        }, expire_at=int(expires) + _TRIAL_RECORD_AFTERLIFE)
+        minted = await self._mint(account["account_id"], name="trial", role="trial",
+                                  environment="trial", expires_at=expires)
+        return account, minted
+
+    async def _insert_account(self, fields: dict[str, str],
+                              expire_at: int | None = None) -> dict[str, str]:
+        now = time.time()
+        account = {"account_id": new_id("acct"), "created_at": rfc3339(now), **fields}
+        key = _account_key(account["account_id"])
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=cast(Any, account))
+            if expire_at is not None:
+                pipe.expireat(key, expire_at)
+            else:  # trial accounts stay out of the operators' list
+                pipe.zadd(ACCOUNTS_INDEX, {index_member(int(now * 1000), account["account_id"]): 0})
+            await pipe.execute()
+        return account
+
+    async def get_account(self, account_id: str) -> dict[str, str]:
+        account = await self._hash(_account_key(account_id)) if account_id else {}
+        if not account:
+            raise WavisError("NOT_FOUND", f"No account {account_id!r}.")
+        return account
+
+    async def list_accounts(self, limit: int, cursor: str) -> tuple[list[dict[str, str]], bool,
+                                                                    str]:
+        page = await newest_first(self.redis, ACCOUNTS_INDEX, limit, cursor)
+        accounts = [await self.get_account(account_id) for account_id in page.ids]
+        return accounts, page.has_more, page.next_cursor
+
+    async def set_plan(self, account_id: str, plan: str) -> dict[str, str]:
+        account = await self.get_account(account_id)
+        if account["plan"] == "trial" or plan == "trial":
+            raise WavisError("VALIDATION_ERROR", "Trial accounts cannot change plan.")
+        self.plan(plan)
+        await self.redis.hset(_account_key(account_id), "plan", plan)
+        return account | {"plan": plan}
+
+    # Keys -----------------------------------------------------------------------------
+
+    async def create_key(self, account_id: str, name: str, role: str,
+                         environment: str) -> Minted:
+        if role not in ROLES or role == "trial":
+            raise WavisError("VALIDATION_ERROR",
+                             "role must be one of viewer, developer, account_admin.")
+        if environment not in ("live", "test"):
+            raise WavisError("VALIDATION_ERROR", "environment must be live or test.")
+        if len(name) > 100:
+            raise WavisError("VALIDATION_ERROR", "name is limited to 100 characters.")
+        account = await self.get_account(account_id)
+        if account["plan"] == "trial":
+            raise WavisError("FORBIDDEN", "Trial accounts cannot mint keys.")
+        return await self._mint(account_id, name=name, role=role, environment=environment)
+
+    async def _mint(self, account_id: str, *, name: str, role: str, environment: str,
+                    expires_at: float | None = None) -> Minted:
+        now = time.time()
+        while True:
+            api_key = mint_key(environment)
+            prefix = key_prefix(api_key)
+            record = {
+                "prefix": prefix, "account_id": account_id, "name": name, "role": role,
+                "environment": environment, "created_at": rfc3339(now), "last_used_at": "",
+                "expires_at": rfc3339(expires_at) if expires_at else "",
+                "hash": key_hash(self.pepper, api_key),
+                "index_member": index_member(int(now * 1000), prefix),
+            }
+            # The prefix is the key's id: claim it atomically, mint again on the rare clash.
+            if await self.redis.hsetnx(_key_record(prefix), "prefix", prefix):
+                break
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(_key_record(prefix), mapping=cast(Any, record))
+            if expires_at is not None and role == "trial":
+                pipe.expireat(_key_record(prefix), int(expires_at) + _TRIAL_RECORD_AFTERLIFE)
+            pipe.zadd(_keys_index(account_id), {record["index_member"]: 0})
+            await pipe.execute()
+        return Minted(api_key, record)
+
+    async def _usable_key(self, prefix: str, account_id: str | None) -> dict[str, str]:
+        record = await self._hash(_key_record(prefix))
+        if (not record or record.get("revoked_at") or _expired(record)
+                or (account_id and record["account_id"] != account_id)):
+            raise WavisError("NOT_FOUND", f"No API key with prefix {prefix!r}.")
+        return record
+
+    async def list_keys(self, account_id: str, limit: int, cursor: str) -> tuple[
+            list[dict[str, str]], bool, str]:
+        page = await newest_first(self.redis, _keys_index(account_id), limit, cursor)
+        records = [await self._hash(_key_record(prefix)) for prefix in page.ids]
+        return [r for r in records if r], page.has_more, page.next_cursor
+
+    async def revoke_key(self, account_id: str | None, prefix: str) -> None:
+        record = await self._usable_key(prefix, account_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(_key_record(prefix), "revoked_at", rfc3339(time.time()))
+            pipe.zrem(_keys_index(record["account_id"]), record["index_member"])
+            pipe.publish(REVOCATIONS_CHANNEL, prefix)
+            await pipe.execute()
+
+    async def revoke_trial_key(self, given: str) -> None:
+        if len(given) < 16:
+            raise WavisError("VALIDATION_ERROR", "key_prefix needs at least the key's first "
+                             "16 characters.")
+        record = await self._hash(_key_record(key_prefix(given)))
+        whole_key_wrong = is_well_formed(given) and record and not hash_matches(
+            self.pepper, given, record["hash"])
+        if not record or record.get("role") != "trial" or whole_key_wrong:
+            raise WavisError("NOT_FOUND", "No trial key with that prefix.")
+        await self.revoke_key(None, record["prefix"])
+
+    async def rotate_key(self, account_id: str, prefix: str) -> tuple[Minted, str]:
+        old = await self._usable_key(prefix, account_id)
+        if old["role"] == "trial":
+            raise WavisError("FORBIDDEN", "Trial keys cannot be rotated.")
+        minted = await self._mint(account_id, name=old["name"], role=old["role"],
+                                  environment=old["environment"])
+        grace_end = time.time() + self.rotation_grace_seconds
+        if old["expires_at"]:
+            grace_end = min(grace_end, parse_rfc3339(old["expires_at"]))
+        await self.redis.hset(_key_record(prefix), "expires_at", rfc3339(grace_end))
+        return minted, rfc3339(grace_end)
+
+    async def authenticate(self, api_key: str) -> tuple[dict[str, str], dict[str, str], Plan]:
+        invalid = WavisError("UNAUTHORIZED", "Invalid API key.")
+        if not is_well_formed(api_key):
+            raise invalid
+        record = await self._hash(_key_record(key_prefix(api_key)))
+        if not record or not record.get("hash") or not hash_matches(
+                self.pepper, api_key, record["hash"]):
+            raise invalid
+        # The caller proved it holds the key: it may learn why the key no longer works.
+        if record.get("revoked_at"):
+            raise WavisError("UNAUTHORIZED", "This API key has been revoked.")
+        if _expired(record):
+            raise WavisError("UNAUTHORIZED", "This API key has expired.")
+        account = await self.get_account(record["account_id"])
+        now = time.time()
+        if not record["last_used_at"] or \
+                now - parse_rfc3339(record["last_used_at"]) > _LAST_USED_RESOLUTION:
+            record["last_used_at"] = rfc3339(now)
+            await self.redis.hset(_key_record(record["prefix"]), "last_used_at",
+                                  record["last_used_at"])
+        plan = self.plan(account["plan"])
+        if account.get("operations_limit"):
+            plan = replace(plan, operations_limit=int(account["operations_limit"]))
+        return account, record, plan
+
+    # Operations ---------------------------------------------------------------------------
+
+    async def reserve_operations(self, account_id: str, count: int) -> int:
+        if count < 1:
+            raise WavisError("VALIDATION_ERROR", "count must be at least 1.")
+        await self.get_account(account_id)
+        remaining = int(await self._reserve(
+            keys=[_account_key(account_id), _operations_key(account_id)], args=[count]))
+        if remaining == -2:
+            raise WavisError("QUOTA_EXHAUSTED",
+                             "This trial's operations are used up; sign up for a plan.")
+        return remaining
+
+    async def release_operations(self, account_id: str, count: int) -> None:
+        if count < 1:
+            raise WavisError("VALIDATION_ERROR", "count must be at least 1.")
+        used = await self.redis.decrby(_operations_key(account_id), count)
+        if used < 0:  # never below zero, whatever a confused caller releases
+            await self.redis.incrby(_operations_key(account_id), -used)
+
+
+def _expired(record: dict[str, Any]) -> bool:
+    return bool(record.get("expires_at")) and parse_rfc3339(record["expires_at"]) <= time.time()

@@ -1,0 +1,51 @@
+"""Accounts and keys for tests, made through the metering service's real gRPC API."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from wavis.core.grpc_client import open_channel
+from wavis.devstack.stack import Stack
+from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+
+_ips = itertools.count(1)
+
+
+def fresh_ip() -> str:
+    """A client address no other test uses (sent as X-Forwarded-For via a trusted proxy)."""
+    n = next(_ips)
+    return f"198.18.{n // 250}.{n % 250 + 1}"
+
+
+@dataclass
+class Tenant:
+    account_id: str
+    api_key: str
+
+    def auth(self, key: str | None = None, ip: str | None = None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {key or self.api_key}"}
+        if ip:
+            headers["X-Forwarded-For"] = ip
+        return headers
+
+
+def metering_target(stack: Stack) -> str:
+    return f"127.0.0.1:{stack.service_ports['metering']}"
+
+
+async def create_account(stack: Stack, plan: str = "pro", environment: str = "live",
+                         email: str = "owner@example.com") -> Tenant:
+    async with open_channel(metering_target(stack)) as channel:
+        reply = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
+            metering_pb2.CreateAccountRequest(email=email, plan=plan, environment=environment))
+    return Tenant(reply.account.account_id, reply.api_key)
+
+
+async def create_key(stack: Stack, account: Tenant, role: str,
+                     environment: str = "live") -> str:
+    async with open_channel(metering_target(stack)) as channel:
+        reply = await metering_pb2_grpc.MeteringServiceStub(channel).CreateApiKey(
+            metering_pb2.CreateApiKeyRequest(account_id=account.account_id, role=role,
+                                             environment=environment, name=role))
+    return reply.api_key
