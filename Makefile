@@ -64,7 +64,7 @@ run: $(VENV)/.installed .protos.stamp
 
 .PHONY: lint
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check libs services gateway tests scripts
+	$(VENV)/bin/ruff check libs services gateway tests scripts bench
 	$(PY) scripts/typecheck.py
 
 .PHONY: test

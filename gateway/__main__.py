@@ -48,6 +48,9 @@ def main() -> None:
     setup_tracing("gateway", settings.traces_exporter)
     try:
         asyncio.run(serve(settings))
+    except SettingsError as exc:  # found while starting, e.g. a secret production lacks
+        print(f"wavis gateway: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     except OSError as exc:
         log.error("gateway cannot start: %s", exc)
         raise SystemExit(1) from None

@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from wavis.core.errors import WavisError, error_from_rpc
+from wavis.core.request_context import timed
 from wavis.core.roles import role_allows
 from wavis.gateway import state
 from wavis.gateway.auth import caller_from, presented_key, usable_prefix
@@ -41,7 +42,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     api_key = presented_key(request.headers.get("Authorization"))
     prefix = usable_prefix(api_key) if api_key else None
     guard = app[state.LOCKOUT]
-    retry_after = await guard.retry_after(ip, prefix)
+    with timed("redis"):
+        retry_after = await guard.retry_after(ip, prefix)
     if retry_after:
         raise _too_many(retry_after)
     if api_key is None:
@@ -55,7 +57,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         except grpc.RpcError as exc:
             error = error_from_rpc(exc)
             if error.code == "UNAUTHORIZED":
-                await guard.record_failure(ip, prefix)
+                with timed("redis"):
+                    await guard.record_failure(ip, prefix)
             raise error from None
         caller = caller_from(reply)
         cache.put(api_key, caller)
@@ -73,9 +76,10 @@ async def limits_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     app = request.app
     limits = caller.limits
-    verdict = await app[state.RATE_LIMITER].hit(account_windows(
-        caller.account_id, caller_ip(request), limits.daily_requests, limits.monthly_requests,
-        limits.burst_requests, time.time()))
+    with timed("redis"):
+        verdict = await app[state.RATE_LIMITER].hit(account_windows(
+            caller.account_id, caller_ip(request), limits.daily_requests,
+            limits.monthly_requests, limits.burst_requests, time.time()))
     request[state.RESPONSE_HEADERS] = verdict.headers
     if not verdict.allowed:
         raise _too_many(verdict.retry_after)

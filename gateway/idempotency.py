@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from wavis.core.errors import WavisError
+from wavis.core.request_context import timed
 from wavis.gateway import state
 from wavis.gateway.errors import render_exception
 
@@ -51,8 +52,10 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     fingerprint = _fingerprint(request, body)
     slot = f"{_NS}:{caller.account_id}:{hashlib.sha256(key.encode()).hexdigest()}"
     running = json.dumps({"state": "running", "fingerprint": fingerprint})
-    if not await redis.set(slot, running, nx=True, ex=RUNNING_LEASE_SECONDS):
-        stored = await redis.get(slot)
+    with timed("redis"):
+        claimed = await redis.set(slot, running, nx=True, ex=RUNNING_LEASE_SECONDS)
+        stored = None if claimed else await redis.get(slot)
+    if not claimed:
         if stored is None:  # expired between the two calls: let the client retry
             raise WavisError("IDEMPOTENCY_IN_PROGRESS", "Retry: the earlier request just ended.")
         record = json.loads(stored)
@@ -72,11 +75,12 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     except BaseException:
         await redis.delete(slot)  # cancelled: nothing happened that a retry must respect
         raise
-    if (response.status < 500 and isinstance(response, web.Response)
-            and isinstance(response.body, (bytes, bytearray, type(None)))):
-        await _store(redis, slot, fingerprint, response)
-    else:  # 5xx (or a streamed body): not an outcome to replay
-        await redis.delete(slot)
+    with timed("redis"):
+        if (response.status < 500 and isinstance(response, web.Response)
+                and isinstance(response.body, (bytes, bytearray, type(None)))):
+            await _store(redis, slot, fingerprint, response)
+        else:  # 5xx (or a streamed body): not an outcome to replay
+            await redis.delete(slot)
     return response
 
 

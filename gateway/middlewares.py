@@ -14,7 +14,12 @@ from aiohttp.typedefs import Handler
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from wavis.core.request_context import REQUEST_ID_HEADER, accept_request_id, current_request_id
+from wavis.core.request_context import (
+    REQUEST_ID_HEADER,
+    accept_request_id,
+    current_request_id,
+    request_timings,
+)
 from wavis.gateway import state
 from wavis.gateway.access import auth_middleware, limits_middleware
 from wavis.gateway.errors import render_exception
@@ -32,23 +37,30 @@ CORS_EXPOSED_HEADERS = ", ".join((
     "X-RateLimit-Monthly-Limit", "X-RateLimit-Monthly-Remaining", "X-RateLimit-Monthly-Reset",
     "X-RateLimit-Burst-Limit", "X-RateLimit-Burst-Remaining", "X-RateLimit-Burst-Reset",
     "X-Noise-Budget-Remaining", "X-Noise-Budget-Warning", "X-Noise-Budget-Recovery",
+    "Server-Timing",
 ))
 
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
     token = current_request_id.set(request_id)
+    timings: dict[str, float] = {}
+    timings_token = request_timings.set(timings)
     started = time.perf_counter()
     try:
         response = await handler(request)
         response.headers.update(request.get(state.RESPONSE_HEADERS) or {})
         response.headers[REQUEST_ID_HEADER] = request_id
+        timings["total"] = time.perf_counter() - started
+        response.headers["Server-Timing"] = ", ".join(
+            f"{kind};dur={1000 * seconds:.2f}" for kind, seconds in timings.items())
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
         log.info("%s %s %d", request.method, request.path, response.status,
-                 extra={"duration_ms": round(1000 * (time.perf_counter() - started), 2)})
+                 extra={"duration_ms": round(1000 * timings["total"], 2)})
         return response
     finally:
+        request_timings.reset(timings_token)
         current_request_id.reset(token)
 
 

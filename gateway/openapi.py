@@ -19,7 +19,8 @@ def _ref(kind: str, name: str) -> dict[str, str]:
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     # Every authenticated response carries the rate-limit headers.
-    common_headers = ("X-Request-Id", *(RATE_LIMIT_HEADERS if endpoint.min_role else ()))
+    common_headers = ("X-Request-Id", "Server-Timing",
+                      *(RATE_LIMIT_HEADERS if endpoint.min_role else ()))
     for status, reply in sorted(endpoint.replies.items()):
         response: dict[str, Any] = {
             "description": reply.description,

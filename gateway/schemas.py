@@ -147,6 +147,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-Id": {"description": "The request's id (yours, if you sent a safe one).",
                      "schema": {"type": "string"}},
+    "Server-Timing": {"description": "Where the request's time went: redis, grpc (calls to "
+                                     "internal services) and total, in ms.",
+                      "schema": {"type": "string"}},
     "Retry-After": {"description": "Whole seconds to wait before retrying.",
                     "schema": {"type": "integer", "minimum": 0}},
     "Allow": {"description": "Methods the resource allows.", "schema": {"type": "string"}},

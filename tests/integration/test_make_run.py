@@ -138,3 +138,19 @@ def test_two_stacks_cannot_share_a_data_dir_but_run_side_by_side(tmp_path: Path)
     finally:
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize(("module", "secret"), [
+    ("wavis.gateway", "WAVIS_CURSOR_SECRET"),
+    ("wavis.services.metering", "WAVIS_API_KEY_PEPPER"),
+])
+def test_production_refuses_to_start_without_secrets(module: str, secret: str,
+                                                     tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAVIS_")}
+    env |= {"WAVIS_ENVIRONMENT": "production", "WAVIS_DATA_DIR": str(tmp_path),
+            "WAVIS_HTTP_PORT": "0", "WAVIS_GRPC_PORT": "0"}
+    result = subprocess.run([sys.executable, "-m", module], env=env, cwd=REPO,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert f"{secret} is required in production" in result.stderr
+    assert not (tmp_path / "secrets").exists()

@@ -35,6 +35,7 @@ PROCESSES: dict[str, tuple[str, int | None]] = {
 GRPC_SERVICES = {name: port for name, (_, port) in PROCESSES.items() if port is not None}
 SECRET_KEYS = {
     "WAVIS_API_KEY_PEPPER",
+    "WAVIS_CURSOR_SECRET",
     "WAVIS_KEY_ENCRYPTION_KEY",
     "WAVIS_STRIPE_API_KEY",
     "WAVIS_STRIPE_WEBHOOK_SECRET",

@@ -55,3 +55,25 @@ def test_every_bad_value_is_reported_at_once() -> None:
 def test_out_of_range_values_are_refused(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings(ServiceSettings, {name: value})
+
+
+def test_secrets_refuse_placeholders_and_short_values() -> None:
+    from wavis.gateway.settings import GatewaySettings as Gateway
+
+    for value in ("REPLACE_ME_cursor_secret_with_enough_characters!", "short"):
+        with pytest.raises(SettingsError, match="WAVIS_CURSOR_SECRET"):
+            load_settings(Gateway, {"WAVIS_CURSOR_SECRET": value})
+
+
+def test_production_requires_its_secrets(tmp_path: Path) -> None:
+    from wavis.core.secrets import require_secret
+
+    with pytest.raises(SettingsError, match="WAVIS_CURSOR_SECRET is required in production"):
+        require_secret(None, "WAVIS_CURSOR_SECRET", "cursor_secret", production=True,
+                       data_dir=tmp_path)
+    first = require_secret(None, "WAVIS_CURSOR_SECRET", "cursor_secret", production=False,
+                           data_dir=tmp_path)
+    again = require_secret(None, "WAVIS_CURSOR_SECRET", "cursor_secret", production=False,
+                           data_dir=tmp_path)
+    assert first == again and len(first) >= 32  # generated once, kept for restarts
+    assert oct((tmp_path / "secrets" / "cursor_secret").stat().st_mode & 0o777) == "0o600"

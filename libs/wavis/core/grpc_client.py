@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,12 @@ import grpc.aio
 from opentelemetry import trace
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
-from wavis.core.request_context import REQUEST_ID_METADATA, current_request_id
+from wavis.core.request_context import (
+    REQUEST_ID_METADATA,
+    add_time,
+    current_request_id,
+    request_timings,
+)
 
 DEFAULT_DEADLINE_SECONDS = 10.0
 
@@ -46,7 +52,13 @@ class _CallDefaultsInterceptor(
     async def intercept_unary_unary(self, continuation: Callable[..., Any],
                                     client_call_details: grpc.aio.ClientCallDetails,
                                     request: Any) -> Any:
-        return await continuation(self._details(client_call_details), request)
+        timings = request_timings.get()
+        started = time.perf_counter()
+        call = await continuation(self._details(client_call_details), request)
+        if timings is not None:  # the request's gRPC time, for Server-Timing
+            call.add_done_callback(
+                lambda _: add_time("grpc", time.perf_counter() - started, timings))
+        return call
 
     async def intercept_unary_stream(self, continuation: Callable[..., Any],
                                      client_call_details: grpc.aio.ClientCallDetails,

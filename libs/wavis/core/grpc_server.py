@@ -155,6 +155,9 @@ def run_service(mesh: MeshService, lifespan: Lifespan,
     setup_tracing(mesh.name, settings.traces_exporter)
     try:
         asyncio.run(serve(mesh, settings, lifespan))
+    except SettingsError as exc:  # found while starting, e.g. a secret production lacks
+        print(f"wavis {mesh.name}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     except OSError as exc:
         log.error("%s cannot start: %s", mesh.name, exc)
         raise SystemExit(1) from None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import re
 import secrets
+import time
+from collections.abc import Iterator
 
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_METADATA = "x-request-id"  # gRPC metadata keys are lower case
@@ -26,3 +29,25 @@ def accept_request_id(candidate: str | None) -> str:
     if candidate and _SAFE_REQUEST_ID.fullmatch(candidate):
         return candidate
     return new_request_id()
+
+
+# Where the current request's time went ("redis", "grpc"): seconds per kind, reported to
+# the client in Server-Timing. None outside a request.
+request_timings: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar(
+    "wavis_request_timings", default=None
+)
+
+
+def add_time(kind: str, seconds: float, timings: dict[str, float] | None = None) -> None:
+    timings = timings if timings is not None else request_timings.get()
+    if timings is not None:
+        timings[kind] = timings.get(kind, 0.0) + seconds
+
+
+@contextlib.contextmanager
+def timed(kind: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        add_time(kind, time.perf_counter() - started)

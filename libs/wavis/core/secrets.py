@@ -18,9 +18,12 @@ MIN_SECRET_CHARS = 32
 
 
 def parse_secret(raw: str) -> str:
-    if len(raw.strip()) < MIN_SECRET_CHARS:
+    value = raw.strip()
+    if value.upper().startswith("REPLACE_ME"):
+        raise ValueError("is still the placeholder; supply the real secret")
+    if len(value) < MIN_SECRET_CHARS:
         raise ValueError(f"must be at least {MIN_SECRET_CHARS} characters")
-    return raw.strip()
+    return value
 
 
 def dev_secret(data_dir: Path, name: str) -> str:
