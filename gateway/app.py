@@ -21,12 +21,13 @@ from wavis.gateway.middlewares import MIDDLEWARES
 from wavis.gateway.openapi import build_openapi
 from wavis.gateway.pagination import CursorSigner
 from wavis.gateway.rate_limits import RateLimiter
-from wavis.gateway.routes import api_keys, health, meta, onboarding
+from wavis.gateway.routes import api_keys, health, keys, meta, onboarding
 from wavis.gateway.settings import GatewaySettings
 
 # Every public endpoint, in the order the OpenAPI document lists them.
 ENDPOINTS: tuple[Endpoint, ...] = (
-    *health.ENDPOINTS, *meta.ENDPOINTS, *onboarding.ENDPOINTS, *api_keys.ENDPOINTS)
+    *health.ENDPOINTS, *meta.ENDPOINTS, *onboarding.ENDPOINTS, *api_keys.ENDPOINTS,
+    *keys.ENDPOINTS)
 
 
 def create_app(settings: GatewaySettings,

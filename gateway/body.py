@@ -40,8 +40,10 @@ def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
         {"$ref": f"urn:wavis#/components/schemas/{schema_name}"}, registry=registry)
 
 
-async def read_body(request: web.Request, schema_name: str) -> dict[str, Any]:
-    """The body as a JSON object valid against the named schema, else 422 or 400."""
+async def read_body(request: web.Request, schema_name: str,
+                    value_error: str = "VALIDATION_ERROR") -> dict[str, Any]:
+    """The body as a JSON object valid against the named schema, else 422 (shape) or 400
+    (`value_error`, e.g. INVALID_PARAMS for FHE parameters out of range)."""
     body = await read_json_object(request)
     errors = list(_validator(schema_name).iter_errors(body))
     if not errors:
@@ -54,5 +56,5 @@ async def read_body(request: web.Request, schema_name: str) -> dict[str, Any]:
         path += missing[:1]
     field = ".".join(path) or None
     message = first.message if field is None else f"{field}: {first.message}"
-    code = "SCHEMA_MISMATCH" if shape else "VALIDATION_ERROR"
+    code = "SCHEMA_MISMATCH" if shape else value_error
     raise WavisError(code, message[:300], {"field": field} if field else {})

@@ -10,6 +10,7 @@ from wavis.core.mesh import SERVICES
 from wavis.core.secrets import parse_secret
 from wavis.core.settings import (
     CommonSettings,
+    parse_bool,
     parse_float,
     parse_int,
     parse_nonempty,
@@ -84,6 +85,9 @@ class GatewaySettings(CommonSettings):
     temp_keys_per_ip_per_minute: int = setting(
         "WAVIS_TEMP_KEYS_PER_IP_PER_MINUTE", 5, parse_int(1, 10_000),
         doc="trial keys one client IP may create per minute")
+    allow_sk_in_response: bool = setting(
+        "WAVIS_ALLOW_SK_IN_RESPONSE", False, parse_bool,
+        doc="return server-generated secret keys in POST /keys/generate (demos only)")
     shutdown_grace_seconds: float = setting(
         "WAVIS_SHUTDOWN_GRACE_SECONDS", 8.0, parse_float(0, 600),
         doc="after SIGTERM, how long in-flight requests may take to finish")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aiohttp
 from aiohttp import web
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -11,19 +13,20 @@ from opentelemetry.trace import SpanKind
 from wavis.core.grpc_server import GrpcServiceRunner
 from wavis.core.mesh import SERVICES, SERVICES_BY_KEY
 from wavis.core.redis_server import free_port
-from wavis.core.settings import ServiceSettings
 from wavis.core.telemetry import build_tracer_provider
 from wavis.gateway.app import create_app
 from wavis.gateway.settings import GatewaySettings
 from wavis.services.keys.server import lifespan as keys_lifespan
+from wavis.services.keys.settings import KeysSettings
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
-async def test_trace_context_propagates_gateway_to_service() -> None:
+async def test_trace_context_propagates_gateway_to_service(tmp_path: Path) -> None:
     exporter = InMemorySpanExporter()
     provider = build_tracer_provider("test", "none", SimpleSpanProcessor(exporter))
-    keys = GrpcServiceRunner(SERVICES_BY_KEY["keys"], ServiceSettings(grpc_port=0),
+    keys = GrpcServiceRunner(SERVICES_BY_KEY["keys"],
+                             KeysSettings(grpc_port=0, data_dir=tmp_path),
                              keys_lifespan, tracer_provider=provider)
     await keys.start()
     targets = {f"{s.key}_target": f"127.0.0.1:{free_port()}" for s in SERVICES}

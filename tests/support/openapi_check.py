@@ -20,7 +20,8 @@ def response_schema(doc: dict[str, Any], method: str, path: str, status: int) ->
     """The JSON Schema the document gives for this response (the error envelope for
     methods or paths it does not list)."""
     error_ref = {"$ref": f"{_DOC_URI}#/components/schemas/Error"}
-    for template, operations in doc["paths"].items():
+    # Literal paths win over templated ones (/keys/uploads before /keys/{key_id}).
+    for template, operations in sorted(doc["paths"].items(), key=lambda t: t[0].count("{")):
         if not _path_regex(template).match(path):
             continue
         operation = operations.get(method.lower())

@@ -120,6 +120,10 @@ class WavisError(Exception):
         self.details = details or {}
         super().__init__(f"{code}: {self.message}")
 
+    def __reduce__(self) -> tuple[type[WavisError], tuple[str, str, dict[str, Any]]]:
+        # Picklable, so worker processes can raise it to the service that called them.
+        return (WavisError, (self.code, self.message, self.details))
+
     @property
     def http_status(self) -> int:
         return ERROR_CODES[self.code].http_status

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from wavis.core.settings import SettingsError
@@ -26,7 +27,8 @@ def parse_secret(raw: str) -> str:
     return value
 
 
-def dev_secret(data_dir: Path, name: str) -> str:
+def dev_secret(data_dir: Path, name: str,
+               generate: Callable[[], str] = lambda: secrets.token_urlsafe(48)) -> str:
     """Read <data_dir>/secrets/<name>, creating it (0600) if no process has yet."""
     path = data_dir / "secrets" / name
     try:
@@ -34,7 +36,7 @@ def dev_secret(data_dir: Path, name: str) -> str:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    value = secrets.token_urlsafe(48)
+    value = generate()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process of the stack made it first
@@ -54,10 +56,11 @@ def _read_when_written(path: Path) -> str:
 
 
 def require_secret(value: str | None, env_name: str, file_name: str, *, production: bool,
-                   data_dir: Path) -> str:
+                   data_dir: Path,
+                   generate: Callable[[], str] = lambda: secrets.token_urlsafe(48)) -> str:
     """The configured secret, or (development only) the generated one."""
     if value:
         return value
     if production:
         raise SettingsError(f"{env_name} is required in production")
-    return dev_secret(data_dir, file_name)
+    return dev_secret(data_dir, file_name, generate)

@@ -25,17 +25,75 @@ _sym_db = _symbol_database.Default()
 from wavis.common.v1 import common_pb2 as wavis_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18wavis/keys/v1/keys.proto\x12\rwavis.keys.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\">\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo2Z\n\x0bKeysService\x12K\n\x08\x44\x65scribe\x12\x1e.wavis.keys.v1.DescribeRequest\x1a\x1f.wavis.keys.v1.DescribeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18wavis/keys/v1/keys.proto\x12\rwavis.keys.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"[\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\x12\x1b\n\x13pending_generations\x18\x02 \x01(\x03\"`\n\nCkksParams\x12\x13\n\x0bpoly_degree\x18\x01 \x01(\x03\x12\x12\n\nscale_bits\x18\x02 \x01(\x03\x12\x11\n\tmax_depth\x18\x03 \x01(\x03\x12\x16\n\x0esecurity_level\x18\x04 \x01(\t\"4\n\tKeyLimits\x12\x10\n\x08max_keys\x18\x01 \x01(\x03\x12\x15\n\rmax_key_bytes\x18\x02 \x01(\x03\"\xe5\x02\n\x03Key\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0e\n\x06scheme\x18\x03 \x01(\t\x12\x0c\n\x04mode\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x0f\n\x07\x66\x61ilure\x18\x06 \x01(\t\x12)\n\x06params\x18\x07 \x01(\x0b\x32\x19.wavis.keys.v1.CkksParams\x12\x12\n\nslot_count\x18\x08 \x01(\x03\x12\x11\n\tmax_level\x18\t \x01(\x03\x12\x11\n\trotations\x18\n \x03(\x03\x12\x0e\n\x06preset\x18\x0b \x01(\t\x12\t\n\x01n\x18\x0c \x01(\x03\x12\r\n\x05\x62ig_n\x18\r \x01(\x03\x12\x12\n\nsize_bytes\x18\x0e \x01(\x03\x12\x15\n\rsecurity_bits\x18\x0f \x01(\x03\x12\x12\n\ncreated_at\x18\x10 \x01(\t\x12\x19\n\x11scaling_technique\x18\x11 \x01(\t\x12\x12\n\ncomponents\x18\x12 \x03(\t\"\xb0\x01\n\x12GenerateKeyRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06scheme\x18\x02 \x01(\t\x12)\n\x06params\x18\x03 \x01(\x0b\x32\x19.wavis.keys.v1.CkksParams\x12\x11\n\trotations\x18\x04 \x03(\x03\x12\x0e\n\x06preset\x18\x05 \x01(\t\x12(\n\x06limits\x18\x06 \x01(\x0b\x32\x18.wavis.keys.v1.KeyLimits\"6\n\x13GenerateKeyResponse\x12\x1f\n\x03key\x18\x01 \x01(\x0b\x32\x12.wavis.keys.v1.Key\"\xe3\x01\n\x0fUploadKeyHeader\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06scheme\x18\x02 \x01(\t\x12K\n\x0f\x63omponent_sizes\x18\x03 \x03(\x0b\x32\x32.wavis.keys.v1.UploadKeyHeader.ComponentSizesEntry\x12(\n\x06limits\x18\x04 \x01(\x0b\x32\x18.wavis.keys.v1.KeyLimits\x1a\x35\n\x13\x43omponentSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"1\n\x0eUploadKeyChunk\x12\x11\n\tcomponent\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"|\n\x10UploadKeyRequest\x12\x30\n\x06header\x18\x01 \x01(\x0b\x32\x1e.wavis.keys.v1.UploadKeyHeaderH\x00\x12.\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x1d.wavis.keys.v1.UploadKeyChunkH\x00\x42\x06\n\x04part\"4\n\x11UploadKeyResponse\x12\x1f\n\x03key\x18\x01 \x01(\x0b\x32\x12.wavis.keys.v1.Key\"\x95\x01\n\x13\x43reateUploadRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06scheme\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x0e\n\x06sha256\x18\x05 \x01(\t\x12(\n\x06limits\x18\x06 \x01(\x0b\x32\x18.wavis.keys.v1.KeyLimits\"V\n\x06Upload\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x11\n\tpart_size\x18\x02 \x01(\x03\x12\x12\n\npart_count\x18\x03 \x01(\x03\x12\x12\n\nexpires_at\x18\x04 \x01(\t\"=\n\x14\x43reateUploadResponse\x12%\n\x06upload\x18\x01 \x01(\x0b\x32\x15.wavis.keys.v1.Upload\"Q\n\x13PutUploadPartHeader\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\tupload_id\x18\x02 \x01(\t\x12\x13\n\x0bpart_number\x18\x03 \x01(\x03\"d\n\x14PutUploadPartRequest\x12\x34\n\x06header\x18\x01 \x01(\x0b\x32\".wavis.keys.v1.PutUploadPartHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"+\n\x15PutUploadPartResponse\x12\x12\n\nsize_bytes\x18\x01 \x01(\x03\"h\n\x15\x43ompleteUploadRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\tupload_id\x18\x02 \x01(\t\x12(\n\x06limits\x18\x03 \x01(\x0b\x32\x18.wavis.keys.v1.KeyLimits\"9\n\x16\x43ompleteUploadResponse\x12\x1f\n\x03key\x18\x01 \x01(\x0b\x32\x12.wavis.keys.v1.Key\"3\n\rGetKeyRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\"1\n\x0eGetKeyResponse\x12\x1f\n\x03key\x18\x01 \x01(\x0b\x32\x12.wavis.keys.v1.Key\"D\n\x0fListKeysRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"[\n\x10ListKeysResponse\x12 \n\x04keys\x18\x01 \x03(\x0b\x32\x12.wavis.keys.v1.Key\x12\x10\n\x08has_more\x18\x02 \x01(\x08\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"6\n\x10\x44\x65leteKeyRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\"\x13\n\x11\x44\x65leteKeyResponse\"P\n\x17\x46\x65tchKeyMaterialRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x11\n\tcomponent\x18\x03 \x01(\t\"<\n\x18\x46\x65tchKeyMaterialResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x12\n\ntotal_size\x18\x02 \x01(\x03\"\x1a\n\x18WatchKeyDeletionsRequest\"?\n\x19WatchKeyDeletionsResponse\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t2\xcd\x07\n\x0bKeysService\x12K\n\x08\x44\x65scribe\x12\x1e.wavis.keys.v1.DescribeRequest\x1a\x1f.wavis.keys.v1.DescribeResponse\x12T\n\x0bGenerateKey\x12!.wavis.keys.v1.GenerateKeyRequest\x1a\".wavis.keys.v1.GenerateKeyResponse\x12P\n\tUploadKey\x12\x1f.wavis.keys.v1.UploadKeyRequest\x1a .wavis.keys.v1.UploadKeyResponse(\x01\x12W\n\x0c\x43reateUpload\x12\".wavis.keys.v1.CreateUploadRequest\x1a#.wavis.keys.v1.CreateUploadResponse\x12\\\n\rPutUploadPart\x12#.wavis.keys.v1.PutUploadPartRequest\x1a$.wavis.keys.v1.PutUploadPartResponse(\x01\x12]\n\x0e\x43ompleteUpload\x12$.wavis.keys.v1.CompleteUploadRequest\x1a%.wavis.keys.v1.CompleteUploadResponse\x12\x45\n\x06GetKey\x12\x1c.wavis.keys.v1.GetKeyRequest\x1a\x1d.wavis.keys.v1.GetKeyResponse\x12K\n\x08ListKeys\x12\x1e.wavis.keys.v1.ListKeysRequest\x1a\x1f.wavis.keys.v1.ListKeysResponse\x12N\n\tDeleteKey\x12\x1f.wavis.keys.v1.DeleteKeyRequest\x1a .wavis.keys.v1.DeleteKeyResponse\x12\x65\n\x10\x46\x65tchKeyMaterial\x12&.wavis.keys.v1.FetchKeyMaterialRequest\x1a\'.wavis.keys.v1.FetchKeyMaterialResponse0\x01\x12h\n\x11WatchKeyDeletions\x12\'.wavis.keys.v1.WatchKeyDeletionsRequest\x1a(.wavis.keys.v1.WatchKeyDeletionsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'wavis.keys.v1.keys_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_UPLOADKEYHEADER_COMPONENTSIZESENTRY']._loaded_options = None
+  _globals['_UPLOADKEYHEADER_COMPONENTSIZESENTRY']._serialized_options = b'8\001'
   _globals['_DESCRIBEREQUEST']._serialized_start=73
   _globals['_DESCRIBEREQUEST']._serialized_end=90
   _globals['_DESCRIBERESPONSE']._serialized_start=92
-  _globals['_DESCRIBERESPONSE']._serialized_end=154
-  _globals['_KEYSSERVICE']._serialized_start=156
-  _globals['_KEYSSERVICE']._serialized_end=246
+  _globals['_DESCRIBERESPONSE']._serialized_end=183
+  _globals['_CKKSPARAMS']._serialized_start=185
+  _globals['_CKKSPARAMS']._serialized_end=281
+  _globals['_KEYLIMITS']._serialized_start=283
+  _globals['_KEYLIMITS']._serialized_end=335
+  _globals['_KEY']._serialized_start=338
+  _globals['_KEY']._serialized_end=695
+  _globals['_GENERATEKEYREQUEST']._serialized_start=698
+  _globals['_GENERATEKEYREQUEST']._serialized_end=874
+  _globals['_GENERATEKEYRESPONSE']._serialized_start=876
+  _globals['_GENERATEKEYRESPONSE']._serialized_end=930
+  _globals['_UPLOADKEYHEADER']._serialized_start=933
+  _globals['_UPLOADKEYHEADER']._serialized_end=1160
+  _globals['_UPLOADKEYHEADER_COMPONENTSIZESENTRY']._serialized_start=1107
+  _globals['_UPLOADKEYHEADER_COMPONENTSIZESENTRY']._serialized_end=1160
+  _globals['_UPLOADKEYCHUNK']._serialized_start=1162
+  _globals['_UPLOADKEYCHUNK']._serialized_end=1211
+  _globals['_UPLOADKEYREQUEST']._serialized_start=1213
+  _globals['_UPLOADKEYREQUEST']._serialized_end=1337
+  _globals['_UPLOADKEYRESPONSE']._serialized_start=1339
+  _globals['_UPLOADKEYRESPONSE']._serialized_end=1391
+  _globals['_CREATEUPLOADREQUEST']._serialized_start=1394
+  _globals['_CREATEUPLOADREQUEST']._serialized_end=1543
+  _globals['_UPLOAD']._serialized_start=1545
+  _globals['_UPLOAD']._serialized_end=1631
+  _globals['_CREATEUPLOADRESPONSE']._serialized_start=1633
+  _globals['_CREATEUPLOADRESPONSE']._serialized_end=1694
+  _globals['_PUTUPLOADPARTHEADER']._serialized_start=1696
+  _globals['_PUTUPLOADPARTHEADER']._serialized_end=1777
+  _globals['_PUTUPLOADPARTREQUEST']._serialized_start=1779
+  _globals['_PUTUPLOADPARTREQUEST']._serialized_end=1879
+  _globals['_PUTUPLOADPARTRESPONSE']._serialized_start=1881
+  _globals['_PUTUPLOADPARTRESPONSE']._serialized_end=1924
+  _globals['_COMPLETEUPLOADREQUEST']._serialized_start=1926
+  _globals['_COMPLETEUPLOADREQUEST']._serialized_end=2030
+  _globals['_COMPLETEUPLOADRESPONSE']._serialized_start=2032
+  _globals['_COMPLETEUPLOADRESPONSE']._serialized_end=2089
+  _globals['_GETKEYREQUEST']._serialized_start=2091
+  _globals['_GETKEYREQUEST']._serialized_end=2142
+  _globals['_GETKEYRESPONSE']._serialized_start=2144
+  _globals['_GETKEYRESPONSE']._serialized_end=2193
+  _globals['_LISTKEYSREQUEST']._serialized_start=2195
+  _globals['_LISTKEYSREQUEST']._serialized_end=2263
+  _globals['_LISTKEYSRESPONSE']._serialized_start=2265
+  _globals['_LISTKEYSRESPONSE']._serialized_end=2356
+  _globals['_DELETEKEYREQUEST']._serialized_start=2358
+  _globals['_DELETEKEYREQUEST']._serialized_end=2412
+  _globals['_DELETEKEYRESPONSE']._serialized_start=2414
+  _globals['_DELETEKEYRESPONSE']._serialized_end=2433
+  _globals['_FETCHKEYMATERIALREQUEST']._serialized_start=2435
+  _globals['_FETCHKEYMATERIALREQUEST']._serialized_end=2515
+  _globals['_FETCHKEYMATERIALRESPONSE']._serialized_start=2517
+  _globals['_FETCHKEYMATERIALRESPONSE']._serialized_end=2577
+  _globals['_WATCHKEYDELETIONSREQUEST']._serialized_start=2579
+  _globals['_WATCHKEYDELETIONSREQUEST']._serialized_end=2605
+  _globals['_WATCHKEYDELETIONSRESPONSE']._serialized_start=2607
+  _globals['_WATCHKEYDELETIONSRESPONSE']._serialized_end=2670
+  _globals['_KEYSSERVICE']._serialized_start=2673
+  _globals['_KEYSSERVICE']._serialized_end=3646
 # @@protoc_insertion_point(module_scope)

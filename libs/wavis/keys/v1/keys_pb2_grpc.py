@@ -27,7 +27,9 @@ if _version_not_supported:
 
 class KeysServiceStub:
     """KeysService is the keys service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    request fields; the gateway is one such caller among others. Timestamps are RFC 3339 UTC
+    strings. Large byte payloads travel as streams of chunks of at most 1 MiB, so no message
+    comes near gRPC's 4 MB default limit.
     """
 
     def __init__(self, channel):
@@ -41,16 +43,142 @@ class KeysServiceStub:
                 request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.DescribeResponse.FromString,
                 _registered_method=True)
+        self.GenerateKey = channel.unary_unary(
+                '/wavis.keys.v1.KeysService/GenerateKey',
+                request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GenerateKeyRequest.SerializeToString,
+                response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GenerateKeyResponse.FromString,
+                _registered_method=True)
+        self.UploadKey = channel.stream_unary(
+                '/wavis.keys.v1.KeysService/UploadKey',
+                request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.UploadKeyRequest.SerializeToString,
+                response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.UploadKeyResponse.FromString,
+                _registered_method=True)
+        self.CreateUpload = channel.unary_unary(
+                '/wavis.keys.v1.KeysService/CreateUpload',
+                request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CreateUploadRequest.SerializeToString,
+                response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CreateUploadResponse.FromString,
+                _registered_method=True)
+        self.PutUploadPart = channel.stream_unary(
+                '/wavis.keys.v1.KeysService/PutUploadPart',
+                request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.PutUploadPartRequest.SerializeToString,
+                response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.PutUploadPartResponse.FromString,
+                _registered_method=True)
+        self.CompleteUpload = channel.unary_unary(
+                '/wavis.keys.v1.KeysService/CompleteUpload',
+                request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadRequest.SerializeToString,
+                response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadResponse.FromString,
+                _registered_method=True)
+        self.GetKey = channel.unary_unary(
+                '/wavis.keys.v1.KeysService/GetKey',
+                request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GetKeyRequest.SerializeToString,
+                response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GetKeyResponse.FromString,
+                _registered_method=True)
+        self.ListKeys = channel.unary_unary(
+                '/wavis.keys.v1.KeysService/ListKeys',
+                request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.ListKeysRequest.SerializeToString,
+                response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.ListKeysResponse.FromString,
+                _registered_method=True)
+        self.DeleteKey = channel.unary_unary(
+                '/wavis.keys.v1.KeysService/DeleteKey',
+                request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyRequest.SerializeToString,
+                response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyResponse.FromString,
+                _registered_method=True)
+        self.FetchKeyMaterial = channel.unary_stream(
+                '/wavis.keys.v1.KeysService/FetchKeyMaterial',
+                request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.FetchKeyMaterialRequest.SerializeToString,
+                response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.FetchKeyMaterialResponse.FromString,
+                _registered_method=True)
+        self.WatchKeyDeletions = channel.unary_stream(
+                '/wavis.keys.v1.KeysService/WatchKeyDeletions',
+                request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.WatchKeyDeletionsRequest.SerializeToString,
+                response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.WatchKeyDeletionsResponse.FromString,
+                _registered_method=True)
 
 
 class KeysServiceServicer:
     """KeysService is the keys service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    request fields; the gateway is one such caller among others. Timestamps are RFC 3339 UTC
+    strings. Large byte payloads travel as streams of chunks of at most 1 MiB, so no message
+    comes near gRPC's 4 MB default limit.
     """
 
     def Describe(self, request, context):
         """Describe reports which replica answered and its live counters; a cheap round trip that
         callers use to check they reach a working replica.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GenerateKey(self, request, context):
+        """GenerateKey makes a server-mode key. It answers with status "ready", or "pending" when
+        generation outlasts a few seconds (poll GetKey).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadKey(self, request_iterator, context):
+        """UploadKey registers a client's (FHE-blind) CKKS key: a header, then the components'
+        bytes in chunks. Parameters are read from the uploaded context, never from the request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateUpload(self, request, context):
+        """CreateUpload opens a chunked upload of a key too large for one request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutUploadPart(self, request_iterator, context):
+        """PutUploadPart stores one part (a header, then its bytes in chunks); retrying a part
+        replaces it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteUpload(self, request, context):
+        """CompleteUpload verifies size and sha256, checks the key and registers it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetKey(self, request, context):
+        """GetKey returns one key's description.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListKeys(self, request, context):
+        """ListKeys pages through an account's keys, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteKey(self, request, context):
+        """DeleteKey removes a key and its material, and announces the deletion.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FetchKeyMaterial(self, request, context):
+        """FetchKeyMaterial streams one component of a key (compute services cache what they get).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchKeyDeletions(self, request, context):
+        """WatchKeyDeletions streams the id of every key deleted from now on, so compute services
+        drop their ciphertexts, caches and sessions under it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -64,6 +192,56 @@ def add_KeysServiceServicer_to_server(servicer, server):
                     request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.DescribeRequest.FromString,
                     response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.DescribeResponse.SerializeToString,
             ),
+            'GenerateKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GenerateKey,
+                    request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GenerateKeyRequest.FromString,
+                    response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GenerateKeyResponse.SerializeToString,
+            ),
+            'UploadKey': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadKey,
+                    request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.UploadKeyRequest.FromString,
+                    response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.UploadKeyResponse.SerializeToString,
+            ),
+            'CreateUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateUpload,
+                    request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CreateUploadRequest.FromString,
+                    response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CreateUploadResponse.SerializeToString,
+            ),
+            'PutUploadPart': grpc.stream_unary_rpc_method_handler(
+                    servicer.PutUploadPart,
+                    request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.PutUploadPartRequest.FromString,
+                    response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.PutUploadPartResponse.SerializeToString,
+            ),
+            'CompleteUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteUpload,
+                    request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadRequest.FromString,
+                    response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadResponse.SerializeToString,
+            ),
+            'GetKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKey,
+                    request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GetKeyRequest.FromString,
+                    response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GetKeyResponse.SerializeToString,
+            ),
+            'ListKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListKeys,
+                    request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.ListKeysRequest.FromString,
+                    response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.ListKeysResponse.SerializeToString,
+            ),
+            'DeleteKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteKey,
+                    request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyRequest.FromString,
+                    response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyResponse.SerializeToString,
+            ),
+            'FetchKeyMaterial': grpc.unary_stream_rpc_method_handler(
+                    servicer.FetchKeyMaterial,
+                    request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.FetchKeyMaterialRequest.FromString,
+                    response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.FetchKeyMaterialResponse.SerializeToString,
+            ),
+            'WatchKeyDeletions': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchKeyDeletions,
+                    request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.WatchKeyDeletionsRequest.FromString,
+                    response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.WatchKeyDeletionsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'wavis.keys.v1.KeysService', rpc_method_handlers)
@@ -74,7 +252,9 @@ def add_KeysServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class KeysService:
     """KeysService is the keys service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    request fields; the gateway is one such caller among others. Timestamps are RFC 3339 UTC
+    strings. Large byte payloads travel as streams of chunks of at most 1 MiB, so no message
+    comes near gRPC's 4 MB default limit.
     """
 
     @staticmethod
@@ -94,6 +274,276 @@ class KeysService:
             '/wavis.keys.v1.KeysService/Describe',
             wavis_dot_keys_dot_v1_dot_keys__pb2.DescribeRequest.SerializeToString,
             wavis_dot_keys_dot_v1_dot_keys__pb2.DescribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GenerateKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.keys.v1.KeysService/GenerateKey',
+            wavis_dot_keys_dot_v1_dot_keys__pb2.GenerateKeyRequest.SerializeToString,
+            wavis_dot_keys_dot_v1_dot_keys__pb2.GenerateKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadKey(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/wavis.keys.v1.KeysService/UploadKey',
+            wavis_dot_keys_dot_v1_dot_keys__pb2.UploadKeyRequest.SerializeToString,
+            wavis_dot_keys_dot_v1_dot_keys__pb2.UploadKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.keys.v1.KeysService/CreateUpload',
+            wavis_dot_keys_dot_v1_dot_keys__pb2.CreateUploadRequest.SerializeToString,
+            wavis_dot_keys_dot_v1_dot_keys__pb2.CreateUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutUploadPart(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/wavis.keys.v1.KeysService/PutUploadPart',
+            wavis_dot_keys_dot_v1_dot_keys__pb2.PutUploadPartRequest.SerializeToString,
+            wavis_dot_keys_dot_v1_dot_keys__pb2.PutUploadPartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.keys.v1.KeysService/CompleteUpload',
+            wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadRequest.SerializeToString,
+            wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.keys.v1.KeysService/GetKey',
+            wavis_dot_keys_dot_v1_dot_keys__pb2.GetKeyRequest.SerializeToString,
+            wavis_dot_keys_dot_v1_dot_keys__pb2.GetKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.keys.v1.KeysService/ListKeys',
+            wavis_dot_keys_dot_v1_dot_keys__pb2.ListKeysRequest.SerializeToString,
+            wavis_dot_keys_dot_v1_dot_keys__pb2.ListKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.keys.v1.KeysService/DeleteKey',
+            wavis_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyRequest.SerializeToString,
+            wavis_dot_keys_dot_v1_dot_keys__pb2.DeleteKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchKeyMaterial(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/wavis.keys.v1.KeysService/FetchKeyMaterial',
+            wavis_dot_keys_dot_v1_dot_keys__pb2.FetchKeyMaterialRequest.SerializeToString,
+            wavis_dot_keys_dot_v1_dot_keys__pb2.FetchKeyMaterialResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchKeyDeletions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/wavis.keys.v1.KeysService/WatchKeyDeletions',
+            wavis_dot_keys_dot_v1_dot_keys__pb2.WatchKeyDeletionsRequest.SerializeToString,
+            wavis_dot_keys_dot_v1_dot_keys__pb2.WatchKeyDeletionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

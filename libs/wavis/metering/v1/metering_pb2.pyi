@@ -18,7 +18,7 @@ class DescribeResponse(_message.Message):
     def __init__(self, info: _Optional[_Union[_common_pb2.ServiceInfo, _Mapping]] = ...) -> None: ...
 
 class PlanLimits(_message.Message):
-    __slots__ = ("plan", "daily_requests", "monthly_requests", "burst_requests", "monthly_fcu", "overage_allowed", "operations_limit")
+    __slots__ = ("plan", "daily_requests", "monthly_requests", "burst_requests", "monthly_fcu", "overage_allowed", "operations_limit", "max_keys", "max_key_bytes")
     PLAN_FIELD_NUMBER: _ClassVar[int]
     DAILY_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     MONTHLY_REQUESTS_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +26,8 @@ class PlanLimits(_message.Message):
     MONTHLY_FCU_FIELD_NUMBER: _ClassVar[int]
     OVERAGE_ALLOWED_FIELD_NUMBER: _ClassVar[int]
     OPERATIONS_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MAX_KEYS_FIELD_NUMBER: _ClassVar[int]
+    MAX_KEY_BYTES_FIELD_NUMBER: _ClassVar[int]
     plan: str
     daily_requests: int
     monthly_requests: int
@@ -33,7 +35,9 @@ class PlanLimits(_message.Message):
     monthly_fcu: int
     overage_allowed: bool
     operations_limit: int
-    def __init__(self, plan: _Optional[str] = ..., daily_requests: _Optional[int] = ..., monthly_requests: _Optional[int] = ..., burst_requests: _Optional[int] = ..., monthly_fcu: _Optional[int] = ..., overage_allowed: _Optional[bool] = ..., operations_limit: _Optional[int] = ...) -> None: ...
+    max_keys: int
+    max_key_bytes: int
+    def __init__(self, plan: _Optional[str] = ..., daily_requests: _Optional[int] = ..., monthly_requests: _Optional[int] = ..., burst_requests: _Optional[int] = ..., monthly_fcu: _Optional[int] = ..., overage_allowed: _Optional[bool] = ..., operations_limit: _Optional[int] = ..., max_keys: _Optional[int] = ..., max_key_bytes: _Optional[int] = ...) -> None: ...
 
 class Account(_message.Message):
     __slots__ = ("account_id", "email", "plan", "created_at", "expires_at")

@@ -1,0 +1,35 @@
+"""The keys service's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wavis.core.sealing import parse_encryption_key
+from wavis.core.settings import ServiceSettings, parse_float, parse_int, setting
+
+
+def _encryption_key(raw: str) -> str:
+    parse_encryption_key(raw)  # validated now, decoded where used
+    return raw.strip()
+
+
+@dataclass(frozen=True)
+class KeysSettings(ServiceSettings):
+    key_encryption_key: str | None = setting(
+        "WAVIS_KEY_ENCRYPTION_KEY", None, _encryption_key,
+        doc="AES-256-GCM key (base64 of 32 bytes) sealing secret keys at rest; "
+            "required in production")
+    fhe_workers: int = setting("WAVIS_FHE_WORKERS", 1, parse_int(1, 64),
+                               doc="worker processes for key generation and key checks")
+    keygen_sync_seconds: float = setting(
+        "WAVIS_KEYGEN_SYNC_SECONDS", 3.0, parse_float(0, 600),
+        doc="key generation that takes longer answers 202 and continues in the background")
+    upload_ttl_seconds: int = setting("WAVIS_UPLOAD_TTL_SECONDS", 86_400,
+                                      parse_int(1, 7 * 86_400),
+                                      doc="unfinished chunked uploads are discarded after this")
+    upload_part_bytes: int = setting("WAVIS_UPLOAD_PART_BYTES", 32 * 1024 * 1024,
+                                     parse_int(1024 * 1024, 40 * 1024 * 1024),
+                                     doc="part size of chunked uploads")
+    max_upload_bytes: int = setting("WAVIS_MAX_UPLOAD_BYTES", 4 * 1024 ** 3,
+                                    parse_int(1024, 64 * 1024 ** 3),
+                                    doc="largest key accepted by chunked upload")
