@@ -260,3 +260,11 @@ HEADERS: dict[str, dict[str, Any]] = {
 }
 
 RATE_LIMIT_HEADERS = tuple(name for name in HEADERS if name.startswith("X-RateLimit-"))
+
+
+def register_schemas(schemas: dict[str, dict[str, Any]]) -> None:
+    """Route modules add their own body schemas here at import (before the app is built)."""
+    clashing = set(schemas) & set(SCHEMAS)
+    if clashing:
+        raise ValueError(f"schema names already taken: {sorted(clashing)}")
+    SCHEMAS.update(schemas)

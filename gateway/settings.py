@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
-from wavis.core.mesh import SERVICES
 from wavis.core.secrets import parse_secret
 from wavis.core.settings import (
     CommonSettings,
@@ -15,7 +14,6 @@ from wavis.core.settings import (
     parse_int,
     parse_nonempty,
     parse_path,
-    parse_target,
     setting,
 )
 
@@ -30,11 +28,6 @@ def parse_networks(raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
         raise ValueError(f"expected comma-separated CIDRs ({exc})") from None
 
 
-def _default_target(key: str) -> str:
-    port = next(service.default_port for service in SERVICES if service.key == key)
-    return f"127.0.0.1:{port}"
-
-
 @dataclass(frozen=True)
 class GatewaySettings(CommonSettings):
     http_host: str = setting("WAVIS_HTTP_HOST", "127.0.0.1", parse_nonempty,
@@ -44,17 +37,6 @@ class GatewaySettings(CommonSettings):
     ready_file: Path | None = setting(
         "WAVIS_READY_FILE", None, parse_path,
         doc="when set, the bound port is written here as JSON once serving")
-    keys_target: str = setting("WAVIS_KEYS_TARGET", _default_target("keys"), parse_target,
-                               doc="where the keys service listens")
-    tfhe_eval_target: str = setting("WAVIS_TFHE_EVAL_TARGET", _default_target("tfhe_eval"),
-                                    parse_target, doc="where the tfhe-eval service listens")
-    ckks_compute_target: str = setting(
-        "WAVIS_CKKS_COMPUTE_TARGET", _default_target("ckks_compute"), parse_target,
-        doc="where the ckks-compute service listens")
-    metering_target: str = setting("WAVIS_METERING_TARGET", _default_target("metering"),
-                                   parse_target, doc="where the metering service listens")
-    webhooks_target: str = setting("WAVIS_WEBHOOKS_TARGET", _default_target("webhooks"),
-                                   parse_target, doc="where the webhooks service listens")
     health_probe_timeout_seconds: float = setting(
         "WAVIS_HEALTH_PROBE_TIMEOUT_SECONDS", 2.0, parse_float(0.05, 30),
         doc="time limit of each dependency probe in /health")
@@ -91,8 +73,3 @@ class GatewaySettings(CommonSettings):
     shutdown_grace_seconds: float = setting(
         "WAVIS_SHUTDOWN_GRACE_SECONDS", 8.0, parse_float(0, 600),
         doc="after SIGTERM, how long in-flight requests may take to finish")
-
-    @property
-    def service_targets(self) -> dict[str, str]:
-        """Service key -> gRPC target, for every service of the mesh."""
-        return {service.key: getattr(self, f"{service.key}_target") for service in SERVICES}

@@ -19,14 +19,15 @@ def proto_files() -> list[Path]:
     return sorted(PROTO_ROOT.rglob("*.proto"))
 
 
-def generate(out_dir: Path) -> list[Path]:
-    """Run protoc (from grpcio-tools) over every proto; return the files it wrote."""
+def generate(out_dir: Path, only: list[Path] | None = None) -> list[Path]:
+    """Run protoc (from grpcio-tools) over every proto (or just `only`); return the files
+    it wrote."""
     import grpc_tools
     from grpc_tools import protoc
 
     out_dir.mkdir(parents=True, exist_ok=True)
     well_known = Path(grpc_tools.__file__).parent / "_proto"
-    sources = [str(p.relative_to(PROTO_ROOT)) for p in proto_files()]
+    sources = [str(p.resolve().relative_to(PROTO_ROOT)) for p in (only or proto_files())]
     args = [
         "protoc",
         f"-I{PROTO_ROOT}",
@@ -56,8 +57,10 @@ def generate(out_dir: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("protos", nargs="*", type=Path,
+                        help="only these .proto files (default: all)")
     args = parser.parse_args()
-    files = generate(args.out)
+    files = generate(args.out, args.protos or None)
     print(f"generated {len(set(files))} files from {len(proto_files())} protos into {args.out}",
           file=sys.stderr)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
+import os
 import sys
 from typing import Any
 
@@ -19,31 +19,18 @@ from google.protobuf.json_format import MessageToDict
 
 from wavis.core.errors import error_from_rpc
 from wavis.core.grpc_client import open_channel
-from wavis.core.mesh import SERVICES_BY_KEY
-from wavis.core.settings import (
-    CommonSettings,
-    SettingsError,
-    load_settings,
-    parse_target,
-    setting,
-)
+from wavis.core.settings import CommonSettings, SettingsError, load_settings
 from wavis.devstack.stack import read_stack_file
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
 
 
-@dataclasses.dataclass(frozen=True)
-class AdminSettings(CommonSettings):
-    metering_target: str | None = setting("WAVIS_METERING_TARGET", None, parse_target,
-                                          doc="where the metering service listens")
-
-
-def metering_target(settings: AdminSettings) -> str:
-    if settings.metering_target:
+def metering_target(settings: CommonSettings) -> str:
+    if "WAVIS_METERING_TARGET" in os.environ:
         return settings.metering_target
     published = read_stack_file(settings.data_dir)
     if published is not None:
         return str(published["services"]["metering"])
-    return f"127.0.0.1:{SERVICES_BY_KEY['metering'].default_port}"
+    return settings.metering_target
 
 
 def _json(message: Any) -> dict[str, Any]:
@@ -100,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
-        settings = load_settings(AdminSettings)
+        settings = load_settings(CommonSettings)
     except SettingsError as exc:
         print(f"wavis-admin: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wavis.core.mesh import SERVICES
+
 T = TypeVar("T")
 Parser = Callable[[str], Any]
 
@@ -131,6 +133,11 @@ def parse_target(raw: str) -> str:
     return value
 
 
+def _default_target(key: str) -> str:
+    port = next(service.default_port for service in SERVICES if service.key == key)
+    return f"127.0.0.1:{port}"
+
+
 @dataclasses.dataclass(frozen=True)
 class CommonSettings:
     """What every WAVIS process reads."""
@@ -168,9 +175,27 @@ class CommonSettings:
         doc="connect and command timeout for Redis",
     )
 
+    keys_target: str = setting("WAVIS_KEYS_TARGET", _default_target("keys"), parse_target,
+                               doc="where the keys service listens")
+    tfhe_eval_target: str = setting("WAVIS_TFHE_EVAL_TARGET", _default_target("tfhe_eval"),
+                                    parse_target, doc="where the tfhe-eval service listens")
+    ckks_compute_target: str = setting(
+        "WAVIS_CKKS_COMPUTE_TARGET", _default_target("ckks_compute"), parse_target,
+        doc="where the ckks-compute service listens")
+    metering_target: str = setting("WAVIS_METERING_TARGET", _default_target("metering"),
+                                   parse_target, doc="where the metering service listens")
+    webhooks_target: str = setting("WAVIS_WEBHOOKS_TARGET", _default_target("webhooks"),
+                                   parse_target, doc="where the webhooks service listens")
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def service_targets(self) -> dict[str, str]:
+        """Service key -> gRPC target, for every service of the mesh."""
+        return {service.key: getattr(self, f"{service.key}_target") for service in SERVICES}
+
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
 
-from wavis.core.mesh import SERVICES, SERVICES_BY_KEY
+from wavis.core.mesh import SERVICES
 from wavis.core.ready_file import read_ready_port
-from wavis.core.redis_server import RedisServer
+from wavis.core.redis_server import RedisServer, free_port
 from wavis.devstack.children import Child, die_with_parent, python_module, stop_all
 
 STACK_FILE = "stack.json"
@@ -100,9 +100,14 @@ class Stack:
         redis_url = self.redis_url or self._start_redis()
         env = self._child_env(redis_url)
 
-        for index, service in enumerate(SERVICES):
-            port = self.port_base + index if self.port_base is not None else 0
-            child_env = env | {"WAVIS_GRPC_PORT": str(port),
+        # Ports are chosen before anything starts, so every process (services call each
+        # other too) is told where every service listens.
+        ports = {service.key: (self.port_base + index if self.port_base is not None
+                               else free_port())
+                 for index, service in enumerate(SERVICES)}
+        env |= {service.target_env: f"127.0.0.1:{ports[service.key]}" for service in SERVICES}
+        for service in SERVICES:
+            child_env = env | {"WAVIS_GRPC_PORT": str(ports[service.key]),
                                "WAVIS_READY_FILE": str(run_dir / f"{service.key}.json")}
             self.services[service.key] = Child(service.name, python_module(service.module),
                                                child_env, self._log_path(service.key))
@@ -111,8 +116,7 @@ class Stack:
                 self.services[service.key], run_dir / f"{service.key}.json")
 
         self._run_dir = run_dir
-        self._gateway_env = env | {service.target_env: f"127.0.0.1:{self.service_ports[key]}"
-                                   for key, service in SERVICES_BY_KEY.items()}
+        self._gateway_env = env
         replica = self._start_gateway("gateway", self.http_port)
         self.gateway, self.gateway_port = replica.child, replica.port
         self._publish(redis_url)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from wavis.common.v1 import common_pb2 as wavis_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n wavis/webhooks/v1/webhooks.proto\x12\x11wavis.webhooks.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\">\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo2f\n\x0fWebhooksService\x12S\n\x08\x44\x65scribe\x12\".wavis.webhooks.v1.DescribeRequest\x1a#.wavis.webhooks.v1.DescribeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n wavis/webhooks/v1/webhooks.proto\x12\x11wavis.webhooks.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\">\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\"W\n\x0ePublishRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x11\n\tdata_json\x18\x03 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\"#\n\x0fPublishResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t2\xb8\x01\n\x0fWebhooksService\x12S\n\x08\x44\x65scribe\x12\".wavis.webhooks.v1.DescribeRequest\x1a#.wavis.webhooks.v1.DescribeResponse\x12P\n\x07Publish\x12!.wavis.webhooks.v1.PublishRequest\x1a\".wavis.webhooks.v1.PublishResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DESCRIBEREQUEST']._serialized_end=102
   _globals['_DESCRIBERESPONSE']._serialized_start=104
   _globals['_DESCRIBERESPONSE']._serialized_end=166
-  _globals['_WEBHOOKSSERVICE']._serialized_start=168
-  _globals['_WEBHOOKSSERVICE']._serialized_end=270
+  _globals['_PUBLISHREQUEST']._serialized_start=168
+  _globals['_PUBLISHREQUEST']._serialized_end=255
+  _globals['_PUBLISHRESPONSE']._serialized_start=257
+  _globals['_PUBLISHRESPONSE']._serialized_end=292
+  _globals['_WEBHOOKSSERVICE']._serialized_start=295
+  _globals['_WEBHOOKSSERVICE']._serialized_end=479
 # @@protoc_insertion_point(module_scope)

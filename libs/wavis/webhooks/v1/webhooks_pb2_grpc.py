@@ -41,6 +41,11 @@ class WebhooksServiceStub:
                 request_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DescribeResponse.FromString,
                 _registered_method=True)
+        self.Publish = channel.unary_unary(
+                '/wavis.webhooks.v1.WebhooksService/Publish',
+                request_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishRequest.SerializeToString,
+                response_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishResponse.FromString,
+                _registered_method=True)
 
 
 class WebhooksServiceServicer:
@@ -56,6 +61,14 @@ class WebhooksServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Publish(self, request, context):
+        """Publish queues an account event for delivery to the account's subscribed endpoints.
+        Once it answers, the event is durable: it is delivered even if the service restarts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WebhooksServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -63,6 +76,11 @@ def add_WebhooksServiceServicer_to_server(servicer, server):
                     servicer.Describe,
                     request_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DescribeRequest.FromString,
                     response_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DescribeResponse.SerializeToString,
+            ),
+            'Publish': grpc.unary_unary_rpc_method_handler(
+                    servicer.Publish,
+                    request_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishRequest.FromString,
+                    response_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -94,6 +112,33 @@ class WebhooksService:
             '/wavis.webhooks.v1.WebhooksService/Describe',
             wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DescribeRequest.SerializeToString,
             wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DescribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Publish(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.webhooks.v1.WebhooksService/Publish',
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishRequest.SerializeToString,
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishResponse.FromString,
             options,
             channel_credentials,
             insecure,
