@@ -17,6 +17,7 @@ from wavis.gateway.auth import caller_from, presented_key, usable_prefix
 from wavis.gateway.client_ip import client_ip
 from wavis.gateway.endpoints import Endpoint
 from wavis.gateway.rate_limits import account_windows
+from wavis.gateway.usage import OPERATION_COUNTED, PENDING_CHARGES, settle
 from wavis.metering.v1 import metering_pb2
 
 
@@ -84,19 +85,23 @@ async def limits_middleware(request: web.Request, handler: Handler) -> web.Strea
     if not verdict.allowed:
         raise _too_many(verdict.retry_after)
     endpoint = endpoint_of(request)
-    if endpoint is None or not endpoint.operation or not limits.operations_limit:
-        return await handler(request)
+    # FCU charges the handler reserves (gateway/usage.py) are settled once its answer is known.
+    request[PENDING_CHARGES] = []
     # A limited account (a trial) spends one operation per call; refused or failed calls
     # give it back.
+    counted = bool(endpoint is not None and endpoint.operation and limits.operations_limit)
     metering = app[state.SERVICES].metering
-    await metering.ReserveOperations(metering_pb2.ReserveOperationsRequest(
-        account_id=caller.account_id, count=1))
-    succeeded = False
+    if counted:
+        await metering.ReserveOperations(metering_pb2.ReserveOperationsRequest(
+            account_id=caller.account_id, count=1))
+        request[OPERATION_COUNTED] = True
+    status = None
     try:
         response = await handler(request)
-        succeeded = response.status < 400
+        status = response.status
         return response
     finally:
-        if not succeeded:
+        await settle(request, status)
+        if counted and (status is None or status >= 400):
             await metering.ReleaseOperations(metering_pb2.ReleaseOperationsRequest(
                 account_id=caller.account_id, count=1))

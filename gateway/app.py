@@ -21,13 +21,24 @@ from wavis.gateway.middlewares import MIDDLEWARES
 from wavis.gateway.openapi import build_openapi
 from wavis.gateway.pagination import CursorSigner
 from wavis.gateway.rate_limits import RateLimiter
-from wavis.gateway.routes import api_keys, health, keys, meta, onboarding
+from wavis.gateway.routes import (
+    api_keys,
+    billing,
+    ciphertexts,
+    compute,
+    health,
+    keys,
+    meta,
+    onboarding,
+)
+from wavis.gateway.routes import webhooks as webhook_routes
 from wavis.gateway.settings import GatewaySettings
 
 # Every public endpoint, in the order the OpenAPI document lists them.
 ENDPOINTS: tuple[Endpoint, ...] = (
     *health.ENDPOINTS, *meta.ENDPOINTS, *onboarding.ENDPOINTS, *api_keys.ENDPOINTS,
-    *keys.ENDPOINTS)
+    *keys.ENDPOINTS, *ciphertexts.ENDPOINTS, *compute.ENDPOINTS, *webhook_routes.ENDPOINTS,
+    *billing.ENDPOINTS)
 
 
 def create_app(settings: GatewaySettings,

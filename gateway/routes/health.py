@@ -15,6 +15,7 @@ from wavis.core.errors import WavisError
 from wavis.core.mesh import SERVICES, MeshService
 from wavis.gateway import state
 from wavis.gateway.endpoints import Endpoint, Reply
+from wavis.metering.v1 import metering_pb2
 
 # The ciphertext cache is flagged in /health once this full.
 CACHE_WARNING_PCT = 80.0
@@ -75,6 +76,20 @@ async def probe_service(app: web.Application, service: MeshService, timeout: flo
     return Probe(service.name, True, latency, describe=info)
 
 
+async def probe_stripe(app: web.Application) -> Probe | None:
+    """Stripe, through the metering service that holds its client; None when unconfigured."""
+    settings = app[state.SETTINGS]
+    if not settings.stripe_api_key:
+        return None
+    started = time.perf_counter()
+    try:
+        reply = await app[state.SERVICES].metering.CheckStripe(
+            metering_pb2.CheckStripeRequest(), timeout=settings.health_probe_timeout_seconds)
+    except Exception as exc:
+        return Probe("stripe", False, _elapsed_ms(started), _reason(exc))
+    return Probe("stripe", reply.reachable, _elapsed_ms(started), reply.error or None)
+
+
 async def probe_all(app: web.Application, describe: bool) -> list[Probe]:
     timeout = app[state.SETTINGS].health_probe_timeout_seconds
     probes = [probe_redis(app, timeout)]
@@ -93,14 +108,17 @@ def overall_status(probes: list[Probe]) -> str:
 
 async def get_health(request: web.Request) -> web.Response:
     app = request.app
-    probes = await probe_all(app, describe=True)
+    probes, stripe = await asyncio.gather(probe_all(app, describe=True), probe_stripe(app))
     by_name = {probe.name: probe.describe for probe in probes if probe.describe is not None}
     ckks = by_name.get("ckks-compute")
     tfhe = by_name.get("tfhe-eval")
     engine_source = ckks or tfhe
     cache_pct = round(ckks.ciphertext_cache_usage_pct, 2) if ckks is not None else 0.0
+    status = overall_status(probes)
+    if stripe is not None and not stripe.up and status == "healthy":
+        status = "degraded"
     body = {
-        "status": overall_status(probes),
+        "status": status,
         "version": wavis.__version__,
         "uptime_seconds": round(time.monotonic() - app[state.STARTED_AT], 3),
         "fhe_engine": engine_source.info.fhe_engine if engine_source is not None else "unknown",
@@ -108,7 +126,7 @@ async def get_health(request: web.Request) -> web.Response:
         "active_jobs": int(ckks.active_jobs) if ckks is not None else 0,
         "ciphertext_cache_usage_pct": cache_pct,
         "ciphertext_cache_warning": cache_pct >= CACHE_WARNING_PCT,
-        "dependencies": [probe.as_json() for probe in probes],
+        "dependencies": [probe.as_json() for probe in [*probes, *([stripe] if stripe else [])]],
     }
     return web.json_response(body)  # 200 even when degraded: the body says how healthy
 
@@ -133,7 +151,8 @@ ENDPOINTS = (
     Endpoint("GET", "/health", get_health, "Service status and dependency checks", "Health",
              {200: Reply("Status of the gateway and every dependency (200 even when degraded).",
                          "Health")},
-             description="Probes Redis and every internal service (2 s limit each). HEAD too."),
+             description="Probes Redis, every internal service and (when configured) Stripe "
+                         "(2 s limit each). HEAD too."),
     Endpoint("GET", "/health/live", get_health_live, "Liveness probe (no dependency calls)",
              "Health", {200: Reply("The gateway process is up.", "Liveness")}),
     Endpoint("GET", "/health/ready", get_health_ready, "Readiness probe", "Health",

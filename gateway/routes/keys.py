@@ -45,6 +45,7 @@ def key_json(key: keys_pb2.Key) -> dict[str, Any]:
             else None,
             "slot_count": key.slot_count, "max_level": key.max_level,
             "rotations": list(key.rotations), "scaling_technique": key.scaling_technique or None,
+            "bootstrappable": key.bootstrappable,
         }
     else:
         body |= {"preset": key.preset or None, "n": key.n, "big_n": key.big_n}
@@ -86,6 +87,7 @@ async def generate_key(request: web.Request) -> web.Response:
             max_depth=params.get("max_depth", 0),
             security_level=params.get("security_level", "128-bit")),
         rotations=body.get("rotations", []), preset=body.get("preset", ""),
+        bootstrappable=body.get("bootstrappable", False),
         limits=limits_of(caller)), timeout=60)
     extra = {}
     if reply.key.status == "ready" and request.app[state.SETTINGS].allow_sk_in_response:

@@ -2,37 +2,249 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import grpc
 import grpc.aio
 
-from wavis.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
+from wavis.ckks_compute.v1 import ckks_compute_pb2 as pb
+from wavis.ckks_compute.v1 import ckks_compute_pb2_grpc
+from wavis.core.errors import WavisError
+from wavis.core.events import EventPublisher
+from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
+from wavis.core.ids import new_id
+from wavis.core.redis_client import open_redis
 from wavis.fhe.engine import fhe_engine_description
+from wavis.fhe.workers import FheWorkerPool
+from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
+from wavis.services.ckks_compute.compute import Calculator, ComputeInput, ComputeOutput
+from wavis.services.ckks_compute.engine import CkksEngine
+from wavis.services.ckks_compute.operations import Operations
+from wavis.services.ckks_compute.settings import CkksSettings
+
+log = logging.getLogger(__name__)
+
+
+def ciphertext_message(stored: StoredCiphertext, data: bytes | None = None) -> pb.Ciphertext:
+    return pb.Ciphertext(ciphertext_id=stored.ciphertext_id, key_id=stored.key_id,
+                         level=stored.level, noise_budget_remaining=stored.budget_pct,
+                         size_bytes=stored.size, expires_at=stored.expires_at,
+                         data=data or b"")
+
+
+def result_message(output: ComputeOutput, with_data: bool) -> pb.OperationResult:
+    return pb.OperationResult(
+        result=ciphertext_message(output.result, output.data if with_data else None),
+        compute_time_ms=output.compute_time_ms, evicted_ciphertext_ids=output.evicted,
+        bootstrap_applied=output.bootstrap_applied,
+        bootstrap_effective_degree=output.bootstrap_effective_degree,
+        bootstrap_degraded=output.bootstrap_degraded)
+
+
+def _result_from_json(result: dict[str, Any]) -> pb.OperationResult:
+    message = pb.OperationResult()
+    message.result.CopyFrom(pb.Ciphertext(**result["result"]))
+    message.compute_time_ms = result["compute_time_ms"]
+    message.evicted_ciphertext_ids.extend(result["evicted_ciphertext_ids"])
+    for name in ("bootstrap_applied", "bootstrap_effective_degree", "bootstrap_degraded"):
+        setattr(message, name, result.get(name, getattr(message, name)))
+    return message
+
+
+def _result_to_json(output: ComputeOutput) -> dict[str, Any]:
+    stored = output.result
+    return {"result": {"ciphertext_id": stored.ciphertext_id, "key_id": stored.key_id,
+                       "level": stored.level, "noise_budget_remaining": stored.budget_pct,
+                       "size_bytes": stored.size, "expires_at": stored.expires_at},
+            "compute_time_ms": output.compute_time_ms,
+            "evicted_ciphertext_ids": output.evicted,
+            "bootstrap_applied": output.bootstrap_applied,
+            "bootstrap_effective_degree": output.bootstrap_effective_degree,
+            "bootstrap_degraded": output.bootstrap_degraded}
 
 
 class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, context: ServiceContext, calculator: Calculator, operations: Operations,
+                 events: EventPublisher,
+                 metering: metering_pb2_grpc.MeteringServiceStub) -> None:
         self.context = context
-        # Operations queued or running. The job queue and the ciphertext cache (whose usage
-        # Describe also reports) arrive with the CKKS compute issue; until then both are empty.
-        self.active_jobs = 0
-        self.ciphertext_cache_usage_pct = 0.0
+        self.metering = metering
+        self.calculator = calculator
+        self.operations = operations
+        self.events = events
 
-    async def Describe(self, request: ckks_compute_pb2.DescribeRequest,
-                       grpc_context: grpc.aio.ServicerContext,
-                       ) -> ckks_compute_pb2.DescribeResponse:
-        return ckks_compute_pb2.DescribeResponse(
-            info=self.context.service_info(),
-            active_jobs=self.active_jobs,
-            ciphertext_cache_usage_pct=self.ciphertext_cache_usage_pct,
-        )
+    async def Describe(self, request: pb.DescribeRequest,
+                       grpc_context: grpc.aio.ServicerContext) -> pb.DescribeResponse:
+        try:
+            usage = await self.calculator.store.usage_pct()
+        except Exception:  # Redis down: still describe the replica
+            usage = 0.0
+        return pb.DescribeResponse(info=self.context.service_info(),
+                                   active_jobs=len(self.operations.tasks),
+                                   ciphertext_cache_usage_pct=min(100.0, usage))
+
+    async def UploadCiphertext(self, request: pb.UploadCiphertextRequest,
+                               grpc_context: grpc.aio.ServicerContext,
+                               ) -> pb.UploadCiphertextResponse:
+        stored, evicted = await self.calculator.upload(request.account_id, request.key_id,
+                                                       request.data)
+        return pb.UploadCiphertextResponse(ciphertext=ciphertext_message(stored),
+                                           evicted_ciphertext_ids=evicted)
+
+    async def EncryptValues(self, request: pb.EncryptValuesRequest,
+                            grpc_context: grpc.aio.ServicerContext) -> pb.EncryptValuesResponse:
+        stored, evicted = await self.calculator.encrypt(request.account_id, request.key_id,
+                                                        list(request.values))
+        return pb.EncryptValuesResponse(ciphertext=ciphertext_message(stored),
+                                        evicted_ciphertext_ids=evicted)
+
+    async def GetCiphertext(self, request: pb.GetCiphertextRequest,
+                            grpc_context: grpc.aio.ServicerContext) -> pb.GetCiphertextResponse:
+        stored = await self.calculator.store.get(request.account_id, request.ciphertext_id,
+                                                 with_data=request.include_data)
+        return pb.GetCiphertextResponse(ciphertext=ciphertext_message(stored, stored.data))
+
+    async def DeleteCiphertext(self, request: pb.DeleteCiphertextRequest,
+                               grpc_context: grpc.aio.ServicerContext,
+                               ) -> pb.DeleteCiphertextResponse:
+        await self.calculator.store.delete(request.account_id, request.ciphertext_id)
+        self.calculator.engine.forget_ciphertext(request.ciphertext_id)
+        return pb.DeleteCiphertextResponse()
+
+    async def DecryptCiphertext(self, request: pb.DecryptCiphertextRequest,
+                                grpc_context: grpc.aio.ServicerContext,
+                                ) -> pb.DecryptCiphertextResponse:
+        values, precision = await self.calculator.decrypt(request.account_id,
+                                                          request.ciphertext_id)
+        return pb.DecryptCiphertextResponse(values=values, precision_bits=precision)
+
+    async def Compute(self, request: pb.ComputeRequest,
+                      grpc_context: grpc.aio.ServicerContext) -> pb.ComputeResponse:
+        work = ComputeInput(
+            account_id=request.account_id, operation=request.operation, key_id=request.key_id,
+            ciphertext_ids=list(request.ciphertext_ids),
+            plain_operand=list(request.plain_operand) if request.has_plain_operand else None,
+            polynomial_coeffs=list(request.polynomial_coeffs),
+            scale_stable=request.scale_stable, rotation_steps=int(request.rotation_steps),
+            matrix=[list(row.values) for row in request.matrix] or None)
+        op_id = request.op_id or new_id("op")
+        prepared = await self.calculator.prepare(work)  # refusals answer now, queued or not
+        if not request.run_async:
+            output = await self.calculator.execute(prepared)
+            return pb.ComputeResponse(op_id=op_id, status="completed",
+                                      result=result_message(output, request.return_ciphertext))
+
+        async def run() -> dict[str, Any]:
+            return _result_to_json(await self.calculator.execute(prepared))
+
+        async def finished(record: dict[str, Any]) -> None:
+            await self._settle_usage(work.account_id, op_id, record["status"] == "completed")
+            data = {"op_id": op_id, "operation": work.operation, "key_id": work.key_id}
+            if record["status"] == "completed":
+                result = record["result"]["result"]
+                await self.events.publish_or_log(work.account_id, "compute_complete", data | {
+                    "result_ciphertext_id": result["ciphertext_id"]})
+            elif record["status"] == "failed":
+                await self.events.publish_or_log(work.account_id, "compute_failed", data | {
+                    "error": {"code": record["error_code"],
+                              "message": record["error_message"]}})
+
+        await self.operations.submit(op_id, work.account_id, work.operation, work.key_id, run,
+                                     finished)
+        return pb.ComputeResponse(op_id=op_id, status="pending")
+
+    async def _settle_usage(self, account_id: str, op_id: str, completed: bool) -> None:
+        """Record a completed async op's reserved FCU; give it back otherwise."""
+        try:
+            if completed:
+                await self.metering.CommitUsage(metering_pb2.CommitUsageRequest(
+                    account_id=account_id, op_id=op_id))
+            else:
+                await self.metering.ReleaseUsage(metering_pb2.ReleaseUsageRequest(
+                    account_id=account_id, op_id=op_id))
+        except grpc.RpcError as exc:  # an unsettled reservation expires by itself
+            log.error("could not settle usage of %s: %s", op_id, exc)
+
+    async def GetOperation(self, request: pb.GetOperationRequest,
+                           grpc_context: grpc.aio.ServicerContext) -> pb.GetOperationResponse:
+        record = await self.operations.get(request.account_id, request.op_id)
+        reply = pb.GetOperationResponse(
+            op_id=record["op_id"], operation=record["operation"], status=record["status"],
+            key_id=record["key_id"], error_code=record.get("error_code", ""),
+            error_message=record.get("error_message", ""))
+        if record.get("result"):
+            reply.result.CopyFrom(_result_from_json(record["result"]))
+        return reply
+
+    async def CancelOperation(self, request: pb.CancelOperationRequest,
+                              grpc_context: grpc.aio.ServicerContext,
+                              ) -> pb.CancelOperationResponse:
+        status = await self.operations.cancel(request.account_id, request.op_id)
+        return pb.CancelOperationResponse(status=status)
+
+
+async def _follow_key_deletions(keys: keys_pb2_grpc.KeysServiceStub, calculator: Calculator,
+                                ) -> None:
+    """Drop a deleted key's ciphertexts and loaded material, for as long as we run."""
+    while True:
+        try:
+            async for event in keys.WatchKeyDeletions(keys_pb2.WatchKeyDeletionsRequest()):
+                if event.key_id:
+                    removed = await calculator.store.delete_key(event.key_id)
+                    await calculator.engine.forget_key(event.key_id)
+                    log.info("key %s deleted: dropped %d ciphertexts", event.key_id, removed)
+        except asyncio.CancelledError:
+            raise
+        except (grpc.RpcError, WavisError, OSError) as exc:
+            log.debug("key deletion watch interrupted: %s", exc)
+        await asyncio.sleep(1.0)
 
 
 @asynccontextmanager
 async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
+    settings = context.settings
+    assert isinstance(settings, CkksSettings)
     context.fhe_engine = fhe_engine_description()
+    redis_bytes = open_redis(settings)
+    redis_text = open_redis(settings, decode_responses=True)
+    keys_channel = open_channel(settings.keys_target)
+    keys = keys_pb2_grpc.KeysServiceStub(keys_channel)
+    metering_channel = open_channel(settings.metering_target)
+    engine = CkksEngine(keys, settings.compute_threads, settings.key_cache_bytes,
+                        settings.ciphertext_cache_bytes)
+    pool = FheWorkerPool(1, settings.omp_num_threads)
+    store = CiphertextStore(redis_bytes, settings.ciphertext_store_bytes,
+                            settings.ciphertext_ttl_seconds)
+    calculator = Calculator(engine, store, pool)
+    operations = Operations(redis_text, settings.operation_ttl_seconds)
+    events = EventPublisher(settings.webhooks_target)
     ckks_compute_pb2_grpc.add_CkksComputeServiceServicer_to_server(
-        CkksComputeServicer(context), context.server)
-    yield
+        CkksComputeServicer(context, calculator, operations, events,
+                            metering_pb2_grpc.MeteringServiceStub(metering_channel)),
+        context.server)
+    watcher = asyncio.create_task(_follow_key_deletions(keys, calculator))
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        for task in list(operations.tasks.values()):
+            task.cancel()
+        engine.close()
+        pool.close()
+        await events.close()
+        await keys_channel.close()
+        await metering_channel.close()
+        await redis_bytes.aclose()
+        await redis_text.aclose()
+
+

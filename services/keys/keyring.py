@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from wavis.core.errors import WavisError
+from wavis.core.events import EventPublisher
 from wavis.core.ids import new_id
 from wavis.core.sealing import Sealer
 from wavis.fhe.ckks_keys import (
@@ -45,13 +46,15 @@ SECRET = "secret_key"
 
 class Keyring:
     def __init__(self, store: KeyStore, blobs: LocalBlobStore, uploads: UploadStore,
-                 sealer: Sealer, pool: FheWorkerPool, sync_seconds: float) -> None:
+                 sealer: Sealer, pool: FheWorkerPool, sync_seconds: float,
+                 events: EventPublisher | None = None) -> None:
         self.store = store
         self.blobs = blobs
         self.uploads = uploads
         self.sealer = sealer
         self.pool = pool
         self.sync_seconds = sync_seconds
+        self.events = events  # key_created / key_deleted; never fails a key operation
         self.background: set[asyncio.Task[dict[str, Any]]] = set()
 
     # Generation -----------------------------------------------------------------------
@@ -111,7 +114,7 @@ class Keyring:
         scratch = self.blobs.scratch_dir()
         try:
             fn, *args = job
-            meta = await self.pool.run(fn, *args, str(scratch))
+            meta = await self.pool.run_fresh(fn, *args, str(scratch))
             files = {path.stem: path for path in scratch.iterdir()}
             return await self._store_material(pending, meta, files, max_bytes)
         finally:
@@ -140,7 +143,11 @@ class Keyring:
         fields = _metadata_fields(meta) | {"status": "ready", "components": components,
                                            "size_bytes": size}
         await self.store.update(key_id, fields)
-        return await self.store.get(None, key_id)
+        ready = await self.store.get(None, key_id)
+        if self.events is not None:
+            await self.events.publish_or_log(ready["account_id"], "key_created", {
+                "key_id": key_id, "scheme": ready["scheme"], "mode": ready["mode"]})
+        return ready
 
     async def _register_blind(self, account_id: str, scheme: str, meta: dict[str, Any],
                               files: dict[str, Path], limits: tuple[int, int]) -> dict[str, Any]:
@@ -231,6 +238,8 @@ class Keyring:
         if await self.store.delete(record):
             for sha256 in await self.store.drop_blob_refs(record.get("components") or {}):
                 self.blobs.delete(sha256)
+            if self.events is not None:
+                await self.events.publish_or_log(account_id, "key_deleted", {"key_id": key_id})
 
 
 def _open_for_writing(folder: Path, names: list[str]) -> dict[str, BinaryIO]:
@@ -241,7 +250,8 @@ def _open_for_writing(folder: Path, names: list[str]) -> dict[str, BinaryIO]:
 
 def _metadata_fields(meta: dict[str, Any]) -> dict[str, Any]:
     names = ("params", "slot_count", "max_level", "rotations", "security_bits",
-             "scaling_technique", "preset", "n", "big_n")
+             "scaling_technique", "preset", "n", "big_n", "bootstrappable",
+             "level_budget")
     fields: dict[str, Any] = {name: meta[name] for name in names if name in meta}
     fields.setdefault("params", {})
     fields.setdefault("rotations", [])

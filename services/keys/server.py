@@ -14,6 +14,7 @@ import grpc.aio
 import redis.asyncio as aioredis
 
 from wavis.core.errors import WavisError
+from wavis.core.events import EventPublisher
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.redis_client import open_redis
 from wavis.core.sealing import Sealer, new_encryption_key, parse_encryption_key
@@ -41,7 +42,9 @@ def key_message(record: dict[str, Any]) -> keys_pb2.Key:
         n=record["n"], big_n=record["big_n"], size_bytes=record["size_bytes"],
         security_bits=record["security_bits"], created_at=record["created_at"],
         scaling_technique=record.get("scaling_technique", ""),
-        components=sorted((record.get("components") or {}).keys()))
+        components=sorted((record.get("components") or {}).keys()),
+        bootstrappable=record.get("bootstrappable", False),
+        level_budget=record.get("level_budget") or [])
 
 
 def _limits(limits: keys_pb2.KeyLimits) -> tuple[int, int]:
@@ -67,7 +70,7 @@ class KeysServicer(keys_pb2_grpc.KeysServiceServicer):
         if request.scheme == "ckks":
             p = request.params
             params = CkksParams(int(p.poly_degree), int(p.scale_bits), int(p.max_depth),
-                                p.security_level or "128-bit")
+                                p.security_level or "128-bit", request.bootstrappable)
         record = await self.keyring.generate(
             request.account_id, request.scheme, params, [int(r) for r in request.rotations],
             request.preset, _limits(request.limits))
@@ -204,8 +207,9 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
                           ttl_seconds=settings.upload_ttl_seconds,
                           max_bytes=settings.max_upload_bytes)
     pool = FheWorkerPool(settings.fhe_workers, settings.omp_num_threads)
+    events = EventPublisher(settings.webhooks_target)
     keyring = Keyring(KeyStore(redis), blobs, uploads, Sealer(sealing_key), pool,
-                      settings.keygen_sync_seconds)
+                      settings.keygen_sync_seconds, events)
     keys_pb2_grpc.add_KeysServiceServicer_to_server(
         KeysServicer(context, keyring, pubsub_redis), context.server)
     sweeper = asyncio.create_task(_sweep_uploads(
@@ -219,5 +223,6 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
         for task in list(keyring.background):
             task.cancel()
         pool.close()
+        await events.close()
         await redis.aclose()
         await pubsub_redis.aclose()

@@ -31,7 +31,7 @@ redis.call('INCRBY', KEYS[2], add_bytes)
 return 1
 """
 
-_JSON_FIELDS = ("params", "rotations", "components")
+_JSON_FIELDS = ("params", "rotations", "components", "level_budget")
 _INT_FIELDS = ("slot_count", "max_level", "n", "big_n", "size_bytes", "security_bits")
 
 
@@ -57,6 +57,7 @@ def decode(raw: dict[str, str]) -> dict[str, Any]:
         record[name] = json.loads(raw.get(name) or "null")
     for name in _INT_FIELDS:
         record[name] = int(raw.get(name) or 0)
+    record["bootstrappable"] = raw.get("bootstrappable") == "1"
     return record
 
 

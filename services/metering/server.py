@@ -9,13 +9,21 @@ from contextlib import asynccontextmanager
 import grpc.aio
 import redis.asyncio as aioredis
 
+from wavis.core.events import EventPublisher
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.redis_client import open_redis
 from wavis.core.secrets import require_secret
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.services.metering.alerts import Alerts
+from wavis.services.metering.billing_rpcs import Billing, BillingRpcs
+from wavis.services.metering.invoices import Invoices
+from wavis.services.metering.ledger import Ledger
 from wavis.services.metering.plans import build_plans
+from wavis.services.metering.reports import Reports
 from wavis.services.metering.settings import MeteringSettings
 from wavis.services.metering.store import REVOCATIONS_CHANNEL, AccountStore, Minted
+from wavis.services.metering.stripe_client import StripeBilling
+from wavis.services.metering.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
 _PAGE_LIMITS = (1, 100)
@@ -41,12 +49,13 @@ def _page_limit(limit: int) -> int:
     return max(low, min(high, limit or 20))
 
 
-class MeteringServicer(metering_pb2_grpc.MeteringServiceServicer):
+class MeteringServicer(BillingRpcs, metering_pb2_grpc.MeteringServiceServicer):
     def __init__(self, context: ServiceContext, store: AccountStore,
-                 pubsub_redis: aioredis.Redis) -> None:
+                 pubsub_redis: aioredis.Redis, billing: Billing) -> None:
         self.context = context
         self.store = store
         self.pubsub_redis = pubsub_redis
+        self.billing = billing
 
     async def Describe(self, request: metering_pb2.DescribeRequest,
                        grpc_context: grpc.aio.ServicerContext,
@@ -117,6 +126,9 @@ class MeteringServicer(metering_pb2_grpc.MeteringServiceServicer):
                            grpc_context: grpc.aio.ServicerContext,
                            ) -> metering_pb2.RotateApiKeyResponse:
         minted, grace_end = await self.store.rotate_key(request.account_id, request.prefix)
+        await self.billing.alerts.emit(request.account_id, "key_rotated", {
+            "old_key_prefix": request.prefix, "new_key_prefix": minted.record["prefix"],
+            "grace_period_ends_at": grace_end})
         return metering_pb2.RotateApiKeyResponse(
             api_key=minted.api_key, key=key_message(minted.record),
             old_key_prefix=request.prefix, grace_period_ends_at=grace_end)
@@ -174,10 +186,22 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
         redis, build_plans(settings.plan_overrides or {}), pepper,
         trial_seconds=settings.trial_seconds, trial_operations=settings.trial_operations,
         rotation_grace_seconds=settings.rotation_grace_seconds)
+    publisher = EventPublisher(settings.webhooks_target)
+    alerts = Alerts(redis, publisher)
+    ledger = Ledger(redis, store.plans, settings.jpy_per_usd)
+    stripe = StripeBilling(settings.stripe_api_key, settings.stripe_api_base,
+                           settings.stripe_webhook_secret, settings.billing_success_url,
+                           settings.billing_cancel_url)
+    invoices = Invoices(redis, ledger, alerts)
+    billing = Billing(ledger=ledger, alerts=alerts, reports=Reports(redis, ledger),
+                      invoices=invoices, stripe=stripe,
+                      subscriptions=Subscriptions(redis, store, stripe, invoices, alerts))
     metering_pb2_grpc.add_MeteringServiceServicer_to_server(
-        MeteringServicer(context, store, pubsub_redis), context.server)
+        MeteringServicer(context, store, pubsub_redis, billing), context.server)
     try:
         yield
     finally:
+        await alerts.close()
+        await publisher.close()
         await redis.aclose()
         await pubsub_redis.aclose()

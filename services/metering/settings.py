@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wavis.core.secrets import parse_secret
-from wavis.core.settings import ServiceSettings, parse_int, setting
+from wavis.core.settings import ServiceSettings, parse_int, parse_nonempty, setting
 from wavis.services.metering.plans import parse_plan_overrides
 
 
@@ -25,3 +25,10 @@ class MeteringSettings(ServiceSettings):
     rotation_grace_seconds: int = setting(
         "WAVIS_ROTATION_GRACE_SECONDS", 86_400, parse_int(0, 30 * 86_400),
         doc="how long a rotated key keeps working")
+    billing_success_url: str = setting(
+        "WAVIS_BILLING_SUCCESS_URL",
+        "https://wavis.xyz/billing/success?session_id={CHECKOUT_SESSION_ID}", parse_nonempty,
+        doc="where Stripe Checkout sends the customer after paying")
+    billing_cancel_url: str = setting(
+        "WAVIS_BILLING_CANCEL_URL", "https://wavis.xyz/billing/cancelled", parse_nonempty,
+        doc="where Stripe Checkout sends a customer who gives up")

@@ -1,28 +1,232 @@
-"""The WebhooksService servicer and the service's lifespan."""
+"""The WebhooksService servicer and the service's lifespan (fan-out and delivery workers)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import grpc.aio
+import redis.asyncio as aioredis
 
+from wavis.core.errors import WavisError
+from wavis.core.events import EVENT_TYPES
 from wavis.core.grpc_server import ServiceContext
+from wavis.core.ids import new_id
+from wavis.core.redis_client import open_redis
+from wavis.core.sealing import Sealer, new_encryption_key, parse_encryption_key
+from wavis.core.secrets import require_secret
+from wavis.core.timefmt import rfc3339
+from wavis.services.webhooks import signing
+from wavis.services.webhooks.delivery import DeliveryWorker, FanOut, Sender, matches
+from wavis.services.webhooks.queue import EventQueue
+from wavis.services.webhooks.settings import WebhooksSettings
+from wavis.services.webhooks.ssrf import SsrfRefused, invalid, vet_url
+from wavis.services.webhooks.store import EndpointStore
 from wavis.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
+
+log = logging.getLogger(__name__)
+MAX_DATA_BYTES = 64 * 1024
+
+
+def endpoint_message(record: dict[str, Any]) -> webhooks_pb2.Endpoint:
+    since = record.get("failing_since")
+    return webhooks_pb2.Endpoint(
+        webhook_id=record["webhook_id"], account_id=record["account_id"], url=record["url"],
+        events=record["events"], enabled=record["enabled"],
+        disabled_reason=record.get("disabled_reason", ""), created_at=record["created_at"],
+        updated_at=record.get("updated_at", ""), failing_since=rfc3339(since) if since else "")
+
+
+def delivery_message(record: dict[str, str]) -> webhooks_pb2.Delivery:
+    return webhooks_pb2.Delivery(
+        delivery_id=record["delivery_id"], event_id=record["event_id"], type=record["type"],
+        webhook_id=record["webhook_id"], status=record["status"],
+        attempts=int(record.get("attempts") or 0),
+        last_status_code=int(record.get("last_status_code") or 0),
+        last_error=record.get("last_error", ""), created_at=record.get("created_at", ""),
+        last_attempt_at=record.get("last_attempt_at", ""),
+        next_attempt_at=record.get("next_attempt_at", ""),
+        delivered_at=record.get("delivered_at", ""))
+
+
+def _events(requested: list[str]) -> list[str]:
+    unknown = [name for name in requested if name not in EVENT_TYPES]
+    if unknown:
+        raise WavisError("VALIDATION_ERROR", f"Unknown event type {unknown[0]!r}; one of "
+                         f"{', '.join(EVENT_TYPES)}.", {"field": "events"})
+    return list(dict.fromkeys(requested))
+
+
+def _limit(value: int) -> int:
+    return max(1, min(100, value or 20))
 
 
 class WebhooksServicer(webhooks_pb2_grpc.WebhooksServiceServicer):
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, context: ServiceContext, settings: WebhooksSettings,
+                 store: EndpointStore, queue: EventQueue, worker: DeliveryWorker) -> None:
         self.context = context
+        self.settings = settings
+        self.store = store
+        self.queue = queue
+        self.worker = worker
+
+    async def _vet(self, url: str) -> str:
+        try:
+            await vet_url(url, self.settings.allow_private)
+        except SsrfRefused as exc:
+            raise invalid(str(exc)) from None
+        return url
 
     async def Describe(self, request: webhooks_pb2.DescribeRequest,
                        grpc_context: grpc.aio.ServicerContext,
                        ) -> webhooks_pb2.DescribeResponse:
-        return webhooks_pb2.DescribeResponse(info=self.context.service_info())
+        return webhooks_pb2.DescribeResponse(info=self.context.service_info(),
+                                             deliveries_in_flight=len(self.worker.in_flight),
+                                             deliveries_queued=await self.queue.queued())
+
+    async def Publish(self, request: webhooks_pb2.PublishRequest,
+                      grpc_context: grpc.aio.ServicerContext) -> webhooks_pb2.PublishResponse:
+        if not request.account_id:
+            raise WavisError("VALIDATION_ERROR", "account_id is required.")
+        if request.type not in EVENT_TYPES:
+            raise WavisError("VALIDATION_ERROR", f"Unknown event type {request.type!r}.")
+        event_id = request.event_id or new_id("evt")
+        if not event_id.startswith("evt_") or len(event_id) > 64:
+            raise WavisError("VALIDATION_ERROR", "event_id must look like evt_... (<= 64).")
+        try:
+            data = json.loads(request.data_json or "{}")
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or len(request.data_json) > MAX_DATA_BYTES:
+            raise WavisError("VALIDATION_ERROR", "data_json must be a JSON object of at most "
+                             "64 KiB.")
+        await self.queue.publish(request.account_id, request.type,
+                                 json.dumps(data, separators=(",", ":")), event_id)
+        return webhooks_pb2.PublishResponse(event_id=event_id)
+
+    async def CreateEndpoint(self, request: webhooks_pb2.CreateEndpointRequest,
+                             grpc_context: grpc.aio.ServicerContext,
+                             ) -> webhooks_pb2.CreateEndpointResponse:
+        url = await self._vet(request.url)
+        secret = request.secret or signing.new_secret()
+        if len(secret) < signing.MIN_SECRET_CHARS:
+            raise WavisError("VALIDATION_ERROR", f"secret must be at least "
+                             f"{signing.MIN_SECRET_CHARS} characters.", {"field": "secret"})
+        record = await self.store.create(request.account_id, url,
+                                         _events(list(request.events)), secret)
+        return webhooks_pb2.CreateEndpointResponse(endpoint=endpoint_message(record),
+                                                   secret=secret)
+
+    async def ListEndpoints(self, request: webhooks_pb2.ListEndpointsRequest,
+                            grpc_context: grpc.aio.ServicerContext,
+                            ) -> webhooks_pb2.ListEndpointsResponse:
+        records, has_more, cursor = await self.store.page(request.account_id,
+                                                          _limit(request.limit), request.cursor)
+        return webhooks_pb2.ListEndpointsResponse(
+            endpoints=[endpoint_message(r) for r in records], has_more=has_more,
+            next_cursor=cursor)
+
+    async def GetEndpoint(self, request: webhooks_pb2.GetEndpointRequest,
+                          grpc_context: grpc.aio.ServicerContext,
+                          ) -> webhooks_pb2.GetEndpointResponse:
+        record = await self.store.get(request.account_id, request.webhook_id)
+        return webhooks_pb2.GetEndpointResponse(endpoint=endpoint_message(record))
+
+    async def UpdateEndpoint(self, request: webhooks_pb2.UpdateEndpointRequest,
+                             grpc_context: grpc.aio.ServicerContext,
+                             ) -> webhooks_pb2.UpdateEndpointResponse:
+        record = await self.store.get(request.account_id, request.webhook_id)
+        fields: dict[str, str] = {}
+        if request.HasField("url"):
+            fields["url"] = await self._vet(request.url)
+        if request.update_events:
+            fields["events"] = json.dumps(_events(list(request.events)))
+        if request.HasField("enabled"):
+            fields["enabled"] = "1" if request.enabled else "0"
+            if request.enabled:  # a fresh start: no failure record, no reason
+                fields |= {"disabled_reason": "", "failing_since": ""}
+        record = await self.store.update(record, fields)
+        return webhooks_pb2.UpdateEndpointResponse(endpoint=endpoint_message(record))
+
+    async def DeleteEndpoint(self, request: webhooks_pb2.DeleteEndpointRequest,
+                             grpc_context: grpc.aio.ServicerContext,
+                             ) -> webhooks_pb2.DeleteEndpointResponse:
+        record = await self.store.get(request.account_id, request.webhook_id)
+        await self.store.delete(record)
+        return webhooks_pb2.DeleteEndpointResponse()
+
+    async def RegenerateSecret(self, request: webhooks_pb2.RegenerateSecretRequest,
+                               grpc_context: grpc.aio.ServicerContext,
+                               ) -> webhooks_pb2.RegenerateSecretResponse:
+        record = await self.store.get(request.account_id, request.webhook_id)
+        secret = signing.new_secret()
+        record = await self.store.set_secret(record, secret)
+        return webhooks_pb2.RegenerateSecretResponse(endpoint=endpoint_message(record),
+                                                     secret=secret)
+
+    async def SendTestEvent(self, request: webhooks_pb2.SendTestEventRequest,
+                            grpc_context: grpc.aio.ServicerContext,
+                            ) -> webhooks_pb2.SendTestEventResponse:
+        endpoints = await self.store.all_for(request.account_id)
+        event_id = new_id("evt")
+        await self.queue.publish(request.account_id, "test", json.dumps(
+            {"message": "A test event from WAVIS: your endpoint receives and can verify "
+                        "signed events."}), event_id)
+        return webhooks_pb2.SendTestEventResponse(
+            event_id=event_id, webhook_ids=[e["webhook_id"] for e in endpoints
+                                            if matches(e, "test")])
+
+    async def ListDeliveries(self, request: webhooks_pb2.ListDeliveriesRequest,
+                             grpc_context: grpc.aio.ServicerContext,
+                             ) -> webhooks_pb2.ListDeliveriesResponse:
+        records, has_more, cursor = await self.queue.history(
+            request.account_id, _limit(request.limit), request.cursor)
+        return webhooks_pb2.ListDeliveriesResponse(
+            deliveries=[delivery_message(r) for r in records], has_more=has_more,
+            next_cursor=cursor)
 
 
 @asynccontextmanager
 async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
-    webhooks_pb2_grpc.add_WebhooksServiceServicer_to_server(WebhooksServicer(context),
-                                                     context.server)
-    yield
+    settings = context.settings
+    assert isinstance(settings, WebhooksSettings)
+    sealing_key = parse_encryption_key(require_secret(
+        settings.key_encryption_key, "WAVIS_KEY_ENCRYPTION_KEY", "key_encryption_key",
+        production=settings.is_production, data_dir=settings.data_dir,
+        generate=new_encryption_key))
+    if settings.allow_private:
+        log.warning("WAVIS_WEBHOOK_ALLOW_PRIVATE is on: webhook URLs may point at loopback "
+                    "and private addresses (development only)")
+    redis = open_redis(settings, decode_responses=True)
+    # The fan-out's blocking stream reads need a timeout longer than the block.
+    reader = aioredis.Redis.from_url(settings.redis_url, decode_responses=True,
+                                     socket_connect_timeout=settings.redis_timeout_seconds,
+                                     socket_timeout=settings.redis_timeout_seconds + 5)
+    store = EndpointStore(redis, Sealer(sealing_key), settings.max_endpoints)
+    queue = EventQueue(redis, settings.history_seconds)
+    sender = Sender(settings.allow_private, settings.timeout_seconds, settings.concurrency)
+    worker = DeliveryWorker(settings, store, queue, sender)
+    fanout = FanOut(store, queue, reader, context.instance_id, worker.wake)
+    webhooks_pb2_grpc.add_WebhooksServiceServicer_to_server(
+        WebhooksServicer(context, settings, store, queue, worker), context.server)
+    tasks = [asyncio.create_task(fanout.run(context.stopping)),
+             asyncio.create_task(worker.run(context.stopping))]
+    try:
+        yield
+    finally:
+        context.stopping.set()
+        _, pending = await asyncio.wait(tasks, timeout=2)
+        for task in pending:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await worker.drain(min(2.0, settings.timeout_seconds))
+        await sender.close()
+        await reader.aclose()
+        await redis.aclose()

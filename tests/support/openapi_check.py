@@ -20,23 +20,23 @@ def response_schema(doc: dict[str, Any], method: str, path: str, status: int) ->
     """The JSON Schema the document gives for this response (the error envelope for
     methods or paths it does not list)."""
     error_ref = {"$ref": f"{_DOC_URI}#/components/schemas/Error"}
-    # Literal paths win over templated ones (/keys/uploads before /keys/{key_id}).
-    for template, operations in sorted(doc["paths"].items(), key=lambda t: t[0].count("{")):
-        if not _path_regex(template).match(path):
-            continue
-        operation = operations.get(method.lower())
-        if operation is None:
-            return error_ref
-        response = operation["responses"].get(str(status)) or operation["responses"]["default"]
-        while "$ref" in response:
-            name = response["$ref"].rsplit("/", 1)[-1]
-            response = doc["components"]["responses"][name]
-        content = response.get("content")
-        if content is None:
-            return {"const": None}  # no body documented
-        ref = content["application/json"]["schema"]["$ref"]
-        return {"$ref": _DOC_URI + ref}
-    return error_ref
+    # Literal paths win over templated ones (/keys/uploads before /keys/{key_id}); among
+    # templates of the same shape, the one that has the method.
+    matching = sorted((t for t in doc["paths"] if _path_regex(t).match(path)),
+                      key=lambda t: t.count("{"))
+    operation = next((doc["paths"][t][method.lower()] for t in matching
+                      if method.lower() in doc["paths"][t]), None)
+    if operation is None:
+        return error_ref
+    response = operation["responses"].get(str(status)) or operation["responses"]["default"]
+    while "$ref" in response:
+        name = response["$ref"].rsplit("/", 1)[-1]
+        response = doc["components"]["responses"][name]
+    content = response.get("content")
+    if content is None:
+        return {"const": None}  # no body documented
+    ref = content["application/json"]["schema"]["$ref"]
+    return {"$ref": _DOC_URI + ref}
 
 
 def assert_matches_openapi(doc: dict[str, Any], method: str, path: str, status: int,

@@ -15,7 +15,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from wavis.core.errors import WavisError, to_rpc_status
+from wavis.core.errors import WavisError, error_from_rpc, to_rpc_status
 from wavis.core.request_context import REQUEST_ID_METADATA, current_request_id, new_request_id
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,9 @@ class ErrorMappingInterceptor(_WrappingInterceptor):
             yield
         except (asyncio.CancelledError, grpc.aio.AbortError):
             raise
-        except WavisError as error:
+        except (WavisError, grpc.RpcError) as exc:
+            # A failed call to another service passes its public error code on unchanged.
+            error = exc if isinstance(exc, WavisError) else error_from_rpc(exc)
             if error.http_status >= 500:
                 log.warning("%s failed: %s", method, error)
             code, message, trailing = to_rpc_status(error)

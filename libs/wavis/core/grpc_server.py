@@ -77,7 +77,9 @@ class GrpcServiceRunner:
         self.mesh = mesh
         self.settings = settings
         self.health = health.aio.HealthServicer()
-        self.server = grpc.aio.server(interceptors=[
+        self.server = grpc.aio.server(options=[
+            ("grpc.max_receive_message_length", settings.grpc_max_receive_bytes),
+        ], interceptors=[
             aio_server_interceptor(tracer_provider=tracer_provider),
             RequestIdInterceptor(),
             ErrorMappingInterceptor(),

@@ -186,6 +186,17 @@ class CommonSettings:
                                    parse_target, doc="where the metering service listens")
     webhooks_target: str = setting("WAVIS_WEBHOOKS_TARGET", _default_target("webhooks"),
                                    parse_target, doc="where the webhooks service listens")
+    stripe_api_key: str | None = setting(
+        "WAVIS_STRIPE_API_KEY", None, parse_nonempty,
+        doc="Stripe secret key (sk_...); unset: Stripe is not configured and health omits it")
+    stripe_api_base: str = setting(
+        "WAVIS_STRIPE_API_BASE", "https://api.stripe.com", parse_nonempty,
+        doc="Stripe API base URL (tests point it at a local fake)")
+    stripe_webhook_secret: str | None = setting(
+        "WAVIS_STRIPE_WEBHOOK_SECRET", None, parse_nonempty,
+        doc="signing secret (whsec_...) verifying POST /billing/stripe_webhook")
+    jpy_per_usd: float = setting("WAVIS_JPY_PER_USD", 150.0, parse_float(0.01, 100_000),
+                                 doc="JPY per USD for cost_jpy")
 
     @property
     def is_production(self) -> bool:
@@ -221,4 +232,8 @@ class ServiceSettings(CommonSettings):
     shutdown_grace_seconds: float = setting(
         "WAVIS_SHUTDOWN_GRACE_SECONDS", 8.0, parse_float(0, 600),
         doc="after refusing new calls, how long in-flight calls may take to finish",
+    )
+    grpc_max_receive_bytes: int = setting(
+        "WAVIS_GRPC_MAX_RECEIVE_BYTES", 4 * 1024 * 1024, parse_int(1024, 1024 ** 3),
+        doc="largest gRPC message the service accepts",
     )

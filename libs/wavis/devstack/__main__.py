@@ -45,6 +45,13 @@ def _request_stop(signum: int, frame: FrameType | None) -> None:
     raise _StopRequested(signal.Signals(signum).name)
 
 
+def _webhook_notice(env: dict[str, str]) -> str:
+    if env.get("WAVIS_WEBHOOK_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return ("  webhooks: WAVIS_WEBHOOK_ALLOW_PRIVATE=true: endpoints may be http://localhost"
+                " and private addresses (development only)\n")
+    return ""
+
+
 def main() -> None:
     try:
         settings = load_settings(DevStackSettings)
@@ -57,8 +64,10 @@ def main() -> None:
         port_base=settings.port_base,
         # WAVIS_REDIS_URL set: use that Redis; unset: start one with data under the data dir.
         redis_url=settings.redis_url if "WAVIS_REDIS_URL" in os.environ else None,
-        # Readable logs on a terminal; set WAVIS_LOG_FORMAT=json for JSON lines.
-        env={} if "WAVIS_LOG_FORMAT" in os.environ else {"WAVIS_LOG_FORMAT": "text"},
+        # Readable logs on a terminal; set WAVIS_LOG_FORMAT=json for JSON lines. Webhooks
+        # may target local receivers (http, loopback/private) unless the caller says otherwise.
+        env=({} if "WAVIS_LOG_FORMAT" in os.environ else {"WAVIS_LOG_FORMAT": "text"})
+        | {"WAVIS_WEBHOOK_ALLOW_PRIVATE": os.environ.get("WAVIS_WEBHOOK_ALLOW_PRIVATE", "true")},
         startup_timeout=settings.startup_timeout,
     )
     signal.signal(signal.SIGINT, _request_stop)
@@ -72,7 +81,8 @@ def main() -> None:
               f"  health:  {stack.gateway_url}/api/v1/health\n"
               f"  openapi: {stack.gateway_url}/api/v1/openapi.json\n"
               f"  grpc:    {ports}\n  redis:   {redis}\n"
-              f"  data:    {stack.data_dir}\nCtrl-C stops everything.\n", flush=True)
+              f"  data:    {stack.data_dir}\n"
+              f"{_webhook_notice(stack.env)}Ctrl-C stops everything.\n", flush=True)
         while not (exited := stack.exited()):
             time.sleep(0.2)
         print(f"wavis run: {', '.join(exited)} exited; stopping the stack", file=sys.stderr)

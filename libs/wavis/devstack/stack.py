@@ -141,6 +141,22 @@ class Stack:
         self._wait_gateway_ready(replica.port)
         return replica
 
+    def restart_service(self, key: str) -> int:
+        """Kill the service (if still running) and start it again on the same port with the
+        same environment (tests use it to check what survives a crash)."""
+        assert self._run_dir is not None, "start the stack first"
+        old = self.services[key]
+        old.kill()
+        old.process.wait()
+        ready_file = self._run_dir / f"{key}.json"
+        ready_file.unlink(missing_ok=True)
+        module = next(service.module for service in SERVICES if service.key == key)
+        env = self._gateway_env | {"WAVIS_GRPC_PORT": str(self.service_ports[key]),
+                                   "WAVIS_READY_FILE": str(ready_file)}
+        self.services[key] = Child(old.name, python_module(module), env, self._log_path(key))
+        self.service_ports[key] = self._wait_ready(self.services[key], ready_file)
+        return self.service_ports[key]
+
     def start_extra_gateway(self) -> GatewayReplica:
         """Another gateway replica on a free port, sharing the services and Redis."""
         replica = self._start_gateway(f"gateway-{len(self.extra_gateways) + 2}", 0)

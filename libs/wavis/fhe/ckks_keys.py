@@ -57,6 +57,27 @@ class CkksParams:
     scale_bits: int
     max_depth: int
     security_level: str = "128-bit"
+    bootstrappable: bool = False  # levels refreshable by EvalBootstrap; max_depth between
+
+
+# Bootstrapping (OpenFHE's CoeffsToSlots/SlotsToCoeffs level budget) needs this much scale:
+# below it OpenFHE refuses ("Degree ... must be less than or equal to the correction factor").
+BOOTSTRAP_MIN_SCALE_BITS = 55
+
+
+def level_budget(slot_count: int) -> list[int]:
+    return [4, 4] if slot_count >= 256 else [2, 2]
+
+
+# Levels of the approximate modular reduction for uniform ternary secrets (OpenFHE's
+# FHECKKSRNS::GetBootstrapDepth = this + the level budget; it gives 22 for [4, 4], which
+# cc.GetBootstrapDepth confirmed). A formula, not a probe context: creating an extra context
+# in a long-lived worker was seen to fail OpenFHE's CRT-table precomputation.
+_MOD_REDUCTION_DEPTH = 14
+
+
+def bootstrap_depth(budget: list[int]) -> int:
+    return _MOD_REDUCTION_DEPTH + sum(budget)
 
 
 def validate_ckks_params(params: CkksParams) -> None:
@@ -111,12 +132,20 @@ def generate_ckks_key(params: CkksParams, rotations: list[int] | None,
     validate_ckks_params(params)
     slot_count = params.poly_degree // 2
     steps = _checked_rotations(rotations or default_rotations(slot_count), slot_count)
+    if params.bootstrappable and params.scale_bits < BOOTSTRAP_MIN_SCALE_BITS:
+        raise _invalid("scale_bits", f"bootstrappable keys need scale_bits of at least "
+                       f"{BOOTSTRAP_MIN_SCALE_BITS} (59 gives the best precision).")
     import openfhe
 
     _clear_globals(openfhe)
+    budget = level_budget(slot_count)
     try:
+        depth = params.max_depth
+        if params.bootstrappable:  # the refresh itself takes levels on top of max_depth,
+            # plus one, which EvalBootstrap needs left on its input.
+            depth += bootstrap_depth(budget) + 1
         try:
-            cc = _make_context(openfhe, ring_dim=params.poly_degree, depth=params.max_depth,
+            cc = _make_context(openfhe, ring_dim=params.poly_degree, depth=depth,
                                scale_bits=params.scale_bits,
                                first_bits=first_mod_bits(params.scale_bits),
                                level=SECURITY_LEVELS[params.security_level],
@@ -126,9 +155,14 @@ def generate_ckks_key(params: CkksParams, rotations: list[int] | None,
             raise _generation_error(exc, params) from None
         for feature in (openfhe.PKE, openfhe.KEYSWITCH, openfhe.LEVELEDSHE, openfhe.ADVANCEDSHE):
             cc.Enable(feature)
+        if params.bootstrappable:
+            cc.Enable(openfhe.FHE)
+            cc.EvalBootstrapSetup(budget)
         keys = cc.KeyGen()
         cc.EvalMultKeyGen(keys.secretKey)
         cc.EvalRotateKeyGen(keys.secretKey, steps)
+        if params.bootstrappable:  # its automorphism keys travel with the rotation keys
+            cc.EvalBootstrapKeyGen(keys.secretKey, slot_count)
         tag = keys.publicKey.GetKeyTag()
         blobs = {
             "crypto_context": openfhe.Serialize(cc, openfhe.BINARY),
@@ -138,6 +172,12 @@ def generate_ckks_key(params: CkksParams, rotations: list[int] | None,
             "secret_key": openfhe.Serialize(keys.secretKey, openfhe.BINARY),
         }
         metadata = _describe(openfhe, cc, tag)
+        if params.bootstrappable:
+            metadata["params"]["max_depth"] = params.max_depth
+            # EvalBootstrap itself needs one level left, so computations get one fewer.
+            metadata["max_level"] = depth - 1
+            metadata["bootstrappable"] = True
+            metadata["level_budget"] = budget
     finally:
         _clear_globals(openfhe)
     os.makedirs(out_dir, exist_ok=True)

@@ -83,6 +83,26 @@ class FheWorkerPool:
         except BrokenProcessPool as exc:
             raise WorkerCrashed(f"the FHE worker died while running {_name(fn)}") from exc
 
+    async def run_fresh(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(*args) in a new worker process of its own, which exits afterwards.
+
+        For key generation: OpenFHE keeps parameter-dependent tables in process-global state,
+        and a long-lived worker that had built other contexts was seen to fail a later
+        GenCryptoContext ("EstimateLogP() failure: expected sizeP ..."). Counts against the
+        pool's size like any call.
+        """
+        if self._closed:
+            raise RuntimeError("FheWorkerPool is closed")
+        free = self._semaphore()
+        async with free:
+            executor = self._new_executor()
+            try:
+                return await asyncio.wrap_future(executor.submit(fn, *args))
+            except BrokenProcessPool as exc:
+                raise WorkerCrashed(f"the FHE worker died while running {_name(fn)}") from exc
+            finally:
+                executor.shutdown(wait=False)
+
     def _finish_threadsafe(self, loop: asyncio.AbstractEventLoop, slot: int,
                            done: concurrent.futures.Future[Any]) -> None:
         # Runs on the executor's management thread: hand over to the thread of the loop that

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from wavis.common.v1 import common_pb2 as wavis_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(wavis/ckks_compute/v1/ckks_compute.proto\x12\x15wavis.ckks_compute.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"w\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\x12\x13\n\x0b\x61\x63tive_jobs\x18\x02 \x01(\x03\x12\"\n\x1a\x63iphertext_cache_usage_pct\x18\x03 \x01(\x01\x32q\n\x12\x43kksComputeService\x12[\n\x08\x44\x65scribe\x12&.wavis.ckks_compute.v1.DescribeRequest\x1a\'.wavis.ckks_compute.v1.DescribeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(wavis/ckks_compute/v1/ckks_compute.proto\x12\x15wavis.ckks_compute.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"w\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\x12\x13\n\x0b\x61\x63tive_jobs\x18\x02 \x01(\x03\x12\"\n\x1a\x63iphertext_cache_usage_pct\x18\x03 \x01(\x01\"\x98\x01\n\nCiphertext\x12\x15\n\rciphertext_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\x03\x12\x1e\n\x16noise_budget_remaining\x18\x04 \x01(\x01\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x12\n\nexpires_at\x18\x06 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x07 \x01(\x0c\"K\n\x17UploadCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"q\n\x18UploadCiphertextResponse\x12\x35\n\nciphertext\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\x12\x1e\n\x16\x65victed_ciphertext_ids\x18\x02 \x03(\t\"J\n\x14\x45ncryptValuesRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\x01\"n\n\x15\x45ncryptValuesResponse\x12\x35\n\nciphertext\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\x12\x1e\n\x16\x65victed_ciphertext_ids\x18\x02 \x03(\t\"W\n\x14GetCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x15\n\rciphertext_id\x18\x02 \x01(\t\x12\x14\n\x0cinclude_data\x18\x03 \x01(\x08\"N\n\x15GetCiphertextResponse\x12\x35\n\nciphertext\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\"D\n\x17\x44\x65leteCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x15\n\rciphertext_id\x18\x02 \x01(\t\"\x1a\n\x18\x44\x65leteCiphertextResponse\"E\n\x18\x44\x65\x63ryptCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x15\n\rciphertext_id\x18\x02 \x01(\t\"C\n\x19\x44\x65\x63ryptCiphertextResponse\x12\x0e\n\x06values\x18\x01 \x03(\x01\x12\x16\n\x0eprecision_bits\x18\x02 \x01(\x01\"\x1b\n\tMatrixRow\x12\x0e\n\x06values\x18\x01 \x03(\x01\"\xc9\x02\n\x0e\x43omputeRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x16\n\x0e\x63iphertext_ids\x18\x04 \x03(\t\x12\x15\n\rplain_operand\x18\x05 \x03(\x01\x12\x19\n\x11has_plain_operand\x18\x06 \x01(\x08\x12\x19\n\x11polynomial_coeffs\x18\x07 \x03(\x01\x12\x14\n\x0cscale_stable\x18\x08 \x01(\x08\x12\x16\n\x0erotation_steps\x18\t \x01(\x03\x12\x30\n\x06matrix\x18\n \x03(\x0b\x32 .wavis.ckks_compute.v1.MatrixRow\x12\x19\n\x11return_ciphertext\x18\x0b \x01(\x08\x12\x11\n\trun_async\x18\x0c \x01(\x08\x12\r\n\x05op_id\x18\r \x01(\t\"\xd8\x01\n\x0fOperationResult\x12\x31\n\x06result\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\x12\x17\n\x0f\x63ompute_time_ms\x18\x02 \x01(\x01\x12\x1e\n\x16\x65victed_ciphertext_ids\x18\x03 \x03(\t\x12\x19\n\x11\x62ootstrap_applied\x18\x04 \x01(\x08\x12\"\n\x1a\x62ootstrap_effective_degree\x18\x05 \x01(\x03\x12\x1a\n\x12\x62ootstrap_degraded\x18\x06 \x01(\x08\"h\n\x0f\x43omputeResponse\x12\r\n\x05op_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x36\n\x06result\x18\x03 \x01(\x0b\x32&.wavis.ckks_compute.v1.OperationResult\"8\n\x13GetOperationRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05op_id\x18\x02 \x01(\t\"\xbb\x01\n\x14GetOperationResponse\x12\r\n\x05op_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x36\n\x06result\x18\x04 \x01(\x0b\x32&.wavis.ckks_compute.v1.OperationResult\x12\x12\n\nerror_code\x18\x05 \x01(\t\x12\x15\n\rerror_message\x18\x06 \x01(\t\x12\x0e\n\x06key_id\x18\x07 \x01(\t\";\n\x16\x43\x61ncelOperationRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05op_id\x18\x02 \x01(\t\")\n\x17\x43\x61ncelOperationResponse\x12\x0e\n\x06status\x18\x01 \x01(\t2\xe0\x07\n\x12\x43kksComputeService\x12[\n\x08\x44\x65scribe\x12&.wavis.ckks_compute.v1.DescribeRequest\x1a\'.wavis.ckks_compute.v1.DescribeResponse\x12s\n\x10UploadCiphertext\x12..wavis.ckks_compute.v1.UploadCiphertextRequest\x1a/.wavis.ckks_compute.v1.UploadCiphertextResponse\x12j\n\rEncryptValues\x12+.wavis.ckks_compute.v1.EncryptValuesRequest\x1a,.wavis.ckks_compute.v1.EncryptValuesResponse\x12j\n\rGetCiphertext\x12+.wavis.ckks_compute.v1.GetCiphertextRequest\x1a,.wavis.ckks_compute.v1.GetCiphertextResponse\x12s\n\x10\x44\x65leteCiphertext\x12..wavis.ckks_compute.v1.DeleteCiphertextRequest\x1a/.wavis.ckks_compute.v1.DeleteCiphertextResponse\x12v\n\x11\x44\x65\x63ryptCiphertext\x12/.wavis.ckks_compute.v1.DecryptCiphertextRequest\x1a\x30.wavis.ckks_compute.v1.DecryptCiphertextResponse\x12X\n\x07\x43ompute\x12%.wavis.ckks_compute.v1.ComputeRequest\x1a&.wavis.ckks_compute.v1.ComputeResponse\x12g\n\x0cGetOperation\x12*.wavis.ckks_compute.v1.GetOperationRequest\x1a+.wavis.ckks_compute.v1.GetOperationResponse\x12p\n\x0f\x43\x61ncelOperation\x12-.wavis.ckks_compute.v1.CancelOperationRequest\x1a..wavis.ckks_compute.v1.CancelOperationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DESCRIBEREQUEST']._serialized_end=114
   _globals['_DESCRIBERESPONSE']._serialized_start=116
   _globals['_DESCRIBERESPONSE']._serialized_end=235
-  _globals['_CKKSCOMPUTESERVICE']._serialized_start=237
-  _globals['_CKKSCOMPUTESERVICE']._serialized_end=350
+  _globals['_CIPHERTEXT']._serialized_start=238
+  _globals['_CIPHERTEXT']._serialized_end=390
+  _globals['_UPLOADCIPHERTEXTREQUEST']._serialized_start=392
+  _globals['_UPLOADCIPHERTEXTREQUEST']._serialized_end=467
+  _globals['_UPLOADCIPHERTEXTRESPONSE']._serialized_start=469
+  _globals['_UPLOADCIPHERTEXTRESPONSE']._serialized_end=582
+  _globals['_ENCRYPTVALUESREQUEST']._serialized_start=584
+  _globals['_ENCRYPTVALUESREQUEST']._serialized_end=658
+  _globals['_ENCRYPTVALUESRESPONSE']._serialized_start=660
+  _globals['_ENCRYPTVALUESRESPONSE']._serialized_end=770
+  _globals['_GETCIPHERTEXTREQUEST']._serialized_start=772
+  _globals['_GETCIPHERTEXTREQUEST']._serialized_end=859
+  _globals['_GETCIPHERTEXTRESPONSE']._serialized_start=861
+  _globals['_GETCIPHERTEXTRESPONSE']._serialized_end=939
+  _globals['_DELETECIPHERTEXTREQUEST']._serialized_start=941
+  _globals['_DELETECIPHERTEXTREQUEST']._serialized_end=1009
+  _globals['_DELETECIPHERTEXTRESPONSE']._serialized_start=1011
+  _globals['_DELETECIPHERTEXTRESPONSE']._serialized_end=1037
+  _globals['_DECRYPTCIPHERTEXTREQUEST']._serialized_start=1039
+  _globals['_DECRYPTCIPHERTEXTREQUEST']._serialized_end=1108
+  _globals['_DECRYPTCIPHERTEXTRESPONSE']._serialized_start=1110
+  _globals['_DECRYPTCIPHERTEXTRESPONSE']._serialized_end=1177
+  _globals['_MATRIXROW']._serialized_start=1179
+  _globals['_MATRIXROW']._serialized_end=1206
+  _globals['_COMPUTEREQUEST']._serialized_start=1209
+  _globals['_COMPUTEREQUEST']._serialized_end=1538
+  _globals['_OPERATIONRESULT']._serialized_start=1541
+  _globals['_OPERATIONRESULT']._serialized_end=1757
+  _globals['_COMPUTERESPONSE']._serialized_start=1759
+  _globals['_COMPUTERESPONSE']._serialized_end=1863
+  _globals['_GETOPERATIONREQUEST']._serialized_start=1865
+  _globals['_GETOPERATIONREQUEST']._serialized_end=1921
+  _globals['_GETOPERATIONRESPONSE']._serialized_start=1924
+  _globals['_GETOPERATIONRESPONSE']._serialized_end=2111
+  _globals['_CANCELOPERATIONREQUEST']._serialized_start=2113
+  _globals['_CANCELOPERATIONREQUEST']._serialized_end=2172
+  _globals['_CANCELOPERATIONRESPONSE']._serialized_start=2174
+  _globals['_CANCELOPERATIONRESPONSE']._serialized_end=2215
+  _globals['_CKKSCOMPUTESERVICE']._serialized_start=2218
+  _globals['_CKKSCOMPUTESERVICE']._serialized_end=3210
 # @@protoc_insertion_point(module_scope)

@@ -26,8 +26,9 @@ if _version_not_supported:
 
 
 class CkksComputeServiceStub:
-    """CkksComputeService is the ckks-compute service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    """CkksComputeService is the ckks-compute service's internal API. Callers pass the account
+    they act for in request fields; the gateway is one such caller among others. Timestamps
+    are RFC 3339 UTC strings.
     """
 
     def __init__(self, channel):
@@ -41,16 +42,113 @@ class CkksComputeServiceStub:
                 request_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DescribeResponse.FromString,
                 _registered_method=True)
+        self.UploadCiphertext = channel.unary_unary(
+                '/wavis.ckks_compute.v1.CkksComputeService/UploadCiphertext',
+                request_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.UploadCiphertextRequest.SerializeToString,
+                response_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.UploadCiphertextResponse.FromString,
+                _registered_method=True)
+        self.EncryptValues = channel.unary_unary(
+                '/wavis.ckks_compute.v1.CkksComputeService/EncryptValues',
+                request_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.EncryptValuesRequest.SerializeToString,
+                response_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.EncryptValuesResponse.FromString,
+                _registered_method=True)
+        self.GetCiphertext = channel.unary_unary(
+                '/wavis.ckks_compute.v1.CkksComputeService/GetCiphertext',
+                request_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetCiphertextRequest.SerializeToString,
+                response_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetCiphertextResponse.FromString,
+                _registered_method=True)
+        self.DeleteCiphertext = channel.unary_unary(
+                '/wavis.ckks_compute.v1.CkksComputeService/DeleteCiphertext',
+                request_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DeleteCiphertextRequest.SerializeToString,
+                response_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DeleteCiphertextResponse.FromString,
+                _registered_method=True)
+        self.DecryptCiphertext = channel.unary_unary(
+                '/wavis.ckks_compute.v1.CkksComputeService/DecryptCiphertext',
+                request_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DecryptCiphertextRequest.SerializeToString,
+                response_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DecryptCiphertextResponse.FromString,
+                _registered_method=True)
+        self.Compute = channel.unary_unary(
+                '/wavis.ckks_compute.v1.CkksComputeService/Compute',
+                request_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ComputeRequest.SerializeToString,
+                response_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ComputeResponse.FromString,
+                _registered_method=True)
+        self.GetOperation = channel.unary_unary(
+                '/wavis.ckks_compute.v1.CkksComputeService/GetOperation',
+                request_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetOperationRequest.SerializeToString,
+                response_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetOperationResponse.FromString,
+                _registered_method=True)
+        self.CancelOperation = channel.unary_unary(
+                '/wavis.ckks_compute.v1.CkksComputeService/CancelOperation',
+                request_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationRequest.SerializeToString,
+                response_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationResponse.FromString,
+                _registered_method=True)
 
 
 class CkksComputeServiceServicer:
-    """CkksComputeService is the ckks-compute service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    """CkksComputeService is the ckks-compute service's internal API. Callers pass the account
+    they act for in request fields; the gateway is one such caller among others. Timestamps
+    are RFC 3339 UTC strings.
     """
 
     def Describe(self, request, context):
         """Describe reports which replica answered and its live counters; a cheap round trip that
         callers use to check they reach a working replica.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadCiphertext(self, request, context):
+        """UploadCiphertext stores a client's ciphertext after checking it is under the named key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EncryptValues(self, request, context):
+        """EncryptValues encrypts values under a server-mode key and stores the ciphertext.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCiphertext(self, request, context):
+        """GetCiphertext describes a stored ciphertext, with its bytes if asked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteCiphertext(self, request, context):
+        """DeleteCiphertext removes a stored ciphertext.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecryptCiphertext(self, request, context):
+        """DecryptCiphertext decrypts under a server-mode key (BLIND_KEY for blind keys).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Compute(self, request, context):
+        """Compute runs one operation, or queues it when asked to run asynchronously.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOperation(self, request, context):
+        """GetOperation reports an operation's status and, once completed, its result.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelOperation(self, request, context):
+        """CancelOperation cancels a pending or running operation (best effort).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -64,6 +162,46 @@ def add_CkksComputeServiceServicer_to_server(servicer, server):
                     request_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DescribeRequest.FromString,
                     response_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DescribeResponse.SerializeToString,
             ),
+            'UploadCiphertext': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadCiphertext,
+                    request_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.UploadCiphertextRequest.FromString,
+                    response_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.UploadCiphertextResponse.SerializeToString,
+            ),
+            'EncryptValues': grpc.unary_unary_rpc_method_handler(
+                    servicer.EncryptValues,
+                    request_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.EncryptValuesRequest.FromString,
+                    response_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.EncryptValuesResponse.SerializeToString,
+            ),
+            'GetCiphertext': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCiphertext,
+                    request_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetCiphertextRequest.FromString,
+                    response_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetCiphertextResponse.SerializeToString,
+            ),
+            'DeleteCiphertext': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCiphertext,
+                    request_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DeleteCiphertextRequest.FromString,
+                    response_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DeleteCiphertextResponse.SerializeToString,
+            ),
+            'DecryptCiphertext': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecryptCiphertext,
+                    request_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DecryptCiphertextRequest.FromString,
+                    response_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DecryptCiphertextResponse.SerializeToString,
+            ),
+            'Compute': grpc.unary_unary_rpc_method_handler(
+                    servicer.Compute,
+                    request_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ComputeRequest.FromString,
+                    response_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ComputeResponse.SerializeToString,
+            ),
+            'GetOperation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOperation,
+                    request_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetOperationRequest.FromString,
+                    response_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetOperationResponse.SerializeToString,
+            ),
+            'CancelOperation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelOperation,
+                    request_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationRequest.FromString,
+                    response_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'wavis.ckks_compute.v1.CkksComputeService', rpc_method_handlers)
@@ -73,8 +211,9 @@ def add_CkksComputeServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class CkksComputeService:
-    """CkksComputeService is the ckks-compute service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    """CkksComputeService is the ckks-compute service's internal API. Callers pass the account
+    they act for in request fields; the gateway is one such caller among others. Timestamps
+    are RFC 3339 UTC strings.
     """
 
     @staticmethod
@@ -94,6 +233,222 @@ class CkksComputeService:
             '/wavis.ckks_compute.v1.CkksComputeService/Describe',
             wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DescribeRequest.SerializeToString,
             wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DescribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadCiphertext(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.ckks_compute.v1.CkksComputeService/UploadCiphertext',
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.UploadCiphertextRequest.SerializeToString,
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.UploadCiphertextResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EncryptValues(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.ckks_compute.v1.CkksComputeService/EncryptValues',
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.EncryptValuesRequest.SerializeToString,
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.EncryptValuesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCiphertext(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.ckks_compute.v1.CkksComputeService/GetCiphertext',
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetCiphertextRequest.SerializeToString,
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetCiphertextResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteCiphertext(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.ckks_compute.v1.CkksComputeService/DeleteCiphertext',
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DeleteCiphertextRequest.SerializeToString,
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DeleteCiphertextResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecryptCiphertext(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.ckks_compute.v1.CkksComputeService/DecryptCiphertext',
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DecryptCiphertextRequest.SerializeToString,
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.DecryptCiphertextResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Compute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.ckks_compute.v1.CkksComputeService/Compute',
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ComputeRequest.SerializeToString,
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ComputeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOperation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.ckks_compute.v1.CkksComputeService/GetOperation',
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetOperationRequest.SerializeToString,
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.GetOperationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelOperation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.ckks_compute.v1.CkksComputeService/CancelOperation',
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationRequest.SerializeToString,
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -117,6 +117,76 @@ class MeteringServiceStub:
                 request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsRequest.SerializeToString,
                 response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsResponse.FromString,
                 _registered_method=True)
+        self.ReserveUsage = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/ReserveUsage',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveUsageRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveUsageResponse.FromString,
+                _registered_method=True)
+        self.CommitUsage = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/CommitUsage',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CommitUsageRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CommitUsageResponse.FromString,
+                _registered_method=True)
+        self.ReleaseUsage = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/ReleaseUsage',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseUsageRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseUsageResponse.FromString,
+                _registered_method=True)
+        self.GetUsage = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/GetUsage',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetUsageRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetUsageResponse.FromString,
+                _registered_method=True)
+        self.GetBalance = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/GetBalance',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetBalanceRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetBalanceResponse.FromString,
+                _registered_method=True)
+        self.SetBudget = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/SetBudget',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SetBudgetRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SetBudgetResponse.FromString,
+                _registered_method=True)
+        self.GetBudget = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/GetBudget',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetBudgetRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetBudgetResponse.FromString,
+                _registered_method=True)
+        self.Subscribe = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/Subscribe',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SubscribeRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SubscribeResponse.FromString,
+                _registered_method=True)
+        self.GetSubscription = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/GetSubscription',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetSubscriptionRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.CancelSubscription = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/CancelSubscription',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CancelSubscriptionRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CancelSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.ListInvoices = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/ListInvoices',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListInvoicesRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListInvoicesResponse.FromString,
+                _registered_method=True)
+        self.GetInvoice = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/GetInvoice',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetInvoiceRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetInvoiceResponse.FromString,
+                _registered_method=True)
+        self.HandleStripeWebhook = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/HandleStripeWebhook',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.HandleStripeWebhookRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.HandleStripeWebhookResponse.FromString,
+                _registered_method=True)
+        self.CheckStripe = channel.unary_unary(
+                '/wavis.metering.v1.MeteringService/CheckStripe',
+                request_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CheckStripeRequest.SerializeToString,
+                response_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CheckStripeResponse.FromString,
+                _registered_method=True)
 
 
 class MeteringServiceServicer:
@@ -238,6 +308,109 @@ class MeteringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReserveUsage(self, request, context):
+        """ReserveUsage reserves an operation's FCU before the work runs: QUOTA_EXHAUSTED past the
+        plan's monthly FCU (plans without overage), BUDGET_CAP_REACHED past a hard budget cap.
+        For accounts with an operations_limit (trials) it also counts one operation against it.
+        Idempotent per op_id; a reservation neither committed nor released expires after an hour.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CommitUsage(self, request, context):
+        """CommitUsage records a reserved operation in the ledger, exactly once per op_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseUsage(self, request, context):
+        """ReleaseUsage gives back a reservation whose operation was rejected, failed or cancelled;
+        idempotent, and a committed operation is never released.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUsage(self, request, context):
+        """GetUsage sums an account's recorded operations over one calendar month.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBalance(self, request, context):
+        """GetBalance reports the month's allowance, what is used and a forecast to the reset.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetBudget(self, request, context):
+        """SetBudget sets the account's monthly budget cap (hard: refuse past it; soft: alert only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBudget(self, request, context):
+        """GetBudget returns the account's budget cap and this month's spend.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Subscribe(self, request, context):
+        """Subscribe moves an account to a plan: at once (free plans, test keys), or through a
+        Stripe Checkout session whose completion applies it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSubscription(self, request, context):
+        """GetSubscription returns the account's subscription.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelSubscription(self, request, context):
+        """CancelSubscription cancels the subscription (in Stripe too) and moves the account to free.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInvoices(self, request, context):
+        """ListInvoices pages through the account's monthly invoices, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInvoice(self, request, context):
+        """GetInvoice returns one invoice of the account.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HandleStripeWebhook(self, request, context):
+        """HandleStripeWebhook verifies a Stripe webhook delivery and applies its event once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckStripe(self, request, context):
+        """CheckStripe says whether Stripe is configured and answers (for the gateway's health).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MeteringServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -315,6 +488,76 @@ def add_MeteringServiceServicer_to_server(servicer, server):
                     servicer.ReleaseOperations,
                     request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsRequest.FromString,
                     response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsResponse.SerializeToString,
+            ),
+            'ReserveUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReserveUsage,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveUsageRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveUsageResponse.SerializeToString,
+            ),
+            'CommitUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.CommitUsage,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CommitUsageRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CommitUsageResponse.SerializeToString,
+            ),
+            'ReleaseUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseUsage,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseUsageRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseUsageResponse.SerializeToString,
+            ),
+            'GetUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsage,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetUsageRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetUsageResponse.SerializeToString,
+            ),
+            'GetBalance': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBalance,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetBalanceRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetBalanceResponse.SerializeToString,
+            ),
+            'SetBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBudget,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SetBudgetRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SetBudgetResponse.SerializeToString,
+            ),
+            'GetBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBudget,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetBudgetRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetBudgetResponse.SerializeToString,
+            ),
+            'Subscribe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Subscribe,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SubscribeRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.SubscribeResponse.SerializeToString,
+            ),
+            'GetSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSubscription,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetSubscriptionRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetSubscriptionResponse.SerializeToString,
+            ),
+            'CancelSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelSubscription,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CancelSubscriptionRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CancelSubscriptionResponse.SerializeToString,
+            ),
+            'ListInvoices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInvoices,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListInvoicesRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.ListInvoicesResponse.SerializeToString,
+            ),
+            'GetInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInvoice,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetInvoiceRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.GetInvoiceResponse.SerializeToString,
+            ),
+            'HandleStripeWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.HandleStripeWebhook,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.HandleStripeWebhookRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.HandleStripeWebhookResponse.SerializeToString,
+            ),
+            'CheckStripe': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckStripe,
+                    request_deserializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CheckStripeRequest.FromString,
+                    response_serializer=wavis_dot_metering_dot_v1_dot_metering__pb2.CheckStripeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -730,6 +973,384 @@ class MeteringService:
             '/wavis.metering.v1.MeteringService/ReleaseOperations',
             wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsRequest.SerializeToString,
             wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseOperationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReserveUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/ReserveUsage',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveUsageRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ReserveUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CommitUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/CommitUsage',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CommitUsageRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CommitUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/ReleaseUsage',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseUsageRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ReleaseUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/GetUsage',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetUsageRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBalance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/GetBalance',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetBalanceRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetBalanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/SetBudget',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.SetBudgetRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.SetBudgetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/GetBudget',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetBudgetRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetBudgetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Subscribe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/Subscribe',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.SubscribeRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.SubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/GetSubscription',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetSubscriptionRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/CancelSubscription',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CancelSubscriptionRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CancelSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInvoices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/ListInvoices',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ListInvoicesRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.ListInvoicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/GetInvoice',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetInvoiceRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.GetInvoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HandleStripeWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/HandleStripeWebhook',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.HandleStripeWebhookRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.HandleStripeWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckStripe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.metering.v1.MeteringService/CheckStripe',
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CheckStripeRequest.SerializeToString,
+            wavis_dot_metering_dot_v1_dot_metering__pb2.CheckStripeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from wavis.common.v1 import common_pb2 as wavis_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n wavis/webhooks/v1/webhooks.proto\x12\x11wavis.webhooks.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\">\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\"W\n\x0ePublishRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x11\n\tdata_json\x18\x03 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\"#\n\x0fPublishResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t2\xb8\x01\n\x0fWebhooksService\x12S\n\x08\x44\x65scribe\x12\".wavis.webhooks.v1.DescribeRequest\x1a#.wavis.webhooks.v1.DescribeResponse\x12P\n\x07Publish\x12!.wavis.webhooks.v1.PublishRequest\x1a\".wavis.webhooks.v1.PublishResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n wavis/webhooks/v1/webhooks.proto\x12\x11wavis.webhooks.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"w\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\x12\x1c\n\x14\x64\x65liveries_in_flight\x18\x02 \x01(\x03\x12\x19\n\x11\x64\x65liveries_queued\x18\x03 \x01(\x03\"W\n\x0ePublishRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x11\n\tdata_json\x18\x03 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\"#\n\x0fPublishResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\"\xb8\x01\n\x08\x45ndpoint\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x0e\n\x06\x65vents\x18\x04 \x03(\t\x12\x0f\n\x07\x65nabled\x18\x05 \x01(\x08\x12\x17\n\x0f\x64isabled_reason\x18\x06 \x01(\t\x12\x12\n\ncreated_at\x18\x07 \x01(\t\x12\x12\n\nupdated_at\x18\x08 \x01(\t\x12\x15\n\rfailing_since\x18\t \x01(\t\"X\n\x15\x43reateEndpointRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0e\n\x06\x65vents\x18\x03 \x03(\t\x12\x0e\n\x06secret\x18\x04 \x01(\t\"W\n\x16\x43reateEndpointResponse\x12-\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1b.wavis.webhooks.v1.Endpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\"I\n\x14ListEndpointsRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"n\n\x15ListEndpointsResponse\x12.\n\tendpoints\x18\x01 \x03(\x0b\x32\x1b.wavis.webhooks.v1.Endpoint\x12\x10\n\x08has_more\x18\x02 \x01(\x08\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"<\n\x12GetEndpointRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\"D\n\x13GetEndpointResponse\x12-\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1b.wavis.webhooks.v1.Endpoint\"\xa2\x01\n\x15UpdateEndpointRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\x12\x10\n\x03url\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x15\n\rupdate_events\x18\x04 \x01(\x08\x12\x0e\n\x06\x65vents\x18\x05 \x03(\t\x12\x14\n\x07\x65nabled\x18\x06 \x01(\x08H\x01\x88\x01\x01\x42\x06\n\x04_urlB\n\n\x08_enabled\"G\n\x16UpdateEndpointResponse\x12-\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1b.wavis.webhooks.v1.Endpoint\"?\n\x15\x44\x65leteEndpointRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteEndpointResponse\"A\n\x17RegenerateSecretRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\"Y\n\x18RegenerateSecretResponse\x12-\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\x1b.wavis.webhooks.v1.Endpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\"*\n\x14SendTestEventRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\">\n\x15SendTestEventResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x13\n\x0bwebhook_ids\x18\x02 \x03(\t\"\xff\x01\n\x08\x44\x65livery\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x12\n\nwebhook_id\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\x05\x12\x18\n\x10last_status_code\x18\x07 \x01(\x05\x12\x12\n\nlast_error\x18\x08 \x01(\t\x12\x12\n\ncreated_at\x18\t \x01(\t\x12\x17\n\x0flast_attempt_at\x18\n \x01(\t\x12\x17\n\x0fnext_attempt_at\x18\x0b \x01(\t\x12\x14\n\x0c\x64\x65livered_at\x18\x0c \x01(\t\"J\n\x15ListDeliveriesRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"p\n\x16ListDeliveriesResponse\x12/\n\ndeliveries\x18\x01 \x03(\x0b\x32\x1b.wavis.webhooks.v1.Delivery\x12\x10\n\x08has_more\x18\x02 \x01(\x08\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t2\xe7\x07\n\x0fWebhooksService\x12S\n\x08\x44\x65scribe\x12\".wavis.webhooks.v1.DescribeRequest\x1a#.wavis.webhooks.v1.DescribeResponse\x12P\n\x07Publish\x12!.wavis.webhooks.v1.PublishRequest\x1a\".wavis.webhooks.v1.PublishResponse\x12\x65\n\x0e\x43reateEndpoint\x12(.wavis.webhooks.v1.CreateEndpointRequest\x1a).wavis.webhooks.v1.CreateEndpointResponse\x12\x62\n\rListEndpoints\x12\'.wavis.webhooks.v1.ListEndpointsRequest\x1a(.wavis.webhooks.v1.ListEndpointsResponse\x12\\\n\x0bGetEndpoint\x12%.wavis.webhooks.v1.GetEndpointRequest\x1a&.wavis.webhooks.v1.GetEndpointResponse\x12\x65\n\x0eUpdateEndpoint\x12(.wavis.webhooks.v1.UpdateEndpointRequest\x1a).wavis.webhooks.v1.UpdateEndpointResponse\x12\x65\n\x0e\x44\x65leteEndpoint\x12(.wavis.webhooks.v1.DeleteEndpointRequest\x1a).wavis.webhooks.v1.DeleteEndpointResponse\x12k\n\x10RegenerateSecret\x12*.wavis.webhooks.v1.RegenerateSecretRequest\x1a+.wavis.webhooks.v1.RegenerateSecretResponse\x12\x62\n\rSendTestEvent\x12\'.wavis.webhooks.v1.SendTestEventRequest\x1a(.wavis.webhooks.v1.SendTestEventResponse\x12\x65\n\x0eListDeliveries\x12(.wavis.webhooks.v1.ListDeliveriesRequest\x1a).wavis.webhooks.v1.ListDeliveriesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,11 +35,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DESCRIBEREQUEST']._serialized_start=85
   _globals['_DESCRIBEREQUEST']._serialized_end=102
   _globals['_DESCRIBERESPONSE']._serialized_start=104
-  _globals['_DESCRIBERESPONSE']._serialized_end=166
-  _globals['_PUBLISHREQUEST']._serialized_start=168
-  _globals['_PUBLISHREQUEST']._serialized_end=255
-  _globals['_PUBLISHRESPONSE']._serialized_start=257
-  _globals['_PUBLISHRESPONSE']._serialized_end=292
-  _globals['_WEBHOOKSSERVICE']._serialized_start=295
-  _globals['_WEBHOOKSSERVICE']._serialized_end=479
+  _globals['_DESCRIBERESPONSE']._serialized_end=223
+  _globals['_PUBLISHREQUEST']._serialized_start=225
+  _globals['_PUBLISHREQUEST']._serialized_end=312
+  _globals['_PUBLISHRESPONSE']._serialized_start=314
+  _globals['_PUBLISHRESPONSE']._serialized_end=349
+  _globals['_ENDPOINT']._serialized_start=352
+  _globals['_ENDPOINT']._serialized_end=536
+  _globals['_CREATEENDPOINTREQUEST']._serialized_start=538
+  _globals['_CREATEENDPOINTREQUEST']._serialized_end=626
+  _globals['_CREATEENDPOINTRESPONSE']._serialized_start=628
+  _globals['_CREATEENDPOINTRESPONSE']._serialized_end=715
+  _globals['_LISTENDPOINTSREQUEST']._serialized_start=717
+  _globals['_LISTENDPOINTSREQUEST']._serialized_end=790
+  _globals['_LISTENDPOINTSRESPONSE']._serialized_start=792
+  _globals['_LISTENDPOINTSRESPONSE']._serialized_end=902
+  _globals['_GETENDPOINTREQUEST']._serialized_start=904
+  _globals['_GETENDPOINTREQUEST']._serialized_end=964
+  _globals['_GETENDPOINTRESPONSE']._serialized_start=966
+  _globals['_GETENDPOINTRESPONSE']._serialized_end=1034
+  _globals['_UPDATEENDPOINTREQUEST']._serialized_start=1037
+  _globals['_UPDATEENDPOINTREQUEST']._serialized_end=1199
+  _globals['_UPDATEENDPOINTRESPONSE']._serialized_start=1201
+  _globals['_UPDATEENDPOINTRESPONSE']._serialized_end=1272
+  _globals['_DELETEENDPOINTREQUEST']._serialized_start=1274
+  _globals['_DELETEENDPOINTREQUEST']._serialized_end=1337
+  _globals['_DELETEENDPOINTRESPONSE']._serialized_start=1339
+  _globals['_DELETEENDPOINTRESPONSE']._serialized_end=1363
+  _globals['_REGENERATESECRETREQUEST']._serialized_start=1365
+  _globals['_REGENERATESECRETREQUEST']._serialized_end=1430
+  _globals['_REGENERATESECRETRESPONSE']._serialized_start=1432
+  _globals['_REGENERATESECRETRESPONSE']._serialized_end=1521
+  _globals['_SENDTESTEVENTREQUEST']._serialized_start=1523
+  _globals['_SENDTESTEVENTREQUEST']._serialized_end=1565
+  _globals['_SENDTESTEVENTRESPONSE']._serialized_start=1567
+  _globals['_SENDTESTEVENTRESPONSE']._serialized_end=1629
+  _globals['_DELIVERY']._serialized_start=1632
+  _globals['_DELIVERY']._serialized_end=1887
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=1889
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=1963
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=1965
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=2077
+  _globals['_WEBHOOKSSERVICE']._serialized_start=2080
+  _globals['_WEBHOOKSSERVICE']._serialized_end=3079
 # @@protoc_insertion_point(module_scope)

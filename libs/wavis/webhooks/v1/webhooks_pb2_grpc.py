@@ -27,7 +27,8 @@ if _version_not_supported:
 
 class WebhooksServiceStub:
     """WebhooksService is the webhooks service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    request fields; the gateway is one such caller among others. Timestamps are RFC 3339 UTC
+    strings; an empty string means "none".
     """
 
     def __init__(self, channel):
@@ -46,11 +47,52 @@ class WebhooksServiceStub:
                 request_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishRequest.SerializeToString,
                 response_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishResponse.FromString,
                 _registered_method=True)
+        self.CreateEndpoint = channel.unary_unary(
+                '/wavis.webhooks.v1.WebhooksService/CreateEndpoint',
+                request_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.CreateEndpointRequest.SerializeToString,
+                response_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.CreateEndpointResponse.FromString,
+                _registered_method=True)
+        self.ListEndpoints = channel.unary_unary(
+                '/wavis.webhooks.v1.WebhooksService/ListEndpoints',
+                request_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsRequest.SerializeToString,
+                response_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsResponse.FromString,
+                _registered_method=True)
+        self.GetEndpoint = channel.unary_unary(
+                '/wavis.webhooks.v1.WebhooksService/GetEndpoint',
+                request_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointRequest.SerializeToString,
+                response_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointResponse.FromString,
+                _registered_method=True)
+        self.UpdateEndpoint = channel.unary_unary(
+                '/wavis.webhooks.v1.WebhooksService/UpdateEndpoint',
+                request_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointRequest.SerializeToString,
+                response_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointResponse.FromString,
+                _registered_method=True)
+        self.DeleteEndpoint = channel.unary_unary(
+                '/wavis.webhooks.v1.WebhooksService/DeleteEndpoint',
+                request_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointRequest.SerializeToString,
+                response_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointResponse.FromString,
+                _registered_method=True)
+        self.RegenerateSecret = channel.unary_unary(
+                '/wavis.webhooks.v1.WebhooksService/RegenerateSecret',
+                request_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.RegenerateSecretRequest.SerializeToString,
+                response_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.RegenerateSecretResponse.FromString,
+                _registered_method=True)
+        self.SendTestEvent = channel.unary_unary(
+                '/wavis.webhooks.v1.WebhooksService/SendTestEvent',
+                request_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.SendTestEventRequest.SerializeToString,
+                response_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.SendTestEventResponse.FromString,
+                _registered_method=True)
+        self.ListDeliveries = channel.unary_unary(
+                '/wavis.webhooks.v1.WebhooksService/ListDeliveries',
+                request_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesRequest.SerializeToString,
+                response_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesResponse.FromString,
+                _registered_method=True)
 
 
 class WebhooksServiceServicer:
     """WebhooksService is the webhooks service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    request fields; the gateway is one such caller among others. Timestamps are RFC 3339 UTC
+    strings; an empty string means "none".
     """
 
     def Describe(self, request, context):
@@ -69,6 +111,63 @@ class WebhooksServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateEndpoint(self, request, context):
+        """CreateEndpoint registers an endpoint (URL checked against the SSRF rules) and returns its
+        signing secret, the only time the secret is shown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEndpoints(self, request, context):
+        """ListEndpoints pages through an account's endpoints, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEndpoint(self, request, context):
+        """GetEndpoint returns one endpoint (never its secret).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateEndpoint(self, request, context):
+        """UpdateEndpoint changes an endpoint's URL, event filter or enabled flag.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteEndpoint(self, request, context):
+        """DeleteEndpoint removes an endpoint; its queued deliveries are dropped.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegenerateSecret(self, request, context):
+        """RegenerateSecret replaces an endpoint's signing secret and returns the new one once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendTestEvent(self, request, context):
+        """SendTestEvent queues a "test" event to every enabled endpoint of the account.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeliveries(self, request, context):
+        """ListDeliveries pages through an account's delivery history, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WebhooksServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -82,6 +181,46 @@ def add_WebhooksServiceServicer_to_server(servicer, server):
                     request_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishRequest.FromString,
                     response_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishResponse.SerializeToString,
             ),
+            'CreateEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateEndpoint,
+                    request_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.CreateEndpointRequest.FromString,
+                    response_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.CreateEndpointResponse.SerializeToString,
+            ),
+            'ListEndpoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEndpoints,
+                    request_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsRequest.FromString,
+                    response_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsResponse.SerializeToString,
+            ),
+            'GetEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEndpoint,
+                    request_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointRequest.FromString,
+                    response_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointResponse.SerializeToString,
+            ),
+            'UpdateEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateEndpoint,
+                    request_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointRequest.FromString,
+                    response_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointResponse.SerializeToString,
+            ),
+            'DeleteEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteEndpoint,
+                    request_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointRequest.FromString,
+                    response_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointResponse.SerializeToString,
+            ),
+            'RegenerateSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegenerateSecret,
+                    request_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.RegenerateSecretRequest.FromString,
+                    response_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.RegenerateSecretResponse.SerializeToString,
+            ),
+            'SendTestEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTestEvent,
+                    request_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.SendTestEventRequest.FromString,
+                    response_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.SendTestEventResponse.SerializeToString,
+            ),
+            'ListDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeliveries,
+                    request_deserializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesRequest.FromString,
+                    response_serializer=wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'wavis.webhooks.v1.WebhooksService', rpc_method_handlers)
@@ -92,7 +231,8 @@ def add_WebhooksServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class WebhooksService:
     """WebhooksService is the webhooks service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    request fields; the gateway is one such caller among others. Timestamps are RFC 3339 UTC
+    strings; an empty string means "none".
     """
 
     @staticmethod
@@ -139,6 +279,222 @@ class WebhooksService:
             '/wavis.webhooks.v1.WebhooksService/Publish',
             wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishRequest.SerializeToString,
             wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.PublishResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.webhooks.v1.WebhooksService/CreateEndpoint',
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.CreateEndpointRequest.SerializeToString,
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.CreateEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEndpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.webhooks.v1.WebhooksService/ListEndpoints',
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsRequest.SerializeToString,
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.webhooks.v1.WebhooksService/GetEndpoint',
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointRequest.SerializeToString,
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.webhooks.v1.WebhooksService/UpdateEndpoint',
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointRequest.SerializeToString,
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.webhooks.v1.WebhooksService/DeleteEndpoint',
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointRequest.SerializeToString,
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegenerateSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.webhooks.v1.WebhooksService/RegenerateSecret',
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.RegenerateSecretRequest.SerializeToString,
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.RegenerateSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTestEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.webhooks.v1.WebhooksService/SendTestEvent',
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.SendTestEventRequest.SerializeToString,
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.SendTestEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.webhooks.v1.WebhooksService/ListDeliveries',
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesRequest.SerializeToString,
+            wavis_dot_webhooks_dot_v1_dot_webhooks__pb2.ListDeliveriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

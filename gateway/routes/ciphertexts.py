@@ -1,0 +1,153 @@
+"""CKKS ciphertexts: upload, encrypt (server-mode keys), get, decrypt, delete."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from aiohttp import web
+
+from wavis.ckks_compute.v1 import ckks_compute_pb2 as pb
+from wavis.core.errors import WavisError
+from wavis.core.roles import TRIAL
+from wavis.gateway import state
+from wavis.gateway.body import read_body
+from wavis.gateway.endpoints import Endpoint, Reply
+from wavis.gateway.schemas import register_schemas
+
+MAX_CIPHERTEXT_BYTES = 2 * 1024 * 1024
+
+
+def ciphertext_json(ciphertext: pb.Ciphertext, evicted: list[str] | None = None,
+                    with_data: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "ciphertext_id": ciphertext.ciphertext_id, "key_id": ciphertext.key_id,
+        "level": ciphertext.level, "noise_budget_remaining": ciphertext.noise_budget_remaining,
+        "size_bytes": ciphertext.size_bytes, "expires_at": ciphertext.expires_at,
+    }
+    if evicted is not None:
+        body["evicted_ciphertext_ids"] = evicted
+    if with_data:
+        body["data"] = base64.b64encode(ciphertext.data).decode()
+    return body
+
+
+def decode_ciphertext(text: str) -> bytes:
+    # Refuse by size before decoding: 2 MB of bytes is ~2.7 MB of base64.
+    if len(text) > (MAX_CIPHERTEXT_BYTES * 4) // 3 + 4:
+        raise WavisError("PAYLOAD_TOO_LARGE", "Ciphertexts are limited to 2 MB.",
+                         {"limit_bytes": MAX_CIPHERTEXT_BYTES})
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise WavisError("INVALID_CIPHERTEXT", "data is not valid base64.",
+                         {"field": "data"}) from None
+    if len(data) > MAX_CIPHERTEXT_BYTES:
+        raise WavisError("PAYLOAD_TOO_LARGE", "Ciphertexts are limited to 2 MB.",
+                         {"limit_bytes": MAX_CIPHERTEXT_BYTES})
+    return data
+
+
+async def upload_ciphertext(request: web.Request) -> web.Response:
+    caller = request[state.CALLER]
+    body = await read_body(request, "CiphertextUploadRequest")
+    data = decode_ciphertext(body["data"])
+    reply = await request.app[state.SERVICES].ckks_compute.UploadCiphertext(
+        pb.UploadCiphertextRequest(account_id=caller.account_id, key_id=body["key_id"],
+                                   data=data), timeout=60)
+    return web.json_response(ciphertext_json(reply.ciphertext,
+                                             list(reply.evicted_ciphertext_ids)), status=201)
+
+
+async def encrypt_values(request: web.Request) -> web.Response:
+    caller = request[state.CALLER]
+    body = await read_body(request, "EncryptRequest")
+    reply = await request.app[state.SERVICES].ckks_compute.EncryptValues(
+        pb.EncryptValuesRequest(account_id=caller.account_id, key_id=body["key_id"],
+                                values=body["values"]), timeout=60)
+    return web.json_response(ciphertext_json(reply.ciphertext,
+                                             list(reply.evicted_ciphertext_ids)), status=201)
+
+
+async def get_ciphertext(request: web.Request) -> web.Response:
+    reply = await request.app[state.SERVICES].ckks_compute.GetCiphertext(pb.GetCiphertextRequest(
+        account_id=request[state.CALLER].account_id,
+        ciphertext_id=request.match_info["ciphertext_id"], include_data=True))
+    return web.json_response(ciphertext_json(reply.ciphertext, with_data=True))
+
+
+async def delete_ciphertext(request: web.Request) -> web.Response:
+    await request.app[state.SERVICES].ckks_compute.DeleteCiphertext(pb.DeleteCiphertextRequest(
+        account_id=request[state.CALLER].account_id,
+        ciphertext_id=request.match_info["ciphertext_id"]))
+    return web.Response(status=204)
+
+
+async def decrypt_ciphertext(request: web.Request) -> web.Response:
+    reply = await request.app[state.SERVICES].ckks_compute.DecryptCiphertext(
+        pb.DecryptCiphertextRequest(account_id=request[state.CALLER].account_id,
+                                    ciphertext_id=request.match_info["ciphertext_id"]),
+        timeout=60)
+    return web.json_response({"values": list(reply.values),
+                              "precision_bits": reply.precision_bits})
+
+
+_CIPHERTEXT_PROPERTIES = {
+    "ciphertext_id": {"type": "string"},
+    "key_id": {"type": "string"},
+    "level": {"type": "integer", "description": "Multiplicative levels consumed so far."},
+    "noise_budget_remaining": {"type": "number", "minimum": 0, "maximum": 100,
+                               "description": "Percent of the key's levels still available."},
+    "size_bytes": {"type": "integer"},
+    "expires_at": {"type": "string", "format": "date-time"},
+    "evicted_ciphertext_ids": {"type": "array", "items": {"type": "string"},
+                               "description": "Ciphertexts evicted (LRU) to make room."},
+    "data": {"type": "string", "contentEncoding": "base64"},
+}
+register_schemas({
+    "CiphertextUploadRequest": {
+        "type": "object", "required": ["key_id", "data"], "additionalProperties": False,
+        "properties": {"key_id": {"type": "string"},
+                       "data": {"type": "string", "contentEncoding": "base64",
+                                "description": "Serialize(ciphertext, BINARY), <= 2 MB."}},
+    },
+    "EncryptRequest": {
+        "type": "object", "required": ["key_id", "values"], "additionalProperties": False,
+        "properties": {"key_id": {"type": "string"},
+                       "values": {"type": "array", "items": {"type": "number"},
+                                  "minItems": 1}},
+    },
+    "Ciphertext": {
+        "type": "object",
+        "required": ["ciphertext_id", "key_id", "level", "noise_budget_remaining",
+                     "size_bytes", "expires_at"],
+        "properties": _CIPHERTEXT_PROPERTIES,
+    },
+    "Decrypted": {
+        "type": "object", "required": ["values", "precision_bits"],
+        "properties": {"values": {"type": "array", "items": {"type": "number"}},
+                       "precision_bits": {"type": "number"}},
+    },
+})
+
+ENDPOINTS = (
+    Endpoint("POST", "/ciphertexts", upload_ciphertext, "Upload a CKKS ciphertext",
+             "Ciphertexts", {201: Reply("Stored.", "Ciphertext")}, min_role=TRIAL,
+             request_schema="CiphertextUploadRequest",
+             description="Checked to deserialize under the key (else 400 INVALID_CIPHERTEXT); "
+                         "over 2 MB -> 413."),
+    Endpoint("POST", "/ciphertexts/encrypt", encrypt_values,
+             "Encrypt values under a server-mode key", "Ciphertexts",
+             {201: Reply("Stored.", "Ciphertext")}, min_role=TRIAL,
+             request_schema="EncryptRequest"),
+    Endpoint("GET", "/ciphertexts/{ciphertext_id}", get_ciphertext, "Get a ciphertext",
+             "Ciphertexts", {200: Reply("The ciphertext with its data.", "Ciphertext")},
+             min_role=TRIAL),
+    Endpoint("DELETE", "/ciphertexts/{ciphertext_id}", delete_ciphertext,
+             "Delete a ciphertext", "Ciphertexts", {204: Reply("Deleted.")}, min_role=TRIAL),
+    Endpoint("POST", "/ciphertexts/{ciphertext_id}/decrypt", decrypt_ciphertext,
+             "Decrypt under a server-mode key", "Ciphertexts",
+             {200: Reply("The slots' values.", "Decrypted")}, min_role=TRIAL,
+             description="A blind key answers 400 BLIND_KEY."),
+)

@@ -1,0 +1,204 @@
+"""CKKS compute: POST /compute/{operation} and POST /compute, async polling and cancelling."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from aiohttp import web
+
+from wavis.ckks_compute.v1 import ckks_compute_pb2 as pb
+from wavis.core.errors import WavisError
+from wavis.core.ids import new_id
+from wavis.core.pricing import CKKS_FCU, cost_jpy, cost_usd
+from wavis.core.roles import TRIAL, WRITE
+from wavis.gateway import state
+from wavis.gateway.body import read_body
+from wavis.gateway.endpoints import Endpoint, Reply
+from wavis.gateway.schemas import register_schemas
+from wavis.gateway.usage import Charge, metered, reserve
+
+OPERATIONS = tuple(op for op in CKKS_FCU if op != "key_switch")
+LOW_BUDGET_PCT = 50.0
+RECOVERY_HINT = "POST /api/v1/compute/bootstrap to refresh"
+COMPUTE_TIMEOUT_SECONDS = 600.0
+
+
+def _charged(charge: Charge) -> dict[str, Any]:
+    return {"cost_units": charge.cost_units, "cost_usd": charge.cost_usd,
+            "cost_jpy": charge.cost_jpy}
+
+
+def _costs(request: web.Request, operation: str) -> dict[str, Any]:
+    fcu = CKKS_FCU[operation]
+    rate = request.app[state.SETTINGS].jpy_per_usd
+    return {"cost_units": fcu, "cost_usd": cost_usd(fcu), "cost_jpy": cost_jpy(fcu, rate)}
+
+
+def result_json(op_id: str, operation: str, result: pb.OperationResult, costs: dict[str, Any],
+                with_data: bool) -> dict[str, Any]:
+    ciphertext = result.result
+    body: dict[str, Any] = {
+        "op_id": op_id, "operation": operation, "status": "completed",
+        "result_ciphertext_id": ciphertext.ciphertext_id,
+        "compute_time_ms": result.compute_time_ms, "level": ciphertext.level,
+        "noise_budget_remaining": ciphertext.noise_budget_remaining,
+        "evicted_ciphertext_ids": list(result.evicted_ciphertext_ids),
+        **costs,
+        "bootstrap_applied": result.bootstrap_applied,
+        "bootstrap_effective_degree": result.bootstrap_effective_degree,
+        "bootstrap_degraded": result.bootstrap_degraded,
+    }
+    if with_data:
+        body["result_ciphertext"] = base64.b64encode(ciphertext.data).decode()
+    return body
+
+
+def budget_headers(remaining: float) -> dict[str, str]:
+    return {"X-Noise-Budget-Remaining": f"{remaining:g}",
+            "X-Noise-Budget-Warning": "true" if remaining < LOW_BUDGET_PCT else "false",
+            "X-Noise-Budget-Recovery": RECOVERY_HINT}
+
+
+async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> web.Response:
+    if operation not in OPERATIONS:
+        raise WavisError("INVALID_OPERATION", f"Unknown operation {operation!r}; one of "
+                         f"{', '.join(OPERATIONS)}.", {"operation": operation})
+    caller = request[state.CALLER]
+    op_id = new_id("op")
+    message = pb.ComputeRequest(
+        account_id=caller.account_id, operation=operation, key_id=body["key_id"],
+        ciphertext_ids=body["ciphertext_ids"], plain_operand=body.get("plain_operand", []),
+        has_plain_operand="plain_operand" in body,
+        polynomial_coeffs=body.get("polynomial_coeffs", []),
+        scale_stable=body.get("scale_stable", False),
+        rotation_steps=body.get("rotation_steps", 0),
+        matrix=[pb.MatrixRow(values=row) for row in body.get("matrix", [])],
+        return_ciphertext=body.get("return_ciphertext", False),
+        run_async=body.get("async", False) or operation == "bootstrap", op_id=op_id)
+    ckks = request.app[state.SERVICES].ckks_compute
+    fcu = CKKS_FCU[operation]
+    if message.run_async:
+        # Reserved now (402 before any work); ckks-compute records it when the op completes
+        # and releases it when the op fails or is cancelled.
+        await reserve(request, operation, fcu, op_id)
+        reply = await ckks.Compute(message, timeout=COMPUTE_TIMEOUT_SECONDS)
+        return web.json_response({"op_id": reply.op_id, "status": "pending"}, status=202,
+                                 headers={"Location": f"/api/v1/compute/{reply.op_id}"})
+    async with metered(request, operation, fcu, op_id) as charge:
+        reply = await ckks.Compute(message, timeout=COMPUTE_TIMEOUT_SECONDS)
+    body_out = result_json(reply.op_id, operation, reply.result, _charged(charge),
+                           message.return_ciphertext)
+    return web.json_response(body_out,
+                             headers=budget_headers(reply.result.result.noise_budget_remaining))
+
+
+async def compute_operation(request: web.Request) -> web.Response:
+    body = await read_body(request, "ComputeRequest")
+    return await _run(request, request.match_info["operation"], body)
+
+
+async def compute(request: web.Request) -> web.Response:
+    body = await read_body(request, "ComputeRequestWithOperation")
+    return await _run(request, body["operation"], body)
+
+
+async def get_operation(request: web.Request) -> web.Response:
+    reply = await request.app[state.SERVICES].ckks_compute.GetOperation(pb.GetOperationRequest(
+        account_id=request[state.CALLER].account_id, op_id=request.match_info["op_id"]))
+    if reply.status == "completed":
+        body = result_json(reply.op_id, reply.operation, reply.result,
+                           _costs(request, reply.operation), False)
+        return web.json_response(body, headers=budget_headers(
+            reply.result.result.noise_budget_remaining))
+    body = {"op_id": reply.op_id, "operation": reply.operation, "status": reply.status}
+    if reply.status == "failed":
+        body["error"] = {"code": reply.error_code, "message": reply.error_message}
+    return web.json_response(body)
+
+
+async def cancel_operation(request: web.Request) -> web.Response:
+    reply = await request.app[state.SERVICES].ckks_compute.CancelOperation(
+        pb.CancelOperationRequest(account_id=request[state.CALLER].account_id,
+                                  op_id=request.match_info["op_id"]))
+    return web.json_response({"op_id": request.match_info["op_id"], "status": reply.status})
+
+
+_COMPUTE_FIELDS: dict[str, Any] = {
+    "key_id": {"type": "string"},
+    "ciphertext_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                       "description": "One for unary operations, two for add and multiply."},
+    "plain_operand": {"type": "array", "items": {"type": "number"},
+                      "description": "add-plain, multiply-plain: slot_count values."},
+    "polynomial_coeffs": {"type": "array", "items": {"type": "number"},
+                          "description": "poly-eval: low to high, at most 65."},
+    "scale_stable": {"type": "boolean", "default": False,
+                     "description": "Rescale after multiplies and align levels."},
+    "rotation_steps": {"type": "integer", "description": "rotate: positive rotates left."},
+    "matrix": {"type": "array", "items": {"type": "array", "items": {"type": "number"}},
+               "description": "matmul: a square block (power-of-two side dividing "
+                              "slot_count, vector in its first slots) or rows of slot_count."},
+    "return_ciphertext": {"type": "boolean", "default": False},
+    "async": {"type": "boolean", "default": False,
+              "description": "Answer 202 at once; poll GET /compute/{op_id}."},
+}
+_RESULT = {
+    "type": "object",
+    "required": ["op_id", "operation", "status", "result_ciphertext_id", "compute_time_ms",
+                 "level", "noise_budget_remaining", "evicted_ciphertext_ids", "cost_units",
+                 "cost_usd", "cost_jpy", "bootstrap_applied", "bootstrap_effective_degree",
+                 "bootstrap_degraded"],
+    "properties": {
+        "op_id": {"type": "string"}, "operation": {"type": "string"},
+        "status": {"const": "completed"}, "result_ciphertext_id": {"type": "string"},
+        "result_ciphertext": {"type": "string", "contentEncoding": "base64"},
+        "compute_time_ms": {"type": "number"}, "level": {"type": "integer"},
+        "noise_budget_remaining": {"type": "number"},
+        "evicted_ciphertext_ids": {"type": "array", "items": {"type": "string"}},
+        "cost_units": {"type": "integer"}, "cost_usd": {"type": "number"},
+        "cost_jpy": {"type": "number"}, "bootstrap_applied": {"type": "boolean"},
+        "bootstrap_effective_degree": {"type": "integer"},
+        "bootstrap_degraded": {"type": "boolean"},
+    },
+}
+register_schemas({
+    "ComputeRequest": {"type": "object", "required": ["key_id", "ciphertext_ids"],
+                       "additionalProperties": False, "properties": _COMPUTE_FIELDS},
+    "ComputeRequestWithOperation": {
+        "type": "object", "required": ["operation", "key_id", "ciphertext_ids"],
+        "additionalProperties": False,
+        "properties": {"operation": {"type": "string", "enum": list(OPERATIONS)},
+                       **_COMPUTE_FIELDS}},
+    "ComputeResult": _RESULT,
+    "ComputePending": {"type": "object", "required": ["op_id", "status"],
+                       "properties": {"op_id": {"type": "string"},
+                                      "status": {"const": "pending"}}},
+    "ComputeStatus": {
+        "type": "object", "required": ["op_id", "status"],
+        "properties": {"op_id": {"type": "string"}, "operation": {"type": "string"},
+                       "status": {"enum": ["pending", "running", "completed", "cancelled",
+                                           "failed"]},
+                       "error": {"type": "object", "required": ["code", "message"],
+                                 "properties": {"code": {"type": "string"},
+                                                "message": {"type": "string"}}}},
+    },
+})
+
+_NOISE_HEADERS = ("X-Noise-Budget-Remaining", "X-Noise-Budget-Warning", "X-Noise-Budget-Recovery")
+_REPLIES = {200: Reply("The result.", "ComputeResult", _NOISE_HEADERS),
+            202: Reply("Queued (async, and every bootstrap).", "ComputePending", ("Location",))}
+
+ENDPOINTS = (
+    Endpoint("POST", "/compute/{operation}", compute_operation, "Run a CKKS operation",
+             "Compute", _REPLIES, min_role=TRIAL, request_schema="ComputeRequest",
+             operation=True, description=f"operation: one of {', '.join(OPERATIONS)}."),
+    Endpoint("POST", "/compute", compute, "Run a CKKS operation (named in the body)",
+             "Compute", _REPLIES, min_role=TRIAL, request_schema="ComputeRequestWithOperation",
+             operation=True),
+    Endpoint("GET", "/compute/{op_id}", get_operation, "Poll an operation", "Compute",
+             {200: Reply("Its status; the result fields once completed.", "ComputeStatus",
+                         _NOISE_HEADERS)}, min_role=WRITE),
+    Endpoint("DELETE", "/compute/{op_id}", cancel_operation, "Cancel an operation", "Compute",
+             {200: Reply("Cancelled (or its final status).", "ComputeStatus")},
+             min_role=WRITE, description="Best effort; a cancelled operation is not billed."),
+)

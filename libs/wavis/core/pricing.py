@@ -1,0 +1,32 @@
+"""What work costs: FHE compute units (FCU) per operation, and their price (CONTRACT.md)."""
+
+from __future__ import annotations
+
+USD_PER_FCU = 0.000002
+DEFAULT_JPY_PER_USD = 150.0
+
+# CKKS operations (seed 002's table).
+CKKS_FCU = {
+    "add": 1, "negate": 1, "rescale": 1, "add-plain": 1,
+    "multiply-plain": 2,
+    "multiply": 5, "rotate": 5, "key_switch": 5,
+    "poly-eval": 10,
+    "matmul": 20,
+    "bootstrap": 50,
+}
+
+FCU_PER_BOOTSTRAP = 5  # TFHE: a gate costs its bootstraps x 5; NOT (no bootstrap) is free
+BATCH_DISCOUNT_FROM_GATES = 32
+BATCH_DISCOUNT = 0.30
+
+
+def tfhe_fcu(bootstraps: int) -> int:
+    return bootstraps * FCU_PER_BOOTSTRAP
+
+
+def cost_usd(fcu: int | float) -> float:
+    return round(fcu * USD_PER_FCU, 8)
+
+
+def cost_jpy(fcu: int | float, jpy_per_usd: float) -> float:
+    return round(cost_usd(fcu) * jpy_per_usd, 6)

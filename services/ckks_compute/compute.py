@@ -1,0 +1,261 @@
+"""The CKKS operations as the API defines them: operand checks, level and noise-budget
+rules, evaluation on the engine's threads, and the stored result."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wavis.core.errors import WavisError
+from wavis.fhe import ckks_ops
+from wavis.fhe.ckks_ciphertexts import inspect_ckks_ciphertext
+from wavis.fhe.ckks_ops import KeyShape
+from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
+from wavis.services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
+from wavis.services.ckks_compute.engine import CkksEngine, LoadedKey
+
+
+@dataclass
+class ComputeInput:
+    account_id: str
+    operation: str
+    key_id: str
+    ciphertext_ids: list[str]
+    plain_operand: list[float] | None = None
+    polynomial_coeffs: list[float] = field(default_factory=list)
+    scale_stable: bool = False
+    rotation_steps: int = 0
+    matrix: list[list[float]] | None = None
+
+
+@dataclass
+class ComputeOutput:
+    result: StoredCiphertext
+    compute_time_ms: float
+    evicted: list[str]
+    data: bytes
+    bootstrap_applied: bool = False
+    bootstrap_effective_degree: int = 0
+    bootstrap_degraded: bool = False
+
+
+@dataclass
+class Prepared:
+    """An operation checked and ready to evaluate."""
+
+    request: ComputeInput
+    key: LoadedKey
+    inputs: list[Any]
+    matrix: list[list[float]] | None
+
+
+def _operand_count(operation: str) -> int:
+    return 2 if operation in ckks_ops.BINARY else 1
+
+
+class Calculator:
+    def __init__(self, engine: CkksEngine, store: CiphertextStore, pool: FheWorkerPool) -> None:
+        self.engine = engine
+        self.store = store
+        self.pool = pool
+
+    # Ciphertexts in and out ---------------------------------------------------------------
+
+    async def _store_result(self, key: LoadedKey, ciphertext: Any) -> tuple[
+            StoredCiphertext, list[str], bytes]:
+        import openfhe
+
+        data = await self.engine.run(openfhe.Serialize, ciphertext, openfhe.BINARY)
+        stored, evicted = await self.store.put(
+            key.account_id, key.key_id, data, ckks_ops.levels_used(ciphertext, key.shape),
+            ckks_ops.budget_pct(ciphertext, key.shape))
+        self.engine.remember_ciphertext(stored.ciphertext_id, ciphertext, len(data))
+        return stored, evicted, data
+
+    async def upload(self, account_id: str, key_id: str, data: bytes) -> tuple[
+            StoredCiphertext, list[str]]:
+        if len(data) > 2 * 1024 * 1024:
+            raise WavisError("PAYLOAD_TOO_LARGE", "Ciphertexts are limited to 2 MB.")
+        key = await self.engine.key(account_id, key_id)
+        try:  # untrusted bytes: first read in a worker process, where a crash is contained
+            facts = await self.pool.run(inspect_ckks_ciphertext, data, key.tag, key.ring_dim)
+        except WorkerCrashed:
+            raise WavisError("INVALID_CIPHERTEXT", "The bytes could not be read.") from None
+        used = facts["level"] + max(0, facts["noise_scale_degree"] - key.shape.fresh_scale_degree)
+        budget = round(100.0 * max(0, key.shape.max_depth - used) / key.shape.max_depth, 2)
+        return await self.store.put(account_id, key_id, data, used, budget)
+
+    async def encrypt(self, account_id: str, key_id: str, values: Sequence[float]) -> tuple[
+            StoredCiphertext, list[str]]:
+        key = await self.engine.key(account_id, key_id)
+        if key.mode != "server":
+            raise WavisError("BLIND_KEY", "This key is FHE-blind: encrypt on your side and "
+                             "upload with POST /api/v1/ciphertexts.")
+        if not 1 <= len(values) <= key.shape.slot_count:
+            raise WavisError("VALIDATION_ERROR", f"values needs 1 to {key.shape.slot_count} "
+                             "numbers.", {"field": "values"})
+
+        def encrypt() -> Any:
+            plain = key.context.MakeCKKSPackedPlaintext([float(v) for v in values])
+            return key.context.Encrypt(key.public_key, plain)
+
+        ciphertext = await self.engine.run(encrypt)
+        stored, evicted, _ = await self._store_result(key, ciphertext)
+        return stored, evicted
+
+    async def load(self, account_id: str, ciphertext_id: str, key: LoadedKey) -> Any:
+        import openfhe
+
+        cached = self.engine.cached_ciphertext(ciphertext_id)
+        stored = await self.store.get(account_id, ciphertext_id, with_data=cached is None)
+        if stored.key_id != key.key_id:
+            raise WavisError("MISMATCHED_KEY", f"{ciphertext_id} is under key {stored.key_id}, "
+                             f"not {key.key_id}.", {"ciphertext_id": ciphertext_id})
+        if cached is not None:
+            return cached
+        assert stored.data is not None
+        ciphertext = await self.engine.run(openfhe.DeserializeCiphertextString, stored.data,
+                                           openfhe.BINARY)
+        self.engine.remember_ciphertext(ciphertext_id, ciphertext, stored.size)
+        return ciphertext
+
+    async def decrypt(self, account_id: str, ciphertext_id: str) -> tuple[list[float], float]:
+        stored = await self.store.get(account_id, ciphertext_id, with_data=False)
+        key = await self.engine.key(account_id, stored.key_id)
+        if key.secret_key is None:
+            raise WavisError("BLIND_KEY", "This key is FHE-blind: the server cannot decrypt; "
+                             "download the ciphertext and decrypt on your side.")
+        ciphertext = await self.load(account_id, ciphertext_id, key)
+
+        def decrypt() -> tuple[list[float], float]:
+            plain = key.context.Decrypt(ciphertext, key.secret_key)
+            plain.SetLength(key.shape.slot_count)
+            return [float(v) for v in plain.GetRealPackedValue()], float(plain.GetLogPrecision())
+
+        return await self.engine.run(decrypt)
+
+    # Operations -------------------------------------------------------------------------
+
+    async def prepare(self, request: ComputeInput) -> Prepared:
+        """Load and check everything; any refusal happens here, before work is queued."""
+        operation = request.operation
+        if operation not in ckks_ops.OPERATIONS:
+            raise WavisError("INVALID_OPERATION", f"Unknown operation {operation!r}; one of "
+                             f"{', '.join(ckks_ops.OPERATIONS)}.", {"operation": operation})
+        count = _operand_count(operation)
+        if len(request.ciphertext_ids) != count:
+            raise WavisError("VALIDATION_ERROR", f"{operation} takes {count} ciphertext id(s).",
+                             {"field": "ciphertext_ids"})
+        key = await self.engine.key(request.account_id, request.key_id)
+        inputs = [await self.load(request.account_id, ct_id, key)
+                  for ct_id in request.ciphertext_ids]
+        return Prepared(request, key, inputs, self._check(request, key.shape, inputs))
+
+    async def execute(self, prepared: Prepared) -> ComputeOutput:
+        key, request = prepared.key, prepared.request
+        started = time.perf_counter()
+        result = await self.engine.run(_evaluate, key.context, request, key.shape,
+                                       prepared.inputs, prepared.matrix)
+        compute_ms = round(1000 * (time.perf_counter() - started), 3)
+        stored, evicted, data = await self._store_result(key, result)
+        output = ComputeOutput(stored, compute_ms, evicted, data)
+        if request.operation == "bootstrap":
+            output.bootstrap_applied = True
+            output.bootstrap_effective_degree = key.shape.max_depth - stored.level
+            # Fewer levels back than the key promised between bootstraps.
+            output.bootstrap_degraded = (output.bootstrap_effective_degree
+                                         < key.shape.levels_after_bootstrap)
+        return output
+
+    async def compute(self, request: ComputeInput) -> ComputeOutput:
+        return await self.execute(await self.prepare(request))
+
+    def _check(self, request: ComputeInput, shape: KeyShape,
+               inputs: list[Any]) -> list[list[float]] | None:
+        """Every refusal happens here, before any evaluation (so it costs nothing)."""
+        operation = request.operation
+        matrix = None
+        if operation in ("add-plain", "multiply-plain"):
+            if request.plain_operand is None:
+                raise WavisError("MISSING_PLAIN_OPERAND", f"{operation} needs plain_operand.")
+            if len(request.plain_operand) != shape.slot_count:
+                raise WavisError("INVALID_PLAIN_OPERAND", f"plain_operand must have "
+                                 f"{shape.slot_count} values (the key's slot_count); got "
+                                 f"{len(request.plain_operand)}.",
+                                 {"slot_count": shape.slot_count})
+        if operation == "poly-eval":
+            if len(request.polynomial_coeffs) > ckks_ops.MAX_POLY_COEFFS:
+                raise WavisError("POLYNOMIAL_TOO_LARGE", "At most 65 coefficients; split the "
+                                 "polynomial or use a Chebyshev expansion.")
+            if len(request.polynomial_coeffs) < 2:
+                raise WavisError("VALIDATION_ERROR", "polynomial_coeffs needs at least 2 "
+                                 "coefficients (low to high).", {"field": "polynomial_coeffs"})
+        if operation == "rotate":
+            ckks_ops.rotation_plan(request.rotation_steps, shape)
+        if operation == "matmul":
+            if request.matrix is None:
+                raise WavisError("VALIDATION_ERROR", "matmul needs matrix.",
+                                 {"field": "matrix"})
+            matrix = ckks_ops.validate_matrix(request.matrix, shape)
+            for step in ckks_ops.matmul_steps(len(matrix), shape):
+                ckks_ops.rotation_plan(step, shape)
+        if operation == "bootstrap" and not shape.bootstrappable:
+            raise WavisError("VALIDATION_ERROR", "This key has no bootstrapping keys: generate "
+                             "it with bootstrappable: true.", {"field": "key_id"})
+        if operation == "rescale" and shape.manual_scaling and all(
+                int(ct.GetNoiseScaleDeg()) <= shape.fresh_scale_degree for ct in inputs):
+            raise WavisError("VALIDATION_ERROR", "Nothing to rescale: the ciphertext is at its "
+                             "base scale (rescale follows a multiply).",
+                             {"field": "ciphertext_ids"})
+        needs_base_scale = operation in ("poly-eval", "matmul")
+        if needs_base_scale and not request.scale_stable and any(
+                int(ct.GetNoiseScaleDeg()) > shape.fresh_scale_degree for ct in inputs):
+            raise WavisError("MISMATCHED_LEVEL", f"{operation} needs a rescaled ciphertext: "
+                             "rescale first, or set scale_stable.")
+        if len(inputs) == 2 and not request.scale_stable and not ckks_ops.same_level(*inputs):
+            raise WavisError("MISMATCHED_LEVEL", "The ciphertexts are at different levels or "
+                             "scales; rescale first, or set scale_stable to align them.",
+                             {"levels": [ckks_ops.levels_used(ct, shape) for ct in inputs]})
+        ckks_ops.check_budget(operation, inputs, shape, request.polynomial_coeffs)
+        return matrix
+
+
+def _evaluate(cc: Any, request: ComputeInput, shape: KeyShape, inputs: list[Any],
+              matrix: list[list[float]] | None) -> Any:
+    """Runs on an engine thread (holding the read side of the key lock)."""
+    operation = request.operation
+    stable = request.scale_stable
+    a = inputs[0]
+    if stable and len(inputs) == 2:  # align: rescale pending products, OpenFHE aligns levels
+        a, b = (ckks_ops.rescale_products(cc, ct, shape) for ct in inputs)
+    elif len(inputs) == 2:
+        b = inputs[1]
+    if stable and operation in ("poly-eval", "matmul", "multiply-plain"):
+        a = ckks_ops.rescale_products(cc, a, shape)
+    if operation == "add":
+        return cc.EvalAdd(a, b)
+    if operation == "multiply":
+        product = cc.EvalMult(a, b)
+        return ckks_ops.rescale_products(cc, product, shape) if stable else product
+    if operation == "add-plain":
+        return cc.EvalAdd(a, ckks_ops.plaintext(cc, request.plain_operand or [], a))
+    if operation == "multiply-plain":
+        product = cc.EvalMult(a, ckks_ops.plaintext(cc, request.plain_operand or [], a))
+        return ckks_ops.rescale_products(cc, product, shape) if stable else product
+    if operation == "negate":
+        return cc.EvalNegate(a)
+    if operation == "rescale":
+        return cc.Rescale(a) if shape.manual_scaling else a
+    if operation == "rotate":
+        return ckks_ops.rotate(cc, a, request.rotation_steps, shape)
+    if operation == "poly-eval":
+        return cc.EvalPoly(a, list(request.polynomial_coeffs))
+    if operation == "matmul":
+        assert matrix is not None
+        return ckks_ops.matmul(cc, a, matrix, shape, stable)
+    if operation == "bootstrap":
+        refreshed = cc.EvalBootstrap(ckks_ops.rescale_products(cc, a, shape))
+        return ckks_ops.rescale_products(cc, refreshed, shape)
+    raise AssertionError(operation)

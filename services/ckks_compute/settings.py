@@ -1,0 +1,34 @@
+"""The ckks-compute service's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wavis.core.settings import ServiceSettings, parse_int, setting
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CkksSettings(ServiceSettings):
+    # matmul requests carry a plaintext matrix: up to the gateway's 40 MB body.
+    grpc_max_receive_bytes: int = setting(
+        "WAVIS_GRPC_MAX_RECEIVE_BYTES", 48 * MB, parse_int(1024, 1024 * MB),
+        doc="largest gRPC message the service accepts")
+    compute_threads: int = setting("WAVIS_CKKS_THREADS", 2, parse_int(1, 256),
+                                   doc="threads evaluating CKKS operations (OMP=1 each)")
+    ciphertext_store_bytes: int = setting(
+        "WAVIS_CIPHERTEXT_STORE_BYTES", 1024 * MB, parse_int(MB, 1024 * 1024 * MB),
+        doc="byte budget of stored ciphertexts (Redis); least recently used are evicted")
+    ciphertext_ttl_seconds: int = setting("WAVIS_CIPHERTEXT_TTL_SECONDS", 86_400,
+                                          parse_int(1, 30 * 86_400),
+                                          doc="stored ciphertexts expire after this")
+    key_cache_bytes: int = setting("WAVIS_CKKS_KEY_CACHE_BYTES", 2048 * MB,
+                                   parse_int(MB, 1024 * 1024 * MB),
+                                   doc="bytes of keys kept loaded in this process")
+    ciphertext_cache_bytes: int = setting(
+        "WAVIS_CKKS_CIPHERTEXT_CACHE_BYTES", 256 * MB, parse_int(0, 1024 * 1024 * MB),
+        doc="bytes of deserialized ciphertexts kept in this process")
+    operation_ttl_seconds: int = setting("WAVIS_OPERATION_TTL_SECONDS", 86_400,
+                                         parse_int(60, 30 * 86_400),
+                                         doc="how long asynchronous operations stay pollable")

@@ -1,0 +1,143 @@
+"""The MeteringService RPCs of FCU accounting and billing (mixed into the servicer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import grpc.aio
+
+from wavis.core.errors import WavisError
+from wavis.metering.v1 import metering_pb2
+from wavis.services.metering.alerts import Alerts
+from wavis.services.metering.invoices import Invoices
+from wavis.services.metering.ledger import Ledger
+from wavis.services.metering.reports import Reports
+from wavis.services.metering.store import AccountStore
+from wavis.services.metering.stripe_client import StripeBilling
+from wavis.services.metering.subscriptions import Subscriptions
+
+_Ctx: TypeAlias = grpc.aio.ServicerContext
+
+
+@dataclass
+class Billing:
+    ledger: Ledger
+    alerts: Alerts
+    reports: Reports
+    invoices: Invoices
+    stripe: StripeBilling
+    subscriptions: Subscriptions
+
+
+def _page_limit(limit: int) -> int:
+    return max(1, min(100, limit or 20))
+
+
+class BillingRpcs:
+    store: AccountStore
+    billing: Billing
+
+    async def ReserveUsage(self, request: metering_pb2.ReserveUsageRequest,
+                           grpc_context: _Ctx) -> metering_pb2.ReserveUsageResponse:
+        try:
+            reserved = await self.billing.ledger.reserve(
+                request.account_id, request.op_id, request.operation, request.fcu,
+                request.operation_already_counted)
+        except WavisError as exc:
+            if exc.code in ("QUOTA_EXHAUSTED", "BUDGET_CAP_REACHED"):
+                await self.billing.alerts.limit_reached(request.account_id, exc.code,
+                                                        exc.details)
+            raise
+        return metering_pb2.ReserveUsageResponse(
+            cost_units=reserved.fcu, cost_usd=reserved.cost_usd, cost_jpy=reserved.cost_jpy,
+            operations_remaining=reserved.operations_remaining)
+
+    async def CommitUsage(self, request: metering_pb2.CommitUsageRequest,
+                          grpc_context: _Ctx) -> metering_pb2.CommitUsageResponse:
+        recorded = await self.billing.ledger.commit(request.account_id, request.op_id)
+        if recorded is not None and (recorded.plan or recorded.cap_nano):
+            plan = self.store.plans.get(recorded.plan)
+            await self.billing.alerts.after_commit(request.account_id, recorded, plan)
+        return metering_pb2.CommitUsageResponse(recorded=recorded is not None)
+
+    async def ReleaseUsage(self, request: metering_pb2.ReleaseUsageRequest,
+                           grpc_context: _Ctx) -> metering_pb2.ReleaseUsageResponse:
+        released = await self.billing.ledger.release(request.account_id, request.op_id)
+        return metering_pb2.ReleaseUsageResponse(released=released)
+
+    async def GetUsage(self, request: metering_pb2.GetUsageRequest,
+                       grpc_context: _Ctx) -> metering_pb2.GetUsageResponse:
+        await self.store.get_account(request.account_id)
+        return await self.billing.reports.usage(request.account_id, request.period)
+
+    async def GetBalance(self, request: metering_pb2.GetBalanceRequest,
+                         grpc_context: _Ctx) -> metering_pb2.GetBalanceResponse:
+        account = await self.store.get_account(request.account_id)
+        return await self.billing.reports.balance(request.account_id,
+                                                  self.store.plan(account["plan"]))
+
+    async def SetBudget(self, request: metering_pb2.SetBudgetRequest,
+                        grpc_context: _Ctx) -> metering_pb2.SetBudgetResponse:
+        await self.store.get_account(request.account_id)
+        budget = await self.billing.reports.set_budget(request.account_id,
+                                                       request.monthly_cap_usd, request.mode)
+        return metering_pb2.SetBudgetResponse(budget=budget)
+
+    async def GetBudget(self, request: metering_pb2.GetBudgetRequest,
+                        grpc_context: _Ctx) -> metering_pb2.GetBudgetResponse:
+        await self.store.get_account(request.account_id)
+        return metering_pb2.GetBudgetResponse(
+            budget=await self.billing.reports.budget(request.account_id))
+
+    async def Subscribe(self, request: metering_pb2.SubscribeRequest,
+                        grpc_context: _Ctx) -> metering_pb2.SubscribeResponse:
+        return await self.billing.subscriptions.subscribe(request)
+
+    async def GetSubscription(self, request: metering_pb2.GetSubscriptionRequest,
+                              grpc_context: _Ctx) -> metering_pb2.GetSubscriptionResponse:
+        return metering_pb2.GetSubscriptionResponse(
+            subscription=await self.billing.subscriptions.get(request.account_id))
+
+    async def CancelSubscription(self, request: metering_pb2.CancelSubscriptionRequest,
+                                 grpc_context: _Ctx) -> metering_pb2.CancelSubscriptionResponse:
+        return metering_pb2.CancelSubscriptionResponse(
+            subscription=await self.billing.subscriptions.cancel(request.account_id,
+                                                                 request.environment))
+
+    async def _billing_terms(self, account_id: str) -> tuple[dict[str, str], str]:
+        account = await self.store.get_account(account_id)
+        record = await self.billing.subscriptions.record(account_id)
+        return account, record.get("billing_cycle", "monthly")
+
+    async def ListInvoices(self, request: metering_pb2.ListInvoicesRequest,
+                           grpc_context: _Ctx) -> metering_pb2.ListInvoicesResponse:
+        account, cycle = await self._billing_terms(request.account_id)
+        invoices, has_more, cursor = await self.billing.invoices.list(
+            account, self.store.plan(account["plan"]), cycle, _page_limit(request.limit),
+            request.cursor)
+        return metering_pb2.ListInvoicesResponse(invoices=invoices, has_more=has_more,
+                                                 next_cursor=cursor)
+
+    async def GetInvoice(self, request: metering_pb2.GetInvoiceRequest,
+                         grpc_context: _Ctx) -> metering_pb2.GetInvoiceResponse:
+        account, cycle = await self._billing_terms(request.account_id)
+        invoice = await self.billing.invoices.get(
+            request.account_id, request.invoice_id, self.store.plan(account["plan"]), cycle)
+        return metering_pb2.GetInvoiceResponse(invoice=invoice)
+
+    async def HandleStripeWebhook(self, request: metering_pb2.HandleStripeWebhookRequest,
+                                  grpc_context: _Ctx,
+                                  ) -> metering_pb2.HandleStripeWebhookResponse:
+        return await self.billing.subscriptions.handle_webhook(request.payload,
+                                                               request.signature)
+
+    async def CheckStripe(self, request: metering_pb2.CheckStripeRequest,
+                          grpc_context: _Ctx) -> metering_pb2.CheckStripeResponse:
+        stripe = self.billing.stripe
+        if not stripe.configured:
+            return metering_pb2.CheckStripeResponse(configured=False, reachable=False,
+                                                    error="not configured")
+        error = await stripe.ping()
+        return metering_pb2.CheckStripeResponse(configured=True, reachable=not error,
+                                                error=error)

@@ -1,0 +1,337 @@
+"""FCU accounting in Redis: reservations before work, exactly-once records after it.
+
+Keys (namespace wavis:metering:):
+  op:{op_id}                    hash: the operation (account, name, FCU, cost, state
+                                reserved|committed|released); the exactly-once record
+  pending:{acct}                zset: "op_id|fcu|nano" -> expiry (epoch s) of open reservations
+  pending:{acct}:totals         hash: fcu, nano reserved by open reservations
+  usage:{acct}:{YYYY-MM}        hash: fcu, nano, count and fcu:/nano:/count:<operation>
+  usage:{acct}:{YYYY-MM-DD}     hash: fcu, nano, count of one UTC day
+  ledger:{acct}:{YYYY-MM}       list: one JSON entry per recorded operation
+  budget:{acct}                 hash: cap_nano, mode, updated_at
+Costs are kept as integers of nano-USD, so sums are exact.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+
+from wavis.core import pricing
+from wavis.core.errors import WavisError
+from wavis.services.metering.plans import Plan
+from wavis.services.metering.store import NS
+
+RESERVATION_SECONDS = 3600  # an uncommitted, unreleased reservation frees its quota after this
+_OP_RETENTION = 40 * 86_400  # the exactly-once record of an op_id
+_DAY_RETENTION = 400 * 86_400
+NANO_PER_USD = 1_000_000_000
+
+# KEYS: op, account, pending zset, pending totals, month usage, budget, operations used
+# ARGV: op_id, account_id, operation, fcu, nano, now, expires_at, plans json, count_op,
+#       cost_usd, cost_jpy, op ttl
+# Returns {1, remaining ops} new; {0, state} existing; {-1} other account's op_id;
+# {-2} no account; {-3, used, limit} quota; {-4, spent_nano, cap_nano} budget; {-5} operations.
+_RESERVE = """
+local rec = redis.call('HMGET', KEYS[1], 'account_id', 'state')
+if rec[1] then
+  if rec[1] ~= ARGV[2] then return {-1} end
+  if rec[2] ~= 'released' then return {0, rec[2]} end
+end
+local acct = redis.call('HMGET', KEYS[2], 'plan', 'operations_limit')
+if not acct[1] then return {-2} end
+local now = tonumber(ARGV[6])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+for _, member in ipairs(expired) do
+  local _, _, f, n = string.find(member, '|(%d+)|(%d+)$')
+  redis.call('HINCRBY', KEYS[4], 'fcu', -tonumber(f))
+  redis.call('HINCRBY', KEYS[4], 'nano', -tonumber(n))
+  redis.call('ZREM', KEYS[3], member)
+end
+local fcu = tonumber(ARGV[4])
+local nano = tonumber(ARGV[5])
+local plan = cjson.decode(ARGV[8])[acct[1]]
+local pend = redis.call('HMGET', KEYS[4], 'fcu', 'nano')
+local used = redis.call('HMGET', KEYS[5], 'fcu', 'nano')
+local used_fcu = tonumber(used[1] or '0') + tonumber(pend[1] or '0')
+local spent = tonumber(used[2] or '0') + tonumber(pend[2] or '0')
+if plan and plan[2] == 0 and fcu > 0 and used_fcu + fcu > plan[1] then
+  return {-3, used_fcu, plan[1]}
+end
+local budget = redis.call('HMGET', KEYS[6], 'cap_nano', 'mode')
+if budget[2] == 'hard' and nano > 0 and spent + nano > tonumber(budget[1]) then
+  return {-4, spent, tonumber(budget[1])}
+end
+local remaining = -1
+local counted = 0
+local limit = tonumber(acct[2] or '0')
+if ARGV[9] == '1' and limit > 0 then
+  local ops = redis.call('INCR', KEYS[7])
+  if ops > limit then
+    redis.call('DECR', KEYS[7])
+    return {-5}
+  end
+  remaining = limit - ops
+  counted = 1
+end
+local member = ARGV[1] .. '|' .. ARGV[4] .. '|' .. ARGV[5]
+redis.call('HSET', KEYS[1], 'account_id', ARGV[2], 'operation', ARGV[3], 'fcu', ARGV[4],
+  'nano', ARGV[5], 'cost_usd', ARGV[10], 'cost_jpy', ARGV[11], 'state', 'reserved',
+  'counted', counted, 'member', member, 'reserved_at', ARGV[6])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[12]))
+redis.call('ZADD', KEYS[3], tonumber(ARGV[7]), member)
+redis.call('HINCRBY', KEYS[4], 'fcu', fcu)
+redis.call('HINCRBY', KEYS[4], 'nano', nano)
+return {1, remaining}
+"""
+
+# KEYS: op, pending zset, pending totals, month usage, day usage, ledger, account, budget
+# ARGV: account_id, now (epoch s), op retention, day retention, recorded_at (RFC 3339), op_id
+# Returns {1, month fcu, month nano, fcu, nano, plan, cap_nano, mode} recorded now; {0} already
+# recorded; {-1} unknown op; {-2} released.
+_COMMIT = """
+local rec = redis.call('HMGET', KEYS[1], 'account_id', 'state', 'fcu', 'nano', 'operation',
+  'member', 'cost_usd', 'cost_jpy')
+if not rec[1] or rec[1] ~= ARGV[1] then return {-1} end
+if rec[2] == 'committed' then return {0} end
+if rec[2] ~= 'reserved' then return {-2} end
+local fcu = tonumber(rec[3])
+local nano = tonumber(rec[4])
+local op = rec[5]
+if redis.call('ZREM', KEYS[2], rec[6]) == 1 then
+  redis.call('HINCRBY', KEYS[3], 'fcu', -fcu)
+  redis.call('HINCRBY', KEYS[3], 'nano', -nano)
+end
+redis.call('HSET', KEYS[1], 'state', 'committed', 'committed_at', ARGV[2])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+local month_fcu = redis.call('HINCRBY', KEYS[4], 'fcu', fcu)
+local month_nano = redis.call('HINCRBY', KEYS[4], 'nano', nano)
+redis.call('HINCRBY', KEYS[4], 'count', 1)
+redis.call('HINCRBY', KEYS[4], 'fcu:' .. op, fcu)
+redis.call('HINCRBY', KEYS[4], 'nano:' .. op, nano)
+redis.call('HINCRBY', KEYS[4], 'count:' .. op, 1)
+redis.call('HINCRBY', KEYS[5], 'fcu', fcu)
+redis.call('HINCRBY', KEYS[5], 'nano', nano)
+redis.call('HINCRBY', KEYS[5], 'count', 1)
+redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
+redis.call('RPUSH', KEYS[6], cjson.encode({op_id = ARGV[6], operation = op, fcu = fcu,
+  cost_usd = rec[7], cost_jpy = rec[8], recorded_at = ARGV[5]}))
+local plan = redis.call('HGET', KEYS[7], 'plan') or ''
+local budget = redis.call('HMGET', KEYS[8], 'cap_nano', 'mode')
+return {1, month_fcu, month_nano, fcu, nano, plan, budget[1] or '0', budget[2] or ''}
+"""
+
+# KEYS: op, pending zset, pending totals, operations used. ARGV: account_id.
+# Returns 1 released, 0 nothing to release (committed, released or unknown).
+_RELEASE = """
+local rec = redis.call('HMGET', KEYS[1], 'account_id', 'state', 'fcu', 'nano', 'member',
+  'counted')
+if not rec[1] or rec[1] ~= ARGV[1] or rec[2] ~= 'reserved' then return 0 end
+if redis.call('ZREM', KEYS[2], rec[5]) == 1 then
+  redis.call('HINCRBY', KEYS[3], 'fcu', -tonumber(rec[3]))
+  redis.call('HINCRBY', KEYS[3], 'nano', -tonumber(rec[4]))
+end
+if rec[6] == '1' and tonumber(redis.call('GET', KEYS[4]) or '0') > 0 then
+  redis.call('DECR', KEYS[4])
+end
+redis.call('HSET', KEYS[1], 'state', 'released')
+return 1
+"""
+
+
+def month_of(epoch: float) -> str:
+    return time.strftime("%Y-%m", time.gmtime(epoch))
+
+
+def day_of(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(epoch))
+
+
+def month_bounds(period: str) -> tuple[datetime, datetime]:
+    start = datetime.strptime(period, "%Y-%m").replace(tzinfo=timezone.utc)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else \
+        start.replace(month=start.month + 1)
+    return start, end
+
+
+def usd(nano: int) -> float:
+    return round(nano / NANO_PER_USD, 8)
+
+
+def nano_of(fcu: int) -> int:
+    return round(pricing.cost_usd(fcu) * NANO_PER_USD)
+
+
+def op_key(op_id: str) -> str:
+    return f"{NS}:op:{op_id}"
+
+
+def usage_key(account_id: str, period_or_day: str) -> str:
+    return f"{NS}:usage:{account_id}:{period_or_day}"
+
+
+def ledger_key(account_id: str, period: str) -> str:
+    return f"{NS}:ledger:{account_id}:{period}"
+
+
+def budget_key(account_id: str) -> str:
+    return f"{NS}:budget:{account_id}"
+
+
+def _pending(account_id: str) -> tuple[str, str]:
+    return f"{NS}:pending:{account_id}", f"{NS}:pending:{account_id}:totals"
+
+
+def _account(account_id: str) -> str:
+    return f"{NS}:account:{account_id}"
+
+
+def _operations_used(account_id: str) -> str:
+    return f"{NS}:account:{account_id}:operations_used"
+
+
+@dataclass
+class Reserved:
+    fcu: int
+    cost_usd: float
+    cost_jpy: float
+    operations_remaining: int
+
+
+@dataclass
+class Recorded:
+    """A commit that recorded an operation: the month's totals after it, for alerts."""
+
+    month_fcu: int
+    month_nano: int
+    fcu: int
+    nano: int
+    plan: str
+    cap_nano: int
+    budget_mode: str
+
+
+class Ledger:
+    def __init__(self, redis: aioredis.Redis, plans: dict[str, Plan], jpy_per_usd: float) -> None:
+        self.redis = redis
+        self.plans = plans
+        self.jpy_per_usd = jpy_per_usd
+        self._plans_json = json.dumps({
+            name: [plan.monthly_fcu, 1 if plan.overage_allowed else 0]
+            for name, plan in plans.items()})
+        self._reserve = redis.register_script(_RESERVE)
+        self._commit = redis.register_script(_COMMIT)
+        self._release = redis.register_script(_RELEASE)
+
+    async def reserve(self, account_id: str, op_id: str, operation: str, fcu: int,
+                      already_counted: bool) -> Reserved:
+        if not op_id or len(op_id) > 128 or not operation or len(operation) > 64:
+            raise WavisError("VALIDATION_ERROR", "op_id (<= 128 chars) and operation (<= 64 "
+                             "chars) are required.")
+        if fcu < 0:
+            raise WavisError("VALIDATION_ERROR", "fcu must be >= 0.")
+        if "|" in op_id or ":" in operation:
+            raise WavisError("VALIDATION_ERROR", "op_id must not contain '|', operation ':'.")
+        now = time.time()
+        nano = nano_of(fcu)
+        cost_usd = pricing.cost_usd(fcu)
+        cost_jpy = pricing.cost_jpy(fcu, self.jpy_per_usd)
+        pending, totals = _pending(account_id)
+        result = cast(list[Any], await self._reserve(
+            keys=[op_key(op_id), _account(account_id), pending, totals,
+                  usage_key(account_id, month_of(now)), budget_key(account_id),
+                  _operations_used(account_id)],
+            args=[op_id, account_id, operation, fcu, nano, now, now + RESERVATION_SECONDS,
+                  self._plans_json, "0" if already_counted else "1", repr(cost_usd),
+                  repr(cost_jpy), _OP_RETENTION]))
+        code = int(result[0])
+        if code == 1:
+            return Reserved(fcu, cost_usd, cost_jpy, int(result[1]))
+        if code == 0:  # the same op_id again: what it was reserved at
+            fields = cast(dict[str, str], await self.redis.hgetall(op_key(op_id)))
+            stored = int(fields.get("fcu", fcu))
+            return Reserved(stored, float(fields.get("cost_usd", cost_usd)),
+                            float(fields.get("cost_jpy", cost_jpy)), -1)
+        if code == -1:
+            raise WavisError("VALIDATION_ERROR", f"op_id {op_id!r} belongs to another account.")
+        if code == -2:
+            raise WavisError("NOT_FOUND", f"No account {account_id!r}.")
+        if code == -3:
+            raise WavisError("QUOTA_EXHAUSTED", "This operation would take the account past "
+                             "its plan's monthly FCU allowance; upgrade or wait for the reset.",
+                             {"fcu": fcu, "fcu_used": int(result[1]),
+                              "fcu_included": int(result[2])})
+        if code == -4:
+            raise WavisError("BUDGET_CAP_REACHED", "This operation would take the month's "
+                             "spend past the account's hard budget cap.",
+                             {"cost_usd": cost_usd, "spent_usd": usd(int(result[1])),
+                              "monthly_cap_usd": usd(int(result[2]))})
+        raise WavisError("QUOTA_EXHAUSTED",
+                         "This trial's operations are used up; sign up for a plan.")
+
+    async def commit(self, account_id: str, op_id: str) -> Recorded | None:
+        """Record the operation; None when it was already recorded."""
+        now = time.time()
+        period = month_of(now)
+        pending, totals = _pending(account_id)
+        result = cast(list[Any], await self._commit(
+            keys=[op_key(op_id), pending, totals, usage_key(account_id, period),
+                  usage_key(account_id, day_of(now)), ledger_key(account_id, period),
+                  _account(account_id), budget_key(account_id)],
+            args=[account_id, now, _OP_RETENTION, _DAY_RETENTION,
+                  time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), op_id]))
+        code = int(result[0])
+        if code == 1:
+            return Recorded(int(result[1]), int(result[2]), int(result[3]), int(result[4]),
+                            _text(result[5]), int(_text(result[6]) or 0), _text(result[7]))
+        if code == 0:
+            return None
+        if code == -2:
+            raise WavisError("VALIDATION_ERROR", f"Operation {op_id!r} was released; it "
+                             "cannot be recorded.")
+        raise WavisError("OPERATION_NOT_FOUND", f"No reservation {op_id!r} for this account.")
+
+    async def release(self, account_id: str, op_id: str) -> bool:
+        pending, totals = _pending(account_id)
+        return bool(await self._release(
+            keys=[op_key(op_id), pending, totals, _operations_used(account_id)],
+            args=[account_id]))
+
+    async def month_usage(self, account_id: str, period: str) -> dict[str, str]:
+        return cast(dict[str, str], await self.redis.hgetall(usage_key(account_id, period)))
+
+    async def days(self, account_id: str, period: str) -> list[tuple[str, dict[str, str]]]:
+        start, end = month_bounds(period)
+        days = [day_of(start.timestamp() + 86_400 * n)
+                for n in range((end - start).days)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for day in days:
+                pipe.hgetall(usage_key(account_id, day))
+            rows = await pipe.execute()
+        return [(day, cast(dict[str, str], row)) for day, row in zip(days, rows, strict=True)
+                if row]
+
+    async def reserved(self, account_id: str) -> int:
+        """FCU held by open reservations (expired ones are dropped at the next reserve)."""
+        pending, _ = _pending(account_id)
+        members = await self.redis.zrangebyscore(pending, time.time(), "+inf")
+        return sum(int(str(m).rsplit("|", 2)[1]) for m in members)
+
+
+def by_operation(usage: dict[str, str]) -> dict[str, dict[str, int]]:
+    """{operation: {count, fcu, nano}} from a month's usage hash."""
+    result: dict[str, dict[str, int]] = {}
+    for field, value in usage.items():
+        kind, _, operation = field.partition(":")
+        if operation:
+            result.setdefault(operation, {"count": 0, "fcu": 0, "nano": 0})[kind] = int(value)
+    return result
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,167 @@
+"""SSRF rules for webhook URLs: checked when an endpoint is saved and again at every delivery.
+
+A URL must be https (http only for loopback/private hosts when private targets are allowed),
+at most 2048 characters, without credentials, and its host must resolve only to public
+addresses. Link-local (169.254/16, fe80::/10: cloud metadata lives there), multicast,
+reserved and unspecified addresses are always refused; loopback, private (and other non-global)
+addresses and names ending in .local/.internal/.intranet only when allow_private is set.
+
+At delivery, `VettingResolver` is the HTTP client's resolver: the addresses it vetted are the
+ones the client connects to, so a DNS answer that changes between check and connect (DNS
+rebinding) cannot reach a private address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from wavis.core.errors import WavisError
+
+MAX_URL_CHARS = 2048
+PRIVATE_SUFFIXES = (".local", ".internal", ".intranet")
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# host, port -> addresses (a seam for tests; the default asks the system resolver).
+Lookup = Callable[[str, int], Awaitable[list[str]]]
+
+
+class SsrfRefused(Exception):
+    """The URL or an address it resolves to is not allowed."""
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str  # lower case, IPv6 without brackets
+    port: int
+    literal: IpAddress | None  # the host, when it is an IP address
+
+
+def invalid(message: str) -> WavisError:
+    return WavisError("INVALID_WEBHOOK_URL", message, {"field": "url"})
+
+
+def parse_url(url: str) -> Target:
+    """Shape checks (no DNS): raise SsrfRefused with a sentence."""
+    if len(url) > MAX_URL_CHARS:
+        raise SsrfRefused(f"The URL is longer than {MAX_URL_CHARS} characters.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise SsrfRefused(f"The URL is not valid ({exc}).") from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise SsrfRefused("The URL must be an absolute https URL.")
+    if parts.username is not None or parts.password is not None:
+        raise SsrfRefused("The URL must not carry credentials.")
+    host = parts.hostname.lower().rstrip(".")
+    try:
+        literal: IpAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    return Target(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), literal)
+
+
+def classify(address: IpAddress) -> str:
+    """"public", "private" (allowed in development) or "forbidden" (never)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if (address.is_link_local or address.is_multicast or address.is_reserved
+            or address.is_unspecified):
+        return "forbidden"
+    if address.is_loopback or address.is_private or not address.is_global:
+        return "private"
+    return "public"
+
+
+def check_address(address: str | IpAddress, allow_private: bool) -> IpAddress:
+    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    kind = classify(ip)
+    if kind == "forbidden" or (kind == "private" and not allow_private):
+        raise SsrfRefused(f"The URL resolves to {ip}, a {kind_words(ip)} address.")
+    return ip
+
+
+def kind_words(ip: IpAddress) -> str:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for attribute, words in (("is_link_local", "link-local"), ("is_multicast", "multicast"),
+                             ("is_unspecified", "unspecified"), ("is_reserved", "reserved"),
+                             ("is_loopback", "loopback"), ("is_private", "private")):
+        if getattr(ip, attribute):
+            return words
+    return "non-public"
+
+
+def check_target(target: Target, allow_private: bool) -> None:
+    """The checks that need no DNS: name suffixes and literal addresses."""
+    if target.literal is None and (target.host.endswith(PRIVATE_SUFFIXES)
+                                   or target.host in ("local", "internal", "intranet")):
+        if not allow_private:
+            raise SsrfRefused("The URL's host is an internal name (.local, .internal, "
+                              ".intranet).")
+    if target.literal is not None:
+        check_address(target.literal, allow_private)
+
+
+def check_addresses(target: Target, addresses: list[str], allow_private: bool) -> None:
+    if not addresses:
+        raise SsrfRefused(f"The host {target.host} does not resolve.")
+    kinds = {classify(check_address(address, allow_private)) for address in addresses}
+    if target.scheme == "http" and kinds != {"private"}:
+        # Plain http only ever goes to loopback/private development receivers.
+        raise SsrfRefused("The URL must be https (http is allowed only for loopback and "
+                          "private addresses in development).")
+
+
+async def system_lookup(host: str, port: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise SsrfRefused(f"The host {host} does not resolve ({exc}).") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def vet_url(url: str, allow_private: bool, lookup: Lookup = system_lookup) -> Target:
+    """Every rule, resolving the host now: raise SsrfRefused when any fails."""
+    target = parse_url(url)
+    if target.scheme == "http" and not allow_private:
+        raise SsrfRefused("The URL must be https.")
+    check_target(target, allow_private)
+    addresses = ([str(target.literal)] if target.literal is not None
+                 else await lookup(target.host, target.port))
+    check_addresses(target, addresses, allow_private)
+    return target
+
+
+class VettingResolver(AbstractResolver):
+    """aiohttp resolver that refuses (SsrfRefused) when any address of a name is not allowed,
+    and hands the client exactly the addresses it checked."""
+
+    def __init__(self, allow_private: bool, lookup: Lookup = system_lookup) -> None:
+        self.allow_private = allow_private
+        self.lookup = lookup
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        addresses = await self.lookup(host, port)
+        if not addresses:
+            raise SsrfRefused(f"The host {host} does not resolve.")
+        results: list[ResolveResult] = []
+        for address in addresses:
+            ip = check_address(address, self.allow_private)
+            results.append(ResolveResult(
+                hostname=host, host=str(ip), port=port,
+                family=socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
+                proto=0, flags=socket.AI_NUMERICHOST))
+        return results
+
+    async def close(self) -> None:
+        return None

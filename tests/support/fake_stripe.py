@@ -1,0 +1,130 @@
+"""A small local Stripe for tests: the few endpoints WAVIS calls, in Stripe's wire format
+(form-encoded requests with bracketed keys, JSON objects with "object", Stripe's error
+shape), plus signing of webhook deliveries as Stripe does it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+API_KEY = "sk_test_wavis_fake_0123456789abcdefghij"
+WEBHOOK_SECRET = "whsec_wavis_fake_0123456789abcdefghijklmnop"
+_ids = itertools.count(1)
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_fake{next(_ids):08d}"
+
+
+def _unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """line_items[0][price_data][currency]=usd -> nested dicts (list indexes as keys)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        parts = key.replace("]", "").split("[")
+        node = result
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return result
+
+
+class FakeStripe:
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> FakeStripe:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def calls(self, method: str, path_prefix: str) -> list[dict[str, Any]]:
+        return [form for m, p, form in self.requests if m == method and p.startswith(path_prefix)]
+
+    def answer(self, method: str, path: str, form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        now = int(time.time())
+        if method == "POST" and path == "/v1/customers":
+            customer = {"id": _new_id("cus"), "object": "customer", "created": now,
+                        "email": form.get("email"), "metadata": form.get("metadata", {}),
+                        "livemode": False}
+            self.customers[customer["id"]] = customer
+            return 200, customer
+        if method == "POST" and path == "/v1/checkout/sessions":
+            session_id = _new_id("cs_test")
+            return 200, {"id": session_id, "object": "checkout.session", "created": now,
+                         "mode": form.get("mode"), "customer": form.get("customer"),
+                         "client_reference_id": form.get("client_reference_id"),
+                         "metadata": form.get("metadata", {}), "status": "open",
+                         "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+                         "livemode": False}
+        if method == "DELETE" and path.startswith("/v1/subscriptions/"):
+            sub_id = path.rsplit("/", 1)[1]
+            return 200, {"id": sub_id, "object": "subscription", "status": "canceled",
+                         "canceled_at": now, "livemode": False}
+        if method == "GET" and path == "/v1/balance":
+            return 200, {"object": "balance", "available": [{"amount": 0, "currency": "usd"}],
+                         "pending": [], "livemode": False}
+        return 404, {"error": {"type": "invalid_request_error",
+                               "message": f"Unrecognized request URL ({method}: {path})."}}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                path, _, query = self.path.partition("?")
+                form = _unflatten(parse_qsl(raw or query, keep_blank_values=True))
+                fake.requests.append((self.command, path, form))
+                if self.headers.get("Authorization") != f"Bearer {API_KEY}":
+                    status, body = 401, {"error": {
+                        "type": "invalid_request_error", "message": "Invalid API Key provided."}}
+                else:
+                    status, body = fake.answer(self.command, path, form)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Request-Id", "req_fake")
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_DELETE = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+def event(event_type: str, obj: dict[str, Any], event_id: str | None = None) -> bytes:
+    return json.dumps({"id": event_id or _new_id("evt"), "object": "event",
+                       "api_version": "2025-01-27.acacia", "created": int(time.time()),
+                       "type": event_type, "livemode": False,
+                       "data": {"object": obj}}).encode()
+
+
+def signature(payload: bytes, secret: str = WEBHOOK_SECRET,
+              timestamp: int | None = None) -> str:
+    """The Stripe-Signature header Stripe would send: t=<ts>,v1=<HMAC-SHA256 of "t.payload">."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={ts},v1={mac}"
