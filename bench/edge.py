@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
@@ -83,8 +84,13 @@ async def main() -> None:
     levels = [int(level) for level in args.concurrency.split(",")]
 
     with tempfile.TemporaryDirectory(prefix="wavis-bench-") as tmp:
+        # The limiter runs on every request, but with limits no benchmark reaches (one client
+        # IP sends everything here, and the burst limit is per IP).
+        limits = {"enterprise": {"burst_requests": 10**9, "daily_requests": 10**9,
+                                 "monthly_requests": 10**9}}
         stack = Stack(data_dir=Path(tmp) / "data", http_port=0, log_dir=Path(tmp) / "logs",
-                      env={"WAVIS_LOG_LEVEL": "warning"})
+                      env={"WAVIS_LOG_LEVEL": "warning",
+                           "WAVIS_PLAN_LIMITS": json.dumps(limits)})
         stack.start()
         try:
             async with open_channel(f"127.0.0.1:{stack.service_ports['metering']}") as channel:

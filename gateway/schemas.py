@@ -165,10 +165,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "KeyUploadRequest": {
         "type": "object",
-        "required": ["scheme", "crypto_context", "public_key", "eval_mult_key"],
+        "required": ["scheme"],
         "additionalProperties": False,
+        "description": "CKKS: crypto_context, public_key and eval_mult_key are required; "
+                       "TFHE: eval_key.",
         "properties": {
-            "scheme": {"const": "ckks"},
+            "scheme": {"type": "string", "enum": ["ckks", "tfhe"]},
+            "eval_key": {"type": "string", "contentEncoding": "base64",
+                         "description": "TFHE: a stored ZIP of context.bin and "
+                                        "bootstrap_key.bin."},
             "crypto_context": {"type": "string", "contentEncoding": "base64",
                                "description": "Serialize(cc, BINARY)"},
             "public_key": {"type": "string", "contentEncoding": "base64"},

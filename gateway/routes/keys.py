@@ -110,14 +110,24 @@ def _decode(body: dict[str, Any], field: str) -> bytes:
 async def upload_key(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     body = await read_body(request, "KeyUploadRequest")
-    names = [n for n in ("crypto_context", "public_key", "eval_mult_key", "eval_rotation_keys")
-             if n in body]
+    scheme = body["scheme"]
+    if scheme == "tfhe":
+        names = ["eval_key"]
+    else:
+        names = [n for n in ("crypto_context", "public_key", "eval_mult_key",
+                             "eval_rotation_keys") if n in body]
+    missing = [n for n in names if n not in body] or (
+        [n for n in ("crypto_context", "public_key", "eval_mult_key") if n not in body]
+        if scheme == "ckks" else [])
+    if missing:
+        raise WavisError("SCHEMA_MISMATCH", f"{missing[0]} is required for scheme {scheme}.",
+                         {"field": missing[0]})
     blobs = {name: _decode(body, name) for name in names}
     del body
 
     async def messages() -> AsyncIterator[keys_pb2.UploadKeyRequest]:
         yield keys_pb2.UploadKeyRequest(header=keys_pb2.UploadKeyHeader(
-            account_id=caller.account_id, scheme="ckks",
+            account_id=caller.account_id, scheme=scheme,
             component_sizes={n: len(b) for n, b in blobs.items()}, limits=limits_of(caller)))
         for name, data in blobs.items():
             for start in range(0, len(data), CHUNK_BYTES):
@@ -202,10 +212,12 @@ ENDPOINTS = (
               202: Reply("Generation continues; poll GET /keys/{key_id}.", "Key")},
              min_role=TRIAL, request_schema="KeyGenerateRequest",
              description="CKKS or TFHE. The server keeps the secret key, sealed at rest."),
-    Endpoint("POST", "/keys/upload", upload_key, "Upload a client's CKKS key (FHE-blind)",
+    Endpoint("POST", "/keys/upload", upload_key, "Upload a client's key (FHE-blind)",
              "Keys", {201: Reply("The key, mode blind.", "Key", ("X-Security-Warning",))},
              min_role=TRIAL, request_schema="KeyUploadRequest",
-             description="Up to 40 MB; larger keys use POST /keys/uploads."),
+             description="Up to 40 MB; larger keys use POST /keys/uploads. CKKS: the context "
+                         "and keys; TFHE: eval_key, the ZIP of a chunked tfhe_eval_key upload "
+                         "(a toy key is ~20 MB)."),
     Endpoint("GET", "/keys", list_keys, "List FHE keys", "Keys",
              {200: Reply("One page of keys, newest first.", "KeyList")}, min_role=READ,
              query_parameters=PAGE_PARAMETERS),

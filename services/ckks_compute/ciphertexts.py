@@ -112,19 +112,30 @@ class CiphertextStore:
 
     async def get(self, account_id: str, ciphertext_id: str, with_data: bool = True,
                   ) -> StoredCiphertext:
-        names = ["account_id", "key_id", "size", "expires_at", "level", "budget"]
-        names += ["data"] if with_data else []
+        return (await self.get_many(account_id, [ciphertext_id], [with_data]))[0]
+
+    async def get_many(self, account_id: str, ciphertext_ids: list[str],
+                       with_data: list[bool]) -> list[StoredCiphertext]:
+        """Several ciphertexts (each touched for LRU) in one round trip."""
+        fields = ["account_id", "key_id", "size", "expires_at", "level", "budget", "data"]
+        now = int(time.time() * 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(_record(ciphertext_id), names)
-            pipe.zadd(LRU, {ciphertext_id: int(time.time() * 1000)}, xx=True)
-            values, _ = await pipe.execute()
-        if values[0] is None or values[0].decode() != account_id:
-            raise WavisError("CIPHERTEXT_NOT_FOUND",
-                             f"No ciphertext {ciphertext_id!r} (it may have been evicted).",
-                             {"ciphertext_id": ciphertext_id})
-        return StoredCiphertext(ciphertext_id, account_id, values[1].decode(), int(values[2]),
-                                values[3].decode(), int(values[4]), float(values[5]),
-                                values[6] if with_data else None)
+            for ciphertext_id, data in zip(ciphertext_ids, with_data, strict=True):
+                pipe.hmget(_record(ciphertext_id), fields if data else fields[:-1])
+                pipe.zadd(LRU, {ciphertext_id: now}, xx=True)
+            replies = await pipe.execute()
+        found = []
+        for index, ciphertext_id in enumerate(ciphertext_ids):
+            values = replies[2 * index]
+            if values[0] is None or values[0].decode() != account_id:
+                raise WavisError("CIPHERTEXT_NOT_FOUND",
+                                 f"No ciphertext {ciphertext_id!r} (it may have been evicted).",
+                                 {"ciphertext_id": ciphertext_id})
+            found.append(StoredCiphertext(
+                ciphertext_id, account_id, values[1].decode(), int(values[2]),
+                values[3].decode(), int(values[4]), float(values[5]),
+                values[6] if with_data[index] else None))
+        return found
 
     async def delete(self, account_id: str, ciphertext_id: str) -> None:
         owner, key = await self.redis.hmget(_record(ciphertext_id), ["account_id", "key_id"])

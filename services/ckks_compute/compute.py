@@ -106,20 +106,29 @@ class Calculator:
         return stored, evicted
 
     async def load(self, account_id: str, ciphertext_id: str, key: LoadedKey) -> Any:
+        return (await self.load_many(account_id, [ciphertext_id], key))[0]
+
+    async def load_many(self, account_id: str, ciphertext_ids: list[str],
+                        key: LoadedKey) -> list[Any]:
+        """The ciphertexts, deserialized (from this replica's cache when it has them)."""
         import openfhe
 
-        cached = self.engine.cached_ciphertext(ciphertext_id)
-        stored = await self.store.get(account_id, ciphertext_id, with_data=cached is None)
-        if stored.key_id != key.key_id:
-            raise WavisError("MISMATCHED_KEY", f"{ciphertext_id} is under key {stored.key_id}, "
-                             f"not {key.key_id}.", {"ciphertext_id": ciphertext_id})
-        if cached is not None:
-            return cached
-        assert stored.data is not None
-        ciphertext = await self.engine.run(openfhe.DeserializeCiphertextString, stored.data,
-                                           openfhe.BINARY)
-        self.engine.remember_ciphertext(ciphertext_id, ciphertext, stored.size)
-        return ciphertext
+        cached = [self.engine.cached_ciphertext(ct_id) for ct_id in ciphertext_ids]
+        stored = await self.store.get_many(account_id, ciphertext_ids,
+                                           [c is None for c in cached])
+        loaded = []
+        for record, ciphertext in zip(stored, cached, strict=True):
+            if record.key_id != key.key_id:
+                raise WavisError("MISMATCHED_KEY", f"{record.ciphertext_id} is under key "
+                                 f"{record.key_id}, not {key.key_id}.",
+                                 {"ciphertext_id": record.ciphertext_id})
+            if ciphertext is None:
+                assert record.data is not None
+                ciphertext = await self.engine.run(openfhe.DeserializeCiphertextString,
+                                                   record.data, openfhe.BINARY)
+                self.engine.remember_ciphertext(record.ciphertext_id, ciphertext, record.size)
+            loaded.append(ciphertext)
+        return loaded
 
     async def decrypt(self, account_id: str, ciphertext_id: str) -> tuple[list[float], float]:
         stored = await self.store.get(account_id, ciphertext_id, with_data=False)
@@ -149,8 +158,7 @@ class Calculator:
             raise WavisError("VALIDATION_ERROR", f"{operation} takes {count} ciphertext id(s).",
                              {"field": "ciphertext_ids"})
         key = await self.engine.key(request.account_id, request.key_id)
-        inputs = [await self.load(request.account_id, ct_id, key)
-                  for ct_id in request.ciphertext_ids]
+        inputs = await self.load_many(request.account_id, request.ciphertext_ids, key)
         return Prepared(request, key, inputs, self._check(request, key.shape, inputs))
 
     async def execute(self, prepared: Prepared) -> ComputeOutput:

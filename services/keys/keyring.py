@@ -173,9 +173,11 @@ class Keyring:
     async def upload(self, account_id: str, scheme: str, sizes: dict[str, int],
                      chunks: AsyncIterator[tuple[str, bytes]],
                      limits: tuple[int, int]) -> dict[str, Any]:
+        if scheme == "tfhe":
+            return await self._upload_tfhe(account_id, sizes, chunks, limits)
         if scheme != "ckks":
-            raise WavisError("VALIDATION_ERROR", "Only CKKS keys upload in one request; TFHE "
-                             "keys use POST /api/v1/keys/uploads.", {"field": "scheme"})
+            raise WavisError("VALIDATION_ERROR", "scheme must be ckks or tfhe.",
+                             {"field": "scheme"})
         unknown = set(sizes) - set(CKKS_COMPONENTS)
         missing = [name for name in CKKS_REQUIRED if name not in sizes]
         if unknown or missing:
@@ -198,6 +200,30 @@ class Keyring:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
+    async def _upload_tfhe(self, account_id: str, sizes: dict[str, int],
+                           chunks: AsyncIterator[tuple[str, bytes]],
+                           limits: tuple[int, int]) -> dict[str, Any]:
+        """A TFHE eval key small enough for one request (toy keys, ~20 MB): the same ZIP as
+        a chunked upload of kind tfhe_eval_key."""
+        if set(sizes) != {"eval_key"}:
+            raise WavisError("VALIDATION_ERROR", "A TFHE upload is one eval_key (a ZIP of "
+                             "context.bin and bootstrap_key.bin).", {"field": "eval_key"})
+        scratch = self.blobs.scratch_dir()
+        try:
+            archive = scratch / "eval_key.zip"
+            handles = _open_for_writing(scratch, ["eval_key.zip"])
+            try:
+                async for name, data in chunks:
+                    if name != "eval_key":
+                        raise WavisError("VALIDATION_ERROR", f"Unexpected component {name!r}.")
+                    handles["eval_key.zip"].write(data)
+            finally:
+                handles["eval_key.zip"].close()
+            return await self._register_archive(account_id, "tfhe_eval_key", archive, scratch,
+                                                limits)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
     # Chunked upload ---------------------------------------------------------------------
 
     async def complete_upload(self, account_id: str, upload_id: str,
@@ -206,20 +232,23 @@ class Keyring:
         scratch = self.blobs.scratch_dir()
         try:
             archive = await asyncio.to_thread(self.uploads.assemble, record, scratch)
-            files = await asyncio.to_thread(_unpack, archive, ARCHIVE_MEMBERS[record["kind"]],
-                                            scratch)
-            archive.unlink()
-            if record["kind"] == "tfhe_eval_key":
-                meta = await self._inspect(inspect_tfhe_key, str(files["context"]),
-                                           str(files["bootstrap_key"]))
-            else:
-                meta = await self._inspect(inspect_ckks_key,
-                                           {n: str(p) for n, p in files.items()})
-            key = await self._register_blind(account_id, record["scheme"], meta, files, limits)
+            key = await self._register_archive(account_id, record["kind"], archive, scratch,
+                                               limits)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         await self.uploads.finish(upload_id)
         return key
+
+    async def _register_archive(self, account_id: str, kind: str, archive: Path,
+                                scratch: Path, limits: tuple[int, int]) -> dict[str, Any]:
+        """A blind key from a ZIP of its files (chunked uploads; toy TFHE keys in one go)."""
+        files = await asyncio.to_thread(_unpack, archive, ARCHIVE_MEMBERS[kind], scratch)
+        if kind == "tfhe_eval_key":
+            meta = await self._inspect(inspect_tfhe_key, str(files["context"]),
+                                       str(files["bootstrap_key"]))
+            return await self._register_blind(account_id, "tfhe", meta, files, limits)
+        meta = await self._inspect(inspect_ckks_key, {n: str(p) for n, p in files.items()})
+        return await self._register_blind(account_id, "ckks", meta, files, limits)
 
     # Reading and deleting -----------------------------------------------------------------
 
@@ -273,7 +302,8 @@ def _unpack(archive: Path, members: dict[str, str], into: Path) -> dict[str, Pat
                 with bundle.open(member) as source, open(target, "wb") as out:
                     shutil.copyfileobj(source, out, CHUNK_BYTES)
                 files[members[member]] = target
-            return files
+        archive.unlink()  # its members are out: no need to keep the bytes twice
+        return files
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
         raise WavisError("INVALID_KEY", f"The upload is not a readable ZIP archive ({exc}).",
                          ) from None

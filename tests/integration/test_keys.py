@@ -262,3 +262,21 @@ async def test_secret_key_in_response_only_when_allowed(make_stack: Callable[...
     plain = context.Decrypt(ciphertext, secret)
     plain.SetLength(3)
     assert [round(v, 3) for v in plain.GetRealPackedValue()] == values
+
+
+async def test_toy_tfhe_key_uploads_in_one_request(api: Api, mesh: Stack) -> None:
+    from support.fhe_client import toy_tfhe_archive
+
+    tenant = await create_account(mesh)
+    archive = base64.b64encode(toy_tfhe_archive()).decode()
+    reply = await api.post("/api/v1/keys/upload", headers=tenant.auth(),
+                           json={"scheme": "tfhe", "eval_key": archive})
+    assert reply.status == 201, reply.text
+    assert reply.json["preset"] == "toy" and reply.json["mode"] == "blind"
+    assert reply.headers["X-Security-Warning"]
+    for body in ({"scheme": "tfhe"}, {"scheme": "ckks", "crypto_context": "AAAA"}):
+        refused = await api.post("/api/v1/keys/upload", headers=tenant.auth(), json=body)
+        assert refused.status == 422, body
+    garbage = await api.post("/api/v1/keys/upload", headers=tenant.auth(), json={
+        "scheme": "tfhe", "eval_key": base64.b64encode(b"PK\x03\x04" + b"\x00" * 100).decode()})
+    assert garbage.status == 400 and garbage.json["error"]["code"] == "INVALID_KEY"
