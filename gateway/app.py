@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from opentelemetry import trace
 
+from wavis.core.metrics import metrics_handler
 from wavis.core.redis_client import open_redis
 from wavis.core.secrets import require_secret
+from wavis.core.service_auth import service_token
 from wavis.gateway import state
 from wavis.gateway.auth import AuthCache, watch_revocations
 from wavis.gateway.clients import ServiceClients
@@ -30,6 +32,7 @@ from wavis.gateway.routes import (
     keys,
     meta,
     onboarding,
+    tfhe,
 )
 from wavis.gateway.routes import webhooks as webhook_routes
 from wavis.gateway.settings import GatewaySettings
@@ -37,7 +40,8 @@ from wavis.gateway.settings import GatewaySettings
 # Every public endpoint, in the order the OpenAPI document lists them.
 ENDPOINTS: tuple[Endpoint, ...] = (
     *health.ENDPOINTS, *meta.ENDPOINTS, *onboarding.ENDPOINTS, *api_keys.ENDPOINTS,
-    *keys.ENDPOINTS, *ciphertexts.ENDPOINTS, *compute.ENDPOINTS, *webhook_routes.ENDPOINTS,
+    *keys.ENDPOINTS, *ciphertexts.ENDPOINTS, *compute.ENDPOINTS, *tfhe.ENDPOINTS,
+    *webhook_routes.ENDPOINTS,
     *billing.ENDPOINTS)
 
 
@@ -50,14 +54,18 @@ def create_app(settings: GatewaySettings,
     app[state.TRACER] = trace.get_tracer("wavis.gateway", tracer_provider=tracer_provider)
     app[state.STARTED_AT] = time.monotonic()
     app[state.ROUTE_ENDPOINTS] = add_routes(app, ENDPOINTS)
+    # Prometheus scrapes this; outside /api/v1 and the endpoint table (no auth, not in OpenAPI).
+    app.router.add_get("/metrics", metrics_handler, name="metrics")
     app[state.AUTH_CACHE] = AuthCache(settings.auth_cache_seconds)
     app[state.CURSORS] = CursorSigner(require_secret(
         settings.cursor_secret, "WAVIS_CURSOR_SECRET", "cursor_secret",
         production=settings.is_production, data_dir=settings.data_dir))
+    service_token(settings)  # production refuses to start without WAVIS_SERVICE_TOKEN
 
     async def clients(app: web.Application) -> AsyncIterator[None]:
         redis = app[state.REDIS] = open_redis(settings)
-        app[state.SERVICES] = ServiceClients(settings.service_targets, tracer_provider)
+        app[state.SERVICES] = ServiceClients(settings.service_targets, tracer_provider,
+                                             service_token(settings))
         app[state.LOCKOUT] = BruteForceGuard(redis, LockoutPolicy(
             settings.auth_failures_per_key, settings.auth_failures_per_ip,
             settings.auth_failure_window_seconds, settings.auth_lockout_seconds))

@@ -30,9 +30,10 @@ class ServiceClients:
     """Stubs for every service of the mesh, sharing one channel per service."""
 
     def __init__(self, targets: dict[str, str],
-                 tracer_provider: trace.TracerProvider | None = None) -> None:
+                 tracer_provider: trace.TracerProvider | None = None,
+                 token: str | None = None) -> None:
         self.channels: dict[str, grpc.aio.Channel] = {
-            key: open_channel(target, tracer_provider=tracer_provider)
+            key: open_channel(target, tracer_provider=tracer_provider, token=token)
             for key, target in targets.items()
         }
         self.keys = keys_pb2_grpc.KeysServiceStub(self.channels["keys"])

@@ -14,6 +14,7 @@ from aiohttp.typedefs import Handler
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from wavis.core.metrics import http_metrics_middleware
 from wavis.core.request_context import (
     REQUEST_ID_HEADER,
     accept_request_id,
@@ -125,6 +126,7 @@ async def body_limit_middleware(request: web.Request, handler: Handler) -> web.S
 
 
 MIDDLEWARES = (
+    http_metrics_middleware("gateway"),
     request_id_middleware,
     tracing_middleware,
     error_middleware,

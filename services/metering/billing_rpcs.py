@@ -11,7 +11,7 @@ from wavis.core.errors import WavisError
 from wavis.metering.v1 import metering_pb2
 from wavis.services.metering.alerts import Alerts
 from wavis.services.metering.invoices import Invoices
-from wavis.services.metering.ledger import Ledger
+from wavis.services.metering.ledger import Ledger, Recorded
 from wavis.services.metering.reports import Reports
 from wavis.services.metering.store import AccountStore
 from wavis.services.metering.stripe_client import StripeBilling
@@ -43,23 +43,31 @@ class BillingRpcs:
         try:
             reserved = await self.billing.ledger.reserve(
                 request.account_id, request.op_id, request.operation, request.fcu,
-                request.operation_already_counted)
+                request.operation_already_counted, record=request.record)
         except WavisError as exc:
             if exc.code in ("QUOTA_EXHAUSTED", "BUDGET_CAP_REACHED"):
                 await self.billing.alerts.limit_reached(request.account_id, exc.code,
                                                         exc.details)
             raise
+        if reserved.recorded is not None:
+            await self._alert(request.account_id, reserved.recorded)
         return metering_pb2.ReserveUsageResponse(
             cost_units=reserved.fcu, cost_usd=reserved.cost_usd, cost_jpy=reserved.cost_jpy,
-            operations_remaining=reserved.operations_remaining)
+            operations_remaining=reserved.operations_remaining,
+            recorded=reserved.recorded is not None)
 
     async def CommitUsage(self, request: metering_pb2.CommitUsageRequest,
                           grpc_context: _Ctx) -> metering_pb2.CommitUsageResponse:
         recorded = await self.billing.ledger.commit(request.account_id, request.op_id)
-        if recorded is not None and (recorded.plan or recorded.cap_nano):
-            plan = self.store.plans.get(recorded.plan)
-            await self.billing.alerts.after_commit(request.account_id, recorded, plan)
+        if recorded is not None:
+            await self._alert(request.account_id, recorded)
         return metering_pb2.CommitUsageResponse(recorded=recorded is not None)
+
+    async def _alert(self, account_id: str, recorded: Recorded) -> None:
+        """usage_alert / budget_alert for the thresholds this record crossed (once each)."""
+        if recorded.plan or recorded.cap_nano:
+            plan = self.store.plans.get(recorded.plan)
+            await self.billing.alerts.after_commit(account_id, recorded, plan)
 
     async def ReleaseUsage(self, request: metering_pb2.ReleaseUsageRequest,
                            grpc_context: _Ctx) -> metering_pb2.ReleaseUsageResponse:

@@ -1,8 +1,19 @@
-"""FCU accounting in Redis: reservations before work, exactly-once records after it.
+"""FCU accounting in Redis: a charge is taken before the work, recorded exactly once.
+
+Two ways to take it (both check the plan's quota and a hard budget cap first, atomically):
+- record now (`record=True`, synchronous operations): the reservation *is* the record. The
+  usage counters and the ledger entry are written at once (state "recorded"); nothing more is
+  sent when the operation succeeds. A release (the operation was refused, failed or was
+  cancelled) reverses exactly what the reservation wrote, atomically and once.
+- hold (`record=False`, asynchronous operations): the FCU is held in pending:{acct} (state
+  "reserved") until CommitUsage records it or ReleaseUsage gives it back; a hold neither
+  committed nor released expires after RESERVATION_SECONDS.
+CommitUsage of a "recorded" op only marks it final ("committed": no longer releasable).
 
 Keys (namespace wavis:metering:):
   op:{op_id}                    hash: the operation (account, name, FCU, cost, state
-                                reserved|committed|released); the exactly-once record
+                                reserved|recorded|committed|released, recorded_at, the ledger
+                                entry written); the exactly-once record
   pending:{acct}                zset: "op_id|fcu|nano" -> expiry (epoch s) of open reservations
   pending:{acct}:totals         hash: fcu, nano reserved by open reservations
   usage:{acct}:{YYYY-MM}        hash: fcu, nano, count and fcu:/nano:/count:<operation>
@@ -32,15 +43,19 @@ _OP_RETENTION = 40 * 86_400  # the exactly-once record of an op_id
 _DAY_RETENTION = 400 * 86_400
 NANO_PER_USD = 1_000_000_000
 
-# KEYS: op, account, pending zset, pending totals, month usage, budget, operations used
+# KEYS: op, account, pending zset, pending totals, month usage, budget, operations used,
+#       day usage, ledger
 # ARGV: op_id, account_id, operation, fcu, nano, now, expires_at, plans json, count_op,
-#       cost_usd, cost_jpy, op ttl
-# Returns {1, remaining ops} new; {0, state} existing; {-1} other account's op_id;
-# {-2} no account; {-3, used, limit} quota; {-4, spent_nano, cap_nano} budget; {-5} operations.
+#       cost_usd, cost_jpy, op ttl, record ('1': record now), day ttl, recorded_at (RFC 3339)
+# Returns {1, remaining ops} held; {2, remaining ops, month fcu, month nano, plan, cap_nano,
+# mode} recorded; {0, state} existing; {-1} other account's op_id; {-2} no account;
+# {-3, used, limit} quota; {-4, spent_nano, cap_nano} budget; {-5} operations;
+# {-6} released before it was reserved (see _RELEASE).
 _RESERVE = """
 local rec = redis.call('HMGET', KEYS[1], 'account_id', 'state')
 if rec[1] then
   if rec[1] ~= ARGV[2] then return {-1} end
+  if rec[2] == 'void' then return {-6} end
   if rec[2] ~= 'released' then return {0, rec[2]} end
 end
 local acct = redis.call('HMGET', KEYS[2], 'plan', 'operations_limit')
@@ -79,10 +94,31 @@ if ARGV[9] == '1' and limit > 0 then
   remaining = limit - ops
   counted = 1
 end
+if ARGV[13] == '1' then
+  local entry = cjson.encode({op_id = ARGV[1], operation = ARGV[3], fcu = fcu,
+    cost_usd = ARGV[10], cost_jpy = ARGV[11], recorded_at = ARGV[15]})
+  redis.call('HSET', KEYS[1], 'account_id', ARGV[2], 'operation', ARGV[3], 'fcu', ARGV[4],
+    'nano', ARGV[5], 'cost_usd', ARGV[10], 'cost_jpy', ARGV[11], 'state', 'recorded',
+    'counted', counted, 'member', '', 'reserved_at', ARGV[6], 'recorded_at', ARGV[6],
+    'entry', entry)
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[12]))
+  local month_fcu = redis.call('HINCRBY', KEYS[5], 'fcu', fcu)
+  local month_nano = redis.call('HINCRBY', KEYS[5], 'nano', nano)
+  redis.call('HINCRBY', KEYS[5], 'count', 1)
+  redis.call('HINCRBY', KEYS[5], 'fcu:' .. ARGV[3], fcu)
+  redis.call('HINCRBY', KEYS[5], 'nano:' .. ARGV[3], nano)
+  redis.call('HINCRBY', KEYS[5], 'count:' .. ARGV[3], 1)
+  redis.call('HINCRBY', KEYS[8], 'fcu', fcu)
+  redis.call('HINCRBY', KEYS[8], 'nano', nano)
+  redis.call('HINCRBY', KEYS[8], 'count', 1)
+  redis.call('EXPIRE', KEYS[8], tonumber(ARGV[14]))
+  redis.call('RPUSH', KEYS[9], entry)
+  return {2, remaining, month_fcu, month_nano, acct[1], budget[1] or '0', budget[2] or ''}
+end
 local member = ARGV[1] .. '|' .. ARGV[4] .. '|' .. ARGV[5]
 redis.call('HSET', KEYS[1], 'account_id', ARGV[2], 'operation', ARGV[3], 'fcu', ARGV[4],
   'nano', ARGV[5], 'cost_usd', ARGV[10], 'cost_jpy', ARGV[11], 'state', 'reserved',
-  'counted', counted, 'member', member, 'reserved_at', ARGV[6])
+  'counted', counted, 'member', member, 'reserved_at', ARGV[6], 'recorded_at', '', 'entry', '')
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[12]))
 redis.call('ZADD', KEYS[3], tonumber(ARGV[7]), member)
 redis.call('HINCRBY', KEYS[4], 'fcu', fcu)
@@ -97,8 +133,12 @@ return {1, remaining}
 _COMMIT = """
 local rec = redis.call('HMGET', KEYS[1], 'account_id', 'state', 'fcu', 'nano', 'operation',
   'member', 'cost_usd', 'cost_jpy')
-if not rec[1] or rec[1] ~= ARGV[1] then return {-1} end
+if not rec[1] or rec[1] ~= ARGV[1] or rec[2] == 'void' then return {-1} end
 if rec[2] == 'committed' then return {0} end
+if rec[2] == 'recorded' then  -- recorded when reserved: now final, no longer releasable
+  redis.call('HSET', KEYS[1], 'state', 'committed', 'committed_at', ARGV[2])
+  return {0}
+end
 if rec[2] ~= 'reserved' then return {-2} end
 local fcu = tonumber(rec[3])
 local nano = tonumber(rec[4])
@@ -126,15 +166,44 @@ local budget = redis.call('HMGET', KEYS[8], 'cap_nano', 'mode')
 return {1, month_fcu, month_nano, fcu, nano, plan, budget[1] or '0', budget[2] or ''}
 """
 
-# KEYS: op, pending zset, pending totals, operations used. ARGV: account_id.
-# Returns 1 released, 0 nothing to release (committed, released or unknown).
+# KEYS: op, pending zset, pending totals, operations used, month usage, day usage, ledger
+# (the last three of the month and day the op was recorded in; unused for a hold).
+# ARGV: account_id, op ttl.
+# Returns 1 released (a hold given back, or a record reversed), 0 nothing to release
+# (committed, released, another account's op). An op_id never seen is marked "void", so a
+# reservation still on its way (its caller gave up waiting for it) is refused when it lands.
 _RELEASE = """
 local rec = redis.call('HMGET', KEYS[1], 'account_id', 'state', 'fcu', 'nano', 'member',
-  'counted')
-if not rec[1] or rec[1] ~= ARGV[1] or rec[2] ~= 'reserved' then return 0 end
-if redis.call('ZREM', KEYS[2], rec[5]) == 1 then
-  redis.call('HINCRBY', KEYS[3], 'fcu', -tonumber(rec[3]))
-  redis.call('HINCRBY', KEYS[3], 'nano', -tonumber(rec[4]))
+  'counted', 'operation', 'entry')
+if not rec[1] then
+  redis.call('HSET', KEYS[1], 'account_id', ARGV[1], 'state', 'void')
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+  return 0
+end
+if rec[1] ~= ARGV[1] then return 0 end
+local fcu = tonumber(rec[3])
+local nano = tonumber(rec[4])
+if rec[2] == 'reserved' then
+  if redis.call('ZREM', KEYS[2], rec[5]) == 1 then
+    redis.call('HINCRBY', KEYS[3], 'fcu', -fcu)
+    redis.call('HINCRBY', KEYS[3], 'nano', -nano)
+  end
+elseif rec[2] == 'recorded' then
+  local op = rec[7]
+  redis.call('HINCRBY', KEYS[5], 'fcu', -fcu)
+  redis.call('HINCRBY', KEYS[5], 'nano', -nano)
+  redis.call('HINCRBY', KEYS[5], 'count', -1)
+  redis.call('HINCRBY', KEYS[5], 'fcu:' .. op, -fcu)
+  redis.call('HINCRBY', KEYS[5], 'nano:' .. op, -nano)
+  if redis.call('HINCRBY', KEYS[5], 'count:' .. op, -1) <= 0 then
+    redis.call('HDEL', KEYS[5], 'fcu:' .. op, 'nano:' .. op, 'count:' .. op)
+  end
+  redis.call('HINCRBY', KEYS[6], 'fcu', -fcu)
+  redis.call('HINCRBY', KEYS[6], 'nano', -nano)
+  if redis.call('HINCRBY', KEYS[6], 'count', -1) <= 0 then redis.call('DEL', KEYS[6]) end
+  redis.call('LREM', KEYS[7], -1, rec[8])
+else
+  return 0
 end
 if rec[6] == '1' and tonumber(redis.call('GET', KEYS[4]) or '0') > 0 then
   redis.call('DECR', KEYS[4])
@@ -196,16 +265,8 @@ def _operations_used(account_id: str) -> str:
 
 
 @dataclass
-class Reserved:
-    fcu: int
-    cost_usd: float
-    cost_jpy: float
-    operations_remaining: int
-
-
-@dataclass
 class Recorded:
-    """A commit that recorded an operation: the month's totals after it, for alerts."""
+    """A call that recorded an operation: the month's totals after it, for alerts."""
 
     month_fcu: int
     month_nano: int
@@ -214,6 +275,15 @@ class Recorded:
     plan: str
     cap_nano: int
     budget_mode: str
+
+
+@dataclass
+class Reserved:
+    fcu: int
+    cost_usd: float
+    cost_jpy: float
+    operations_remaining: int
+    recorded: Recorded | None = None  # set when this call recorded the operation (record=True)
 
 
 class Ledger:
@@ -229,7 +299,11 @@ class Ledger:
         self._release = redis.register_script(_RELEASE)
 
     async def reserve(self, account_id: str, op_id: str, operation: str, fcu: int,
-                      already_counted: bool) -> Reserved:
+                      already_counted: bool, record: bool = False) -> Reserved:
+        """Take the operation's charge (402 codes when the plan or a hard cap refuses it).
+
+        record=True: the charge is recorded now and stands unless released; record=False:
+        it is held until committed or released (or it expires)."""
         if not op_id or len(op_id) > 128 or not operation or len(operation) > 64:
             raise WavisError("VALIDATION_ERROR", "op_id (<= 128 chars) and operation (<= 64 "
                              "chars) are required.")
@@ -242,16 +316,23 @@ class Ledger:
         cost_usd = pricing.cost_usd(fcu)
         cost_jpy = pricing.cost_jpy(fcu, self.jpy_per_usd)
         pending, totals = _pending(account_id)
+        period = month_of(now)
         result = cast(list[Any], await self._reserve(
             keys=[op_key(op_id), _account(account_id), pending, totals,
-                  usage_key(account_id, month_of(now)), budget_key(account_id),
-                  _operations_used(account_id)],
+                  usage_key(account_id, period), budget_key(account_id),
+                  _operations_used(account_id), usage_key(account_id, day_of(now)),
+                  ledger_key(account_id, period)],
             args=[op_id, account_id, operation, fcu, nano, now, now + RESERVATION_SECONDS,
                   self._plans_json, "0" if already_counted else "1", repr(cost_usd),
-                  repr(cost_jpy), _OP_RETENTION]))
+                  repr(cost_jpy), _OP_RETENTION, "1" if record else "0", _DAY_RETENTION,
+                  _rfc3339(now)]))
         code = int(result[0])
         if code == 1:
             return Reserved(fcu, cost_usd, cost_jpy, int(result[1]))
+        if code == 2:
+            return Reserved(fcu, cost_usd, cost_jpy, int(result[1]), Recorded(
+                int(result[2]), int(result[3]), fcu, nano, _text(result[4]),
+                int(_text(result[5]) or 0), _text(result[6])))
         if code == 0:  # the same op_id again: what it was reserved at
             fields = cast(dict[str, str], await self.redis.hgetall(op_key(op_id)))
             stored = int(fields.get("fcu", fcu))
@@ -261,6 +342,9 @@ class Ledger:
             raise WavisError("VALIDATION_ERROR", f"op_id {op_id!r} belongs to another account.")
         if code == -2:
             raise WavisError("NOT_FOUND", f"No account {account_id!r}.")
+        if code == -6:
+            raise WavisError("VALIDATION_ERROR", f"Operation {op_id!r} was released before "
+                             "it was reserved; use a new op_id.")
         if code == -3:
             raise WavisError("QUOTA_EXHAUSTED", "This operation would take the account past "
                              "its plan's monthly FCU allowance; upgrade or wait for the reset.",
@@ -284,7 +368,7 @@ class Ledger:
                   usage_key(account_id, day_of(now)), ledger_key(account_id, period),
                   _account(account_id), budget_key(account_id)],
             args=[account_id, now, _OP_RETENTION, _DAY_RETENTION,
-                  time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), op_id]))
+                  _rfc3339(now), op_id]))
         code = int(result[0])
         if code == 1:
             return Recorded(int(result[1]), int(result[2]), int(result[3]), int(result[4]),
@@ -297,10 +381,21 @@ class Ledger:
         raise WavisError("OPERATION_NOT_FOUND", f"No reservation {op_id!r} for this account.")
 
     async def release(self, account_id: str, op_id: str) -> bool:
+        """Give back a hold, or reverse a record (atomically, once); False when there was
+        nothing to release (committed, already released, unknown: then marked void)."""
+        if not op_id or len(op_id) > 128 or not account_id:
+            return False
         pending, totals = _pending(account_id)
+        # Which month and day a record landed in (recorded_at never changes once written);
+        # the script re-checks the state, so a concurrent release or commit is harmless.
+        recorded_at = await self.redis.hget(op_key(op_id), "recorded_at")
+        when = float(recorded_at) if recorded_at else time.time()
+        period = month_of(when)
         return bool(await self._release(
-            keys=[op_key(op_id), pending, totals, _operations_used(account_id)],
-            args=[account_id]))
+            keys=[op_key(op_id), pending, totals, _operations_used(account_id),
+                  usage_key(account_id, period), usage_key(account_id, day_of(when)),
+                  ledger_key(account_id, period)],
+            args=[account_id, _OP_RETENTION]))
 
     async def month_usage(self, account_id: str, period: str) -> dict[str, str]:
         return cast(dict[str, str], await self.redis.hgetall(usage_key(account_id, period)))
@@ -331,6 +426,10 @@ def by_operation(usage: dict[str, str]) -> dict[str, dict[str, int]]:
         if operation:
             result.setdefault(operation, {"count": 0, "fcu": 0, "nano": 0})[kind] = int(value)
     return result
+
+
+def _rfc3339(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _text(value: Any) -> str:

@@ -2,30 +2,174 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import grpc
 import grpc.aio
 
+from wavis.core.errors import WavisError
+from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
+from wavis.core.redis_client import open_redis
 from wavis.fhe.engine import fhe_engine_description
-from wavis.tfhe_eval.v1 import tfhe_eval_pb2, tfhe_eval_pb2_grpc
+from wavis.fhe.workers import FheWorkerPool
+from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.services.tfhe_eval.keycache import KeyCache
+from wavis.services.tfhe_eval.service import TfheService
+from wavis.services.tfhe_eval.sessions import SessionStore
+from wavis.services.tfhe_eval.settings import TfheSettings
+from wavis.tfhe_eval.v1 import tfhe_eval_pb2 as pb
+from wavis.tfhe_eval.v1 import tfhe_eval_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+RESULTS_PER_MESSAGE = 256  # 256 x 4,485 bytes (STD128) stays well under 4 MB
+
+
+def session_message(record: dict[str, Any], idle_seconds: int) -> pb.Session:
+    return pb.Session(session_id=record["session_id"], preset=record["preset"],
+                      n=record["n"], big_n=record["big_n"], is_blind=record["is_blind"],
+                      key_id=record["key_id"], security_bits=record["security_bits"],
+                      idle_timeout_seconds=idle_seconds, replica=record.get("replica", ""))
 
 
 class TfheEvalServicer(tfhe_eval_pb2_grpc.TfheEvalServiceServicer):
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, context: ServiceContext, service: TfheService) -> None:
         self.context = context
-        self.sessions: dict[str, object] = {}  # session id -> loaded session (the TFHE issue)
+        self.service = service
 
-    async def Describe(self, request: tfhe_eval_pb2.DescribeRequest,
-                       grpc_context: grpc.aio.ServicerContext) -> tfhe_eval_pb2.DescribeResponse:
-        return tfhe_eval_pb2.DescribeResponse(info=self.context.service_info(),
-                                              active_sessions=len(self.sessions))
+    def _session(self, record: dict[str, Any]) -> pb.Session:
+        return session_message(record, self.service.sessions.idle_seconds)
+
+    async def Describe(self, request: pb.DescribeRequest,
+                       grpc_context: grpc.aio.ServicerContext) -> pb.DescribeResponse:
+        cache = self.service.cache
+        return pb.DescribeResponse(info=self.context.service_info(),
+                                   active_sessions=self.service.active_sessions(),
+                                   loaded_keys=len(cache.entries),
+                                   loaded_key_bytes=cache.loaded_bytes,
+                                   workers=self.service.workers)
+
+    async def CreateSession(self, request: pb.CreateSessionRequest,
+                            grpc_context: grpc.aio.ServicerContext) -> pb.SessionResponse:
+        record = await self.service.create_session(
+            request.account_id, request.preset,
+            keys_pb2.KeyLimits(max_keys=request.max_keys, max_key_bytes=request.max_key_bytes))
+        return pb.SessionResponse(session=self._session(record))
+
+    async def CreateEvalSession(self, request: pb.CreateEvalSessionRequest,
+                                grpc_context: grpc.aio.ServicerContext) -> pb.SessionResponse:
+        record = await self.service.create_eval_session(request)
+        return pb.SessionResponse(session=self._session(record))
+
+    async def DeleteSession(self, request: pb.DeleteSessionRequest,
+                            grpc_context: grpc.aio.ServicerContext,
+                            ) -> pb.DeleteSessionResponse:
+        record = await self.service.delete_session(request.account_id, request.session_id)
+        return pb.DeleteSessionResponse(session=self._session(record))
+
+    async def Encrypt(self, request: pb.EncryptRequest,
+                      grpc_context: grpc.aio.ServicerContext) -> pb.EncryptResponse:
+        ciphertexts, record = await self.service.encrypt(request.account_id,
+                                                         request.session_id, list(request.bits))
+        return pb.EncryptResponse(ciphertexts=ciphertexts, session=self._session(record))
+
+    async def Decrypt(self, request: pb.DecryptRequest,
+                      grpc_context: grpc.aio.ServicerContext) -> pb.DecryptResponse:
+        bits, record = await self.service.decrypt(request.account_id, request.session_id,
+                                                  list(request.ciphertexts))
+        return pb.DecryptResponse(bits=bits, session=self._session(record))
+
+    async def EvaluateGate(self, request: pb.EvaluateGateRequest,
+                           grpc_context: grpc.aio.ServicerContext) -> pb.EvaluateGateResponse:
+        outcome, record = await self.service.evaluate(request.account_id, request.session_id,
+                                                      [request.gate], batch=False)
+        return pb.EvaluateGateResponse(result=outcome.outputs[0],
+                                       bootstraps=outcome.bootstraps,
+                                       compute_time_ms=round(outcome.seconds * 1000, 3),
+                                       session=self._session(record))
+
+    async def EvaluateBatch(self, request: pb.EvaluateBatchRequest,
+                            grpc_context: grpc.aio.ServicerContext,
+                            ) -> AsyncIterator[pb.EvaluateBatchResponse]:
+        outcome, record = await self.service.evaluate(request.account_id, request.session_id,
+                                                      list(request.gates), batch=True)
+        outputs = outcome.outputs
+        for start in range(0, len(outputs), RESULTS_PER_MESSAGE):
+            last = start + RESULTS_PER_MESSAGE >= len(outputs)
+            message = pb.EvaluateBatchResponse(
+                results=outputs[start:start + RESULTS_PER_MESSAGE], done=last)
+            if last:
+                message.bootstraps = outcome.bootstraps
+                message.compute_time_ms = round(outcome.seconds * 1000, 3)
+                message.levels = outcome.levels
+                message.session.CopyFrom(self._session(record))
+            yield message
+
+
+async def _follow_key_deletions(keys: keys_pb2_grpc.KeysServiceStub,
+                                service: TfheService) -> None:
+    """Unload a deleted key (its sessions answer SESSION_NOT_FOUND on their next use)."""
+    while True:
+        try:
+            async for event in keys.WatchKeyDeletions(keys_pb2.WatchKeyDeletionsRequest()):
+                if event.key_id and service.cache.forget(event.key_id):
+                    log.info("key %s deleted: unloaded", event.key_id)
+                    await service.trim_workers()
+        except asyncio.CancelledError:
+            raise
+        except (grpc.RpcError, WavisError, OSError) as exc:
+            log.debug("key deletion watch interrupted: %s", exc)
+        await asyncio.sleep(1.0)
+
+
+async def _sweep_sessions(service: TfheService, every: float) -> None:
+    """Delete the keys of sessions that ended idle, for as long as we run."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            ended = await service.sweep()
+            if ended:
+                log.info("%d idle TFHE sessions ended", ended)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis or keys down: try again next round
+            log.warning("session sweep failed: %s", exc)
 
 
 @asynccontextmanager
 async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
+    settings = context.settings
+    assert isinstance(settings, TfheSettings)
     context.fhe_engine = fhe_engine_description()
-    tfhe_eval_pb2_grpc.add_TfheEvalServiceServicer_to_server(TfheEvalServicer(context),
-                                                             context.server)
-    yield
+    redis = open_redis(settings)
+    keys_channel = open_channel(settings.keys_target)
+    keys = keys_pb2_grpc.KeysServiceStub(keys_channel)
+    pool = FheWorkerPool(settings.workers, settings.omp_num_threads)
+    cache = KeyCache(keys, settings.data_dir / "tfhe-cache" / context.instance_id.replace(
+        ":", "-"), settings.key_cache_bytes, settings.workers)
+    service = TfheService(keys, SessionStore(redis, settings.session_idle_seconds), cache,
+                          pool, settings.workers, context.instance_id,
+                          settings.keygen_timeout_seconds)
+    tfhe_eval_pb2_grpc.add_TfheEvalServiceServicer_to_server(
+        TfheEvalServicer(context, service), context.server)
+    tasks = [asyncio.create_task(_follow_key_deletions(keys, service)),
+             asyncio.create_task(_sweep_sessions(
+                 service, min(30.0, max(0.5, settings.session_idle_seconds / 4))))]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        pool.close()
+        cache.close()
+        await keys_channel.close()
+        await redis.aclose()

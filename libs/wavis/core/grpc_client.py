@@ -18,6 +18,13 @@ from wavis.core.request_context import (
     current_request_id,
     request_timings,
 )
+from wavis.core.service_auth import (
+    AUTHORIZATION_METADATA,
+    TlsFiles,
+    bearer,
+    service_token,
+    tls_files,
+)
 
 DEFAULT_DEADLINE_SECONDS = 10.0
 
@@ -31,11 +38,13 @@ class _CallDefaultsInterceptor(
     grpc.aio.StreamUnaryClientInterceptor,
     grpc.aio.StreamStreamClientInterceptor,
 ):
-    """Every call gets the current request id, and every call with one response a deadline,
-    unless it brings its own. Response streams (subscriptions) run until cancelled."""
+    """Every call gets the current request id and the service credential, and every call with
+    one response a deadline, unless it brings its own. Response streams (subscriptions) run
+    until cancelled."""
 
-    def __init__(self, default_deadline: float) -> None:
+    def __init__(self, default_deadline: float, service_token: str | None = None) -> None:
         self.default_deadline = default_deadline
+        self.authorization = bearer(service_token) if service_token else None
 
     def _details(self, details: grpc.aio.ClientCallDetails,
                  single_response: bool = True) -> grpc.aio.ClientCallDetails:
@@ -43,6 +52,8 @@ class _CallDefaultsInterceptor(
         request_id = current_request_id.get()
         if request_id and REQUEST_ID_METADATA not in metadata:
             metadata.add(REQUEST_ID_METADATA, request_id)
+        if self.authorization and AUTHORIZATION_METADATA not in metadata:
+            metadata.add(AUTHORIZATION_METADATA, self.authorization)
         timeout = details.timeout
         if timeout is None and single_response:
             timeout = self.default_deadline
@@ -76,18 +87,61 @@ class _CallDefaultsInterceptor(
         return await continuation(self._details(client_call_details, False), request_iterator)
 
 
+class _UnaryStreamDefaults(grpc.aio.UnaryStreamClientInterceptor):
+    """grpc.aio files an interceptor under its first matching kind only, so the other kinds
+    of _CallDefaultsInterceptor are registered through these one-kind adapters."""
+
+    def __init__(self, inner: _CallDefaultsInterceptor) -> None:
+        self.inner = inner
+
+    async def intercept_unary_stream(self, continuation: Callable[..., Any],
+                                     client_call_details: grpc.aio.ClientCallDetails,
+                                     request: Any) -> Any:
+        return await self.inner.intercept_unary_stream(continuation, client_call_details, request)
+
+
+class _StreamUnaryDefaults(grpc.aio.StreamUnaryClientInterceptor):
+    def __init__(self, inner: _CallDefaultsInterceptor) -> None:
+        self.inner = inner
+
+    async def intercept_stream_unary(self, continuation: Callable[..., Any],
+                                     client_call_details: grpc.aio.ClientCallDetails,
+                                     request_iterator: Any) -> Any:
+        return await self.inner.intercept_stream_unary(continuation, client_call_details,
+                                                       request_iterator)
+
+
+class _StreamStreamDefaults(grpc.aio.StreamStreamClientInterceptor):
+    def __init__(self, inner: _CallDefaultsInterceptor) -> None:
+        self.inner = inner
+
+    async def intercept_stream_stream(self, continuation: Callable[..., Any],
+                                      client_call_details: grpc.aio.ClientCallDetails,
+                                      request_iterator: Any) -> Any:
+        return await self.inner.intercept_stream_stream(continuation, client_call_details,
+                                                        request_iterator)
+
+
 def open_channel(target: str, *, default_deadline: float = DEFAULT_DEADLINE_SECONDS,
-                 tracer_provider: trace.TracerProvider | None = None) -> grpc.aio.Channel:
-    """An insecure channel inside the mesh (mTLS belongs to the service mesh layer)."""
-    return grpc.aio.insecure_channel(
-        target,
-        options=[
-            ("grpc.service_config", _SERVICE_CONFIG),
-            ("grpc.enable_retries", 1),
-            ("grpc.keepalive_time_ms", 30_000),
-        ],
-        interceptors=[
-            *aio_client_interceptors(tracer_provider=tracer_provider),
-            _CallDefaultsInterceptor(default_deadline),
-        ],
-    )
+                 tracer_provider: trace.TracerProvider | None = None,
+                 token: str | None = None, tls: TlsFiles | None = None) -> grpc.aio.Channel:
+    """A channel inside the mesh carrying the service credential: the token (default: this
+    process's, see wavis.core.service_auth) and, when WAVIS_GRPC_TLS_* are set, mTLS."""
+    options = [
+        ("grpc.service_config", _SERVICE_CONFIG),
+        ("grpc.enable_retries", 1),
+        ("grpc.keepalive_time_ms", 30_000),
+    ]
+    defaults = _CallDefaultsInterceptor(default_deadline, token or service_token())
+    interceptors: list[grpc.aio.ClientInterceptor] = [
+        *aio_client_interceptors(tracer_provider=tracer_provider),
+        defaults,
+        _UnaryStreamDefaults(defaults),
+        _StreamUnaryDefaults(defaults),
+        _StreamStreamDefaults(defaults),
+    ]
+    tls = tls or tls_files()
+    if tls is not None:
+        return grpc.aio.secure_channel(target, tls.channel_credentials(), options=options,
+                                       interceptors=interceptors)
+    return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)

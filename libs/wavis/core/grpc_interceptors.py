@@ -1,11 +1,13 @@
-"""Server interceptors every service runs: request id, then error mapping.
+"""Server interceptors every service runs: service credential, request id, error mapping.
 
-Only WAVIS methods (`/wavis.*`) are wrapped; health and reflection pass through untouched.
+Only WAVIS methods (`/wavis.*`) are wrapped; health and reflection pass through untouched
+(and need no service credential).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +19,7 @@ import grpc.aio
 
 from wavis.core.errors import WavisError, error_from_rpc, to_rpc_status
 from wavis.core.request_context import REQUEST_ID_METADATA, current_request_id, new_request_id
+from wavis.core.service_auth import AUTHORIZATION_METADATA, UNAUTHENTICATED_PREFIXES, bearer
 
 log = logging.getLogger(__name__)
 
@@ -116,3 +119,60 @@ class ErrorMappingInterceptor(_WrappingInterceptor):
             log.exception("%s raised", method)
             code, message, trailing = to_rpc_status(WavisError("INTERNAL_ERROR"))
             await context.abort(code, message, trailing_metadata=trailing)
+
+
+def _refuse(handler: grpc.RpcMethodHandler, details: str) -> grpc.RpcMethodHandler:
+    """A handler of the same kind that answers UNAUTHENTICATED without running the method."""
+
+    async def deny(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, details)
+
+    async def deny_stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, details)
+        yield  # pragma: no cover - makes this an async generator
+
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(
+            deny, handler.request_deserializer, handler.response_serializer)
+    if handler.stream_unary is not None:
+        return grpc.stream_unary_rpc_method_handler(
+            deny, handler.request_deserializer, handler.response_serializer)
+    make = (grpc.unary_stream_rpc_method_handler if handler.unary_stream is not None
+            else grpc.stream_stream_rpc_method_handler)
+    return make(deny_stream, handler.request_deserializer, handler.response_serializer)
+
+
+class ServiceTokenInterceptor(grpc.aio.ServerInterceptor):
+    """Every method except health and reflection needs `authorization: Bearer <service token>`;
+    compared in constant time. A call without it gets UNAUTHENTICATED."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self._expected: bytes | None = None
+        if token is not None:
+            self.set_token(token)
+
+    def set_token(self, token: str) -> None:
+        """Until a token is set every protected call is refused (fail closed)."""
+        self._expected = bearer(token).encode()
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(UNAUTHENTICATED_PREFIXES):
+            return handler
+        presented = ""
+        for key, value in handler_call_details.invocation_metadata or ():
+            if key == AUTHORIZATION_METADATA and isinstance(value, str):
+                presented = value
+                break
+        if self._expected is not None and hmac.compare_digest(presented.encode(),
+                                                              self._expected):
+            return handler
+        log.warning("%s refused: %s service credential", method,
+                    "invalid" if presented else "no")
+        return _refuse(handler, "this call needs the mesh's service credential "
+                                "(authorization: Bearer <WAVIS_SERVICE_TOKEN>)")

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
@@ -29,10 +29,15 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 import wavis
 from wavis.common.v1 import common_pb2
-from wavis.core.grpc_interceptors import ErrorMappingInterceptor, RequestIdInterceptor
+from wavis.core.grpc_interceptors import (
+    ErrorMappingInterceptor,
+    RequestIdInterceptor,
+    ServiceTokenInterceptor,
+)
 from wavis.core.logging import configure_logging
 from wavis.core.mesh import MeshService
 from wavis.core.ready_file import write_ready_file
+from wavis.core.service_auth import service_token, tls_files
 from wavis.core.settings import ServiceSettings, SettingsError, load_settings
 from wavis.core.telemetry import setup_tracing
 
@@ -77,31 +82,57 @@ class GrpcServiceRunner:
         self.mesh = mesh
         self.settings = settings
         self.health = health.aio.HealthServicer()
-        self.server = grpc.aio.server(options=[
-            ("grpc.max_receive_message_length", settings.grpc_max_receive_bytes),
-        ], interceptors=[
-            aio_server_interceptor(tracer_provider=tracer_provider),
+        # The token is resolved in start(), after the lifespan: a service's own missing
+        # secrets are reported first, by the same SettingsError path.
+        self._auth = ServiceTokenInterceptor()
+        interceptors: list[grpc.aio.ServerInterceptor] = [
+            aio_server_interceptor(tracer_provider=tracer_provider)]
+        if settings.metrics_port is not None:
+            # Imported only when enabled: prometheus_client pulls in http.server.
+            from wavis.core.metrics import GrpcMetricsInterceptor
+
+            interceptors.append(GrpcMetricsInterceptor(mesh.name))
+        interceptors += [
+            self._auth,
             RequestIdInterceptor(),
             ErrorMappingInterceptor(),
-        ])
+        ]
+        self.server = grpc.aio.server(options=[
+            ("grpc.max_receive_message_length", settings.grpc_max_receive_bytes),
+        ], interceptors=interceptors)
         self.context = ServiceContext(mesh=mesh, settings=settings, server=self.server)
         self._lifespan = lifespan
         self._exit_stack = AsyncExitStack()
         self._stopping: asyncio.Task[None] | None = None
         self.port = 0
+        self.metrics_port: int | None = None
+        self._metrics_server: Any = None
 
     async def start(self) -> int:
         await self._exit_stack.enter_async_context(self._lifespan(self.context))
+        self._auth.set_token(service_token(self.settings))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (self.mesh.grpc_service, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
         port = self.settings.grpc_port
         if port is None:
             port = self.mesh.default_port
-        self.port = self.server.add_insecure_port(f"{self.settings.grpc_host}:{port}")
+        address = f"{self.settings.grpc_host}:{port}"
+        tls = tls_files(self.settings)
+        if tls is not None:  # mTLS: only clients with a certificate from WAVIS_GRPC_TLS_CA
+            self.port = self.server.add_secure_port(address, tls.server_credentials())
+        else:
+            self.port = self.server.add_insecure_port(address)
         if self.port == 0:
             raise OSError(f"cannot bind {self.settings.grpc_host}:{port}")
         await self.server.start()
+        if self.settings.metrics_port is not None:
+            from wavis.core.metrics import serve_metrics
+
+            self._metrics_server, self.metrics_port = serve_metrics(
+                self.settings.grpc_host, self.settings.metrics_port)
+            log.info("%s metrics on %s:%d/metrics", self.mesh.name, self.settings.grpc_host,
+                     self.metrics_port)
         for name in ("", self.mesh.grpc_service):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.context.started_at = time.monotonic()
@@ -123,6 +154,9 @@ class GrpcServiceRunner:
         # New calls are refused from here; in-flight ones get the grace period.
         await self.server.stop(grace=self.settings.shutdown_grace_seconds)
         await self._exit_stack.aclose()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
         log.info("%s stopped", self.mesh.name)
 
     async def wait_stopped(self) -> None:

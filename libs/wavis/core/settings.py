@@ -133,6 +133,12 @@ def parse_target(raw: str) -> str:
     return value
 
 
+def _parse_secret(raw: str) -> str:
+    from wavis.core.secrets import parse_secret  # secrets imports this module
+
+    return parse_secret(raw)
+
+
 def _default_target(key: str) -> str:
     port = next(service.default_port for service in SERVICES if service.key == key)
     return f"127.0.0.1:{port}"
@@ -197,6 +203,18 @@ class CommonSettings:
         doc="signing secret (whsec_...) verifying POST /billing/stripe_webhook")
     jpy_per_usd: float = setting("WAVIS_JPY_PER_USD", 150.0, parse_float(0.01, 100_000),
                                  doc="JPY per USD for cost_jpy")
+    service_token: str | None = setting(
+        "WAVIS_SERVICE_TOKEN", None, _parse_secret,
+        doc="shared credential of internal gRPC calls (authorization: Bearer); required in "
+            "production, generated into <data dir>/secrets in development")
+    grpc_tls_cert: Path | None = setting(
+        "WAVIS_GRPC_TLS_CERT", None, parse_path,
+        doc="PEM certificate for mTLS inside the mesh (with _KEY and _CA; unset: plaintext)")
+    grpc_tls_key: Path | None = setting("WAVIS_GRPC_TLS_KEY", None, parse_path,
+                                        doc="PEM private key of WAVIS_GRPC_TLS_CERT")
+    grpc_tls_ca: Path | None = setting(
+        "WAVIS_GRPC_TLS_CA", None, parse_path,
+        doc="PEM CA that signs every mesh certificate; servers require client certificates")
 
     @property
     def is_production(self) -> bool:
@@ -236,4 +254,8 @@ class ServiceSettings(CommonSettings):
     grpc_max_receive_bytes: int = setting(
         "WAVIS_GRPC_MAX_RECEIVE_BYTES", 4 * 1024 * 1024, parse_int(1024, 1024 ** 3),
         doc="largest gRPC message the service accepts",
+    )
+    metrics_port: int | None = setting(
+        "WAVIS_METRICS_PORT", None, parse_int(0, 65535),
+        doc="HTTP port serving Prometheus /metrics (RED per gRPC method); unset: off, 0: free",
     )

@@ -16,6 +16,8 @@ from typing import IO, Any, cast
 from wavis.core.mesh import SERVICES
 from wavis.core.ready_file import read_ready_port
 from wavis.core.redis_server import RedisServer, free_port
+from wavis.core.service_auth import TOKEN_ENV, publish_dev_token, service_token
+from wavis.core.settings import CommonSettings
 from wavis.devstack.children import Child, die_with_parent, python_module, stop_all
 
 STACK_FILE = "stack.json"
@@ -74,6 +76,9 @@ class Stack:
             "WAVIS_REDIS_URL": redis_url,
         })
         env.update(self.env)
+        # One service credential for the whole stack (and this process, whose clients call it).
+        env.setdefault(TOKEN_ENV, service_token(CommonSettings(data_dir=self.data_dir)))
+        publish_dev_token(self.data_dir, env[TOKEN_ENV])
         return env
 
     def _log_path(self, name: str) -> Path | None:

@@ -290,30 +290,34 @@ class ReleaseOperationsResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ReserveUsageRequest(_message.Message):
-    __slots__ = ("account_id", "op_id", "operation", "fcu", "operation_already_counted")
+    __slots__ = ("account_id", "op_id", "operation", "fcu", "operation_already_counted", "record")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     OP_ID_FIELD_NUMBER: _ClassVar[int]
     OPERATION_FIELD_NUMBER: _ClassVar[int]
     FCU_FIELD_NUMBER: _ClassVar[int]
     OPERATION_ALREADY_COUNTED_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     op_id: str
     operation: str
     fcu: int
     operation_already_counted: bool
-    def __init__(self, account_id: _Optional[str] = ..., op_id: _Optional[str] = ..., operation: _Optional[str] = ..., fcu: _Optional[int] = ..., operation_already_counted: _Optional[bool] = ...) -> None: ...
+    record: bool
+    def __init__(self, account_id: _Optional[str] = ..., op_id: _Optional[str] = ..., operation: _Optional[str] = ..., fcu: _Optional[int] = ..., operation_already_counted: _Optional[bool] = ..., record: _Optional[bool] = ...) -> None: ...
 
 class ReserveUsageResponse(_message.Message):
-    __slots__ = ("cost_units", "cost_usd", "cost_jpy", "operations_remaining")
+    __slots__ = ("cost_units", "cost_usd", "cost_jpy", "operations_remaining", "recorded")
     COST_UNITS_FIELD_NUMBER: _ClassVar[int]
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     COST_JPY_FIELD_NUMBER: _ClassVar[int]
     OPERATIONS_REMAINING_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
     cost_units: int
     cost_usd: float
     cost_jpy: float
     operations_remaining: int
-    def __init__(self, cost_units: _Optional[int] = ..., cost_usd: _Optional[float] = ..., cost_jpy: _Optional[float] = ..., operations_remaining: _Optional[int] = ...) -> None: ...
+    recorded: bool
+    def __init__(self, cost_units: _Optional[int] = ..., cost_usd: _Optional[float] = ..., cost_jpy: _Optional[float] = ..., operations_remaining: _Optional[int] = ..., recorded: _Optional[bool] = ...) -> None: ...
 
 class CommitUsageRequest(_message.Message):
     __slots__ = ("account_id", "op_id")

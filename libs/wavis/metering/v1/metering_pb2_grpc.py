@@ -312,22 +312,28 @@ class MeteringServiceServicer:
         """ReserveUsage reserves an operation's FCU before the work runs: QUOTA_EXHAUSTED past the
         plan's monthly FCU (plans without overage), BUDGET_CAP_REACHED past a hard budget cap.
         For accounts with an operations_limit (trials) it also counts one operation against it.
-        Idempotent per op_id; a reservation neither committed nor released expires after an hour.
+        With `record` the reservation is the record (usage, ledger entry, alerts at once) and
+        stands unless ReleaseUsage reverses it: the success path sends nothing more. Without it
+        the FCU is held until CommitUsage or ReleaseUsage; a hold neither committed nor released
+        expires after an hour. Idempotent per op_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CommitUsage(self, request, context):
-        """CommitUsage records a reserved operation in the ledger, exactly once per op_id.
+        """CommitUsage records a held operation in the ledger, exactly once per op_id; for an
+        operation recorded when reserved it only makes the record final (no longer releasable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseUsage(self, request, context):
-        """ReleaseUsage gives back a reservation whose operation was rejected, failed or cancelled;
-        idempotent, and a committed operation is never released.
+        """ReleaseUsage gives back a reservation whose operation was rejected, failed or cancelled:
+        a hold is freed, a record is reversed exactly (usage, ledger entry, operation count),
+        atomically and once. Idempotent; a committed operation is never released. An op_id it has
+        never seen is voided, so a reservation still in flight for it is refused when it lands.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

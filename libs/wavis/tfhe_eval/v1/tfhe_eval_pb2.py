@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from wavis.common.v1 import common_pb2 as wavis_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"wavis/tfhe_eval/v1/tfhe_eval.proto\x12\x12wavis.tfhe_eval.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"W\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\x12\x17\n\x0f\x61\x63tive_sessions\x18\x02 \x01(\x03\x32h\n\x0fTfheEvalService\x12U\n\x08\x44\x65scribe\x12#.wavis.tfhe_eval.v1.DescribeRequest\x1a$.wavis.tfhe_eval.v1.DescribeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"wavis/tfhe_eval/v1/tfhe_eval.proto\x12\x12wavis.tfhe_eval.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"\x97\x01\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\x12\x17\n\x0f\x61\x63tive_sessions\x18\x02 \x01(\x03\x12\x13\n\x0bloaded_keys\x18\x03 \x01(\x03\x12\x18\n\x10loaded_key_bytes\x18\x04 \x01(\x03\x12\x0f\n\x07workers\x18\x05 \x01(\x03\"\xaf\x01\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06preset\x18\x02 \x01(\t\x12\t\n\x01n\x18\x03 \x01(\x03\x12\r\n\x05\x62ig_n\x18\x04 \x01(\x03\x12\x10\n\x08is_blind\x18\x05 \x01(\x08\x12\x0e\n\x06key_id\x18\x06 \x01(\t\x12\x15\n\rsecurity_bits\x18\x07 \x01(\x03\x12\x1c\n\x14idle_timeout_seconds\x18\x08 \x01(\x03\x12\x0f\n\x07replica\x18\t \x01(\t\"?\n\x0fSessionResponse\x12,\n\x07session\x18\x01 \x01(\x0b\x32\x1b.wavis.tfhe_eval.v1.Session\"c\n\x14\x43reateSessionRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06preset\x18\x02 \x01(\t\x12\x10\n\x08max_keys\x18\x03 \x01(\x03\x12\x15\n\rmax_key_bytes\x18\x04 \x01(\x03\"\x8d\x01\n\x18\x43reateEvalSessionRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x10\n\x08\x65val_key\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x10\n\x08max_keys\x18\x05 \x01(\x03\x12\x15\n\rmax_key_bytes\x18\x06 \x01(\x03\">\n\x14\x44\x65leteSessionRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\"E\n\x15\x44\x65leteSessionResponse\x12,\n\x07session\x18\x01 \x01(\x0b\x32\x1b.wavis.tfhe_eval.v1.Session\"F\n\x0e\x45ncryptRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0c\n\x04\x62its\x18\x03 \x03(\x05\"T\n\x0f\x45ncryptResponse\x12\x13\n\x0b\x63iphertexts\x18\x01 \x03(\x0c\x12,\n\x07session\x18\x02 \x01(\x0b\x32\x1b.wavis.tfhe_eval.v1.Session\"M\n\x0e\x44\x65\x63ryptRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63iphertexts\x18\x03 \x03(\x0c\"M\n\x0f\x44\x65\x63ryptResponse\x12\x0c\n\x04\x62its\x18\x01 \x03(\x05\x12,\n\x07session\x18\x02 \x01(\x0b\x32\x1b.wavis.tfhe_eval.v1.Session\"?\n\tGateInput\x12\x14\n\nciphertext\x18\x01 \x01(\x0cH\x00\x12\x12\n\x08gate_ref\x18\x02 \x01(\x05H\x00\x42\x08\n\x06source\"\xbc\x01\n\x04Gate\x12\n\n\x02op\x18\x01 \x01(\t\x12(\n\x01\x61\x18\x02 \x01(\x0b\x32\x1d.wavis.tfhe_eval.v1.GateInput\x12(\n\x01\x62\x18\x03 \x01(\x0b\x32\x1d.wavis.tfhe_eval.v1.GateInput\x12*\n\x03sel\x18\x04 \x01(\x0b\x32\x1d.wavis.tfhe_eval.v1.GateInput\x12(\n\x01\x63\x18\x05 \x01(\x0b\x32\x1d.wavis.tfhe_eval.v1.GateInput\"e\n\x13\x45valuateGateRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12&\n\x04gate\x18\x03 \x01(\x0b\x32\x18.wavis.tfhe_eval.v1.Gate\"\x81\x01\n\x14\x45valuateGateResponse\x12\x0e\n\x06result\x18\x01 \x01(\x0c\x12\x12\n\nbootstraps\x18\x02 \x01(\x03\x12\x17\n\x0f\x63ompute_time_ms\x18\x03 \x01(\x01\x12,\n\x07session\x18\x04 \x01(\x0b\x32\x1b.wavis.tfhe_eval.v1.Session\"g\n\x14\x45valuateBatchRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\'\n\x05gates\x18\x03 \x03(\x0b\x32\x18.wavis.tfhe_eval.v1.Gate\"\xa1\x01\n\x15\x45valuateBatchResponse\x12\x0f\n\x07results\x18\x01 \x03(\x0c\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\x12\x12\n\nbootstraps\x18\x03 \x01(\x03\x12\x17\n\x0f\x63ompute_time_ms\x18\x04 \x01(\x01\x12\x0e\n\x06levels\x18\x05 \x01(\x03\x12,\n\x07session\x18\x06 \x01(\x0b\x32\x1b.wavis.tfhe_eval.v1.Session2\x89\x06\n\x0fTfheEvalService\x12U\n\x08\x44\x65scribe\x12#.wavis.tfhe_eval.v1.DescribeRequest\x1a$.wavis.tfhe_eval.v1.DescribeResponse\x12^\n\rCreateSession\x12(.wavis.tfhe_eval.v1.CreateSessionRequest\x1a#.wavis.tfhe_eval.v1.SessionResponse\x12\x66\n\x11\x43reateEvalSession\x12,.wavis.tfhe_eval.v1.CreateEvalSessionRequest\x1a#.wavis.tfhe_eval.v1.SessionResponse\x12\x64\n\rDeleteSession\x12(.wavis.tfhe_eval.v1.DeleteSessionRequest\x1a).wavis.tfhe_eval.v1.DeleteSessionResponse\x12R\n\x07\x45ncrypt\x12\".wavis.tfhe_eval.v1.EncryptRequest\x1a#.wavis.tfhe_eval.v1.EncryptResponse\x12R\n\x07\x44\x65\x63rypt\x12\".wavis.tfhe_eval.v1.DecryptRequest\x1a#.wavis.tfhe_eval.v1.DecryptResponse\x12\x61\n\x0c\x45valuateGate\x12\'.wavis.tfhe_eval.v1.EvaluateGateRequest\x1a(.wavis.tfhe_eval.v1.EvaluateGateResponse\x12\x66\n\rEvaluateBatch\x12(.wavis.tfhe_eval.v1.EvaluateBatchRequest\x1a).wavis.tfhe_eval.v1.EvaluateBatchResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DESCRIBEREQUEST']._serialized_start=88
   _globals['_DESCRIBEREQUEST']._serialized_end=105
-  _globals['_DESCRIBERESPONSE']._serialized_start=107
-  _globals['_DESCRIBERESPONSE']._serialized_end=194
-  _globals['_TFHEEVALSERVICE']._serialized_start=196
-  _globals['_TFHEEVALSERVICE']._serialized_end=300
+  _globals['_DESCRIBERESPONSE']._serialized_start=108
+  _globals['_DESCRIBERESPONSE']._serialized_end=259
+  _globals['_SESSION']._serialized_start=262
+  _globals['_SESSION']._serialized_end=437
+  _globals['_SESSIONRESPONSE']._serialized_start=439
+  _globals['_SESSIONRESPONSE']._serialized_end=502
+  _globals['_CREATESESSIONREQUEST']._serialized_start=504
+  _globals['_CREATESESSIONREQUEST']._serialized_end=603
+  _globals['_CREATEEVALSESSIONREQUEST']._serialized_start=606
+  _globals['_CREATEEVALSESSIONREQUEST']._serialized_end=747
+  _globals['_DELETESESSIONREQUEST']._serialized_start=749
+  _globals['_DELETESESSIONREQUEST']._serialized_end=811
+  _globals['_DELETESESSIONRESPONSE']._serialized_start=813
+  _globals['_DELETESESSIONRESPONSE']._serialized_end=882
+  _globals['_ENCRYPTREQUEST']._serialized_start=884
+  _globals['_ENCRYPTREQUEST']._serialized_end=954
+  _globals['_ENCRYPTRESPONSE']._serialized_start=956
+  _globals['_ENCRYPTRESPONSE']._serialized_end=1040
+  _globals['_DECRYPTREQUEST']._serialized_start=1042
+  _globals['_DECRYPTREQUEST']._serialized_end=1119
+  _globals['_DECRYPTRESPONSE']._serialized_start=1121
+  _globals['_DECRYPTRESPONSE']._serialized_end=1198
+  _globals['_GATEINPUT']._serialized_start=1200
+  _globals['_GATEINPUT']._serialized_end=1263
+  _globals['_GATE']._serialized_start=1266
+  _globals['_GATE']._serialized_end=1454
+  _globals['_EVALUATEGATEREQUEST']._serialized_start=1456
+  _globals['_EVALUATEGATEREQUEST']._serialized_end=1557
+  _globals['_EVALUATEGATERESPONSE']._serialized_start=1560
+  _globals['_EVALUATEGATERESPONSE']._serialized_end=1689
+  _globals['_EVALUATEBATCHREQUEST']._serialized_start=1691
+  _globals['_EVALUATEBATCHREQUEST']._serialized_end=1794
+  _globals['_EVALUATEBATCHRESPONSE']._serialized_start=1797
+  _globals['_EVALUATEBATCHRESPONSE']._serialized_end=1958
+  _globals['_TFHEEVALSERVICE']._serialized_start=1961
+  _globals['_TFHEEVALSERVICE']._serialized_end=2738
 # @@protoc_insertion_point(module_scope)

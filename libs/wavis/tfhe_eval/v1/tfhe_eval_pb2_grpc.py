@@ -27,7 +27,10 @@ if _version_not_supported:
 
 class TfheEvalServiceStub:
     """TfheEvalService is the tfhe-eval service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    request fields; the gateway is one such caller among others. Ciphertexts are the bytes
+    OpenFHE's SerializeToFile(path, lwe_ciphertext, BINARY) writes (CONTRACT.md, "Wire
+    encodings"). A session names a key of the keys service; any replica serves any session,
+    loading the key from the keys service when it does not hold it yet.
     """
 
     def __init__(self, channel):
@@ -41,16 +44,107 @@ class TfheEvalServiceStub:
                 request_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DescribeResponse.FromString,
                 _registered_method=True)
+        self.CreateSession = channel.unary_unary(
+                '/wavis.tfhe_eval.v1.TfheEvalService/CreateSession',
+                request_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.CreateSessionRequest.SerializeToString,
+                response_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.SessionResponse.FromString,
+                _registered_method=True)
+        self.CreateEvalSession = channel.unary_unary(
+                '/wavis.tfhe_eval.v1.TfheEvalService/CreateEvalSession',
+                request_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.CreateEvalSessionRequest.SerializeToString,
+                response_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.SessionResponse.FromString,
+                _registered_method=True)
+        self.DeleteSession = channel.unary_unary(
+                '/wavis.tfhe_eval.v1.TfheEvalService/DeleteSession',
+                request_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionRequest.SerializeToString,
+                response_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionResponse.FromString,
+                _registered_method=True)
+        self.Encrypt = channel.unary_unary(
+                '/wavis.tfhe_eval.v1.TfheEvalService/Encrypt',
+                request_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EncryptRequest.SerializeToString,
+                response_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EncryptResponse.FromString,
+                _registered_method=True)
+        self.Decrypt = channel.unary_unary(
+                '/wavis.tfhe_eval.v1.TfheEvalService/Decrypt',
+                request_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DecryptRequest.SerializeToString,
+                response_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DecryptResponse.FromString,
+                _registered_method=True)
+        self.EvaluateGate = channel.unary_unary(
+                '/wavis.tfhe_eval.v1.TfheEvalService/EvaluateGate',
+                request_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateGateRequest.SerializeToString,
+                response_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateGateResponse.FromString,
+                _registered_method=True)
+        self.EvaluateBatch = channel.unary_stream(
+                '/wavis.tfhe_eval.v1.TfheEvalService/EvaluateBatch',
+                request_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateBatchRequest.SerializeToString,
+                response_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateBatchResponse.FromString,
+                _registered_method=True)
 
 
 class TfheEvalServiceServicer:
     """TfheEvalService is the tfhe-eval service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    request fields; the gateway is one such caller among others. Ciphertexts are the bytes
+    OpenFHE's SerializeToFile(path, lwe_ciphertext, BINARY) writes (CONTRACT.md, "Wire
+    encodings"). A session names a key of the keys service; any replica serves any session,
+    loading the key from the keys service when it does not hold it yet.
     """
 
     def Describe(self, request, context):
         """Describe reports which replica answered and its live counters; a cheap round trip that
         callers use to check they reach a working replica.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSession(self, request, context):
+        """CreateSession opens a server-mode session: the keys service generates a key for the
+        preset (the secret key stays sealed at rest there) and this replica loads it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateEvalSession(self, request, context):
+        """CreateEvalSession opens an FHE-blind session from a client's eval key (the ZIP archive
+        itself, registered through the keys service's chunked upload) or from a key id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSession(self, request, context):
+        """DeleteSession ends a session and deletes the key it created, if any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Encrypt(self, request, context):
+        """Encrypt encrypts bits under a server-mode session's secret key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Decrypt(self, request, context):
+        """Decrypt decrypts ciphertexts under a server-mode session's secret key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EvaluateGate(self, request, context):
+        """EvaluateGate evaluates one boolean gate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EvaluateBatch(self, request, context):
+        """EvaluateBatch evaluates up to 1024 gates as a DAG, independent gates in parallel. The
+        results arrive in order over one or more messages (so no message nears 4 MB); the last
+        message carries the totals.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -64,6 +158,41 @@ def add_TfheEvalServiceServicer_to_server(servicer, server):
                     request_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DescribeRequest.FromString,
                     response_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DescribeResponse.SerializeToString,
             ),
+            'CreateSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSession,
+                    request_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.CreateSessionRequest.FromString,
+                    response_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.SessionResponse.SerializeToString,
+            ),
+            'CreateEvalSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateEvalSession,
+                    request_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.CreateEvalSessionRequest.FromString,
+                    response_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.SessionResponse.SerializeToString,
+            ),
+            'DeleteSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSession,
+                    request_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionRequest.FromString,
+                    response_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionResponse.SerializeToString,
+            ),
+            'Encrypt': grpc.unary_unary_rpc_method_handler(
+                    servicer.Encrypt,
+                    request_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EncryptRequest.FromString,
+                    response_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EncryptResponse.SerializeToString,
+            ),
+            'Decrypt': grpc.unary_unary_rpc_method_handler(
+                    servicer.Decrypt,
+                    request_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DecryptRequest.FromString,
+                    response_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DecryptResponse.SerializeToString,
+            ),
+            'EvaluateGate': grpc.unary_unary_rpc_method_handler(
+                    servicer.EvaluateGate,
+                    request_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateGateRequest.FromString,
+                    response_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateGateResponse.SerializeToString,
+            ),
+            'EvaluateBatch': grpc.unary_stream_rpc_method_handler(
+                    servicer.EvaluateBatch,
+                    request_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateBatchRequest.FromString,
+                    response_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateBatchResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'wavis.tfhe_eval.v1.TfheEvalService', rpc_method_handlers)
@@ -74,7 +203,10 @@ def add_TfheEvalServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class TfheEvalService:
     """TfheEvalService is the tfhe-eval service's internal API. Callers pass the account they act for in
-    request fields; the gateway is one such caller among others.
+    request fields; the gateway is one such caller among others. Ciphertexts are the bytes
+    OpenFHE's SerializeToFile(path, lwe_ciphertext, BINARY) writes (CONTRACT.md, "Wire
+    encodings"). A session names a key of the keys service; any replica serves any session,
+    loading the key from the keys service when it does not hold it yet.
     """
 
     @staticmethod
@@ -94,6 +226,195 @@ class TfheEvalService:
             '/wavis.tfhe_eval.v1.TfheEvalService/Describe',
             wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DescribeRequest.SerializeToString,
             wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DescribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.tfhe_eval.v1.TfheEvalService/CreateSession',
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.CreateSessionRequest.SerializeToString,
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.SessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateEvalSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.tfhe_eval.v1.TfheEvalService/CreateEvalSession',
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.CreateEvalSessionRequest.SerializeToString,
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.SessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.tfhe_eval.v1.TfheEvalService/DeleteSession',
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionRequest.SerializeToString,
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Encrypt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.tfhe_eval.v1.TfheEvalService/Encrypt',
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EncryptRequest.SerializeToString,
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EncryptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Decrypt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.tfhe_eval.v1.TfheEvalService/Decrypt',
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DecryptRequest.SerializeToString,
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DecryptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvaluateGate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.tfhe_eval.v1.TfheEvalService/EvaluateGate',
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateGateRequest.SerializeToString,
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateGateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvaluateBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/wavis.tfhe_eval.v1.TfheEvalService/EvaluateBatch',
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateBatchRequest.SerializeToString,
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EvaluateBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

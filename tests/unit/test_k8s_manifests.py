@@ -1,71 +1,27 @@
-"""Static checks of the deployment files: Dockerfile, k8s/ (kustomize) and the Tiltfile.
-
-No cluster, no Docker: the YAML is parsed with PyYAML and checked for the properties the mesh
-relies on (probes, resources, non-root, graceful-shutdown budget, headless gRPC Services).
-When kubectl or kustomize is on PATH the overlays are also rendered, which proves the patches
-apply.
-"""
+"""Static checks of k8s/ (kustomize base and dev overlay) without a cluster: the properties
+the mesh relies on (probes, resources, non-root, graceful-shutdown budget, headless gRPC
+Services, NetworkPolicies, secrets)."""
 
 from __future__ import annotations
 
-import ast
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "k8s"
-BASE = K8S / "base"
-DEV = K8S / "overlays" / "dev"
-
-# name -> (python module, gRPC port or None for the HTTP gateway)
-PROCESSES: dict[str, tuple[str, int | None]] = {
-    "keys": ("wavis.services.keys", 50051),
-    "tfhe-eval": ("wavis.services.tfhe_eval", 50052),
-    "ckks-compute": ("wavis.services.ckks_compute", 50053),
-    "metering": ("wavis.services.metering", 50054),
-    "webhooks": ("wavis.services.webhooks", 50055),
-    "gateway": ("wavis.gateway", None),
-}
-GRPC_SERVICES = {name: port for name, (_, port) in PROCESSES.items() if port is not None}
-SECRET_KEYS = {
-    "WAVIS_API_KEY_PEPPER",
-    "WAVIS_CURSOR_SECRET",
-    "WAVIS_KEY_ENCRYPTION_KEY",
-    "WAVIS_STRIPE_API_KEY",
-    "WAVIS_STRIPE_WEBHOOK_SECRET",
-}
-
-
-def yaml_files() -> list[Path]:
-    return sorted(p for p in K8S.rglob("*") if p.suffix in (".yaml", ".yml"))
-
-
-def load_docs(path: Path) -> list[dict[str, Any]]:
-    with path.open() as handle:
-        return [doc for doc in yaml.safe_load_all(handle) if doc is not None]
-
-
-def base_objects(kind: str) -> dict[str, dict[str, Any]]:
-    """Objects of `kind` in k8s/base, by metadata.name."""
-    found: dict[str, dict[str, Any]] = {}
-    for path in sorted(BASE.glob("*.yaml")):
-        for doc in load_docs(path):
-            if doc.get("kind") == kind:
-                found[doc["metadata"]["name"]] = doc
-    return found
-
-
-def config_data() -> dict[str, str]:
-    return base_objects("ConfigMap")["wavis-config"]["data"]
-
-
-# ---------------------------------------------------------------------------------- YAML
+from support.deploy import (
+    BASE,
+    DEV,
+    GRPC_SERVICES,
+    K8S,
+    PROCESSES,
+    SECRET_KEYS,
+    base_objects,
+    config_data,
+    load_docs,
+    yaml_files,
+)
 
 
 def test_k8s_tree_has_yaml_files() -> None:
@@ -359,144 +315,3 @@ def test_network_policies() -> None:
                 assert part_of in ("wavis", ["wavis"]), f"{name}: peers must be wavis pods"
         ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
         assert port in ports, f"{name}: port {port} not allowed"
-
-
-# ------------------------------------------------------------------------------ rendering
-
-
-def render_command(path: Path) -> list[str] | None:
-    if shutil.which("kustomize"):
-        return ["kustomize", "build", str(path)]
-    if shutil.which("kubectl"):
-        return ["kubectl", "kustomize", str(path)]
-    return None
-
-
-@pytest.mark.parametrize("path", [BASE, DEV], ids=["base", "dev"])
-def test_kustomize_renders(path: Path) -> None:
-    command = render_command(path)
-    if command is None:
-        pytest.skip("neither kustomize nor kubectl on PATH")
-    out = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    assert out.returncode == 0, out.stderr
-    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
-    kinds = [d["kind"] for d in docs]
-    assert kinds.count("Deployment") == len(PROCESSES)
-    if path == DEV:
-        for doc in docs:
-            if doc["kind"] != "Namespace":
-                assert doc["metadata"].get("namespace") == "wavis-dev", doc["metadata"]["name"]
-            if doc["kind"] in ("Deployment", "StatefulSet"):
-                assert doc["spec"]["replicas"] == 1, doc["metadata"]["name"]
-        config = next(d for d in docs if d["kind"] == "ConfigMap")
-        assert config["data"]["WAVIS_ENVIRONMENT"] == "development"
-        assert config["data"]["WAVIS_WEBHOOK_ALLOW_PRIVATE"] == "true"
-        assert "HorizontalPodAutoscaler" not in kinds
-
-
-# ----------------------------------------------------------------------------- Dockerfile
-
-
-def dockerfile() -> str:
-    return (ROOT / "Dockerfile").read_text()
-
-
-def dockerfile_stages() -> dict[str, list[str]]:
-    """Stage name -> its instruction lines (continuations joined, comments dropped)."""
-    current: list[str] = []
-    stages: dict[str, list[str]] = {"preamble": current}  # ARGs before the first FROM
-    logical = ""
-    for raw in dockerfile().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        logical += line[:-1] + " " if line.endswith("\\") else line
-        if line.endswith("\\"):
-            continue
-        match = re.match(r"FROM\s+\S+(?:\s+AS\s+(\S+))?", logical, re.IGNORECASE)
-        if match:
-            current = []
-            stages[match.group(1) or f"stage{len(stages)}"] = current
-        current.append(logical)
-        logical = ""
-    return stages
-
-
-def test_dockerfile_has_a_target_per_process() -> None:
-    stages = dockerfile_stages()
-    assert {"base", "runtime"} <= set(stages)
-    for name, (module, port) in PROCESSES.items():
-        assert name in stages, f"no `FROM runtime AS {name}` target"
-        lines = stages[name]
-        assert re.match(r"FROM\s+runtime\s+AS", lines[0], re.IGNORECASE), lines[0]
-        cmd = [line for line in lines if line.upper().startswith("CMD")]
-        assert cmd and module in cmd[-1], f"{name}: CMD does not run {module}"
-        if port is not None:
-            assert any(f"WAVIS_GRPC_PORT={port}" in line for line in lines), name
-
-
-def test_dockerfile_runtime_is_non_root_and_pinned() -> None:
-    stages = dockerfile_stages()
-    runtime = stages["runtime"]
-    users = [line.split()[1] for line in runtime if line.upper().startswith("USER ")]
-    assert users, "runtime stage sets no USER"
-    user = users[-1].split(":")[0]
-    assert user not in ("root", "0") and user == "10001"
-    env = " ".join(line for line in runtime if line.upper().startswith("ENV"))
-    assert "OMP_NUM_THREADS=1" in env and "PYTHONUNBUFFERED=1" in env
-    install = " ".join(stages["base"])
-    assert "-c requirements.lock" in install and "/opt/venv" in install
-    assert "COPY --from=base /opt/venv" in " ".join(runtime)
-    # no compilers in the image the services run from
-    assert not re.search(r"build-essential|\bgcc\b", " ".join(runtime))
-    # the openfhe 1.6.1 *.22.4 wheel imports only under Python 3.10
-    images = " ".join(stages["preamble"] + stages["base"][:1] + runtime[:1])
-    assert re.search(r"python:3\.10[-.\w]*", images), images
-
-
-def test_dockerignore_keeps_local_state_out() -> None:
-    ignored = {
-        line.strip().rstrip("/")
-        for line in (ROOT / ".dockerignore").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    }
-    assert {".venv", "var", ".git", "tests"} <= ignored
-    assert any("__pycache__" in line for line in ignored)
-
-
-# ------------------------------------------------------------------------------- Tiltfile
-
-
-def test_tiltfile_is_valid_python_syntax_and_builds_every_target() -> None:
-    source = (ROOT / "Tiltfile").read_text()
-    compile(source, "Tiltfile", "exec")
-    tree = ast.parse(source)
-    strings = {
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-    }
-    for name, (module, _) in PROCESSES.items():
-        assert name in strings, f"Tiltfile does not build {name}"
-        assert module in strings, f"Tiltfile does not run {module}"
-    calls = {
-        node.func.id
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    }
-    assert {"k8s_yaml", "kustomize", "local_resource", "k8s_resource", "sync"} <= calls
-    assert "k8s/overlays/dev" in strings and "make protos" in strings
-    assert "8080:8080" in strings
-    # no Python-only constructs that Starlark rejects
-    forbidden = (
-        ast.ClassDef,
-        ast.Import,
-        ast.ImportFrom,
-        ast.Try,
-        ast.While,
-        ast.With,
-        ast.Lambda,
-        ast.JoinedStr,
-        ast.Global,
-    )
-    assert not [type(n).__name__ for n in ast.walk(tree) if isinstance(n, forbidden)]

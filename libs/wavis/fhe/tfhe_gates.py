@@ -1,0 +1,170 @@
+"""TFHE (BinFHE) gates, encryption and decryption, run inside worker processes.
+
+BinFHE holds the GIL, and untrusted ciphertext bytes can crash OpenFHE's reader: so every
+function here runs in a FheWorkerPool worker and is called with picklable arguments. A worker
+keeps the keys it loaded (context + `BTKeyLoad`, and a server-mode secret key) in a
+module-level table; each call carries a `KeyRef` (so any worker, even a fresh replacement,
+can load the key from local files on first use) and `keep`, the key ids the replica still
+holds, so a worker drops what the replica evicted.
+
+Bootstraps per gate (ARCHITECTURE.md, measured): NOT is free (a negation), every two-input
+gate and every list-input gate is one bootstrap, and MUX built as
+(sel AND a) OR (NOT sel AND b) is three. OpenFHE's list-input gates (AND3, OR3, MAJORITY)
+need the `_3`/`_4` parameter sets and OpenFHE does not check their arity: none of the four
+presets is such a set, so they are refused for them (`MULTI_INPUT_PRESETS`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from wavis.core.errors import WavisError
+from wavis.fhe.binfhe_io import (
+    BinFheFormatError,
+    deserialize_binfhe_file,
+    deserialize_binfhe_from_bytes,
+    serialize_binfhe_to_bytes,
+)
+
+TWO_INPUT_GATES = ("NAND", "AND", "OR", "XOR", "NOR", "XNOR")
+MULTI_INPUT_GATES = ("AND3", "OR3", "MAJORITY")
+GATES = (*TWO_INPUT_GATES, "NOT", "MUX", *MULTI_INPUT_GATES)
+# Inputs each gate takes, by field name of the API.
+GATE_INPUTS: dict[str, tuple[str, ...]] = {
+    **{op: ("a", "b") for op in TWO_INPUT_GATES},
+    "NOT": ("a",),
+    "MUX": ("a", "b", "sel"),
+    **{op: ("a", "b", "c") for op in MULTI_INPUT_GATES},
+}
+GATE_BOOTSTRAPS: dict[str, int] = {
+    **{op: 1 for op in TWO_INPUT_GATES}, "NOT": 0, "MUX": 3,
+    **{op: 1 for op in MULTI_INPUT_GATES},
+}
+# Presets whose parameter sets support the list-input gates: none of the contract's four.
+MULTI_INPUT_PRESETS: frozenset[str] = frozenset()
+
+
+def gates_for_preset(preset: str) -> tuple[str, ...]:
+    if preset in MULTI_INPUT_PRESETS:
+        return GATES
+    return tuple(op for op in GATES if op not in MULTI_INPUT_GATES)
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """Where a worker finds a key: local files of its public parts, the secret in memory."""
+
+    key_id: str
+    context_path: str
+    bootstrap_key_path: str
+    secret_key: bytes | None = None  # server mode, only for encrypt/decrypt calls
+
+
+@dataclass
+class _Loaded:
+    cc: Any
+    n: int
+    q: int
+    secret: Any = None
+
+
+_loaded: dict[str, _Loaded] = {}
+
+
+def _key(ref: KeyRef, keep: frozenset[str]) -> _Loaded:
+    for key_id in [k for k in _loaded if k not in keep and k != ref.key_id]:
+        _forget(key_id)
+    loaded = _loaded.get(ref.key_id)
+    if loaded is None:
+        cc = deserialize_binfhe_file("context", ref.context_path)
+        cc.BTKeyLoad(deserialize_binfhe_file("bootstrap_key", ref.bootstrap_key_path))
+        loaded = _loaded[ref.key_id] = _Loaded(cc, int(cc.Getn()), int(cc.Getq()))
+    if ref.secret_key is not None and loaded.secret is None:
+        loaded.secret = deserialize_binfhe_from_bytes("secret_key", ref.secret_key)
+    return loaded
+
+
+def _forget(key_id: str) -> None:
+    loaded = _loaded.pop(key_id, None)
+    if loaded is not None:
+        loaded.cc.ClearBTKeys()
+
+
+def load_key(ref: KeyRef, keep: frozenset[str]) -> dict[str, int]:
+    """Load the key into this worker (if it is not yet); its n and N."""
+    loaded = _key(ref, keep)
+    return {"n": loaded.n, "big_n": int(loaded.cc.GetN())}
+
+
+def trim(keep: frozenset[str]) -> int:
+    """Drop every key not in keep; the number of keys still loaded."""
+    for key_id in [k for k in _loaded if k not in keep]:
+        _forget(key_id)
+    return len(_loaded)
+
+
+def encrypt_bits(ref: KeyRef, keep: frozenset[str], bits: list[int]) -> list[bytes]:
+    loaded = _key(ref, keep)
+    return [serialize_binfhe_to_bytes(loaded.cc.Encrypt(loaded.secret, int(bit)))
+            for bit in bits]
+
+
+def decrypt_bits(ref: KeyRef, keep: frozenset[str], ciphertexts: list[bytes]) -> list[int]:
+    loaded = _key(ref, keep)
+    return [int(loaded.cc.Decrypt(loaded.secret, _ciphertext(loaded, data, {"index": i})))
+            for i, data in enumerate(ciphertexts)]
+
+
+# One gate of a worker's share of a batch: (batch index, op, {input name: bytes}).
+GateJob = tuple[int, str, dict[str, bytes]]
+
+
+def evaluate_gates(ref: KeyRef, keep: frozenset[str],
+                   jobs: list[GateJob]) -> tuple[list[bytes], int, float]:
+    """Evaluate independent gates in order: (outputs, bootstraps, seconds of evaluation)."""
+    import openfhe
+
+    loaded = _key(ref, keep)
+    started = time.perf_counter()
+    outputs: list[bytes] = []
+    bootstraps = 0
+    for index, op, inputs in jobs:
+        cts = {name: _ciphertext(loaded, data, {"gate": index, "input": name})
+               for name, data in inputs.items()}
+        cc = loaded.cc
+        try:
+            if op == "NOT":
+                result = cc.EvalNOT(cts["a"])
+            elif op == "MUX":
+                chosen_a = cc.EvalBinGate(openfhe.AND, cts["sel"], cts["a"])
+                chosen_b = cc.EvalBinGate(openfhe.AND, cc.EvalNOT(cts["sel"]), cts["b"])
+                result = cc.EvalBinGate(openfhe.OR, chosen_a, chosen_b)
+            elif op in MULTI_INPUT_GATES:
+                result = cc.EvalBinGate(getattr(openfhe, op), [cts["a"], cts["b"], cts["c"]])
+            else:
+                result = cc.EvalBinGate(getattr(openfhe, op), cts["a"], cts["b"])
+        except RuntimeError as exc:
+            if "independ" in str(exc):
+                raise WavisError("DEPENDENT_INPUTS", "A gate's inputs are the same "
+                                 "ciphertext.", {"gate": index}) from None
+            raise WavisError("INVALID_CIPHERTEXT", "The gate could not be evaluated on "
+                             "these ciphertexts.", {"gate": index}) from None
+        bootstraps += GATE_BOOTSTRAPS[op]
+        outputs.append(serialize_binfhe_to_bytes(result))
+    return outputs, bootstraps, time.perf_counter() - started
+
+
+def _ciphertext(loaded: _Loaded, data: bytes, where: dict[str, Any]) -> Any:
+    """Deserialize untrusted bytes and check they are a ciphertext of this key's parameters."""
+    try:
+        ct = deserialize_binfhe_from_bytes("ciphertext", data)
+    except BinFheFormatError:
+        raise WavisError("INVALID_CIPHERTEXT", "The ciphertext is not a valid OpenFHE LWE "
+                         "ciphertext.", where) from None
+    if int(ct.GetLength()) != loaded.n or int(ct.GetModulus()) != loaded.q:
+        raise WavisError("INVALID_CIPHERTEXT", f"The ciphertext has dimension "
+                         f"{ct.GetLength()} mod {ct.GetModulus()}; this session's key needs "
+                         f"{loaded.n} mod {loaded.q}.", where)
+    return ct
