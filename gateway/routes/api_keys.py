@@ -10,6 +10,7 @@ from wavis.core.roles import ADMIN, READ
 from wavis.gateway import state
 from wavis.gateway.body import read_body
 from wavis.gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
+from wavis.gateway.listing import paged_list
 from wavis.metering.v1 import metering_pb2
 
 LIST_NAME = "api_keys"
@@ -32,14 +33,8 @@ async def create_api_key(request: web.Request) -> web.Response:
 
 
 async def list_api_keys(request: web.Request) -> web.Response:
-    caller = request[state.CALLER]
-    cursors = request.app[state.CURSORS]
-    page = cursors.page_request(request, LIST_NAME, caller.account_id)
-    reply = await request.app[state.SERVICES].metering.ListApiKeys(
-        metering_pb2.ListApiKeysRequest(account_id=caller.account_id, limit=page.limit,
-                                        cursor=page.position))
-    return web.json_response(cursors.page([key_json(k) for k in reply.keys], reply.has_more,
-                                          reply.next_cursor, LIST_NAME, caller.account_id))
+    return await paged_list(request, LIST_NAME, request.app[state.SERVICES].metering.ListApiKeys,
+                            metering_pb2.ListApiKeysRequest, "keys", key_json)
 
 
 async def revoke_api_key(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from wavis.core.roles import ADMIN, READ
 from wavis.gateway import state
 from wavis.gateway.body import read_body
 from wavis.gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
+from wavis.gateway.listing import paged_list
 from wavis.gateway.schemas import register_schemas
 from wavis.metering.v1 import metering_pb2
 
@@ -234,15 +235,8 @@ async def cancel_subscription(request: web.Request) -> web.Response:
 
 
 async def list_invoices(request: web.Request) -> web.Response:
-    caller = request[state.CALLER]
-    cursors = request.app[state.CURSORS]
-    page = cursors.page_request(request, LIST_NAME, caller.account_id)
-    reply = await request.app[state.SERVICES].metering.ListInvoices(
-        metering_pb2.ListInvoicesRequest(account_id=caller.account_id, limit=page.limit,
-                                         cursor=page.position))
-    return web.json_response(cursors.page([invoice_json(i) for i in reply.invoices],
-                                          reply.has_more, reply.next_cursor, LIST_NAME,
-                                          caller.account_id))
+    return await paged_list(request, LIST_NAME, request.app[state.SERVICES].metering.ListInvoices,
+                            metering_pb2.ListInvoicesRequest, "invoices", invoice_json)
 
 
 async def get_invoice(request: web.Request) -> web.Response:

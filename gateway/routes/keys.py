@@ -15,6 +15,7 @@ from wavis.gateway import state
 from wavis.gateway.auth import Caller
 from wavis.gateway.body import read_body
 from wavis.gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
+from wavis.gateway.listing import paged_list
 from wavis.keys.v1 import keys_pb2
 
 LIST_NAME = "keys"
@@ -140,13 +141,8 @@ async def upload_key(request: web.Request) -> web.Response:
 
 
 async def list_keys(request: web.Request) -> web.Response:
-    caller = request[state.CALLER]
-    cursors = request.app[state.CURSORS]
-    page = cursors.page_request(request, LIST_NAME, caller.account_id)
-    reply = await request.app[state.SERVICES].keys.ListKeys(keys_pb2.ListKeysRequest(
-        account_id=caller.account_id, limit=page.limit, cursor=page.position))
-    return web.json_response(cursors.page([key_json(k) for k in reply.keys], reply.has_more,
-                                          reply.next_cursor, LIST_NAME, caller.account_id))
+    return await paged_list(request, LIST_NAME, request.app[state.SERVICES].keys.ListKeys,
+                            keys_pb2.ListKeysRequest, "keys", key_json)
 
 
 async def get_key(request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ from wavis.core.roles import READ, WRITE
 from wavis.gateway import state
 from wavis.gateway.body import read_body
 from wavis.gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
+from wavis.gateway.listing import paged_list
 from wavis.gateway.schemas import register_schemas
 from wavis.webhooks.v1 import webhooks_pb2
 
@@ -62,15 +63,8 @@ async def create_webhook(request: web.Request) -> web.Response:
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
-    caller = request[state.CALLER]
-    cursors = request.app[state.CURSORS]
-    page = cursors.page_request(request, LIST_NAME, caller.account_id)
-    reply = await request.app[state.SERVICES].webhooks.ListEndpoints(
-        webhooks_pb2.ListEndpointsRequest(account_id=caller.account_id, limit=page.limit,
-                                          cursor=page.position))
-    return web.json_response(cursors.page([webhook_json(e) for e in reply.endpoints],
-                                          reply.has_more, reply.next_cursor, LIST_NAME,
-                                          caller.account_id))
+    return await paged_list(request, LIST_NAME, request.app[state.SERVICES].webhooks.ListEndpoints,
+                            webhooks_pb2.ListEndpointsRequest, "endpoints", webhook_json)
 
 
 async def get_webhook(request: web.Request) -> web.Response:
@@ -120,15 +114,9 @@ async def send_test_webhook(request: web.Request) -> web.Response:
 
 
 async def list_webhook_events(request: web.Request) -> web.Response:
-    caller = request[state.CALLER]
-    cursors = request.app[state.CURSORS]
-    page = cursors.page_request(request, HISTORY_NAME, caller.account_id)
-    reply = await request.app[state.SERVICES].webhooks.ListDeliveries(
-        webhooks_pb2.ListDeliveriesRequest(account_id=caller.account_id, limit=page.limit,
-                                           cursor=page.position))
-    return web.json_response(cursors.page([delivery_json(d) for d in reply.deliveries],
-                                          reply.has_more, reply.next_cursor, HISTORY_NAME,
-                                          caller.account_id))
+    return await paged_list(request, HISTORY_NAME,
+                            request.app[state.SERVICES].webhooks.ListDeliveries,
+                            webhooks_pb2.ListDeliveriesRequest, "deliveries", delivery_json)
 
 
 # Schemas ------------------------------------------------------------------------------------
