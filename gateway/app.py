@@ -63,7 +63,7 @@ def create_app(settings: GatewaySettings,
     service_token(settings)  # production refuses to start without WAVIS_SERVICE_TOKEN
 
     async def clients(app: web.Application) -> AsyncIterator[None]:
-        redis = app[state.REDIS] = open_redis(settings)
+        redis = app[state.REDIS] = open_redis(settings, tracer_provider=tracer_provider)
         app[state.SERVICES] = ServiceClients(settings.service_targets, tracer_provider,
                                              service_token(settings))
         app[state.LOCKOUT] = BruteForceGuard(redis, LockoutPolicy(

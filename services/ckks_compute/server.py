@@ -213,11 +213,13 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     settings = context.settings
     assert isinstance(settings, CkksSettings)
     context.fhe_engine = fhe_engine_description()
-    redis_bytes = open_redis(settings)
-    redis_text = open_redis(settings, decode_responses=True)
-    keys_channel = open_channel(settings.keys_target)
+    redis_bytes = open_redis(settings, tracer_provider=context.tracer_provider)
+    redis_text = open_redis(settings, decode_responses=True,
+                            tracer_provider=context.tracer_provider)
+    keys_channel = open_channel(settings.keys_target, tracer_provider=context.tracer_provider)
     keys = keys_pb2_grpc.KeysServiceStub(keys_channel)
-    metering_channel = open_channel(settings.metering_target)
+    metering_channel = open_channel(settings.metering_target,
+                                    tracer_provider=context.tracer_provider)
     engine = CkksEngine(keys, settings.compute_threads, settings.key_cache_bytes,
                         settings.ciphertext_cache_bytes)
     pool = FheWorkerPool(1, settings.omp_num_threads)

@@ -197,7 +197,8 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
         settings.key_encryption_key, "WAVIS_KEY_ENCRYPTION_KEY", "key_encryption_key",
         production=settings.is_production, data_dir=settings.data_dir,
         generate=new_encryption_key))
-    redis = open_redis(settings, decode_responses=True)
+    redis = open_redis(settings, decode_responses=True,
+                       tracer_provider=context.tracer_provider)
     pubsub_redis = aioredis.Redis.from_url(
         settings.redis_url, decode_responses=True,
         socket_connect_timeout=settings.redis_timeout_seconds)

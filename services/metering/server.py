@@ -177,7 +177,8 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     assert isinstance(settings, MeteringSettings)
     pepper = require_secret(settings.api_key_pepper, "WAVIS_API_KEY_PEPPER", "api_key_pepper",
                             production=settings.is_production, data_dir=settings.data_dir)
-    redis = open_redis(settings, decode_responses=True)
+    redis = open_redis(settings, decode_responses=True,
+                       tracer_provider=context.tracer_provider)
     # Subscriptions wait for messages indefinitely: no read timeout on their connection.
     pubsub_redis = aioredis.Redis.from_url(
         settings.redis_url, decode_responses=True,

@@ -147,8 +147,8 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     settings = context.settings
     assert isinstance(settings, TfheSettings)
     context.fhe_engine = fhe_engine_description()
-    redis = open_redis(settings)
-    keys_channel = open_channel(settings.keys_target)
+    redis = open_redis(settings, tracer_provider=context.tracer_provider)
+    keys_channel = open_channel(settings.keys_target, tracer_provider=context.tracer_provider)
     keys = keys_pb2_grpc.KeysServiceStub(keys_channel)
     pool = FheWorkerPool(settings.workers, settings.omp_num_threads)
     cache = KeyCache(keys, settings.data_dir / "tfhe-cache" / context.instance_id.replace(

@@ -202,7 +202,8 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     if settings.allow_private:
         log.warning("WAVIS_WEBHOOK_ALLOW_PRIVATE is on: webhook URLs may point at loopback "
                     "and private addresses (development only)")
-    redis = open_redis(settings, decode_responses=True)
+    redis = open_redis(settings, decode_responses=True,
+                       tracer_provider=context.tracer_provider)
     # The fan-out's blocking stream reads need a timeout longer than the block.
     reader = aioredis.Redis.from_url(settings.redis_url, decode_responses=True,
                                      socket_connect_timeout=settings.redis_timeout_seconds,

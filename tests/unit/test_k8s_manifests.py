@@ -279,6 +279,11 @@ def test_dev_overlay_settings() -> None:
 # ------------------------------------------------------------------------ NetworkPolicies
 
 
+SCRAPE_POLICY = "prometheus-scrape-ingress"
+PROMETHEUS_LABEL = {"app.kubernetes.io/name": "prometheus"}
+METRICS_PORT = 9090
+
+
 def test_network_policies() -> None:
     policies = list(base_objects("NetworkPolicy").values())
     deny = [p for p in policies if p["spec"]["podSelector"] == {} and "ingress" not in p["spec"]]
@@ -297,8 +302,9 @@ def test_network_policies() -> None:
     assert gateway and all("from" not in rule for rule in gateway[0]["spec"]["ingress"])
     assert [p["port"] for p in gateway[0]["spec"]["ingress"][0]["ports"]] == [8080]
 
+    mesh_policies = [p for p in policies if p["metadata"]["name"] != SCRAPE_POLICY]
     for name, port in {**GRPC_SERVICES, "redis": 6379}.items():
-        (policy,) = [p for p in policies if selects(p, name)]
+        (policy,) = [p for p in mesh_policies if selects(p, name)]
         for rule in policy["spec"]["ingress"]:
             assert rule.get("from"), f"{name}: ingress open to everything"
             for peer in rule["from"]:
@@ -315,3 +321,44 @@ def test_network_policies() -> None:
                 assert part_of in ("wavis", ["wavis"]), f"{name}: peers must be wavis pods"
         ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
         assert port in ports, f"{name}: port {port} not allowed"
+
+
+# -------------------------------------------------------------------------------- Metrics
+
+
+def _container(name: str) -> dict[str, Any]:
+    (container,) = base_objects("Deployment")[name]["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def test_every_process_exposes_metrics_to_prometheus() -> None:
+    for name, (_, port) in PROCESSES.items():
+        dep = base_objects("Deployment")[name]
+        annotations = dep["spec"]["template"]["metadata"].get("annotations", {})
+        container = _container(name)
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        scrape_port = METRICS_PORT if port is not None else 8080
+        assert annotations.get("prometheus.io/scrape") == "true", name
+        assert annotations.get("prometheus.io/port") == str(scrape_port), name
+        assert annotations.get("prometheus.io/path") == "/metrics", name
+        if port is None:  # the gateway serves /metrics on its HTTP port
+            assert ports.get("http") == 8080
+            assert "WAVIS_METRICS_PORT" not in env
+        else:
+            assert ports.get("metrics") == METRICS_PORT, name
+            assert env.get("WAVIS_METRICS_PORT") == str(METRICS_PORT), name
+    assert "WAVIS_METRICS_PORT" not in config_data(), "set per service, not for the gateway"
+
+
+def test_prometheus_may_scrape_every_process() -> None:
+    policy = base_objects("NetworkPolicy")[SCRAPE_POLICY]
+    selector = policy["spec"]["podSelector"]
+    selected = {e["key"]: e["values"] for e in selector["matchExpressions"]}
+    assert selected["app.kubernetes.io/part-of"] == ["wavis"]
+    assert set(selected["app.kubernetes.io/name"]) == set(PROCESSES)
+    (rule,) = policy["spec"]["ingress"]
+    (peer,) = rule["from"]
+    assert peer == {"namespaceSelector": {}, "podSelector": {"matchLabels": PROMETHEUS_LABEL}}
+    assert {(p["protocol"], p["port"]) for p in rule["ports"]} == {
+        ("TCP", METRICS_PORT), ("TCP", 8080)}

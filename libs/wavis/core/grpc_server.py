@@ -60,6 +60,9 @@ class ServiceContext:
     started_at: float = field(default_factory=time.monotonic)
     instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     fhe_engine: str = ""
+    # Spans of the clients a lifespan opens (Redis, channels to other services); None is the
+    # process's provider, a test passes its own to the runner.
+    tracer_provider: trace.TracerProvider | None = None
     # Set when the graceful stop begins: long-lived streams end themselves on it, so the
     # drain is not held up by subscribers that would never finish.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -100,7 +103,8 @@ class GrpcServiceRunner:
         self.server = grpc.aio.server(options=[
             ("grpc.max_receive_message_length", settings.grpc_max_receive_bytes),
         ], interceptors=interceptors)
-        self.context = ServiceContext(mesh=mesh, settings=settings, server=self.server)
+        self.context = ServiceContext(mesh=mesh, settings=settings, server=self.server,
+                                      tracer_provider=tracer_provider)
         self._lifespan = lifespan
         self._exit_stack = AsyncExitStack()
         self._stopping: asyncio.Task[None] | None = None

@@ -37,6 +37,18 @@ class GatewayReplica:
     port: int
 
 
+@dataclass(frozen=True)
+class ServiceReplica:
+    key: str  # the service's mesh key, e.g. "ckks_compute"
+    child: Child
+    port: int
+
+
+def replicas_target(ports: list[int]) -> str:
+    """One gRPC target naming several local replicas; the channels round-robin over them."""
+    return "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
+
+
 class StackError(RuntimeError):
     """The stack could not start; the message says which part and why."""
 
@@ -58,6 +70,7 @@ class Stack:
     gateway: Child | None = field(default=None, init=False)
     gateway_port: int = field(default=0, init=False)
     extra_gateways: list[GatewayReplica] = field(default_factory=list, init=False)
+    service_replicas: list[ServiceReplica] = field(default_factory=list, init=False)
     _gateway_env: dict[str, str] = field(default_factory=dict, init=False)
     _run_dir: Path | None = field(default=None, init=False)
     _lock: IO[str] | None = field(default=None, init=False)
@@ -136,11 +149,12 @@ class Stack:
         tmp.write_text(json.dumps(published, indent=2))
         tmp.replace(self.data_dir / STACK_FILE)
 
-    def _start_gateway(self, name: str, port: int) -> GatewayReplica:
+    def _start_gateway(self, name: str, port: int,
+                       extra_env: dict[str, str] | None = None) -> GatewayReplica:
         assert self._run_dir is not None
         ready_file = self._run_dir / f"{name}.json"
-        env = self._gateway_env | {"WAVIS_HTTP_PORT": str(port),
-                                   "WAVIS_READY_FILE": str(ready_file)}
+        env = self._gateway_env | (extra_env or {}) | {"WAVIS_HTTP_PORT": str(port),
+                                                       "WAVIS_READY_FILE": str(ready_file)}
         child = Child(name, python_module("wavis.gateway"), env, self._log_path(name))
         replica = GatewayReplica(child, self._wait_ready(child, ready_file))
         self._wait_gateway_ready(replica.port)
@@ -162,10 +176,39 @@ class Stack:
         self.service_ports[key] = self._wait_ready(self.services[key], ready_file)
         return self.service_ports[key]
 
-    def start_extra_gateway(self) -> GatewayReplica:
-        """Another gateway replica on a free port, sharing the services and Redis."""
-        replica = self._start_gateway(f"gateway-{len(self.extra_gateways) + 2}", 0)
+    def start_extra_gateway(self, targets: dict[str, str] | None = None) -> GatewayReplica:
+        """Another gateway replica on a free port, sharing the services and Redis.
+
+        `targets` overrides where it finds services, by mesh key: e.g. {"ckks_compute":
+        replicas_target([p1, p2])} puts it in front of two ckks-compute replicas.
+        """
+        by_key = {service.key: service for service in SERVICES}
+        env = {by_key[key].target_env: target for key, target in (targets or {}).items()}
+        replica = self._start_gateway(f"gateway-{len(self.extra_gateways) + 2}", 0, env)
         self.extra_gateways.append(replica)
+        return replica
+
+    def start_service_replica(self, key: str,
+                              env: dict[str, str] | None = None) -> ServiceReplica:
+        """Another process of service `key` on a free port, with the stack's environment (same
+        Redis, same targets for the services it calls) plus `env`. The stack's gateway keeps
+        calling the first one: put a gateway in front of the replicas with
+        `start_extra_gateway(targets={key: replicas_target([...])})`."""
+        assert self._run_dir is not None, "start the stack first"
+        service = next(service for service in SERVICES if service.key == key)
+        number = 2 + sum(replica.key == key for replica in self.service_replicas)
+        name = f"{key}-{number}"
+        ready_file = self._run_dir / f"{name}.json"
+        child_env = self._gateway_env | (env or {}) | {"WAVIS_GRPC_PORT": "0",
+                                                       "WAVIS_READY_FILE": str(ready_file)}
+        child = Child(f"{service.name}-{number}", python_module(service.module), child_env,
+                      self._log_path(name))
+        try:
+            replica = ServiceReplica(key, child, self._wait_ready(child, ready_file))
+        except StackError:
+            child.kill()
+            raise
+        self.service_replicas.append(replica)
         return replica
 
     def _start_redis(self) -> str:
@@ -209,7 +252,8 @@ class Stack:
         """Gateways first, so they stop taking requests before the services behind them go."""
         gateways = [self.gateway] if self.gateway else []
         gateways += [replica.child for replica in self.extra_gateways]
-        return gateways + list(self.services.values())
+        replicas = [replica.child for replica in self.service_replicas]
+        return gateways + list(self.services.values()) + replicas
 
     def exited(self) -> list[str]:
         """Names of the parts that are no longer running."""
