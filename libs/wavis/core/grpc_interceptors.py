@@ -6,6 +6,7 @@ Only WAVIS methods (`/wavis.*`) are wrapped; health and reflection pass through 
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import hmac
 import inspect
@@ -66,9 +67,10 @@ def _wrap_handler(handler: grpc.RpcMethodHandler, method: str,
 
 
 class _WrappingInterceptor(grpc.aio.ServerInterceptor):
+    @abc.abstractmethod
     def around(self, context: grpc.aio.ServicerContext,
                method: str) -> AbstractAsyncContextManager[None]:
-        raise NotImplementedError  # each subclass supplies its own
+        """The context every call of a WAVIS method runs inside."""
 
     async def intercept_service(
         self,

@@ -15,7 +15,7 @@ from typing import IO, Any, cast
 
 from wavis.core.mesh import SERVICES
 from wavis.core.ready_file import read_ready_port
-from wavis.core.redis_server import RedisServer, free_port
+from wavis.core.redis_server import RedisServer, free_ports
 from wavis.core.service_auth import TOKEN_ENV, publish_dev_token, service_token
 from wavis.core.settings import CommonSettings
 from wavis.devstack.children import Child, die_with_parent, python_module, stop_all
@@ -120,9 +120,9 @@ class Stack:
 
         # Ports are chosen before anything starts, so every process (services call each
         # other too) is told where every service listens.
-        ports = {service.key: (self.port_base + index if self.port_base is not None
-                               else free_port())
-                 for index, service in enumerate(SERVICES)}
+        chosen = ([self.port_base + index for index in range(len(SERVICES))]
+                  if self.port_base is not None else free_ports(len(SERVICES)))
+        ports = {service.key: port for service, port in zip(SERVICES, chosen, strict=True)}
         env |= {service.target_env: f"127.0.0.1:{ports[service.key]}" for service in SERVICES}
         for service in SERVICES:
             child_env = env | {"WAVIS_GRPC_PORT": str(ports[service.key]),
