@@ -14,6 +14,7 @@ from wavis.core.roles import TRIAL
 from wavis.gateway import state
 from wavis.gateway.body import read_body
 from wavis.gateway.endpoints import Endpoint, Reply
+from wavis.gateway.routes.keys import SECURITY_WARNING
 from wavis.gateway.schemas import register_schemas
 
 MAX_CIPHERTEXT_BYTES = 2 * 1024 * 1024
@@ -49,6 +50,11 @@ def decode_ciphertext(text: str) -> bytes:
     return data
 
 
+def _warning(insecure: bool) -> dict[str, str]:
+    """Every response about a below-128-bit key says so (CONTRACT.md, Conventions)."""
+    return {"X-Security-Warning": SECURITY_WARNING} if insecure else {}
+
+
 async def upload_ciphertext(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     body = await read_body(request, "CiphertextUploadRequest")
@@ -57,7 +63,8 @@ async def upload_ciphertext(request: web.Request) -> web.Response:
         pb.UploadCiphertextRequest(account_id=caller.account_id, key_id=body["key_id"],
                                    data=data), timeout=60)
     return web.json_response(ciphertext_json(reply.ciphertext,
-                                             list(reply.evicted_ciphertext_ids)), status=201)
+                                             list(reply.evicted_ciphertext_ids)), status=201,
+                             headers=_warning(reply.ciphertext.insecure_key))
 
 
 async def encrypt_values(request: web.Request) -> web.Response:
@@ -67,14 +74,16 @@ async def encrypt_values(request: web.Request) -> web.Response:
         pb.EncryptValuesRequest(account_id=caller.account_id, key_id=body["key_id"],
                                 values=body["values"]), timeout=60)
     return web.json_response(ciphertext_json(reply.ciphertext,
-                                             list(reply.evicted_ciphertext_ids)), status=201)
+                                             list(reply.evicted_ciphertext_ids)), status=201,
+                             headers=_warning(reply.ciphertext.insecure_key))
 
 
 async def get_ciphertext(request: web.Request) -> web.Response:
     reply = await request.app[state.SERVICES].ckks_compute.GetCiphertext(pb.GetCiphertextRequest(
         account_id=request[state.CALLER].account_id,
         ciphertext_id=request.match_info["ciphertext_id"], include_data=True))
-    return web.json_response(ciphertext_json(reply.ciphertext, with_data=True))
+    return web.json_response(ciphertext_json(reply.ciphertext, with_data=True),
+                             headers=_warning(reply.ciphertext.insecure_key))
 
 
 async def delete_ciphertext(request: web.Request) -> web.Response:
@@ -90,7 +99,8 @@ async def decrypt_ciphertext(request: web.Request) -> web.Response:
                                     ciphertext_id=request.match_info["ciphertext_id"]),
         timeout=60)
     return web.json_response({"values": list(reply.values),
-                              "precision_bits": reply.precision_bits})
+                              "precision_bits": reply.precision_bits},
+                             headers=_warning(reply.insecure_key))
 
 
 _CIPHERTEXT_PROPERTIES = {
@@ -131,23 +141,26 @@ register_schemas({
     },
 })
 
+_WARN = ("X-Security-Warning",)
+_STORED = {201: Reply("Stored.", "Ciphertext", _WARN)}
+
 ENDPOINTS = (
     Endpoint("POST", "/ciphertexts", upload_ciphertext, "Upload a CKKS ciphertext",
-             "Ciphertexts", {201: Reply("Stored.", "Ciphertext")}, min_role=TRIAL,
+             "Ciphertexts", _STORED, min_role=TRIAL,
              request_schema="CiphertextUploadRequest",
              description="Checked to deserialize under the key (else 400 INVALID_CIPHERTEXT); "
                          "over 2 MB -> 413."),
     Endpoint("POST", "/ciphertexts/encrypt", encrypt_values,
              "Encrypt values under a server-mode key", "Ciphertexts",
-             {201: Reply("Stored.", "Ciphertext")}, min_role=TRIAL,
+             _STORED, min_role=TRIAL,
              request_schema="EncryptRequest"),
     Endpoint("GET", "/ciphertexts/{ciphertext_id}", get_ciphertext, "Get a ciphertext",
-             "Ciphertexts", {200: Reply("The ciphertext with its data.", "Ciphertext")},
+             "Ciphertexts", {200: Reply("The ciphertext with its data.", "Ciphertext", _WARN)},
              min_role=TRIAL),
     Endpoint("DELETE", "/ciphertexts/{ciphertext_id}", delete_ciphertext,
              "Delete a ciphertext", "Ciphertexts", {204: Reply("Deleted.")}, min_role=TRIAL),
     Endpoint("POST", "/ciphertexts/{ciphertext_id}/decrypt", decrypt_ciphertext,
              "Decrypt under a server-mode key", "Ciphertexts",
-             {200: Reply("The slots' values.", "Decrypted")}, min_role=TRIAL,
+             {200: Reply("The slots' values.", "Decrypted", _WARN)}, min_role=TRIAL,
              description="A blind key answers 400 BLIND_KEY."),
 )

@@ -15,6 +15,7 @@ from wavis.core.roles import TRIAL, WRITE
 from wavis.gateway import state
 from wavis.gateway.body import read_body
 from wavis.gateway.endpoints import Endpoint, Reply
+from wavis.gateway.routes.keys import SECURITY_WARNING
 from wavis.gateway.schemas import register_schemas
 from wavis.gateway.usage import Charge, metered, reserve
 
@@ -54,10 +55,14 @@ def result_json(op_id: str, operation: str, result: pb.OperationResult, costs: d
     return body
 
 
-def budget_headers(remaining: float) -> dict[str, str]:
-    return {"X-Noise-Budget-Remaining": f"{remaining:g}",
-            "X-Noise-Budget-Warning": "true" if remaining < LOW_BUDGET_PCT else "false",
-            "X-Noise-Budget-Recovery": RECOVERY_HINT}
+def budget_headers(result: pb.Ciphertext) -> dict[str, str]:
+    remaining = result.noise_budget_remaining
+    headers = {"X-Noise-Budget-Remaining": f"{remaining:g}",
+               "X-Noise-Budget-Warning": "true" if remaining < LOW_BUDGET_PCT else "false",
+               "X-Noise-Budget-Recovery": RECOVERY_HINT}
+    if result.insecure_key:  # every response about a below-128-bit key says so
+        headers["X-Security-Warning"] = SECURITY_WARNING
+    return headers
 
 
 async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> web.Response:
@@ -90,7 +95,7 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
     body_out = result_json(reply.op_id, operation, reply.result, _charged(charge),
                            message.return_ciphertext)
     return web.json_response(body_out,
-                             headers=budget_headers(reply.result.result.noise_budget_remaining))
+                             headers=budget_headers(reply.result.result))
 
 
 async def compute_operation(request: web.Request) -> web.Response:
@@ -110,7 +115,7 @@ async def get_operation(request: web.Request) -> web.Response:
         body = result_json(reply.op_id, reply.operation, reply.result,
                            _costs(request, reply.operation), False)
         return web.json_response(body, headers=budget_headers(
-            reply.result.result.noise_budget_remaining))
+            reply.result.result))
     body = {"op_id": reply.op_id, "operation": reply.operation, "status": reply.status}
     if reply.status == "failed":
         body["error"] = {"code": reply.error_code, "message": reply.error_message}
@@ -184,7 +189,8 @@ register_schemas({
     },
 })
 
-_NOISE_HEADERS = ("X-Noise-Budget-Remaining", "X-Noise-Budget-Warning", "X-Noise-Budget-Recovery")
+_NOISE_HEADERS = ("X-Noise-Budget-Remaining", "X-Noise-Budget-Warning", "X-Noise-Budget-Recovery",
+                  "X-Security-Warning")
 _REPLIES = {200: Reply("The result.", "ComputeResult", _NOISE_HEADERS),
             202: Reply("Queued (async, and every bootstrap).", "ComputePending", ("Location",))}
 

@@ -82,6 +82,7 @@ class StoredCiphertext:
     level: int = 0
     budget_pct: float = 100.0
     data: bytes | None = None
+    insecure_key: bool = False
 
 
 class CiphertextStore:
@@ -93,7 +94,8 @@ class CiphertextStore:
         self._delete = redis.register_script(_DELETE)
 
     async def put(self, account_id: str, key_id: str, data: bytes, level: int,
-                  budget_pct: float) -> tuple[StoredCiphertext, list[str]]:
+                  budget_pct: float, insecure_key: bool = False,
+                  ) -> tuple[StoredCiphertext, list[str]]:
         if len(data) > MAX_CIPHERTEXT_BYTES:
             raise WavisError("PAYLOAD_TOO_LARGE", "Ciphertexts are limited to 2 MB.",
                              {"limit_bytes": MAX_CIPHERTEXT_BYTES})
@@ -101,13 +103,13 @@ class CiphertextStore:
         expires_at = rfc3339(time.time() + self.ttl_seconds)
         fields: list[Any] = ["account_id", account_id, "key_id", key_id, "size", len(data),
                              "expires_at", expires_at, "level", level, "budget", budget_pct,
-                             "data", data]
+                             "insecure", int(insecure_key), "data", data]
         evicted = await self._put(
             keys=[_record(ciphertext_id), LRU, SIZES, TOTAL, _key_index(key_id)],
             args=[ciphertext_id, len(data), self.ttl_seconds, int(time.time() * 1000),
                   self.budget_bytes, *fields])
         stored = StoredCiphertext(ciphertext_id, account_id, key_id, len(data), expires_at,
-                                  level, budget_pct)
+                                  level, budget_pct, insecure_key=insecure_key)
         return stored, [e.decode() if isinstance(e, bytes) else e for e in evicted]
 
     async def get(self, account_id: str, ciphertext_id: str, with_data: bool = True,
@@ -117,7 +119,8 @@ class CiphertextStore:
     async def get_many(self, account_id: str, ciphertext_ids: list[str],
                        with_data: list[bool]) -> list[StoredCiphertext]:
         """Several ciphertexts (each touched for LRU) in one round trip."""
-        fields = ["account_id", "key_id", "size", "expires_at", "level", "budget", "data"]
+        fields = ["account_id", "key_id", "size", "expires_at", "level", "budget", "insecure",
+                  "data"]
         now = int(time.time() * 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
             for ciphertext_id, data in zip(ciphertext_ids, with_data, strict=True):
@@ -134,7 +137,8 @@ class CiphertextStore:
             found.append(StoredCiphertext(
                 ciphertext_id, account_id, values[1].decode(), int(values[2]),
                 values[3].decode(), int(values[4]), float(values[5]),
-                values[6] if with_data[index] else None))
+                values[7] if with_data[index] else None,
+                insecure_key=values[6] == b"1"))
         return found
 
     async def delete(self, account_id: str, ciphertext_id: str) -> None:

@@ -70,7 +70,7 @@ class Calculator:
         data = await self.engine.run(openfhe.Serialize, ciphertext, openfhe.BINARY)
         stored, evicted = await self.store.put(
             key.account_id, key.key_id, data, ckks_ops.levels_used(ciphertext, key.shape),
-            ckks_ops.budget_pct(ciphertext, key.shape))
+            ckks_ops.budget_pct(ciphertext, key.shape), key.insecure)
         self.engine.remember_ciphertext(stored.ciphertext_id, ciphertext, len(data))
         return stored, evicted, data
 
@@ -85,7 +85,7 @@ class Calculator:
             raise WavisError("INVALID_CIPHERTEXT", "The bytes could not be read.") from None
         used = facts["level"] + max(0, facts["noise_scale_degree"] - key.shape.fresh_scale_degree)
         budget = round(100.0 * max(0, key.shape.max_depth - used) / key.shape.max_depth, 2)
-        return await self.store.put(account_id, key_id, data, used, budget)
+        return await self.store.put(account_id, key_id, data, used, budget, key.insecure)
 
     async def encrypt(self, account_id: str, key_id: str, values: Sequence[float]) -> tuple[
             StoredCiphertext, list[str]]:
@@ -130,7 +130,8 @@ class Calculator:
             loaded.append(ciphertext)
         return loaded
 
-    async def decrypt(self, account_id: str, ciphertext_id: str) -> tuple[list[float], float]:
+    async def decrypt(self, account_id: str, ciphertext_id: str,
+                      ) -> tuple[list[float], float, bool]:
         stored = await self.store.get(account_id, ciphertext_id, with_data=False)
         key = await self.engine.key(account_id, stored.key_id)
         if key.secret_key is None:
@@ -143,7 +144,8 @@ class Calculator:
             plain.SetLength(key.shape.slot_count)
             return [float(v) for v in plain.GetRealPackedValue()], float(plain.GetLogPrecision())
 
-        return await self.engine.run(decrypt)
+        values, precision = await self.engine.run(decrypt)
+        return values, precision, key.insecure
 
     # Operations -------------------------------------------------------------------------
 

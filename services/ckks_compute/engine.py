@@ -36,6 +36,7 @@ class LoadedKey:
     ring_dim: int
     size: int
     level_budget: list[int]
+    insecure: bool = False  # below 128-bit security (testing parameters)
 
 
 class CkksEngine:
@@ -147,7 +148,8 @@ class CkksEngine:
                                                              openfhe.BINARY)
         return LoadedKey(record.key_id, record.account_id, record.mode, context, public_key,
                          secret, tag, shape, int(context.GetRingDimension()), size,
-                         [int(v) for v in record.level_budget])
+                         [int(v) for v in record.level_budget],
+                         insecure=int(record.security_bits) < 128)
 
     def _evict_all_keys(self) -> None:
         """Drop every loaded key (the caller holds the write lock). OpenFHE can only clear

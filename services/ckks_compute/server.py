@@ -37,7 +37,7 @@ def ciphertext_message(stored: StoredCiphertext, data: bytes | None = None) -> p
     return pb.Ciphertext(ciphertext_id=stored.ciphertext_id, key_id=stored.key_id,
                          level=stored.level, noise_budget_remaining=stored.budget_pct,
                          size_bytes=stored.size, expires_at=stored.expires_at,
-                         data=data or b"")
+                         data=data or b"", insecure_key=stored.insecure_key)
 
 
 def result_message(output: ComputeOutput, with_data: bool) -> pb.OperationResult:
@@ -63,7 +63,8 @@ def _result_to_json(output: ComputeOutput) -> dict[str, Any]:
     stored = output.result
     return {"result": {"ciphertext_id": stored.ciphertext_id, "key_id": stored.key_id,
                        "level": stored.level, "noise_budget_remaining": stored.budget_pct,
-                       "size_bytes": stored.size, "expires_at": stored.expires_at},
+                       "size_bytes": stored.size, "expires_at": stored.expires_at,
+                       "insecure_key": stored.insecure_key},
             "compute_time_ms": output.compute_time_ms,
             "evicted_ciphertext_ids": output.evicted,
             "bootstrap_applied": output.bootstrap_applied,
@@ -122,9 +123,10 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
     async def DecryptCiphertext(self, request: pb.DecryptCiphertextRequest,
                                 grpc_context: grpc.aio.ServicerContext,
                                 ) -> pb.DecryptCiphertextResponse:
-        values, precision = await self.calculator.decrypt(request.account_id,
-                                                          request.ciphertext_id)
-        return pb.DecryptCiphertextResponse(values=values, precision_bits=precision)
+        values, precision, insecure = await self.calculator.decrypt(request.account_id,
+                                                                    request.ciphertext_id)
+        return pb.DecryptCiphertextResponse(values=values, precision_bits=precision,
+                                            insecure_key=insecure)
 
     async def Compute(self, request: pb.ComputeRequest,
                       grpc_context: grpc.aio.ServicerContext) -> pb.ComputeResponse:

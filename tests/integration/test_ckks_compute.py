@@ -428,3 +428,22 @@ async def test_operations_are_billed_once_and_refusals_are_free(session: Session
     assert usage["by_operation"]["multiply"]["fcu"] == 5
     assert usage["by_operation"]["negate"]["count"] == 1
     assert "multiply-plain" not in usage["by_operation"]
+
+
+async def test_testing_keys_warn_on_every_ciphertext_response(session: Session,
+                                                              api: Api, mesh: Stack) -> None:
+    cx = await session.encrypt(_vector())  # PARAMS are "testing": below 128-bit
+    replies = [
+        await api.get(f"/api/v1/ciphertexts/{cx}", headers=session.tenant.auth()),
+        await session.compute("negate", [cx]),
+        await api.post(f"/api/v1/ciphertexts/{cx}/decrypt", headers=session.tenant.auth()),
+    ]
+    for reply in replies:
+        assert reply.status == 200 and reply.headers["X-Security-Warning"]
+    tenant = await create_account(mesh)
+    secure = (await api.post("/api/v1/keys/generate", headers=tenant.auth(), json={
+        "scheme": "ckks", "params": {"poly_degree": 8192, "scale_bits": 40, "max_depth": 1},
+        "rotations": [1]})).json
+    stored = await api.post("/api/v1/ciphertexts/encrypt", headers=tenant.auth(),
+                            json={"key_id": secure["key_id"], "values": [1.0]})
+    assert stored.status == 201 and "X-Security-Warning" not in stored.headers

@@ -22,7 +22,7 @@ class DescribeResponse(_message.Message):
     def __init__(self, info: _Optional[_Union[_common_pb2.ServiceInfo, _Mapping]] = ..., active_jobs: _Optional[int] = ..., ciphertext_cache_usage_pct: _Optional[float] = ...) -> None: ...
 
 class Ciphertext(_message.Message):
-    __slots__ = ("ciphertext_id", "key_id", "level", "noise_budget_remaining", "size_bytes", "expires_at", "data")
+    __slots__ = ("ciphertext_id", "key_id", "level", "noise_budget_remaining", "size_bytes", "expires_at", "data", "insecure_key")
     CIPHERTEXT_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,7 @@ class Ciphertext(_message.Message):
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    INSECURE_KEY_FIELD_NUMBER: _ClassVar[int]
     ciphertext_id: str
     key_id: str
     level: int
@@ -37,7 +38,8 @@ class Ciphertext(_message.Message):
     size_bytes: int
     expires_at: str
     data: bytes
-    def __init__(self, ciphertext_id: _Optional[str] = ..., key_id: _Optional[str] = ..., level: _Optional[int] = ..., noise_budget_remaining: _Optional[float] = ..., size_bytes: _Optional[int] = ..., expires_at: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+    insecure_key: bool
+    def __init__(self, ciphertext_id: _Optional[str] = ..., key_id: _Optional[str] = ..., level: _Optional[int] = ..., noise_budget_remaining: _Optional[float] = ..., size_bytes: _Optional[int] = ..., expires_at: _Optional[str] = ..., data: _Optional[bytes] = ..., insecure_key: _Optional[bool] = ...) -> None: ...
 
 class UploadCiphertextRequest(_message.Message):
     __slots__ = ("account_id", "key_id", "data")
@@ -112,12 +114,14 @@ class DecryptCiphertextRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., ciphertext_id: _Optional[str] = ...) -> None: ...
 
 class DecryptCiphertextResponse(_message.Message):
-    __slots__ = ("values", "precision_bits")
+    __slots__ = ("values", "precision_bits", "insecure_key")
     VALUES_FIELD_NUMBER: _ClassVar[int]
     PRECISION_BITS_FIELD_NUMBER: _ClassVar[int]
+    INSECURE_KEY_FIELD_NUMBER: _ClassVar[int]
     values: _containers.RepeatedScalarFieldContainer[float]
     precision_bits: float
-    def __init__(self, values: _Optional[_Iterable[float]] = ..., precision_bits: _Optional[float] = ...) -> None: ...
+    insecure_key: bool
+    def __init__(self, values: _Optional[_Iterable[float]] = ..., precision_bits: _Optional[float] = ..., insecure_key: _Optional[bool] = ...) -> None: ...
 
 class MatrixRow(_message.Message):
     __slots__ = ("values",)
