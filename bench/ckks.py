@@ -15,17 +15,12 @@ import argparse
 import asyncio
 import os
 import statistics
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-
-from wavis.core.grpc_client import open_channel
-from wavis.devstack.stack import Stack
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from benchlib import bench_headers, bench_stack
 
 SETS = [
     ("N=8192 d1", {"poly_degree": 8192, "scale_bits": 40, "max_depth": 1}),
@@ -114,60 +109,51 @@ async def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=30)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="wavis-bench-") as tmp:
-        stack = Stack(data_dir=Path(tmp) / "data", http_port=0, log_dir=Path(tmp) / "logs",
-                      env={"WAVIS_LOG_LEVEL": "warning"}).start()
-        try:
-            async with open_channel(f"127.0.0.1:{stack.service_ports['metering']}") as channel:
-                account = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
-                    metering_pb2.CreateAccountRequest(email="bench@example.com",
-                                                      plan="enterprise"))
-            headers = {"Authorization": f"Bearer {account.api_key}"}
-            base = stack.gateway_url + "/api/v1"
-            print(f"WAVIS CKKS benchmark: {os.cpu_count()} cores, OMP_NUM_THREADS="
-                  f"{os.environ.get('OMP_NUM_THREADS')}, {args.iterations} runs per cell; "
-                  "service = REST end to end, ciphertexts already stored")
-            print(f"{'params':<12}{'operation':<16}{'raw p50':>9}{'svc p50':>9}{'ratio':>7}"
-                  f"{'svc p50@8':>11}{'raw ops/s':>11}{'svc ops/s@8':>13}{'ratio':>7}")
-            async with aiohttp.ClientSession() as session:
-                for label, params in SETS:
-                    async with session.post(base + "/keys/generate", headers=headers, json={
-                            "scheme": "ckks", "params": params, "rotations": [1]}) as r:
+    with bench_stack() as stack:
+        headers = await bench_headers(stack)
+        base = stack.gateway_url + "/api/v1"
+        print(f"WAVIS CKKS benchmark: {os.cpu_count()} cores, OMP_NUM_THREADS="
+              f"{os.environ.get('OMP_NUM_THREADS')}, {args.iterations} runs per cell; "
+              "service = REST end to end, ciphertexts already stored")
+        print(f"{'params':<12}{'operation':<16}{'raw p50':>9}{'svc p50':>9}{'ratio':>7}"
+              f"{'svc p50@8':>11}{'raw ops/s':>11}{'svc ops/s@8':>13}{'ratio':>7}")
+        async with aiohttp.ClientSession() as session:
+            for label, params in SETS:
+                async with session.post(base + "/keys/generate", headers=headers, json={
+                        "scheme": "ckks", "params": params, "rotations": [1]}) as r:
+                    key = await r.json()
+                while key["status"] == "pending":
+                    await asyncio.sleep(0.2)
+                    async with session.get(f"{base}/keys/{key['key_id']}",
+                                           headers=headers) as r:
                         key = await r.json()
-                    while key["status"] == "pending":
-                        await asyncio.sleep(0.2)
-                        async with session.get(f"{base}/keys/{key['key_id']}",
-                                               headers=headers) as r:
-                            key = await r.json()
-                    slots = key["slot_count"]
-                    ids = []
-                    for value in (0.5, 0.25):
-                        async with session.post(base + "/ciphertexts/encrypt", headers=headers,
-                                                json={"key_id": key["key_id"],
-                                                      "values": [value] * slots}) as r:
-                            ids.append((await r.json())["ciphertext_id"])
-                    env = await asyncio.to_thread(raw_setup, params)
-                    for operation in OPERATIONS:
-                        body: dict[str, Any] = {"key_id": key["key_id"], "scale_stable": True,
-                                                "ciphertext_ids": ids if operation in (
-                                                    "add", "multiply") else ids[:1]}
-                        if operation == "multiply-plain":
-                            body["plain_operand"] = [2.0] * slots
-                        if operation == "rotate":
-                            body["rotation_steps"] = 1
-                        url = f"{base}/compute/{operation}"
-                        await service_times(session, url, headers, body, 3, 1)  # warm up
-                        raw_p50, raw_rate = await asyncio.to_thread(raw_times, env, operation,
-                                                                    args.iterations)
-                        svc_p50, _ = await service_times(session, url, headers, body,
-                                                         args.iterations, 1)
-                        svc8_p50, svc8_rate = await service_times(session, url, headers, body,
-                                                                  args.iterations, 8)
-                        print(f"{label:<12}{operation:<16}{raw_p50:>9.2f}{svc_p50:>9.2f}"
-                              f"{raw_p50 / svc_p50:>7.2f}{svc8_p50:>11.2f}{raw_rate:>11.0f}"
-                              f"{svc8_rate:>13.0f}{svc8_rate / raw_rate:>7.2f}")
-        finally:
-            stack.stop()
+                slots = key["slot_count"]
+                ids = []
+                for value in (0.5, 0.25):
+                    async with session.post(base + "/ciphertexts/encrypt", headers=headers,
+                                            json={"key_id": key["key_id"],
+                                                  "values": [value] * slots}) as r:
+                        ids.append((await r.json())["ciphertext_id"])
+                env = await asyncio.to_thread(raw_setup, params)
+                for operation in OPERATIONS:
+                    body: dict[str, Any] = {"key_id": key["key_id"], "scale_stable": True,
+                                            "ciphertext_ids": ids if operation in (
+                                                "add", "multiply") else ids[:1]}
+                    if operation == "multiply-plain":
+                        body["plain_operand"] = [2.0] * slots
+                    if operation == "rotate":
+                        body["rotation_steps"] = 1
+                    url = f"{base}/compute/{operation}"
+                    await service_times(session, url, headers, body, 3, 1)  # warm up
+                    raw_p50, raw_rate = await asyncio.to_thread(raw_times, env, operation,
+                                                                args.iterations)
+                    svc_p50, _ = await service_times(session, url, headers, body,
+                                                     args.iterations, 1)
+                    svc8_p50, svc8_rate = await service_times(session, url, headers, body,
+                                                              args.iterations, 8)
+                    print(f"{label:<12}{operation:<16}{raw_p50:>9.2f}{svc_p50:>9.2f}"
+                          f"{raw_p50 / svc_p50:>7.2f}{svc8_p50:>11.2f}{raw_rate:>11.0f}"
+                          f"{svc8_rate:>13.0f}{svc8_rate / raw_rate:>7.2f}")
 
 
 

@@ -18,15 +18,10 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
-
-from wavis.core.grpc_client import open_channel
-from wavis.devstack.stack import Stack
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from benchlib import bench_headers, bench_stack
 
 
 def _server_timing(header: str) -> dict[str, float]:
@@ -83,38 +78,27 @@ async def main() -> None:
     args = parser.parse_args()
     levels = [int(level) for level in args.concurrency.split(",")]
 
-    with tempfile.TemporaryDirectory(prefix="wavis-bench-") as tmp:
-        # The limiter runs on every request, but with limits no benchmark reaches (one client
-        # IP sends everything here, and the burst limit is per IP).
-        limits = {"enterprise": {"burst_requests": 10**9, "daily_requests": 10**9,
-                                 "monthly_requests": 10**9}}
-        stack = Stack(data_dir=Path(tmp) / "data", http_port=0, log_dir=Path(tmp) / "logs",
-                      env={"WAVIS_LOG_LEVEL": "warning",
-                           "WAVIS_PLAN_LIMITS": json.dumps(limits)})
-        stack.start()
-        try:
-            async with open_channel(f"127.0.0.1:{stack.service_ports['metering']}") as channel:
-                account = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
-                    metering_pb2.CreateAccountRequest(email="bench@example.com",
-                                                      plan="enterprise"))
-            headers = {"Authorization": f"Bearer {account.api_key}"}
-            base = stack.gateway_url + "/api/v1"
-            await drive(base + "/api-keys?limit=1", headers, 4, 1.0)  # warm up
-            print(f"WAVIS edge benchmark: {os.cpu_count()} cores, OMP_NUM_THREADS="
-                  f"{os.environ.get('OMP_NUM_THREADS')}, {args.seconds:.0f} s per row, "
-                  f"client in the same machine")
-            print(f"{'request':<34}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-                  f"{'redis %':>9}{'grpc %':>8}{'errors':>8}")
-            for label, url, auth in (("GET /api-keys?limit=1 (auth)", base + "/api-keys?limit=1",
-                                      headers),
-                                     ("GET /health/live (no auth)", base + "/health/live", {})):
-                for level in levels:
-                    row = await drive(url, auth, level, args.seconds)
-                    print(f"{label:<34}{level:>5}{row['rps']:>9.0f}{row['p50_ms']:>9.2f}"
-                          f"{row['p99_ms']:>9.2f}{row['redis_pct']:>9.1f}{row['grpc_pct']:>8.1f}"
-                          f"{row['failures']:>8.0f}")
-        finally:
-            stack.stop()
+    # The limiter runs on every request, but with limits no benchmark reaches (one client
+    # IP sends everything here, and the burst limit is per IP).
+    limits = {"enterprise": {"burst_requests": 10**9, "daily_requests": 10**9,
+                             "monthly_requests": 10**9}}
+    with bench_stack({"WAVIS_PLAN_LIMITS": json.dumps(limits)}) as stack:
+        headers = await bench_headers(stack)
+        base = stack.gateway_url + "/api/v1"
+        await drive(base + "/api-keys?limit=1", headers, 4, 1.0)  # warm up
+        print(f"WAVIS edge benchmark: {os.cpu_count()} cores, OMP_NUM_THREADS="
+              f"{os.environ.get('OMP_NUM_THREADS')}, {args.seconds:.0f} s per row, "
+              f"client in the same machine")
+        print(f"{'request':<34}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+              f"{'redis %':>9}{'grpc %':>8}{'errors':>8}")
+        for label, url, auth in (("GET /api-keys?limit=1 (auth)", base + "/api-keys?limit=1",
+                                  headers),
+                                 ("GET /health/live (no auth)", base + "/health/live", {})):
+            for level in levels:
+                row = await drive(url, auth, level, args.seconds)
+                print(f"{label:<34}{level:>5}{row['rps']:>9.0f}{row['p50_ms']:>9.2f}"
+                      f"{row['p99_ms']:>9.2f}{row['redis_pct']:>9.1f}{row['grpc_pct']:>8.1f}"
+                      f"{row['failures']:>8.0f}")
 
 
 if __name__ == "__main__":

@@ -21,10 +21,7 @@ import zipfile
 from pathlib import Path
 
 import aiohttp
-
-from wavis.core.grpc_client import open_channel
-from wavis.devstack.stack import Stack
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from benchlib import bench_headers, bench_stack
 
 CKKS_SETS = [
     ("N=4096 depth 2 (testing)", {"poly_degree": 4096, "scale_bits": 40, "max_depth": 2,
@@ -88,77 +85,69 @@ async def main() -> None:
     parser.add_argument("--skip-secure", action="store_true",
                         help="skip fast_128 generation and the 900 MB upload")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="wavis-bench-") as tmp:
-        stack = Stack(data_dir=Path(tmp) / "data", http_port=0, log_dir=Path(tmp) / "logs",
-                      env={"WAVIS_LOG_LEVEL": "warning"}).start()
-        try:
-            async with open_channel(f"127.0.0.1:{stack.service_ports['metering']}") as channel:
-                account = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
-                    metering_pb2.CreateAccountRequest(email="bench@example.com",
-                                                      plan="enterprise"))
-            auth = {"Authorization": f"Bearer {account.api_key}"}
-            base = stack.gateway_url + "/api/v1"
-            timeout = aiohttp.ClientTimeout(total=1800)
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                print(f"WAVIS keys benchmark: {os.cpu_count()} cores, OMP_NUM_THREADS="
-                      f"{os.environ.get('OMP_NUM_THREADS')}, one keygen worker process")
-                print(f"{'key generation (server mode, via HTTP)':<48}{'seconds':>9}"
-                      f"{'stored MB':>11}{'rotations':>11}")
-                for label, params, rotations in CKKS_SETS:
-                    body = {"scheme": "ckks", "params": params}
-                    if rotations:
-                        body["rotations"] = rotations
-                    seconds, key = await _generate(session, base, auth, body)
-                    print(f"CKKS {label:<43}{seconds:>9.2f}{key['size_bytes'] / 1e6:>11.1f}"
-                          f"{len(key['rotations']):>11}")
-                presets = ["toy"] + ([] if args.skip_secure else ["fast_128", "standard_128"])
-                for preset in presets:
-                    seconds, key = await _generate(session, base, auth,
-                                                   {"scheme": "tfhe", "preset": preset})
-                    print(f"TFHE {preset:<43}{seconds:>9.2f}{key['size_bytes'] / 1e6:>11.1f}"
-                          f"{'':>11}")
-                if args.skip_secure:
-                    return
-                archive, keygen = _fast_128_archive(Path(tmp))
-                size = archive.stat().st_size
-                digest = hashlib.sha256(archive.read_bytes())
-                keys_pid = stack.services["keys"].pid
-                hwm_before = _hwm_kb(keys_pid)
-                async with session.post(base + "/keys/uploads", headers=auth, json={
-                        "scheme": "tfhe", "kind": "tfhe_eval_key", "size_bytes": size,
-                        "sha256": digest.hexdigest()}) as response:
-                    upload = await response.json()
-                started = time.perf_counter()
-                with archive.open("rb") as handle:  # a benchmark client: blocking reads are fine
-                    for number in range(1, upload["part_count"] + 1):
-                        part = handle.read(upload["part_size"])
-                        async with session.put(
-                                f"{base}/keys/uploads/{upload['upload_id']}/parts/{number}",
-                                data=part, headers=auth) as response:
-                            assert response.status == 204, await response.text()
-                parts_seconds = time.perf_counter() - started
-                started = time.perf_counter()
-                async with session.post(f"{base}/keys/uploads/{upload['upload_id']}/complete",
-                                        headers=auth) as response:
-                    key = await response.json()
-                    assert response.status == 201, key
-                complete_seconds = time.perf_counter() - started
-                hwm_after = _hwm_kb(keys_pid)
-                workers = _children(keys_pid)
-                print(f"\nclient-side fast_128 keygen (openfhe, this process): {keygen:.1f} s")
-                print(f"chunked upload of a fast_128 eval key: {size / 1e6:.0f} MB in "
-                      f"{upload['part_count']} parts of {upload['part_size'] >> 20} MiB")
-                print(f"  parts: {parts_seconds:.1f} s = {size / 1e6 / parts_seconds:.0f} MB/s "
-                      f"through the gateway")
-                print(f"  complete (sha256, unpack, check in a worker): {complete_seconds:.1f} s"
-                      f"; preset read from the key: {key['preset']}")
-                print(f"  keys service peak RSS: {hwm_before / 1024:.0f} MB before, "
-                      f"{hwm_after / 1024:.0f} MB after (growth "
-                      f"{(hwm_after - hwm_before) / 1024:.0f} MB)")
-                for pid in workers:
-                    print(f"  key-check worker {pid} peak RSS: {_hwm_kb(pid) / 1024:.0f} MB")
-        finally:
-            stack.stop()
+    with bench_stack() as stack:
+        auth = await bench_headers(stack)
+        base = stack.gateway_url + "/api/v1"
+        timeout = aiohttp.ClientTimeout(total=1800)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            print(f"WAVIS keys benchmark: {os.cpu_count()} cores, OMP_NUM_THREADS="
+                  f"{os.environ.get('OMP_NUM_THREADS')}, one keygen worker process")
+            print(f"{'key generation (server mode, via HTTP)':<48}{'seconds':>9}"
+                  f"{'stored MB':>11}{'rotations':>11}")
+            for label, params, rotations in CKKS_SETS:
+                body = {"scheme": "ckks", "params": params}
+                if rotations:
+                    body["rotations"] = rotations
+                seconds, key = await _generate(session, base, auth, body)
+                print(f"CKKS {label:<43}{seconds:>9.2f}{key['size_bytes'] / 1e6:>11.1f}"
+                      f"{len(key['rotations']):>11}")
+            presets = ["toy"] + ([] if args.skip_secure else ["fast_128", "standard_128"])
+            for preset in presets:
+                seconds, key = await _generate(session, base, auth,
+                                               {"scheme": "tfhe", "preset": preset})
+                print(f"TFHE {preset:<43}{seconds:>9.2f}{key['size_bytes'] / 1e6:>11.1f}"
+                      f"{'':>11}")
+            if args.skip_secure:
+                return
+            scratch = tempfile.TemporaryDirectory(prefix="wavis-bench-key-")
+            archive, keygen = _fast_128_archive(Path(scratch.name))
+            size = archive.stat().st_size
+            digest = hashlib.sha256(archive.read_bytes())
+            keys_pid = stack.services["keys"].pid
+            hwm_before = _hwm_kb(keys_pid)
+            async with session.post(base + "/keys/uploads", headers=auth, json={
+                    "scheme": "tfhe", "kind": "tfhe_eval_key", "size_bytes": size,
+                    "sha256": digest.hexdigest()}) as response:
+                upload = await response.json()
+            started = time.perf_counter()
+            with archive.open("rb") as handle:  # a benchmark client: blocking reads are fine
+                for number in range(1, upload["part_count"] + 1):
+                    part = handle.read(upload["part_size"])
+                    async with session.put(
+                            f"{base}/keys/uploads/{upload['upload_id']}/parts/{number}",
+                            data=part, headers=auth) as response:
+                        assert response.status == 204, await response.text()
+            parts_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            async with session.post(f"{base}/keys/uploads/{upload['upload_id']}/complete",
+                                    headers=auth) as response:
+                key = await response.json()
+                assert response.status == 201, key
+            complete_seconds = time.perf_counter() - started
+            hwm_after = _hwm_kb(keys_pid)
+            workers = _children(keys_pid)
+            print(f"\nclient-side fast_128 keygen (openfhe, this process): {keygen:.1f} s")
+            print(f"chunked upload of a fast_128 eval key: {size / 1e6:.0f} MB in "
+                  f"{upload['part_count']} parts of {upload['part_size'] >> 20} MiB")
+            print(f"  parts: {parts_seconds:.1f} s = {size / 1e6 / parts_seconds:.0f} MB/s "
+                  f"through the gateway")
+            print(f"  complete (sha256, unpack, check in a worker): {complete_seconds:.1f} s"
+                  f"; preset read from the key: {key['preset']}")
+            print(f"  keys service peak RSS: {hwm_before / 1024:.0f} MB before, "
+                  f"{hwm_after / 1024:.0f} MB after (growth "
+                  f"{(hwm_after - hwm_before) / 1024:.0f} MB)")
+            for pid in workers:
+                print(f"  key-check worker {pid} peak RSS: {_hwm_kb(pid) / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

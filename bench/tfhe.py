@@ -22,15 +22,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
-
-from wavis.core.grpc_client import open_channel
-from wavis.devstack.stack import Stack
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from benchlib import bench_headers, bench_stack
 
 PARAMSETS = {"fast_128": "STD128", "toy": "TOY"}
 BATCH_GATES = 256
@@ -113,19 +108,10 @@ async def main() -> None:
     presets = [args.preset] + (["toy"] if args.preset != "toy" else [])
     raws = {(p, t): raw(p, t, args.gates if p != "toy" else 2000) for p in presets
             for t in (1, 2)}
-    with tempfile.TemporaryDirectory(prefix="wavis-bench-") as tmp:
-        stack = Stack(data_dir=Path(tmp) / "data", http_port=0, log_dir=Path(tmp) / "logs",
-                      env={"WAVIS_LOG_LEVEL": "warning"}).start()
-        try:
-            async with open_channel(f"127.0.0.1:{stack.service_ports['metering']}") as channel:
-                account = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
-                    metering_pb2.CreateAccountRequest(email="bench@example.com",
-                                                      plan="enterprise"))
-            headers = {"Authorization": f"Bearer {account.api_key}"}
-            base = stack.gateway_url + "/api/v1"
-            services = {p: await service(base, headers, p, args.latency_runs) for p in presets}
-        finally:
-            stack.stop()
+    with bench_stack() as stack:
+        headers = await bench_headers(stack)
+        base = stack.gateway_url + "/api/v1"
+        services = {p: await service(base, headers, p, args.latency_runs) for p in presets}
     print(f"WAVIS TFHE benchmark: {os.cpu_count()} cores; raw = one process, NAND gates; "
           f"service = REST, tfhe-eval workers = cores, OMP=1 each")
     for preset in presets:

@@ -16,9 +16,9 @@ import redis.asyncio as aioredis
 from wavis.core.errors import WavisError
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_server import ServiceContext
-from wavis.core.redis_client import open_redis
-from wavis.core.sealing import Sealer, new_encryption_key, parse_encryption_key
-from wavis.core.secrets import require_secret
+from wavis.core.redis_client import channel_messages, open_redis
+from wavis.core.redis_pages import page_limit
+from wavis.core.sealing import sealer_for
 from wavis.fhe.ckks_keys import CkksParams
 from wavis.fhe.workers import FheWorkerPool
 from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
@@ -139,7 +139,7 @@ class KeysServicer(keys_pb2_grpc.KeysServiceServicer):
     async def ListKeys(self, request: keys_pb2.ListKeysRequest,
                        grpc_context: grpc.aio.ServicerContext) -> keys_pb2.ListKeysResponse:
         records, has_more, cursor = await self.keyring.store.list(
-            request.account_id, max(1, min(100, request.limit or 20)), request.cursor)
+            request.account_id, page_limit(request.limit), request.cursor)
         return keys_pb2.ListKeysResponse(keys=[key_message(r) for r in records],
                                          has_more=has_more, next_cursor=cursor)
 
@@ -161,15 +161,14 @@ class KeysServicer(keys_pb2_grpc.KeysServiceServicer):
     async def WatchKeyDeletions(self, request: keys_pb2.WatchKeyDeletionsRequest,
                                 grpc_context: grpc.aio.ServicerContext,
                                 ) -> AsyncIterator[keys_pb2.WatchKeyDeletionsResponse]:
-        async with self.pubsub_redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-            await pubsub.subscribe(DELETIONS_CHANNEL)
-            yield keys_pb2.WatchKeyDeletionsResponse()  # subscribed: nothing later is missed
-            while not self.context.stopping.is_set():
-                message = await pubsub.get_message(timeout=0.5)
-                if message is not None:
-                    event = json.loads(message["data"])
-                    yield keys_pb2.WatchKeyDeletionsResponse(key_id=event["key_id"],
-                                                             account_id=event["account_id"])
+        async for message in channel_messages(self.pubsub_redis, DELETIONS_CHANNEL,
+                                              self.context.stopping):
+            if message is None:  # subscribed: nothing deleted from now on is missed
+                yield keys_pb2.WatchKeyDeletionsResponse()
+                continue
+            event = json.loads(message)
+            yield keys_pb2.WatchKeyDeletionsResponse(key_id=event["key_id"],
+                                                     account_id=event["account_id"])
 
 
 async def anext_or_none(iterator: AsyncIterator[Any]) -> Any:
@@ -193,15 +192,11 @@ async def _sweep_uploads(uploads: UploadStore, every: float) -> None:
 async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     settings = context.settings
     assert isinstance(settings, KeysSettings)
-    sealing_key = parse_encryption_key(require_secret(
-        settings.key_encryption_key, "WAVIS_KEY_ENCRYPTION_KEY", "key_encryption_key",
-        production=settings.is_production, data_dir=settings.data_dir,
-        generate=new_encryption_key))
+    sealer = sealer_for(settings.key_encryption_key, settings)
     redis = open_redis(settings, decode_responses=True,
                        tracer_provider=context.tracer_provider)
-    pubsub_redis = aioredis.Redis.from_url(
-        settings.redis_url, decode_responses=True,
-        socket_connect_timeout=settings.redis_timeout_seconds)
+    # Subscriptions wait for messages indefinitely: no read timeout on their connection.
+    pubsub_redis = open_redis(settings, decode_responses=True, read_timeout=None)
     blobs = LocalBlobStore(settings.data_dir / "blobs")
     uploads = UploadStore(redis, settings.data_dir / "uploads",
                           part_bytes=settings.upload_part_bytes,
@@ -209,7 +204,7 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
                           max_bytes=settings.max_upload_bytes)
     pool = FheWorkerPool(settings.fhe_workers, settings.omp_num_threads)
     events = EventPublisher(settings.webhooks_target)
-    keyring = Keyring(KeyStore(redis), blobs, uploads, Sealer(sealing_key), pool,
+    keyring = Keyring(KeyStore(redis), blobs, uploads, sealer, pool,
                       settings.keygen_sync_seconds, events)
     keys_pb2_grpc.add_KeysServiceServicer_to_server(
         KeysServicer(context, keyring, pubsub_redis), context.server)

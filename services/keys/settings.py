@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wavis.core.sealing import parse_encryption_key
+from wavis.core.sealing import parse_encryption_key_setting
 from wavis.core.settings import ServiceSettings, parse_float, parse_int, setting
-
-
-def _encryption_key(raw: str) -> str:
-    parse_encryption_key(raw)  # validated now, decoded where used
-    return raw.strip()
 
 
 @dataclass(frozen=True)
 class KeysSettings(ServiceSettings):
     key_encryption_key: str | None = setting(
-        "WAVIS_KEY_ENCRYPTION_KEY", None, _encryption_key,
+        "WAVIS_KEY_ENCRYPTION_KEY", None, parse_encryption_key_setting,
         doc="AES-256-GCM key (base64 of 32 bytes) sealing secret keys at rest; "
             "required in production")
     fhe_workers: int = setting("WAVIS_FHE_WORKERS", 1, parse_int(1, 64),

@@ -8,6 +8,7 @@ from typing import TypeAlias
 import grpc.aio
 
 from wavis.core.errors import WavisError
+from wavis.core.redis_pages import page_limit
 from wavis.metering.v1 import metering_pb2
 from wavis.services.metering.alerts import Alerts
 from wavis.services.metering.invoices import Invoices
@@ -28,10 +29,6 @@ class Billing:
     invoices: Invoices
     stripe: StripeBilling
     subscriptions: Subscriptions
-
-
-def _page_limit(limit: int) -> int:
-    return max(1, min(100, limit or 20))
 
 
 class BillingRpcs:
@@ -122,7 +119,7 @@ class BillingRpcs:
                            grpc_context: _Ctx) -> metering_pb2.ListInvoicesResponse:
         account, cycle = await self._billing_terms(request.account_id)
         invoices, has_more, cursor = await self.billing.invoices.list(
-            account, self.store.plan(account["plan"]), cycle, _page_limit(request.limit),
+            account, self.store.plan(account["plan"]), cycle, page_limit(request.limit),
             request.cursor)
         return metering_pb2.ListInvoicesResponse(invoices=invoices, has_more=has_more,
                                                  next_cursor=cursor)

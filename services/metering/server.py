@@ -11,7 +11,8 @@ import redis.asyncio as aioredis
 
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_server import ServiceContext
-from wavis.core.redis_client import open_redis
+from wavis.core.redis_client import channel_messages, open_redis
+from wavis.core.redis_pages import page_limit
 from wavis.core.secrets import require_secret
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
 from wavis.services.metering.alerts import Alerts
@@ -26,7 +27,6 @@ from wavis.services.metering.stripe_client import StripeBilling
 from wavis.services.metering.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
-_PAGE_LIMITS = (1, 100)
 
 
 def account_message(account: dict[str, str]) -> metering_pb2.Account:
@@ -42,11 +42,6 @@ def key_message(record: dict[str, str]) -> metering_pb2.ApiKey:
         role=record["role"], environment=record["environment"],
         created_at=record["created_at"], last_used_at=record["last_used_at"],
         expires_at=record["expires_at"])
-
-
-def _page_limit(limit: int) -> int:
-    low, high = _PAGE_LIMITS
-    return max(low, min(high, limit or 20))
 
 
 class MeteringServicer(BillingRpcs, metering_pb2_grpc.MeteringServiceServicer):
@@ -84,7 +79,7 @@ class MeteringServicer(BillingRpcs, metering_pb2_grpc.MeteringServiceServicer):
                            grpc_context: grpc.aio.ServicerContext,
                            ) -> metering_pb2.ListAccountsResponse:
         accounts, has_more, cursor = await self.store.list_accounts(
-            _page_limit(request.limit), request.cursor)
+            page_limit(request.limit), request.cursor)
         return metering_pb2.ListAccountsResponse(
             accounts=[account_message(a) for a in accounts], has_more=has_more,
             next_cursor=cursor)
@@ -106,7 +101,7 @@ class MeteringServicer(BillingRpcs, metering_pb2_grpc.MeteringServiceServicer):
                           grpc_context: grpc.aio.ServicerContext,
                           ) -> metering_pb2.ListApiKeysResponse:
         records, has_more, cursor = await self.store.list_keys(
-            request.account_id, _page_limit(request.limit), request.cursor)
+            request.account_id, page_limit(request.limit), request.cursor)
         return metering_pb2.ListApiKeysResponse(
             keys=[key_message(r) for r in records], has_more=has_more, next_cursor=cursor)
 
@@ -149,14 +144,10 @@ class MeteringServicer(BillingRpcs, metering_pb2_grpc.MeteringServiceServicer):
     async def WatchRevocations(self, request: metering_pb2.WatchRevocationsRequest,
                                grpc_context: grpc.aio.ServicerContext,
                                ) -> AsyncIterator[metering_pb2.WatchRevocationsResponse]:
-        async with self.pubsub_redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-            await pubsub.subscribe(REVOCATIONS_CHANNEL)
-            # Subscribed before the marker: nothing revoked after it can be missed.
-            yield metering_pb2.WatchRevocationsResponse(prefix="")
-            while not self.context.stopping.is_set():
-                message = await pubsub.get_message(timeout=0.5)
-                if message is not None:
-                    yield metering_pb2.WatchRevocationsResponse(prefix=message["data"])
+        async for prefix in channel_messages(self.pubsub_redis, REVOCATIONS_CHANNEL,
+                                             self.context.stopping):
+            # The first (empty) one marks the start: nothing revoked after it is missed.
+            yield metering_pb2.WatchRevocationsResponse(prefix=prefix or "")
 
     async def ReserveOperations(self, request: metering_pb2.ReserveOperationsRequest,
                                 grpc_context: grpc.aio.ServicerContext,
@@ -180,9 +171,7 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     redis = open_redis(settings, decode_responses=True,
                        tracer_provider=context.tracer_provider)
     # Subscriptions wait for messages indefinitely: no read timeout on their connection.
-    pubsub_redis = aioredis.Redis.from_url(
-        settings.redis_url, decode_responses=True,
-        socket_connect_timeout=settings.redis_timeout_seconds)
+    pubsub_redis = open_redis(settings, decode_responses=True, read_timeout=None)
     store = AccountStore(
         redis, build_plans(settings.plan_overrides or {}), pepper,
         trial_seconds=settings.trial_seconds, trial_operations=settings.trial_operations,

@@ -11,15 +11,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc.aio
-import redis.asyncio as aioredis
 
 from wavis.core.errors import WavisError
 from wavis.core.events import EVENT_TYPES
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.ids import new_id
 from wavis.core.redis_client import open_redis
-from wavis.core.sealing import Sealer, new_encryption_key, parse_encryption_key
-from wavis.core.secrets import require_secret
+from wavis.core.redis_pages import page_limit
+from wavis.core.sealing import sealer_for
 from wavis.core.timefmt import rfc3339
 from wavis.services.webhooks import signing
 from wavis.services.webhooks.delivery import DeliveryWorker, FanOut, Sender, matches
@@ -60,10 +59,6 @@ def _events(requested: list[str]) -> list[str]:
         raise WavisError("VALIDATION_ERROR", f"Unknown event type {unknown[0]!r}; one of "
                          f"{', '.join(EVENT_TYPES)}.", {"field": "events"})
     return list(dict.fromkeys(requested))
-
-
-def _limit(value: int) -> int:
-    return max(1, min(100, value or 20))
 
 
 class WebhooksServicer(webhooks_pb2_grpc.WebhooksServiceServicer):
@@ -126,7 +121,7 @@ class WebhooksServicer(webhooks_pb2_grpc.WebhooksServiceServicer):
                             grpc_context: grpc.aio.ServicerContext,
                             ) -> webhooks_pb2.ListEndpointsResponse:
         records, has_more, cursor = await self.store.page(request.account_id,
-                                                          _limit(request.limit), request.cursor)
+                                                          page_limit(request.limit), request.cursor)
         return webhooks_pb2.ListEndpointsResponse(
             endpoints=[endpoint_message(r) for r in records], has_more=has_more,
             next_cursor=cursor)
@@ -185,7 +180,7 @@ class WebhooksServicer(webhooks_pb2_grpc.WebhooksServiceServicer):
                              grpc_context: grpc.aio.ServicerContext,
                              ) -> webhooks_pb2.ListDeliveriesResponse:
         records, has_more, cursor = await self.queue.history(
-            request.account_id, _limit(request.limit), request.cursor)
+            request.account_id, page_limit(request.limit), request.cursor)
         return webhooks_pb2.ListDeliveriesResponse(
             deliveries=[delivery_message(r) for r in records], has_more=has_more,
             next_cursor=cursor)
@@ -195,20 +190,16 @@ class WebhooksServicer(webhooks_pb2_grpc.WebhooksServiceServicer):
 async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     settings = context.settings
     assert isinstance(settings, WebhooksSettings)
-    sealing_key = parse_encryption_key(require_secret(
-        settings.key_encryption_key, "WAVIS_KEY_ENCRYPTION_KEY", "key_encryption_key",
-        production=settings.is_production, data_dir=settings.data_dir,
-        generate=new_encryption_key))
+    sealer = sealer_for(settings.key_encryption_key, settings)
     if settings.allow_private:
         log.warning("WAVIS_WEBHOOK_ALLOW_PRIVATE is on: webhook URLs may point at loopback "
                     "and private addresses (development only)")
     redis = open_redis(settings, decode_responses=True,
                        tracer_provider=context.tracer_provider)
     # The fan-out's blocking stream reads need a timeout longer than the block.
-    reader = aioredis.Redis.from_url(settings.redis_url, decode_responses=True,
-                                     socket_connect_timeout=settings.redis_timeout_seconds,
-                                     socket_timeout=settings.redis_timeout_seconds + 5)
-    store = EndpointStore(redis, Sealer(sealing_key), settings.max_endpoints)
+    reader = open_redis(settings, decode_responses=True,
+                        read_timeout=settings.redis_timeout_seconds + 5)
+    store = EndpointStore(redis, sealer, settings.max_endpoints)
     queue = EventQueue(redis, settings.history_seconds)
     sender = Sender(settings.allow_private, settings.timeout_seconds, settings.concurrency)
     worker = DeliveryWorker(settings, store, queue, sender)

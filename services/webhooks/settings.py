@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wavis.core.sealing import parse_encryption_key
+from wavis.core.sealing import parse_encryption_key_setting
 from wavis.core.settings import ServiceSettings, parse_bool, parse_float, parse_int, setting
 
 # Caps of the waits between attempts (each wait is uniform in [0, cap]: full jitter),
 # doubling from 30 s to 6 h; with the 24 h window below, retries end within a day.
 DEFAULT_SCHEDULE = (30.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 3840.0, 7680.0, 15360.0,
                     21600.0, 21600.0, 21600.0, 21600.0, 21600.0)
-
-
-def _encryption_key(raw: str) -> str:
-    parse_encryption_key(raw)  # validated now, decoded where used
-    return raw.strip()
 
 
 def parse_schedule(raw: str) -> tuple[float, ...]:
@@ -32,7 +27,7 @@ def parse_schedule(raw: str) -> tuple[float, ...]:
 @dataclass(frozen=True)
 class WebhooksSettings(ServiceSettings):
     key_encryption_key: str | None = setting(
-        "WAVIS_KEY_ENCRYPTION_KEY", None, _encryption_key,
+        "WAVIS_KEY_ENCRYPTION_KEY", None, parse_encryption_key_setting,
         doc="AES-256-GCM key (base64 of 32 bytes) sealing webhook secrets at rest; "
             "required in production")
     allow_private: bool = setting(

@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 import redis.asyncio as aioredis
 from opentelemetry import trace
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 
 from wavis.core.settings import CommonSettings
 
+_FROM_SETTINGS = -1.0
+
 
 def open_redis(settings: CommonSettings, *, decode_responses: bool = False,
-               tracer_provider: trace.TracerProvider | None = None) -> aioredis.Redis:
+               tracer_provider: trace.TracerProvider | None = None,
+               read_timeout: float | None = _FROM_SETTINGS) -> aioredis.Redis:
     """Connections are lazy: a Redis that is down shows up as errors on use, never at start.
 
     Every command (and pipeline) is a CLIENT span under the current trace, made by
     `tracer_provider` (default: the process's, as `setup_tracing` installs it).
+    `read_timeout` defaults to WAVIS_REDIS_TIMEOUT_SECONDS; None (subscriptions, which wait
+    for messages indefinitely) or a longer one (blocking reads) where a command may wait.
     """
     client = aioredis.Redis.from_url(
         settings.redis_url,
-        socket_timeout=settings.redis_timeout_seconds,
+        socket_timeout=(settings.redis_timeout_seconds if read_timeout == _FROM_SETTINGS
+                        else read_timeout),
         socket_connect_timeout=settings.redis_timeout_seconds,
         health_check_interval=30,
         decode_responses=decode_responses,
     )
     RedisInstrumentor.instrument_client(client, tracer_provider=tracer_provider)
     return client
+
+
+async def channel_messages(client: aioredis.Redis, channel: str,
+                           stopping: asyncio.Event) -> AsyncIterator[str | None]:
+    """A subscription for a gRPC stream: None once subscribed (so the stream can tell its
+    caller that nothing published from now on is missed), then each message, until
+    `stopping` is set (the server's graceful stop must not wait on subscribers)."""
+    async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+        await pubsub.subscribe(channel)
+        yield None
+        while not stopping.is_set():
+            message = await pubsub.get_message(timeout=0.5)
+            if message is not None:
+                data = message["data"]
+                yield data.decode() if isinstance(data, bytes) else str(data)

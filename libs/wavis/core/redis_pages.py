@@ -12,6 +12,12 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 
+def page_limit(requested: int) -> int:
+    """An internal caller's page size: 20 when unset, within 1-100 (the gateway already
+    refuses anything else from the public API)."""
+    return max(1, min(100, requested or 20))
+
+
 def index_member(created_ms: int, item_id: str) -> str:
     return f"{created_ms:013d}:{item_id}"
 

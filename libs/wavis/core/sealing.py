@@ -14,6 +14,9 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from wavis.core.secrets import require_secret
+from wavis.core.settings import CommonSettings
+
 _NONCE_BYTES = 12
 _VERSION = b"\x01"
 
@@ -33,6 +36,21 @@ def parse_encryption_key(raw: str) -> bytes:
 
 def new_encryption_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
+
+
+def parse_encryption_key_setting(raw: str) -> str:
+    """WAVIS_KEY_ENCRYPTION_KEY as a setting: validated at start, decoded where used."""
+    parse_encryption_key(raw)
+    return raw.strip()
+
+
+def sealer_for(configured: str | None, settings: CommonSettings) -> Sealer:
+    """The Sealer of WAVIS_KEY_ENCRYPTION_KEY (development: the key generated once into the
+    data dir, shared by every service of the stack; production: required)."""
+    key = require_secret(configured, "WAVIS_KEY_ENCRYPTION_KEY", "key_encryption_key",
+                         production=settings.is_production, data_dir=settings.data_dir,
+                         generate=new_encryption_key)
+    return Sealer(parse_encryption_key(key))
 
 
 class Sealer:
