@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 from wavis.core.grpc_client import open_channel
 from wavis.devstack.stack import Stack
@@ -26,9 +30,35 @@ def bench_stack(env: dict[str, str] | None = None) -> Iterator[Stack]:
             stack.stop()
 
 
-async def bench_headers(stack: Stack, plan: str = "enterprise") -> dict[str, str]:
-    """The Authorization header of a new account's admin key."""
+async def bench_account(stack: Stack, plan: str = "enterprise") -> tuple[str, dict[str, str]]:
+    """A new account: its id and the Authorization header of its admin key."""
     async with open_channel(f"127.0.0.1:{stack.service_ports['metering']}") as channel:
         account = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
             metering_pb2.CreateAccountRequest(email="bench@example.com", plan=plan))
-    return {"Authorization": f"Bearer {account.api_key}"}
+    return account.account.account_id, {"Authorization": f"Bearer {account.api_key}"}
+
+
+async def bench_headers(stack: Stack, plan: str = "enterprise") -> dict[str, str]:
+    """The Authorization header of a new account's admin key."""
+    return (await bench_account(stack, plan))[1]
+
+
+async def ckks_key_and_ciphertexts(session: aiohttp.ClientSession, base: str,
+                                   headers: dict[str, str], params: dict[str, int],
+                                   values: tuple[float, ...] = (0.5, 0.25),
+                                   ) -> tuple[dict[str, Any], list[str]]:
+    """A server-mode CKKS key (rotation by 1 included) and one stored ciphertext per value
+    (every slot holding it), made through the REST API."""
+    async with session.post(base + "/keys/generate", headers=headers, json={
+            "scheme": "ckks", "params": params, "rotations": [1]}) as response:
+        key = await response.json()
+    while key["status"] == "pending":
+        await asyncio.sleep(0.2)
+        async with session.get(f"{base}/keys/{key['key_id']}", headers=headers) as response:
+            key = await response.json()
+    ids = []
+    for value in values:
+        async with session.post(base + "/ciphertexts/encrypt", headers=headers, json={
+                "key_id": key["key_id"], "values": [value] * key["slot_count"]}) as response:
+            ids.append((await response.json())["ciphertext_id"])
+    return key, ids

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
-from benchlib import bench_headers, bench_stack
+from benchlib import bench_headers, bench_stack, ckks_key_and_ciphertexts
 
 SETS = [
     ("N=8192 d1", {"poly_degree": 8192, "scale_bits": 40, "max_depth": 1}),
@@ -119,21 +119,8 @@ async def main() -> None:
               f"{'svc p50@8':>11}{'raw ops/s':>11}{'svc ops/s@8':>13}{'ratio':>7}")
         async with aiohttp.ClientSession() as session:
             for label, params in SETS:
-                async with session.post(base + "/keys/generate", headers=headers, json={
-                        "scheme": "ckks", "params": params, "rotations": [1]}) as r:
-                    key = await r.json()
-                while key["status"] == "pending":
-                    await asyncio.sleep(0.2)
-                    async with session.get(f"{base}/keys/{key['key_id']}",
-                                           headers=headers) as r:
-                        key = await r.json()
+                key, ids = await ckks_key_and_ciphertexts(session, base, headers, params)
                 slots = key["slot_count"]
-                ids = []
-                for value in (0.5, 0.25):
-                    async with session.post(base + "/ciphertexts/encrypt", headers=headers,
-                                            json={"key_id": key["key_id"],
-                                                  "values": [value] * slots}) as r:
-                        ids.append((await r.json())["ciphertext_id"])
                 env = await asyncio.to_thread(raw_setup, params)
                 for operation in OPERATIONS:
                     body: dict[str, Any] = {"key_id": key["key_id"], "scale_stable": True,

@@ -20,6 +20,10 @@ from wavis.gateway.rate_limits import account_windows
 from wavis.gateway.usage import OPERATION_COUNTED, PENDING_CHARGES, settle
 from wavis.metering.v1 import metering_pb2
 
+# Brute-force locks still to check for a caller authenticated from the cache: the rate-limit
+# script checks them in the same Redis round trip.
+LOCKS = web.RequestKey("locks", tuple)
+
 
 def endpoint_of(request: web.Request) -> Endpoint | None:
     return request.app[state.ROUTE_ENDPOINTS].get(request.match_info.route.name)
@@ -43,14 +47,17 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     api_key = presented_key(request.headers.get("Authorization"))
     prefix = usable_prefix(api_key) if api_key else None
     guard = app[state.LOCKOUT]
-    with timed("redis"):
-        retry_after = await guard.retry_after(ip, prefix)
-    if retry_after:
-        raise _too_many(retry_after)
+    cache = app[state.AUTH_CACHE]
+    caller = cache.get(api_key) if api_key is not None else None
+    if caller is not None:  # known key: its locks are checked with the rate limits
+        request[LOCKS] = guard.lock_keys(ip, prefix)
+    else:
+        with timed("redis"):
+            retry_after = await guard.retry_after(ip, prefix)
+        if retry_after:
+            raise _too_many(retry_after)
     if api_key is None:
         raise WavisError("UNAUTHORIZED", "Send your API key as Authorization: Bearer <key>.")
-    cache = app[state.AUTH_CACHE]
-    caller = cache.get(api_key)
     if caller is None:
         try:
             reply = await app[state.SERVICES].metering.Authenticate(
@@ -80,7 +87,10 @@ async def limits_middleware(request: web.Request, handler: Handler) -> web.Strea
     with timed("redis"):
         verdict = await app[state.RATE_LIMITER].hit(account_windows(
             caller.account_id, caller_ip(request), limits.daily_requests,
-            limits.monthly_requests, limits.burst_requests, time.time()))
+            limits.monthly_requests, limits.burst_requests, time.time()),
+            locks=request.get(LOCKS, ()))
+    if verdict.locked:
+        raise _too_many(verdict.retry_after)
     request[state.RESPONSE_HEADERS] = verdict.headers
     if not verdict.allowed:
         raise _too_many(verdict.retry_after)

@@ -14,6 +14,7 @@ from wavis.core.metrics import metrics_handler
 from wavis.core.redis_client import open_redis
 from wavis.core.secrets import require_secret
 from wavis.core.service_auth import service_token
+from wavis.core.telemetry import active_tracer_provider
 from wavis.gateway import state
 from wavis.gateway.auth import AuthCache, watch_revocations
 from wavis.gateway.clients import ServiceClients
@@ -51,6 +52,8 @@ def create_app(settings: GatewaySettings,
     app[state.SETTINGS] = settings
     app[state.ENDPOINTS] = ENDPOINTS
     app[state.OPENAPI] = build_openapi(ENDPOINTS)
+    tracer_provider = active_tracer_provider(tracer_provider)
+    app[state.TRACING] = tracer_provider is not None
     app[state.TRACER] = trace.get_tracer("wavis.gateway", tracer_provider=tracer_provider)
     app[state.STARTED_AT] = time.monotonic()
     app[state.ROUTE_ENDPOINTS] = add_routes(app, ENDPOINTS)

@@ -40,11 +40,15 @@ class BruteForceGuard:
         self.policy = policy
         self._record = redis.register_script(_RECORD_FAILURE)
 
+    @staticmethod
+    def lock_keys(ip: str, prefix: str | None) -> tuple[str, ...]:
+        """The locks that refuse this IP and key prefix (the rate limiter checks them too)."""
+        return (f"{_NS}:ip:{ip}:lock",) + ((f"{_NS}:key:{prefix}:lock",) if prefix else ())
+
     async def retry_after(self, ip: str, prefix: str | None) -> int:
         """Seconds until the IP (and the key prefix, if any) may try again; 0 if not locked."""
-        keys = [f"{_NS}:ip:{ip}:lock"] + ([f"{_NS}:key:{prefix}:lock"] if prefix else [])
         async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
+            for key in self.lock_keys(ip, prefix):
                 pipe.pttl(key)
             remaining_ms = await pipe.execute()
         longest = max(remaining_ms)

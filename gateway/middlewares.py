@@ -68,6 +68,8 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
 @web.middleware
 async def tracing_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A SERVER span per request, continuing the caller's W3C traceparent if it sent one."""
+    if not request.app[state.TRACING]:
+        return await handler(request)
     tracer = request.app[state.TRACER]
     route = request.match_info.route.resource
     route_name = route.canonical if route is not None else "unmatched"

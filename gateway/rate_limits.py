@@ -3,6 +3,8 @@
 One Lua script checks all three counters and counts the request only if every one has room,
 so under any concurrency exactly `limit` requests pass and a refused request consumes
 nothing. State lives in Redis (namespace wavis:gateway:rate:), shared by every replica.
+The same script first checks the caller's brute-force locks (gateway/lockout.py), so a request
+from a cached, already authenticated key needs one Redis round trip for both.
 """
 
 from __future__ import annotations
@@ -16,22 +18,30 @@ import redis.asyncio as aioredis
 
 _NS = "wavis:gateway:rate"
 
-# KEYS: counters; ARGV: for each counter its limit then its expiry (epoch seconds).
-# Returns {allowed (1/0), index of the first full counter (0 if none), count1, count2, ...}.
+# KEYS: lock keys, then counters; ARGV: the number of lock keys, then for each counter its
+# limit and its expiry (epoch seconds). Returns {-1, longest lock's ms} when a lock is set
+# (nothing counted), else {allowed (1/0), index of the first full counter (0 if none),
+# count1, count2, ...}.
 _CHECK_AND_COUNT = """
-local counts = {}
-for i, key in ipairs(KEYS) do
-  local count = tonumber(redis.call('GET', key) or '0')
-  if count >= tonumber(ARGV[2 * i - 1]) then
+local locks = tonumber(ARGV[1])
+local locked_ms = 0
+for i = 1, locks do
+  locked_ms = math.max(locked_ms, redis.call('PTTL', KEYS[i]))
+end
+if locked_ms > 0 then return {-1, locked_ms} end
+local n = #KEYS - locks
+for i = 1, n do
+  local count = tonumber(redis.call('GET', KEYS[locks + i]) or '0')
+  if count >= tonumber(ARGV[2 * i]) then
     local reply = {0, i}
-    for j, k in ipairs(KEYS) do reply[j + 2] = tonumber(redis.call('GET', k) or '0') end
+    for j = 1, n do reply[j + 2] = tonumber(redis.call('GET', KEYS[locks + j]) or '0') end
     return reply
   end
 end
 local reply = {1, 0}
-for i, key in ipairs(KEYS) do
-  reply[i + 2] = redis.call('INCR', key)
-  if reply[i + 2] == 1 then redis.call('EXPIREAT', key, ARGV[2 * i]) end
+for i = 1, n do
+  reply[i + 2] = redis.call('INCR', KEYS[locks + i])
+  if reply[i + 2] == 1 then redis.call('EXPIREAT', KEYS[locks + i], ARGV[2 * i + 1]) end
 end
 return reply
 """
@@ -50,6 +60,7 @@ class Verdict:
     allowed: bool
     headers: dict[str, str]
     retry_after: int  # seconds, when refused
+    locked: bool = False  # refused by a brute-force lock, not a window
 
 
 def _next_utc_midnight(now: float) -> int:
@@ -78,12 +89,18 @@ class RateLimiter:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._check = redis.register_script(_CHECK_AND_COUNT)
 
-    async def hit(self, windows: list[Window], now: float | None = None) -> Verdict:
+    async def hit(self, windows: list[Window], now: float | None = None,
+                  locks: tuple[str, ...] = ()) -> Verdict:
+        """Count the request in every window, unless one is full or one of `locks` is set
+        (then `Verdict.locked` and no headers)."""
         now = time.time() if now is None else now
-        args: list[int] = []
+        args: list[int] = [len(locks)]
         for window in windows:
             args += [window.limit, window.reset_at + 60]  # a minute's slack for clock skew
-        allowed, full, *counts = await self._check(keys=[w.key for w in windows], args=args)
+        allowed, full, *counts = await self._check(keys=[*locks, *(w.key for w in windows)],
+                                                   args=args)
+        if allowed == -1:
+            return Verdict(False, {}, math.ceil(full / 1000), locked=True)
         headers: dict[str, str] = {}
         for window, count in zip(windows, counts, strict=True):
             headers[f"X-RateLimit-{window.name}-Limit"] = str(window.limit)

@@ -19,6 +19,7 @@ REDIS = web.AppKey("redis", aioredis.Redis)
 SERVICES = web.AppKey("services", ServiceClients)
 ENDPOINTS = web.AppKey("endpoints", tuple[Endpoint, ...])
 TRACER = web.AppKey("tracer", trace.Tracer)
+TRACING = web.AppKey("tracing", bool)  # False: no spans at all (OTEL_TRACES_EXPORTER=none)
 STARTED_AT = web.AppKey("started_at", float)
 OPENAPI = web.AppKey("openapi", dict)  # the document, built once at start
 ROUTE_ENDPOINTS = web.AppKey("route_endpoints", dict)  # route name -> Endpoint

@@ -1,32 +1,27 @@
-"""Metering an operation from a handler: one round trip before the work, none after success.
+"""Charges from a handler's point of view.
 
-    async with metered(request, "multiply", pricing.CKKS_FCU["multiply"]) as charge:
-        result = await compute(...)
-    return web.json_response({..., "cost_units": charge.cost_units, ...})
+The compute services meter their own work (wavis.core.usage_meter): ckks-compute and tfhe-eval
+reserve an operation's FCU while its inputs load and answer with the charge. The gateway's part:
 
-`metered` reserves with `record=True`: the metering service checks the plan and a hard budget
-cap (402 QUOTA_EXHAUSTED, BUDGET_CAP_REACHED before any work) and records the charge in the
-same atomic step. Success sends nothing more. An exception in the block, an answer of 400 or
-more (the limits middleware looks at it once the handler returns) or a cancellation releases
-the charge, which reverses exactly what the reservation recorded. A reservation whose answer
-never came back (an error or a cancellation while waiting for it) is released too; the
-metering service voids an op id released before its reservation lands. A release that
-cannot be delivered is retried in the background. A replayed idempotent request never
-reaches the handler, so it is never billed again.
+- `charged(request, account_id, charge)` files a charge a service answered with, so that an
+  answer that still ends in failure (>= 400, or the handler raised) gives it back;
+- `metered_call(request, account_id, op_id, call)` awaits a call to such a service and, when
+  its answer was lost (the service unreachable or the request cancelled mid-call), releases the
+  op id in the background: it may have been recorded before the connection broke;
+- `settle(request, status)`, from the limits middleware once the answer is known.
 
-`reserve` (record=False) is for asynchronous operations: it holds the FCU, and the compute
-service commits (CommitUsage) or releases (ReleaseUsage) the op when it finishes; the gateway
-only releases it if the request itself fails.
+`metered` and `reserve` meter work done in the gateway itself, with the same rules: `metered`
+reserves with record=True before the block (402 before any work) and releases if the block
+raises or the answer fails; `reserve` (record=False) holds FCU that a service later commits
+or releases. A replayed idempotent request never reaches a handler, so it is never billed twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 import grpc
 from aiohttp import web
@@ -34,59 +29,57 @@ from aiohttp import web
 from wavis.core.errors import error_from_rpc
 from wavis.core.ids import new_id
 from wavis.core.request_context import timed
+from wavis.core.usage_meter import Charge, UsageMeter, in_background
 from wavis.gateway import state
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
 
-log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Set by the limits middleware when it already counted this request against the account's
 # operation allowance (trial accounts), so a reservation does not count it twice.
 OPERATION_COUNTED = web.RequestKey("operation_counted", bool)
-# Charges taken during the request: released by settle() if its answer is a failure.
+# (account id, charge) taken during the request: released by settle() if its answer fails.
 PENDING_CHARGES = web.RequestKey("pending_charges", list)
 
-# Seconds between further attempts of a release the metering service did not acknowledge.
-RELEASE_RETRY_DELAYS = (0.2, 1.0, 5.0, 30.0)
-_background: set[asyncio.Task[Any]] = set()
+
+def meter_of(request: web.Request) -> UsageMeter:
+    return UsageMeter(request.app[state.SERVICES].metering)
 
 
-@dataclass
-class Charge:
-    op_id: str
-    operation: str
-    cost_units: int
-    cost_usd: float
-    cost_jpy: float
-    account_id: str = field(default="", repr=False)
+def already_counted(request: web.Request) -> bool:
+    return bool(request.get(OPERATION_COUNTED))
+
+
+def charged(request: web.Request, account_id: str, charge: Charge) -> Charge:
+    pending = request.get(PENDING_CHARGES)
+    if pending is not None and charge.owned:
+        pending.append((account_id, charge))
+    return charge
+
+
+async def metered_call(request: web.Request, account_id: str, op_id: str,
+                       call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except grpc.RpcError as exc:
+        error = error_from_rpc(exc)
+        if error.http_status >= 500:
+            in_background(meter_of(request).release_until_acknowledged(account_id, op_id))
+        raise error from None
+    except asyncio.CancelledError:
+        in_background(meter_of(request).release_until_acknowledged(account_id, op_id))
+        raise
 
 
 async def reserve(request: web.Request, operation: str, fcu: int,
                   op_id: str | None = None, *, record: bool = False) -> Charge:
     """Reserve the operation's FCU (402 when the plan or a hard budget cap refuses). With
     `record`, the charge is recorded at once and stands unless released."""
-    caller = request[state.CALLER]
-    op_id = op_id or new_id("op")
-    metering = request.app[state.SERVICES].metering
-    try:
-        with timed("grpc"):
-            reply = await metering.ReserveUsage(metering_pb2.ReserveUsageRequest(
-                account_id=caller.account_id, op_id=op_id, operation=operation, fcu=fcu,
-                operation_already_counted=bool(request.get(OPERATION_COUNTED)),
-                record=record))
-    except grpc.RpcError as exc:
-        if record:  # it may have landed (a lost answer): make sure it does not stand
-            _in_background(_release_with_retries(metering, caller.account_id, op_id))
-        raise error_from_rpc(exc) from None
-    except asyncio.CancelledError:
-        if record:
-            _in_background(_release_with_retries(metering, caller.account_id, op_id))
-        raise
-    charge = Charge(op_id, operation, int(reply.cost_units), reply.cost_usd, reply.cost_jpy,
-                    caller.account_id)
-    pending = request.get(PENDING_CHARGES)
-    if pending is not None:  # released by settle() if the request ends in failure
-        pending.append(charge)
-    return charge
+    account_id = request[state.CALLER].account_id
+    with timed("grpc"):
+        charge = await meter_of(request).reserve(
+            account_id=account_id, op_id=op_id or new_id("op"), operation=operation, fcu=fcu,
+            record=record, already_counted=already_counted(request))
+    return charged(request, account_id, charge)
 
 
 @asynccontextmanager
@@ -98,61 +91,19 @@ async def metered(request: web.Request, operation: str, fcu: int,
     except BaseException:
         pending = request.get(PENDING_CHARGES)
         if pending is not None:
-            pending[:] = [entry for entry in pending if entry is not charge]
-        await release(request, charge)
+            pending[:] = [entry for entry in pending if entry[1] is not charge]
+        await meter_of(request).release(request[state.CALLER].account_id, charge.op_id)
         raise
     # Success: already recorded. The limits middleware releases it if the answer is >= 400.
 
 
-async def release(request: web.Request, charge: Charge) -> None:
-    """Give the charge back now (retried in the background if that fails)."""
-    metering = request.app[state.SERVICES].metering
-    message = metering_pb2.ReleaseUsageRequest(account_id=charge.account_id,
-                                               op_id=charge.op_id)
-    try:
-        with timed("grpc"):
-            await asyncio.shield(metering.ReleaseUsage(message))
-        return
-    except grpc.RpcError as exc:
-        log.warning("could not release usage of %s, retrying: %s", charge.op_id, exc)
-    except asyncio.CancelledError:  # the shielded call goes on; make sure it lands
-        _in_background(_release_with_retries(metering, charge.account_id, charge.op_id))
-        raise
-    _in_background(_release_with_retries(metering, charge.account_id, charge.op_id,
-                                         RELEASE_RETRY_DELAYS))
-
-
-async def _release_with_retries(metering: metering_pb2_grpc.MeteringServiceStub,
-                                account_id: str, op_id: str,
-                                delays: tuple[float, ...] = (0.0, *RELEASE_RETRY_DELAYS),
-                                ) -> None:
-    """ReleaseUsage is idempotent: send it until the metering service answers."""
-    message = metering_pb2.ReleaseUsageRequest(account_id=account_id, op_id=op_id)
-    error: grpc.RpcError | None = None
-    for delay in delays:
-        await asyncio.sleep(delay)
-        try:
-            await metering.ReleaseUsage(message)
-            return
-        except grpc.RpcError as exc:
-            error = exc
-    # Still standing: an operator re-sends ReleaseUsage for this op id (idempotent).
-    log.error("could not release usage of %s (account %s); it stays recorded until "
-              "ReleaseUsage is sent for it: %s", op_id, account_id, error)
-
-
-def _in_background(work: Coroutine[Any, Any, None]) -> None:
-    task = asyncio.ensure_future(work)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-
-
 async def settle(request: web.Request, status: int | None) -> None:
     """After the handler: if the answer is a failure (>= 400, or None: the handler raised or
-    was cancelled), release every charge the request took. On success nothing is sent: sync
-    charges are already recorded, async ones are settled by the compute service."""
+    was cancelled), release every charge the request took. On success nothing is sent."""
     pending = request.get(PENDING_CHARGES) or []
     if status is None or status >= 400:
-        for charge in pending:
-            await release(request, charge)
+        meter = meter_of(request)
+        for account_id, charge in pending:
+            with timed("grpc"):
+                await meter.release(account_id, charge.op_id)
     pending.clear()

@@ -10,14 +10,15 @@ from aiohttp import web
 from wavis.ckks_compute.v1 import ckks_compute_pb2 as pb
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
-from wavis.core.pricing import CKKS_FCU, cost_jpy, cost_usd
+from wavis.core.pricing import CKKS_FCU
 from wavis.core.roles import TRIAL, WRITE
+from wavis.core.usage_meter import Charge
 from wavis.gateway import state
 from wavis.gateway.body import read_body
 from wavis.gateway.endpoints import Endpoint, Reply
 from wavis.gateway.routes.keys import SECURITY_WARNING
 from wavis.gateway.schemas import register_schemas
-from wavis.gateway.usage import Charge, metered, reserve
+from wavis.gateway.usage import already_counted, charged, metered_call
 
 OPERATIONS = tuple(op for op in CKKS_FCU if op != "key_switch")
 LOW_BUDGET_PCT = 50.0
@@ -25,18 +26,7 @@ RECOVERY_HINT = "POST /api/v1/compute/bootstrap to refresh"
 COMPUTE_TIMEOUT_SECONDS = 600.0
 
 
-def _charged(charge: Charge) -> dict[str, Any]:
-    return {"cost_units": charge.cost_units, "cost_usd": charge.cost_usd,
-            "cost_jpy": charge.cost_jpy}
-
-
-def _costs(request: web.Request, operation: str) -> dict[str, Any]:
-    fcu = CKKS_FCU[operation]
-    rate = request.app[state.SETTINGS].jpy_per_usd
-    return {"cost_units": fcu, "cost_usd": cost_usd(fcu), "cost_jpy": cost_jpy(fcu, rate)}
-
-
-def result_json(op_id: str, operation: str, result: pb.OperationResult, costs: dict[str, Any],
+def result_json(op_id: str, operation: str, result: pb.OperationResult,
                 with_data: bool) -> dict[str, Any]:
     ciphertext = result.result
     body: dict[str, Any] = {
@@ -45,7 +35,8 @@ def result_json(op_id: str, operation: str, result: pb.OperationResult, costs: d
         "compute_time_ms": result.compute_time_ms, "level": ciphertext.level,
         "noise_budget_remaining": ciphertext.noise_budget_remaining,
         "evicted_ciphertext_ids": list(result.evicted_ciphertext_ids),
-        **costs,
+        "cost_units": result.cost_units, "cost_usd": result.cost_usd,
+        "cost_jpy": result.cost_jpy,
         "bootstrap_applied": result.bootstrap_applied,
         "bootstrap_effective_degree": result.bootstrap_effective_degree,
         "bootstrap_degraded": result.bootstrap_degraded,
@@ -80,22 +71,20 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
         rotation_steps=body.get("rotation_steps", 0),
         matrix=[pb.MatrixRow(values=row) for row in body.get("matrix", [])],
         return_ciphertext=body.get("return_ciphertext", False),
-        run_async=body.get("async", False) or operation == "bootstrap", op_id=op_id)
-    ckks = request.app[state.SERVICES].ckks_compute
-    fcu = CKKS_FCU[operation]
+        run_async=body.get("async", False) or operation == "bootstrap", op_id=op_id,
+        operation_already_counted=already_counted(request))
+    # ckks-compute reserves the FCU while it loads the operands (402 before any evaluation)
+    # and records it (sync) or settles it when the queued op ends (async).
+    reply = await metered_call(request, caller.account_id, op_id, request.app[
+        state.SERVICES].ckks_compute.Compute(message, timeout=COMPUTE_TIMEOUT_SECONDS))
     if message.run_async:
-        # Reserved now (402 before any work); ckks-compute records it when the op completes
-        # and releases it when the op fails or is cancelled.
-        await reserve(request, operation, fcu, op_id)
-        reply = await ckks.Compute(message, timeout=COMPUTE_TIMEOUT_SECONDS)
         return web.json_response({"op_id": reply.op_id, "status": "pending"}, status=202,
                                  headers={"Location": f"/api/v1/compute/{reply.op_id}"})
-    async with metered(request, operation, fcu, op_id) as charge:
-        reply = await ckks.Compute(message, timeout=COMPUTE_TIMEOUT_SECONDS)
-    body_out = result_json(reply.op_id, operation, reply.result, _charged(charge),
-                           message.return_ciphertext)
-    return web.json_response(body_out,
-                             headers=budget_headers(reply.result.result))
+    result = reply.result
+    charged(request, caller.account_id, Charge(op_id, result.cost_units, owned=True))
+    return web.json_response(result_json(reply.op_id, operation, result,
+                                         message.return_ciphertext),
+                             headers=budget_headers(result.result))
 
 
 async def compute_operation(request: web.Request) -> web.Response:
@@ -112,8 +101,7 @@ async def get_operation(request: web.Request) -> web.Response:
     reply = await request.app[state.SERVICES].ckks_compute.GetOperation(pb.GetOperationRequest(
         account_id=request[state.CALLER].account_id, op_id=request.match_info["op_id"]))
     if reply.status == "completed":
-        body = result_json(reply.op_id, reply.operation, reply.result,
-                           _costs(request, reply.operation), False)
+        body = result_json(reply.op_id, reply.operation, reply.result, False)
         return web.json_response(body, headers=budget_headers(
             reply.result.result))
     body = {"op_id": reply.op_id, "operation": reply.operation, "status": reply.status}

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 from typing import Any
 
 from aiohttp import web
 
 from wavis.core.errors import WavisError
+from wavis.core.ids import new_id
 from wavis.core.pricing import (
     BATCH_DISCOUNT,
     BATCH_DISCOUNT_FROM_GATES,
@@ -26,12 +26,13 @@ from wavis.core.pricing import (
     tfhe_fcu,
 )
 from wavis.core.roles import TRIAL
+from wavis.core.usage_meter import Charge
 from wavis.gateway import state
 from wavis.gateway.body import read_body
 from wavis.gateway.endpoints import Endpoint, Reply
 from wavis.gateway.routes.keys import SECURITY_WARNING
 from wavis.gateway.schemas import register_schemas
-from wavis.gateway.usage import Charge, metered
+from wavis.gateway.usage import already_counted, charged, metered_call
 from wavis.tfhe_eval.v1 import tfhe_eval_pb2 as pb
 
 PRESETS = ("fast_128", "standard_128", "conservative_128", "toy")
@@ -56,17 +57,13 @@ def session_json(session: pb.Session) -> dict[str, Any]:
             "idle_timeout_seconds": session.idle_timeout_seconds}
 
 
-def _charged(charge: Charge) -> dict[str, Any]:
-    return {"cost_units": charge.cost_units, "cost_usd": charge.cost_usd,
-            "cost_jpy": charge.cost_jpy}
-
-
-def batch_fcu(ops: list[str]) -> tuple[int, bool]:
-    """(FCU of a batch, whether the batch discount applies)."""
-    fcu = sum(tfhe_fcu(GATE_BOOTSTRAPS[op]) for op in ops)
-    if len(ops) < BATCH_DISCOUNT_FROM_GATES:
-        return fcu, False
-    return math.ceil(round(fcu * (1 - BATCH_DISCOUNT), 9)), True
+def _charged(request: web.Request, op_id: str,
+             reply: pb.EvaluateGateResponse | pb.EvaluateBatchResponse) -> dict[str, Any]:
+    """The charge tfhe-eval recorded, filed to be given back if the answer still fails."""
+    charged(request, request[state.CALLER].account_id,
+            Charge(op_id, reply.cost_units, owned=True))
+    return {"cost_units": reply.cost_units, "cost_usd": reply.cost_usd,
+            "cost_jpy": reply.cost_jpy}
 
 
 def _ciphertext(text: str, where: dict[str, Any]) -> bytes:
@@ -169,14 +166,16 @@ async def decrypt(request: web.Request) -> web.Response:
 async def evaluate_gate(request: web.Request) -> web.Response:
     body = await read_body(request, "TfheGateRequest")
     op = body["op"]
-    message = pb.EvaluateGateRequest(account_id=request[state.CALLER].account_id,
-                                     session_id=body["session_id"],
-                                     gate=_gate_message(body, None))
-    async with metered(request, f"tfhe_{op.lower()}", tfhe_fcu(GATE_BOOTSTRAPS[op])) as charge:
-        reply = await request.app[state.SERVICES].tfhe_eval.EvaluateGate(
-            message, timeout=EVAL_TIMEOUT_SECONDS)
+    account_id, op_id = request[state.CALLER].account_id, new_id("op")
+    message = pb.EvaluateGateRequest(account_id=account_id, session_id=body["session_id"],
+                                     gate=_gate_message(body, None), op_id=op_id,
+                                     operation_already_counted=already_counted(request))
+    # tfhe-eval reserves the FCU while it loads the session (402 before the gate runs).
+    reply = await metered_call(request, account_id, op_id, request.app[
+        state.SERVICES].tfhe_eval.EvaluateGate(message, timeout=EVAL_TIMEOUT_SECONDS))
     return web.json_response({"op": op, "result_b64": base64.b64encode(reply.result).decode(),
-                              "bootstraps": reply.bootstraps, **_charged(charge),
+                              "bootstraps": reply.bootstraps,
+                              **_charged(request, op_id, reply),
                               "compute_time_ms": reply.compute_time_ms},
                              headers=_warning(reply.session))
 
@@ -190,20 +189,26 @@ async def evaluate_batch(request: web.Request) -> web.Response:
             raise WavisError("INVALID_BATCH", "Every gate of a batch runs in the batch's "
                              "session.", {"gate": index})
         gates.append(_gate_message(gate, index))
-    fcu, discounted = batch_fcu([gate["op"] for gate in body["gates"]])
     del body
-    message = pb.EvaluateBatchRequest(account_id=request[state.CALLER].account_id,
-                                      session_id=session_id, gates=gates)
+    account_id, op_id = request[state.CALLER].account_id, new_id("op")
+    message = pb.EvaluateBatchRequest(account_id=account_id, session_id=session_id,
+                                      gates=gates, op_id=op_id,
+                                      operation_already_counted=already_counted(request))
     results: list[str] = []
     last = pb.EvaluateBatchResponse()
-    async with metered(request, "tfhe_batch", fcu) as charge:
+
+    async def receive() -> None:
+        nonlocal last
         async for part in request.app[state.SERVICES].tfhe_eval.EvaluateBatch(
                 message, timeout=EVAL_TIMEOUT_SECONDS):
-            results += [base64.b64encode(r).decode() for r in part.results]
+            results.extend(base64.b64encode(r).decode() for r in part.results)
             last = part
+
+    await metered_call(request, account_id, op_id, receive())
     return web.json_response({"results_b64": results, "gates_evaluated": len(results),
                               "bootstraps": last.bootstraps, "levels": last.levels,
-                              **_charged(charge), "discount_applied": discounted,
+                              **_charged(request, op_id, last),
+                              "discount_applied": last.discount_applied,
                               "compute_time_ms": last.compute_time_ms},
                              headers=_warning(last.session))
 

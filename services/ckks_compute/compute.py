@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wavis.core.errors import WavisError
+from wavis.core.pricing import CKKS_FCU
 from wavis.fhe import ckks_ops
 from wavis.fhe.ckks_ciphertexts import inspect_ckks_ciphertext
 from wavis.fhe.ckks_ops import KeyShape
@@ -63,16 +64,13 @@ class Calculator:
 
     # Ciphertexts in and out ---------------------------------------------------------------
 
-    async def _store_result(self, key: LoadedKey, ciphertext: Any) -> tuple[
-            StoredCiphertext, list[str], bytes]:
-        import openfhe
-
-        data = await self.engine.run(openfhe.Serialize, ciphertext, openfhe.BINARY)
-        stored, evicted = await self.store.put(
-            key.account_id, key.key_id, data, ckks_ops.levels_used(ciphertext, key.shape),
-            ckks_ops.budget_pct(ciphertext, key.shape), key.insecure)
-        self.engine.remember_ciphertext(stored.ciphertext_id, ciphertext, len(data))
-        return stored, evicted, data
+    async def _store_result(self, key: LoadedKey, result: Serialized) -> tuple[
+            StoredCiphertext, list[str]]:
+        stored, evicted = await self.store.put(key.account_id, key.key_id, result.data,
+                                               result.level, result.budget_pct, key.insecure)
+        self.engine.remember_ciphertext(stored.ciphertext_id, result.ciphertext,
+                                        len(result.data))
+        return stored, evicted
 
     async def upload(self, account_id: str, key_id: str, data: bytes) -> tuple[
             StoredCiphertext, list[str]]:
@@ -97,13 +95,11 @@ class Calculator:
             raise WavisError("VALIDATION_ERROR", f"values needs 1 to {key.shape.slot_count} "
                              "numbers.", {"field": "values"})
 
-        def encrypt() -> Any:
+        def encrypt() -> Serialized:
             plain = key.context.MakeCKKSPackedPlaintext([float(v) for v in values])
-            return key.context.Encrypt(key.public_key, plain)
+            return serialized(key.context.Encrypt(key.public_key, plain), key.shape)
 
-        ciphertext = await self.engine.run(encrypt)
-        stored, evicted, _ = await self._store_result(key, ciphertext)
-        return stored, evicted
+        return await self._store_result(key, await self.engine.run(encrypt))
 
     async def load(self, account_id: str, ciphertext_id: str, key: LoadedKey) -> Any:
         return (await self.load_many(account_id, [ciphertext_id], key))[0]
@@ -149,8 +145,8 @@ class Calculator:
 
     # Operations -------------------------------------------------------------------------
 
-    async def prepare(self, request: ComputeInput) -> Prepared:
-        """Load and check everything; any refusal happens here, before work is queued."""
+    async def key_for(self, request: ComputeInput) -> LoadedKey:
+        """The operation's key, after the checks that need nothing loaded."""
         operation = request.operation
         if operation not in ckks_ops.OPERATIONS:
             raise WavisError("INVALID_OPERATION", f"Unknown operation {operation!r}; one of "
@@ -159,18 +155,28 @@ class Calculator:
         if len(request.ciphertext_ids) != count:
             raise WavisError("VALIDATION_ERROR", f"{operation} takes {count} ciphertext id(s).",
                              {"field": "ciphertext_ids"})
-        key = await self.engine.key(request.account_id, request.key_id)
+        return await self.engine.key(request.account_id, request.key_id)
+
+    @staticmethod
+    def fcu(request: ComputeInput, key: LoadedKey) -> int:
+        """What the operation costs; rescale under an automatic scaling technique (blind keys
+        that kept FLEXIBLEAUTO) is a no-op and free."""
+        if request.operation == "rescale" and not key.shape.manual_scaling:
+            return 0
+        return CKKS_FCU[request.operation]
+
+    async def prepare(self, request: ComputeInput, key: LoadedKey) -> Prepared:
+        """Load and check everything; any refusal happens here, before work is queued."""
         inputs = await self.load_many(request.account_id, request.ciphertext_ids, key)
         return Prepared(request, key, inputs, self._check(request, key.shape, inputs))
 
     async def execute(self, prepared: Prepared) -> ComputeOutput:
         key, request = prepared.key, prepared.request
-        started = time.perf_counter()
-        result = await self.engine.run(_evaluate, key.context, request, key.shape,
-                                       prepared.inputs, prepared.matrix)
-        compute_ms = round(1000 * (time.perf_counter() - started), 3)
-        stored, evicted, data = await self._store_result(key, result)
-        output = ComputeOutput(stored, compute_ms, evicted, data)
+        # One trip to the pool: the result is serialized right after it is computed.
+        result = await self.engine.run(_evaluate_and_serialize, key.context, request,
+                                       key.shape, prepared.inputs, prepared.matrix)
+        stored, evicted = await self._store_result(key, result)
+        output = ComputeOutput(stored, result.compute_time_ms, evicted, result.data)
         if request.operation == "bootstrap":
             output.bootstrap_applied = True
             output.bootstrap_effective_degree = key.shape.max_depth - stored.level
@@ -178,9 +184,6 @@ class Calculator:
             output.bootstrap_degraded = (output.bootstrap_effective_degree
                                          < key.shape.levels_after_bootstrap)
         return output
-
-    async def compute(self, request: ComputeInput) -> ComputeOutput:
-        return await self.execute(await self.prepare(request))
 
     def _check(self, request: ComputeInput, shape: KeyShape,
                inputs: list[Any]) -> list[list[float]] | None:
@@ -230,6 +233,33 @@ class Calculator:
                              {"levels": [ckks_ops.levels_used(ct, shape) for ct in inputs]})
         ckks_ops.check_budget(operation, inputs, shape, request.polynomial_coeffs)
         return matrix
+
+
+@dataclass
+class Serialized:
+    """A ciphertext with its bytes and the level facts the store keeps."""
+
+    ciphertext: Any
+    data: bytes
+    level: int
+    budget_pct: float
+    compute_time_ms: float = 0.0
+
+
+def serialized(ciphertext: Any, shape: KeyShape, compute_time_ms: float = 0.0) -> Serialized:
+    import openfhe
+
+    data = openfhe.Serialize(ciphertext, openfhe.BINARY)
+    return Serialized(ciphertext, data, ckks_ops.levels_used(ciphertext, shape),
+                      ckks_ops.budget_pct(ciphertext, shape), compute_time_ms)
+
+
+def _evaluate_and_serialize(cc: Any, request: ComputeInput, shape: KeyShape,
+                            inputs: list[Any], matrix: list[list[float]] | None) -> Serialized:
+    started = time.perf_counter()
+    result = _evaluate(cc, request, shape, inputs, matrix)
+    compute_ms = round(1000 * (time.perf_counter() - started), 3)
+    return serialized(result, shape, compute_ms)
 
 
 def _evaluate(cc: Any, request: ComputeInput, shape: KeyShape, inputs: list[Any],

@@ -20,10 +20,11 @@ from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.ids import new_id
 from wavis.core.redis_client import open_redis
+from wavis.core.usage_meter import Charge, UsageMeter
 from wavis.fhe.engine import fhe_engine_description
 from wavis.fhe.workers import FheWorkerPool
 from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.metering.v1 import metering_pb2_grpc
 from wavis.services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
 from wavis.services.ckks_compute.compute import Calculator, ComputeInput, ComputeOutput
 from wavis.services.ckks_compute.engine import CkksEngine
@@ -40,13 +41,14 @@ def ciphertext_message(stored: StoredCiphertext, data: bytes | None = None) -> p
                          data=data or b"", insecure_key=stored.insecure_key)
 
 
-def result_message(output: ComputeOutput, with_data: bool) -> pb.OperationResult:
+def result_message(output: ComputeOutput, with_data: bool, charge: Charge) -> pb.OperationResult:
     return pb.OperationResult(
         result=ciphertext_message(output.result, output.data if with_data else None),
         compute_time_ms=output.compute_time_ms, evicted_ciphertext_ids=output.evicted,
         bootstrap_applied=output.bootstrap_applied,
         bootstrap_effective_degree=output.bootstrap_effective_degree,
-        bootstrap_degraded=output.bootstrap_degraded)
+        bootstrap_degraded=output.bootstrap_degraded, cost_units=charge.cost_units,
+        cost_usd=charge.cost_usd, cost_jpy=charge.cost_jpy)
 
 
 def _result_from_json(result: dict[str, Any]) -> pb.OperationResult:
@@ -54,12 +56,13 @@ def _result_from_json(result: dict[str, Any]) -> pb.OperationResult:
     message.result.CopyFrom(pb.Ciphertext(**result["result"]))
     message.compute_time_ms = result["compute_time_ms"]
     message.evicted_ciphertext_ids.extend(result["evicted_ciphertext_ids"])
-    for name in ("bootstrap_applied", "bootstrap_effective_degree", "bootstrap_degraded"):
+    for name in ("bootstrap_applied", "bootstrap_effective_degree", "bootstrap_degraded",
+                 "cost_units", "cost_usd", "cost_jpy"):
         setattr(message, name, result.get(name, getattr(message, name)))
     return message
 
 
-def _result_to_json(output: ComputeOutput) -> dict[str, Any]:
+def _result_to_json(output: ComputeOutput, charge: Charge) -> dict[str, Any]:
     stored = output.result
     return {"result": {"ciphertext_id": stored.ciphertext_id, "key_id": stored.key_id,
                        "level": stored.level, "noise_budget_remaining": stored.budget_pct,
@@ -69,15 +72,16 @@ def _result_to_json(output: ComputeOutput) -> dict[str, Any]:
             "evicted_ciphertext_ids": output.evicted,
             "bootstrap_applied": output.bootstrap_applied,
             "bootstrap_effective_degree": output.bootstrap_effective_degree,
-            "bootstrap_degraded": output.bootstrap_degraded}
+            "bootstrap_degraded": output.bootstrap_degraded,
+            "cost_units": charge.cost_units, "cost_usd": charge.cost_usd,
+            "cost_jpy": charge.cost_jpy}
 
 
 class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
     def __init__(self, context: ServiceContext, calculator: Calculator, operations: Operations,
-                 events: EventPublisher,
-                 metering: metering_pb2_grpc.MeteringServiceStub) -> None:
+                 events: EventPublisher, meter: UsageMeter) -> None:
         self.context = context
-        self.metering = metering
+        self.meter = meter
         self.calculator = calculator
         self.operations = operations
         self.events = events
@@ -138,17 +142,32 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             scale_stable=request.scale_stable, rotation_steps=int(request.rotation_steps),
             matrix=[list(row.values) for row in request.matrix] or None)
         op_id = request.op_id or new_id("op")
-        prepared = await self.calculator.prepare(work)  # refusals answer now, queued or not
+        key = await self.calculator.key_for(work)
+        preparation = self.calculator.prepare(work, key)  # refusals answer now, queued or not
+        if request.skip_metering:
+            prepared, charge = await preparation, Charge(op_id)
+        else:  # the FCU is reserved while the operands load; recorded at once when sync
+            prepared, charge = await self.meter.reserve_during(
+                preparation, account_id=work.account_id, op_id=op_id,
+                operation=work.operation, fcu=self.calculator.fcu(work, key),
+                record=not request.run_async,
+                already_counted=request.operation_already_counted)
         if not request.run_async:
-            output = await self.calculator.execute(prepared)
-            return pb.ComputeResponse(op_id=op_id, status="completed",
-                                      result=result_message(output, request.return_ciphertext))
+            try:
+                output = await self.calculator.execute(prepared)
+            except BaseException:  # a failed or cancelled op costs nothing
+                await self.meter.give_back(work.account_id, charge)
+                raise
+            return pb.ComputeResponse(op_id=op_id, status="completed", result=result_message(
+                output, request.return_ciphertext, charge))
 
         async def run() -> dict[str, Any]:
-            return _result_to_json(await self.calculator.execute(prepared))
+            return _result_to_json(await self.calculator.execute(prepared), charge)
 
         async def finished(record: dict[str, Any]) -> None:
-            await self._settle_usage(work.account_id, op_id, record["status"] == "completed")
+            if not request.skip_metering:
+                await self._settle_usage(work.account_id, op_id,
+                                         record["status"] == "completed")
             data = {"op_id": op_id, "operation": work.operation, "key_id": work.key_id}
             if record["status"] == "completed":
                 result = record["result"]["result"]
@@ -159,19 +178,21 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
                     "error": {"code": record["error_code"],
                               "message": record["error_message"]}})
 
-        await self.operations.submit(op_id, work.account_id, work.operation, work.key_id, run,
-                                     finished)
+        try:
+            await self.operations.submit(op_id, work.account_id, work.operation, work.key_id,
+                                         run, finished)
+        except BaseException:
+            await self.meter.give_back(work.account_id, charge)
+            raise
         return pb.ComputeResponse(op_id=op_id, status="pending")
 
     async def _settle_usage(self, account_id: str, op_id: str, completed: bool) -> None:
         """Record a completed async op's reserved FCU; give it back otherwise."""
         try:
             if completed:
-                await self.metering.CommitUsage(metering_pb2.CommitUsageRequest(
-                    account_id=account_id, op_id=op_id))
+                await self.meter.commit(account_id, op_id)
             else:
-                await self.metering.ReleaseUsage(metering_pb2.ReleaseUsageRequest(
-                    account_id=account_id, op_id=op_id))
+                await self.meter.release(account_id, op_id)
         except grpc.RpcError as exc:  # an unsettled reservation expires by itself
             log.error("could not settle usage of %s: %s", op_id, exc)
 
@@ -232,7 +253,7 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     events = EventPublisher(settings.webhooks_target)
     ckks_compute_pb2_grpc.add_CkksComputeServiceServicer_to_server(
         CkksComputeServicer(context, calculator, operations, events,
-                            metering_pb2_grpc.MeteringServiceStub(metering_channel)),
+                            UsageMeter(metering_pb2_grpc.MeteringServiceStub(metering_channel))),
         context.server)
     watcher = asyncio.create_task(_follow_key_deletions(keys, calculator))
     try:

@@ -15,10 +15,16 @@ import grpc.aio
 from wavis.core.errors import WavisError
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
+from wavis.core.ids import new_id
+from wavis.core.pricing import batch_fcu, tfhe_fcu
 from wavis.core.redis_client import open_redis
+from wavis.core.usage_meter import Charge, UsageMeter
 from wavis.fhe.engine import fhe_engine_description
+from wavis.fhe.tfhe_gates import GATE_BOOTSTRAPS
 from wavis.fhe.workers import FheWorkerPool
 from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.metering.v1 import metering_pb2_grpc
+from wavis.services.tfhe_eval import evaluator
 from wavis.services.tfhe_eval.keycache import KeyCache
 from wavis.services.tfhe_eval.service import TfheService
 from wavis.services.tfhe_eval.sessions import SessionStore
@@ -39,9 +45,11 @@ def session_message(record: dict[str, Any], idle_seconds: int) -> pb.Session:
 
 
 class TfheEvalServicer(tfhe_eval_pb2_grpc.TfheEvalServiceServicer):
-    def __init__(self, context: ServiceContext, service: TfheService) -> None:
+    def __init__(self, context: ServiceContext, service: TfheService,
+                 meter: UsageMeter) -> None:
         self.context = context
         self.service = service
+        self.meter = meter
 
     def _session(self, record: dict[str, Any]) -> pb.Session:
         return session_message(record, self.service.sessions.idle_seconds)
@@ -85,20 +93,45 @@ class TfheEvalServicer(tfhe_eval_pb2_grpc.TfheEvalServiceServicer):
                                                   list(request.ciphertexts))
         return pb.DecryptResponse(bits=bits, session=self._session(record))
 
+    async def _evaluate(self, request: pb.EvaluateGateRequest | pb.EvaluateBatchRequest,
+                        gates: list[pb.Gate], batch: bool,
+                        ) -> tuple[evaluator.BatchOutcome, dict[str, Any], Charge, bool]:
+        """Reserve the FCU while the session loads and the gates are checked, evaluate,
+        and give the charge back if the evaluation fails."""
+        op_id = request.op_id or new_id("op")
+        preparation = self.service.prepare(request.account_id, request.session_id, gates,
+                                           batch=batch)
+        bootstraps = [GATE_BOOTSTRAPS.get(gate.op.upper(), 0) for gate in gates]
+        fcu, discounted = batch_fcu(bootstraps) if batch else (tfhe_fcu(bootstraps[0]), False)
+        if request.skip_metering:
+            (record, parsed), charge = await preparation, Charge(op_id)
+        else:
+            operation = "tfhe_batch" if batch else f"tfhe_{gates[0].op.lower()}"
+            (record, parsed), charge = await self.meter.reserve_during(
+                preparation, account_id=request.account_id, op_id=op_id, operation=operation,
+                fcu=fcu, record=True, already_counted=request.operation_already_counted)
+        try:
+            outcome = await self.service.evaluate(record, parsed)
+        except BaseException:  # a failed gate costs nothing
+            await self.meter.give_back(request.account_id, charge)
+            raise
+        return outcome, record, charge, discounted
+
     async def EvaluateGate(self, request: pb.EvaluateGateRequest,
                            grpc_context: grpc.aio.ServicerContext) -> pb.EvaluateGateResponse:
-        outcome, record = await self.service.evaluate(request.account_id, request.session_id,
-                                                      [request.gate], batch=False)
+        outcome, record, charge, _ = await self._evaluate(request, [request.gate], False)
         return pb.EvaluateGateResponse(result=outcome.outputs[0],
                                        bootstraps=outcome.bootstraps,
                                        compute_time_ms=round(outcome.seconds * 1000, 3),
-                                       session=self._session(record))
+                                       session=self._session(record),
+                                       cost_units=charge.cost_units, cost_usd=charge.cost_usd,
+                                       cost_jpy=charge.cost_jpy)
 
     async def EvaluateBatch(self, request: pb.EvaluateBatchRequest,
                             grpc_context: grpc.aio.ServicerContext,
                             ) -> AsyncIterator[pb.EvaluateBatchResponse]:
-        outcome, record = await self.service.evaluate(request.account_id, request.session_id,
-                                                      list(request.gates), batch=True)
+        outcome, record, charge, discounted = await self._evaluate(
+            request, list(request.gates), True)
         outputs = outcome.outputs
         for start in range(0, len(outputs), RESULTS_PER_MESSAGE):
             last = start + RESULTS_PER_MESSAGE >= len(outputs)
@@ -109,6 +142,10 @@ class TfheEvalServicer(tfhe_eval_pb2_grpc.TfheEvalServiceServicer):
                 message.compute_time_ms = round(outcome.seconds * 1000, 3)
                 message.levels = outcome.levels
                 message.session.CopyFrom(self._session(record))
+                message.cost_units = charge.cost_units
+                message.cost_usd = charge.cost_usd
+                message.cost_jpy = charge.cost_jpy
+                message.discount_applied = discounted
             yield message
 
 
@@ -150,6 +187,9 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     redis = open_redis(settings, tracer_provider=context.tracer_provider)
     keys_channel = open_channel(settings.keys_target, tracer_provider=context.tracer_provider)
     keys = keys_pb2_grpc.KeysServiceStub(keys_channel)
+    metering_channel = open_channel(settings.metering_target,
+                                    tracer_provider=context.tracer_provider)
+    meter = UsageMeter(metering_pb2_grpc.MeteringServiceStub(metering_channel))
     pool = FheWorkerPool(settings.workers, settings.omp_num_threads)
     cache = KeyCache(keys, settings.data_dir / "tfhe-cache" / context.instance_id.replace(
         ":", "-"), settings.key_cache_bytes, settings.workers)
@@ -157,7 +197,7 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
                           pool, settings.workers, context.instance_id,
                           settings.keygen_timeout_seconds)
     tfhe_eval_pb2_grpc.add_TfheEvalServiceServicer_to_server(
-        TfheEvalServicer(context, service), context.server)
+        TfheEvalServicer(context, service, meter), context.server)
     tasks = [asyncio.create_task(_follow_key_deletions(keys, service)),
              asyncio.create_task(_sweep_sessions(
                  service, min(30.0, max(0.5, settings.session_idle_seconds / 4))))]
@@ -172,4 +212,5 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
         pool.close()
         cache.close()
         await keys_channel.close()
+        await metering_channel.close()
         await redis.aclose()

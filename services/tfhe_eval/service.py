@@ -262,15 +262,19 @@ class TfheService:
                              {"session_id": session_id})
         return record
 
-    async def evaluate(self, account_id: str, session_id: str, gates: list[Any], *,
-                       batch: bool) -> tuple[evaluator.BatchOutcome, dict[str, Any]]:
+    async def prepare(self, account_id: str, session_id: str, gates: list[Any], *,
+                      batch: bool) -> tuple[dict[str, Any], list[evaluator.ParsedGate]]:
+        """The session and the checked gates: every refusal happens here, before any work."""
         record = await self.session(account_id, session_id)
-        parsed = evaluator.parse_gates(gates, record["preset"], batch=batch)
+        return record, evaluator.parse_gates(gates, record["preset"], batch=batch)
+
+    async def evaluate(self, record: dict[str, Any], parsed: list[evaluator.ParsedGate],
+                       ) -> evaluator.BatchOutcome:
         for attempt in range(2):
             entry = await self._key(record)
             run = evaluator.share_runner(self.pool, entry.ref, self.cache.keep())
             try:
-                return await evaluator.evaluate(parsed, run, self.workers), record
+                return await evaluator.evaluate(parsed, run, self.workers)
             except BinFheFormatError:  # unloaded meanwhile: fetch it again, once
                 if attempt:
                     raise WavisError("INTERNAL_ERROR", "The session's key could not be "

@@ -44,6 +44,26 @@ async def test_failures_on_one_prefix_lock_it_even_for_the_valid_key(guarded: St
     assert (await _get(guarded, account.auth(ip=fresh_ip()))).status == 200
 
 
+async def test_a_lock_refuses_a_key_the_gateway_already_trusts(guarded: Stack) -> None:
+    """A cached key skips the separate lock lookup: the rate-limit script checks the locks
+    in the same round trip, refuses, and counts nothing."""
+    account = await create_account(guarded)
+    first = await _get(guarded, account.auth(ip=fresh_ip()))
+    assert first.status == 200  # now cached
+    daily_left = int(first.headers["X-RateLimit-Daily-Remaining"])
+    wrong = account.api_key[:16] + "y" * 32
+    for _ in range(3):
+        assert (await _get(guarded, account.auth(wrong, fresh_ip()))).status == 401
+    for _ in range(2):
+        locked = await _get(guarded, account.auth(ip=fresh_ip()))
+        assert locked.status == 429 and 1 <= int(locked.headers["Retry-After"]) <= 4
+        assert "X-RateLimit-Daily-Remaining" not in locked.headers
+    await asyncio.sleep(int(locked.headers["Retry-After"]) + 0.2)
+    after = await _get(guarded, account.auth(ip=fresh_ip()))
+    assert after.status == 200
+    assert int(after.headers["X-RateLimit-Daily-Remaining"]) == daily_left - 1
+
+
 async def test_failures_from_one_ip_lock_that_ip(guarded: Stack) -> None:
     account = await create_account(guarded)
     attacker = fresh_ip()

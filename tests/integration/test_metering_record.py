@@ -22,8 +22,8 @@ from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.grpc_client import open_channel
 from wavis.core.ids import new_id
 from wavis.core.roles import TRIAL
+from wavis.core.usage_meter import UsageMeter
 from wavis.devstack.stack import Stack
-from wavis.gateway import usage
 from wavis.gateway.endpoints import Endpoint, Reply
 from wavis.gateway.usage import metered, reserve
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
@@ -251,10 +251,10 @@ class _FlakyMetering:
 
 async def test_a_release_that_cannot_be_delivered_is_retried() -> None:
     flaky = _FlakyMetering(failures=2)
-    await usage._release_with_retries(flaky, "acct_x", "op_x",  # type: ignore[arg-type]
-                                      delays=(0.0, 0.01, 0.01, 0.01))
+    await UsageMeter(flaky).release_until_acknowledged(  # type: ignore[arg-type]
+        "acct_x", "op_x", delays=(0.0, 0.01, 0.01, 0.01))
     assert flaky.calls == ["op_x"] * 3
     down = _FlakyMetering(failures=10)
-    await usage._release_with_retries(down, "acct_x", "op_y",  # type: ignore[arg-type]
-                                      delays=(0.0, 0.01))
+    await UsageMeter(down).release_until_acknowledged(  # type: ignore[arg-type]
+        "acct_x", "op_y", delays=(0.0, 0.01))
     assert down.calls == ["op_y"] * 2  # gives up (logged with the op id) after its attempts

@@ -25,6 +25,7 @@ from wavis.core.service_auth import (
     service_token,
     tls_files,
 )
+from wavis.core.telemetry import active_tracer_provider
 
 DEFAULT_DEADLINE_SECONDS = 10.0
 
@@ -133,8 +134,9 @@ def open_channel(target: str, *, default_deadline: float = DEFAULT_DEADLINE_SECO
         ("grpc.keepalive_time_ms", 30_000),
     ]
     defaults = _CallDefaultsInterceptor(default_deadline, token or service_token())
+    provider = active_tracer_provider(tracer_provider)
     interceptors: list[grpc.aio.ClientInterceptor] = [
-        *aio_client_interceptors(tracer_provider=tracer_provider),
+        *(aio_client_interceptors(tracer_provider=provider) if provider else ()),
         defaults,
         _UnaryStreamDefaults(defaults),
         _StreamUnaryDefaults(defaults),

@@ -1,7 +1,8 @@
-"""Server interceptors every service runs: service credential, request id, error mapping.
+"""Server interceptors every service runs: service credential, then request id and error
+mapping (one interceptor: every layer costs each call an await).
 
 Only WAVIS methods (`/wavis.*`) are wrapped; health and reflection pass through untouched
-(and need no service credential).
+(and need no service credential). A method's wrapped handler is made once and reused.
 """
 
 from __future__ import annotations
@@ -66,7 +67,24 @@ def _wrap_handler(handler: grpc.RpcMethodHandler, method: str,
     return make(response_stream, handler.request_deserializer, handler.response_serializer)
 
 
+class WrappedHandlers:
+    """Wrapped handlers made once per method (and remade if the inner handler changes)."""
+
+    def __init__(self, around: Around) -> None:
+        self.around = around
+        self._made: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    def get(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        made = self._made.get(method)
+        if made is None or made[0] is not handler:
+            made = self._made[method] = (handler, _wrap_handler(handler, method, self.around))
+        return made[1]
+
+
 class _WrappingInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self) -> None:
+        self._handlers = WrappedHandlers(self.around)
+
     @abc.abstractmethod
     def around(self, context: grpc.aio.ServicerContext,
                method: str) -> AbstractAsyncContextManager[None]:
@@ -81,30 +99,23 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler is None or not method.startswith("/wavis."):
             return handler
-        return _wrap_handler(handler, method, self.around)
+        return self._handlers.get(handler, method)
 
 
-class RequestIdInterceptor(_WrappingInterceptor):
-    """Adopt the caller's x-request-id (or make one) for logs and onward calls."""
-
-    @asynccontextmanager
-    async def around(self, context: grpc.aio.ServicerContext,
-                     method: str) -> AsyncIterator[None]:
-        metadata = dict(context.invocation_metadata() or ())
-        request_id = metadata.get(REQUEST_ID_METADATA) or new_request_id()
-        token = current_request_id.set(str(request_id))
-        try:
-            yield
-        finally:
-            current_request_id.reset(token)
-
-
-class ErrorMappingInterceptor(_WrappingInterceptor):
-    """WavisError -> google.rpc.Status with ErrorInfo; anything unexpected -> INTERNAL_ERROR."""
+class CallInterceptor(_WrappingInterceptor):
+    """Adopt the caller's x-request-id (or make one) for logs and onward calls, and map
+    failures: WavisError -> google.rpc.Status with ErrorInfo (a failed call to another
+    service passes its public code on unchanged); anything unexpected -> INTERNAL_ERROR."""
 
     @asynccontextmanager
     async def around(self, context: grpc.aio.ServicerContext,
                      method: str) -> AsyncIterator[None]:
+        request_id = None
+        for key, value in context.invocation_metadata() or ():
+            if key == REQUEST_ID_METADATA:
+                request_id = value
+                break
+        token = current_request_id.set(str(request_id or new_request_id()))
         try:
             yield
         except (asyncio.CancelledError, grpc.aio.AbortError):
@@ -121,6 +132,8 @@ class ErrorMappingInterceptor(_WrappingInterceptor):
             log.exception("%s raised", method)
             code, message, trailing = to_rpc_status(WavisError("INTERNAL_ERROR"))
             await context.abort(code, message, trailing_metadata=trailing)
+        finally:
+            current_request_id.reset(token)
 
 
 def _refuse(handler: grpc.RpcMethodHandler, details: str) -> grpc.RpcMethodHandler:

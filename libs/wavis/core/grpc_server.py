@@ -30,8 +30,7 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 import wavis
 from wavis.common.v1 import common_pb2
 from wavis.core.grpc_interceptors import (
-    ErrorMappingInterceptor,
-    RequestIdInterceptor,
+    CallInterceptor,
     ServiceTokenInterceptor,
 )
 from wavis.core.logging import configure_logging
@@ -39,7 +38,7 @@ from wavis.core.mesh import MeshService
 from wavis.core.ready_file import write_ready_file
 from wavis.core.service_auth import service_token, tls_files
 from wavis.core.settings import ServiceSettings, SettingsError, load_settings
-from wavis.core.telemetry import setup_tracing
+from wavis.core.telemetry import active_tracer_provider, setup_tracing
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +59,8 @@ class ServiceContext:
     started_at: float = field(default_factory=time.monotonic)
     instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     fhe_engine: str = ""
-    # Spans of the clients a lifespan opens (Redis, channels to other services); None is the
-    # process's provider, a test passes its own to the runner.
+    # Spans of the clients a lifespan opens (Redis, channels to other services): a test's own
+    # provider, else the process's; None when tracing is off.
     tracer_provider: trace.TracerProvider | None = None
     # Set when the graceful stop begins: long-lived streams end themselves on it, so the
     # drain is not held up by subscribers that would never finish.
@@ -88,8 +87,10 @@ class GrpcServiceRunner:
         # The token is resolved in start(), after the lifespan: a service's own missing
         # secrets are reported first, by the same SettingsError path.
         self._auth = ServiceTokenInterceptor()
-        interceptors: list[grpc.aio.ServerInterceptor] = [
-            aio_server_interceptor(tracer_provider=tracer_provider)]
+        tracer_provider = active_tracer_provider(tracer_provider)
+        interceptors: list[grpc.aio.ServerInterceptor] = []
+        if tracer_provider is not None:
+            interceptors.append(aio_server_interceptor(tracer_provider=tracer_provider))
         if settings.metrics_port is not None:
             # Imported only when enabled: prometheus_client pulls in http.server.
             from wavis.core.metrics import GrpcMetricsInterceptor
@@ -97,8 +98,7 @@ class GrpcServiceRunner:
             interceptors.append(GrpcMetricsInterceptor(mesh.name))
         interceptors += [
             self._auth,
-            RequestIdInterceptor(),
-            ErrorMappingInterceptor(),
+            CallInterceptor(),
         ]
         self.server = grpc.aio.server(options=[
             ("grpc.max_receive_message_length", settings.grpc_max_receive_bytes),

@@ -97,16 +97,17 @@ class GrpcMetricsInterceptor(grpc.aio.ServerInterceptor):
     """Counts and times every call of every method (health and reflection included)."""
 
     def __init__(self, service: str) -> None:
+        from wavis.core.grpc_interceptors import WrappedHandlers
+
         self.service = service
+        self._handlers = WrappedHandlers(self._around)
 
     async def intercept_service(self, continuation: Any,
                                 handler_call_details: grpc.HandlerCallDetails) -> Any:
-        from wavis.core.grpc_interceptors import _wrap_handler
-
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        return _wrap_handler(handler, handler_call_details.method, self._around)
+        return self._handlers.get(handler, handler_call_details.method)
 
     @asynccontextmanager
     async def _around(self, context: grpc.aio.ServicerContext,

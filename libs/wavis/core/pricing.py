@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 USD_PER_FCU = 0.000002
 DEFAULT_JPY_PER_USD = 150.0
 
@@ -22,6 +24,15 @@ BATCH_DISCOUNT = 0.30
 
 def tfhe_fcu(bootstraps: int) -> int:
     return bootstraps * FCU_PER_BOOTSTRAP
+
+
+def batch_fcu(gate_bootstraps: list[int]) -> tuple[int, bool]:
+    """(FCU of a TFHE batch, whether the batch discount applies): 30% off from 32 gates,
+    rounded up to a whole unit."""
+    fcu = sum(tfhe_fcu(bootstraps) for bootstraps in gate_bootstraps)
+    if len(gate_bootstraps) < BATCH_DISCOUNT_FROM_GATES:
+        return fcu, False
+    return math.ceil(round(fcu * (1 - BATCH_DISCOUNT), 9)), True
 
 
 def cost_usd(fcu: int | float) -> float:

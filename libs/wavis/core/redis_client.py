@@ -10,6 +10,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 
 from wavis.core.settings import CommonSettings
+from wavis.core.telemetry import active_tracer_provider
 
 _FROM_SETTINGS = -1.0
 
@@ -19,8 +20,8 @@ def open_redis(settings: CommonSettings, *, decode_responses: bool = False,
                read_timeout: float | None = _FROM_SETTINGS) -> aioredis.Redis:
     """Connections are lazy: a Redis that is down shows up as errors on use, never at start.
 
-    Every command (and pipeline) is a CLIENT span under the current trace, made by
-    `tracer_provider` (default: the process's, as `setup_tracing` installs it).
+    When tracing is on, every command (and pipeline) is a CLIENT span under the current
+    trace, made by `tracer_provider` (default: the process's, see wavis.core.telemetry).
     `read_timeout` defaults to WAVIS_REDIS_TIMEOUT_SECONDS; None (subscriptions, which wait
     for messages indefinitely) or a longer one (blocking reads) where a command may wait.
     """
@@ -32,7 +33,9 @@ def open_redis(settings: CommonSettings, *, decode_responses: bool = False,
         health_check_interval=30,
         decode_responses=decode_responses,
     )
-    RedisInstrumentor.instrument_client(client, tracer_provider=tracer_provider)
+    provider = active_tracer_provider(tracer_provider)
+    if provider is not None:
+        RedisInstrumentor.instrument_client(client, tracer_provider=provider)
     return client
 
 

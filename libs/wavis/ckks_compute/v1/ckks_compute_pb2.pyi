@@ -130,7 +130,7 @@ class MatrixRow(_message.Message):
     def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class ComputeRequest(_message.Message):
-    __slots__ = ("account_id", "operation", "key_id", "ciphertext_ids", "plain_operand", "has_plain_operand", "polynomial_coeffs", "scale_stable", "rotation_steps", "matrix", "return_ciphertext", "run_async", "op_id")
+    __slots__ = ("account_id", "operation", "key_id", "ciphertext_ids", "plain_operand", "has_plain_operand", "polynomial_coeffs", "scale_stable", "rotation_steps", "matrix", "return_ciphertext", "run_async", "op_id", "operation_already_counted", "skip_metering")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     OPERATION_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -144,6 +144,8 @@ class ComputeRequest(_message.Message):
     RETURN_CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
     RUN_ASYNC_FIELD_NUMBER: _ClassVar[int]
     OP_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_ALREADY_COUNTED_FIELD_NUMBER: _ClassVar[int]
+    SKIP_METERING_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     operation: str
     key_id: str
@@ -157,23 +159,31 @@ class ComputeRequest(_message.Message):
     return_ciphertext: bool
     run_async: bool
     op_id: str
-    def __init__(self, account_id: _Optional[str] = ..., operation: _Optional[str] = ..., key_id: _Optional[str] = ..., ciphertext_ids: _Optional[_Iterable[str]] = ..., plain_operand: _Optional[_Iterable[float]] = ..., has_plain_operand: _Optional[bool] = ..., polynomial_coeffs: _Optional[_Iterable[float]] = ..., scale_stable: _Optional[bool] = ..., rotation_steps: _Optional[int] = ..., matrix: _Optional[_Iterable[_Union[MatrixRow, _Mapping]]] = ..., return_ciphertext: _Optional[bool] = ..., run_async: _Optional[bool] = ..., op_id: _Optional[str] = ...) -> None: ...
+    operation_already_counted: bool
+    skip_metering: bool
+    def __init__(self, account_id: _Optional[str] = ..., operation: _Optional[str] = ..., key_id: _Optional[str] = ..., ciphertext_ids: _Optional[_Iterable[str]] = ..., plain_operand: _Optional[_Iterable[float]] = ..., has_plain_operand: _Optional[bool] = ..., polynomial_coeffs: _Optional[_Iterable[float]] = ..., scale_stable: _Optional[bool] = ..., rotation_steps: _Optional[int] = ..., matrix: _Optional[_Iterable[_Union[MatrixRow, _Mapping]]] = ..., return_ciphertext: _Optional[bool] = ..., run_async: _Optional[bool] = ..., op_id: _Optional[str] = ..., operation_already_counted: _Optional[bool] = ..., skip_metering: _Optional[bool] = ...) -> None: ...
 
 class OperationResult(_message.Message):
-    __slots__ = ("result", "compute_time_ms", "evicted_ciphertext_ids", "bootstrap_applied", "bootstrap_effective_degree", "bootstrap_degraded")
+    __slots__ = ("result", "compute_time_ms", "evicted_ciphertext_ids", "bootstrap_applied", "bootstrap_effective_degree", "bootstrap_degraded", "cost_units", "cost_usd", "cost_jpy")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     EVICTED_CIPHERTEXT_IDS_FIELD_NUMBER: _ClassVar[int]
     BOOTSTRAP_APPLIED_FIELD_NUMBER: _ClassVar[int]
     BOOTSTRAP_EFFECTIVE_DEGREE_FIELD_NUMBER: _ClassVar[int]
     BOOTSTRAP_DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    COST_UNITS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    COST_JPY_FIELD_NUMBER: _ClassVar[int]
     result: Ciphertext
     compute_time_ms: float
     evicted_ciphertext_ids: _containers.RepeatedScalarFieldContainer[str]
     bootstrap_applied: bool
     bootstrap_effective_degree: int
     bootstrap_degraded: bool
-    def __init__(self, result: _Optional[_Union[Ciphertext, _Mapping]] = ..., compute_time_ms: _Optional[float] = ..., evicted_ciphertext_ids: _Optional[_Iterable[str]] = ..., bootstrap_applied: _Optional[bool] = ..., bootstrap_effective_degree: _Optional[int] = ..., bootstrap_degraded: _Optional[bool] = ...) -> None: ...
+    cost_units: int
+    cost_usd: float
+    cost_jpy: float
+    def __init__(self, result: _Optional[_Union[Ciphertext, _Mapping]] = ..., compute_time_ms: _Optional[float] = ..., evicted_ciphertext_ids: _Optional[_Iterable[str]] = ..., bootstrap_applied: _Optional[bool] = ..., bootstrap_effective_degree: _Optional[int] = ..., bootstrap_degraded: _Optional[bool] = ..., cost_units: _Optional[int] = ..., cost_usd: _Optional[float] = ..., cost_jpy: _Optional[float] = ...) -> None: ...
 
 class ComputeResponse(_message.Message):
     __slots__ = ("op_id", "status", "result")

@@ -154,49 +154,75 @@ class Gate(_message.Message):
     def __init__(self, op: _Optional[str] = ..., a: _Optional[_Union[GateInput, _Mapping]] = ..., b: _Optional[_Union[GateInput, _Mapping]] = ..., sel: _Optional[_Union[GateInput, _Mapping]] = ..., c: _Optional[_Union[GateInput, _Mapping]] = ...) -> None: ...
 
 class EvaluateGateRequest(_message.Message):
-    __slots__ = ("account_id", "session_id", "gate")
+    __slots__ = ("account_id", "session_id", "gate", "op_id", "operation_already_counted", "skip_metering")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     GATE_FIELD_NUMBER: _ClassVar[int]
+    OP_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_ALREADY_COUNTED_FIELD_NUMBER: _ClassVar[int]
+    SKIP_METERING_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     session_id: str
     gate: Gate
-    def __init__(self, account_id: _Optional[str] = ..., session_id: _Optional[str] = ..., gate: _Optional[_Union[Gate, _Mapping]] = ...) -> None: ...
+    op_id: str
+    operation_already_counted: bool
+    skip_metering: bool
+    def __init__(self, account_id: _Optional[str] = ..., session_id: _Optional[str] = ..., gate: _Optional[_Union[Gate, _Mapping]] = ..., op_id: _Optional[str] = ..., operation_already_counted: _Optional[bool] = ..., skip_metering: _Optional[bool] = ...) -> None: ...
 
 class EvaluateGateResponse(_message.Message):
-    __slots__ = ("result", "bootstraps", "compute_time_ms", "session")
+    __slots__ = ("result", "bootstraps", "compute_time_ms", "session", "cost_units", "cost_usd", "cost_jpy")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     BOOTSTRAPS_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     SESSION_FIELD_NUMBER: _ClassVar[int]
+    COST_UNITS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    COST_JPY_FIELD_NUMBER: _ClassVar[int]
     result: bytes
     bootstraps: int
     compute_time_ms: float
     session: Session
-    def __init__(self, result: _Optional[bytes] = ..., bootstraps: _Optional[int] = ..., compute_time_ms: _Optional[float] = ..., session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
+    cost_units: int
+    cost_usd: float
+    cost_jpy: float
+    def __init__(self, result: _Optional[bytes] = ..., bootstraps: _Optional[int] = ..., compute_time_ms: _Optional[float] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., cost_units: _Optional[int] = ..., cost_usd: _Optional[float] = ..., cost_jpy: _Optional[float] = ...) -> None: ...
 
 class EvaluateBatchRequest(_message.Message):
-    __slots__ = ("account_id", "session_id", "gates")
+    __slots__ = ("account_id", "session_id", "gates", "op_id", "operation_already_counted", "skip_metering")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     GATES_FIELD_NUMBER: _ClassVar[int]
+    OP_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_ALREADY_COUNTED_FIELD_NUMBER: _ClassVar[int]
+    SKIP_METERING_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     session_id: str
     gates: _containers.RepeatedCompositeFieldContainer[Gate]
-    def __init__(self, account_id: _Optional[str] = ..., session_id: _Optional[str] = ..., gates: _Optional[_Iterable[_Union[Gate, _Mapping]]] = ...) -> None: ...
+    op_id: str
+    operation_already_counted: bool
+    skip_metering: bool
+    def __init__(self, account_id: _Optional[str] = ..., session_id: _Optional[str] = ..., gates: _Optional[_Iterable[_Union[Gate, _Mapping]]] = ..., op_id: _Optional[str] = ..., operation_already_counted: _Optional[bool] = ..., skip_metering: _Optional[bool] = ...) -> None: ...
 
 class EvaluateBatchResponse(_message.Message):
-    __slots__ = ("results", "done", "bootstraps", "compute_time_ms", "levels", "session")
+    __slots__ = ("results", "done", "bootstraps", "compute_time_ms", "levels", "session", "cost_units", "cost_usd", "cost_jpy", "discount_applied")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     DONE_FIELD_NUMBER: _ClassVar[int]
     BOOTSTRAPS_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     LEVELS_FIELD_NUMBER: _ClassVar[int]
     SESSION_FIELD_NUMBER: _ClassVar[int]
+    COST_UNITS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    COST_JPY_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_APPLIED_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedScalarFieldContainer[bytes]
     done: bool
     bootstraps: int
     compute_time_ms: float
     levels: int
     session: Session
-    def __init__(self, results: _Optional[_Iterable[bytes]] = ..., done: _Optional[bool] = ..., bootstraps: _Optional[int] = ..., compute_time_ms: _Optional[float] = ..., levels: _Optional[int] = ..., session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
+    cost_units: int
+    cost_usd: float
+    cost_jpy: float
+    discount_applied: bool
+    def __init__(self, results: _Optional[_Iterable[bytes]] = ..., done: _Optional[bool] = ..., bootstraps: _Optional[int] = ..., compute_time_ms: _Optional[float] = ..., levels: _Optional[int] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., cost_units: _Optional[int] = ..., cost_usd: _Optional[float] = ..., cost_jpy: _Optional[float] = ..., discount_applied: _Optional[bool] = ...) -> None: ...

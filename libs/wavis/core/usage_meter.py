@@ -1,0 +1,151 @@
+"""Metering from the services that do the work (ckks-compute, tfhe-eval).
+
+    prepared, charge = await meter.reserve_during(
+        load_operands(...), account_id=..., op_id=..., operation="add", fcu=1, record=True)
+
+The FCU is reserved with the metering service while the operation's inputs load, so the round
+trip adds no latency of its own, and always before any evaluation: a refusal (402
+QUOTA_EXHAUSTED, BUDGET_CAP_REACHED) means nothing ran. With `record` the reservation is the
+record (synchronous work): success sends nothing more, failure gives it back with `release`.
+Without it the FCU is held until `commit` (asynchronous work that completed) or `release`.
+
+Whatever fails, nothing stands: inputs that fail to load release a reservation that landed;
+a reservation whose answer was lost (the metering service unreachable mid-call) is released in
+the background until the metering service acknowledges it (ReleaseUsage is idempotent, and
+an op id released before its reservation lands is void).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+
+from wavis.core.errors import error_from_rpc
+from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Seconds between further attempts of a release the metering service did not acknowledge.
+RELEASE_RETRY_DELAYS = (0.2, 1.0, 5.0, 30.0)
+_background: set[asyncio.Task[Any]] = set()
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What an operation was charged."""
+
+    op_id: str
+    cost_units: int = 0
+    cost_usd: float = 0.0
+    cost_jpy: float = 0.0
+    # Whether this call's reservation stands to be given back on failure: False when nothing
+    # was metered, or when the op id had been recorded before (a retry of a finished op must
+    # not release the charge of the first run).
+    owned: bool = False
+
+
+class UsageMeter:
+    def __init__(self, metering: metering_pb2_grpc.MeteringServiceStub) -> None:
+        self.metering = metering
+
+    async def reserve(self, *, account_id: str, op_id: str, operation: str, fcu: int,
+                      record: bool, already_counted: bool = False) -> Charge:
+        """Reserve (and with `record`, record) the FCU; raises the metering service's refusal
+        as a WavisError."""
+        try:
+            reply = await self.metering.ReserveUsage(metering_pb2.ReserveUsageRequest(
+                account_id=account_id, op_id=op_id, operation=operation, fcu=fcu,
+                operation_already_counted=already_counted, record=record))
+        except grpc.RpcError as exc:
+            error = error_from_rpc(exc)
+            if error.http_status >= 500:  # it may have landed: make sure it does not stand
+                in_background(self.release_until_acknowledged(account_id, op_id))
+            raise error from None
+        except asyncio.CancelledError:
+            in_background(self.release_until_acknowledged(account_id, op_id))
+            raise
+        return Charge(op_id, int(reply.cost_units), reply.cost_usd, reply.cost_jpy,
+                      owned=reply.recorded or not record)
+
+    async def reserve_during(self, preparation: Awaitable[T], *, account_id: str, op_id: str,
+                             operation: str, fcu: int, record: bool,
+                             already_counted: bool = False) -> tuple[T, Charge]:
+        """Run `preparation` (loading and checking inputs: no evaluation) while the FCU is
+        reserved. A refused request (the preparation's error) wins over a refused charge, and
+        leaves nothing charged."""
+        reservation = asyncio.ensure_future(self.reserve(
+            account_id=account_id, op_id=op_id, operation=operation, fcu=fcu, record=record,
+            already_counted=already_counted))
+        try:
+            prepared = await preparation
+        except asyncio.CancelledError:
+            reservation.add_done_callback(lambda done: self._release_if_landed(done, account_id,
+                                                                               op_id))
+            raise
+        except BaseException:
+            # A reservation that failed left nothing standing (reserve() sees to it).
+            with contextlib.suppress(Exception):
+                await self.give_back(account_id, await reservation)
+            raise
+        return prepared, await reservation
+
+    def _release_if_landed(self, reservation: asyncio.Future[Charge], account_id: str,
+                           op_id: str) -> None:
+        if (not reservation.cancelled() and reservation.exception() is None
+                and reservation.result().owned):
+            in_background(self.release_until_acknowledged(account_id, op_id))
+
+    async def give_back(self, account_id: str, charge: Charge) -> None:
+        """Undo what this call's reservation did (nothing if it did nothing)."""
+        if charge.owned:
+            await self.release(account_id, charge.op_id)
+
+    async def commit(self, account_id: str, op_id: str) -> None:
+        """Record a held reservation (asynchronous work that completed)."""
+        await self.metering.CommitUsage(metering_pb2.CommitUsageRequest(
+            account_id=account_id, op_id=op_id))
+
+    async def release(self, account_id: str, op_id: str) -> None:
+        """Give the charge back now (retried in the background if that fails)."""
+        message = metering_pb2.ReleaseUsageRequest(account_id=account_id, op_id=op_id)
+        try:
+            await asyncio.shield(self.metering.ReleaseUsage(message))
+            return
+        except grpc.RpcError as exc:
+            log.warning("could not release usage of %s, retrying: %s", op_id, exc)
+        except asyncio.CancelledError:  # the shielded call goes on; make sure it lands
+            in_background(self.release_until_acknowledged(account_id, op_id))
+            raise
+        in_background(self.release_until_acknowledged(account_id, op_id,
+                                                       RELEASE_RETRY_DELAYS))
+
+    async def release_until_acknowledged(
+            self, account_id: str, op_id: str,
+            delays: tuple[float, ...] = (0.0, *RELEASE_RETRY_DELAYS)) -> None:
+        """ReleaseUsage is idempotent: send it until the metering service answers."""
+        message = metering_pb2.ReleaseUsageRequest(account_id=account_id, op_id=op_id)
+        error: grpc.RpcError | None = None
+        for delay in delays:
+            await asyncio.sleep(delay)
+            try:
+                await self.metering.ReleaseUsage(message)
+                return
+            except grpc.RpcError as exc:
+                error = exc
+        # Still standing: an operator re-sends ReleaseUsage for this op id (idempotent).
+        log.error("could not release usage of %s (account %s); it stays recorded until "
+                  "ReleaseUsage is sent for it: %s", op_id, account_id, error)
+
+
+def in_background(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` to its end without anyone awaiting it (kept referenced until done)."""
+    task = asyncio.ensure_future(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
