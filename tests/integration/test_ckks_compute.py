@@ -247,6 +247,12 @@ async def test_blind_mode_round_trip(api: Api, mesh: Stack) -> None:
     plain = client.context.Decrypt(ciphertext, client.keys.secretKey)
     plain.SetLength(8)
     _close(np.array(plain.GetRealPackedValue()), x * y)
+    # The uploaded context keeps its automatic scaling: rescale is a no-op, and free.
+    assert key["scaling_technique"] == "FLEXIBLEAUTO"
+    rescaled = await api.post("/api/v1/compute/rescale", headers=tenant.auth(), json={
+        "key_id": key["key_id"], "ciphertext_ids": [product.json["result_ciphertext_id"]]})
+    assert rescaled.status == 200 and rescaled.json["cost_units"] == 0, rescaled.text
+    assert rescaled.json["cost_usd"] == 0 and rescaled.json["level"] == product.json["level"]
     for path in (f"/api/v1/ciphertexts/{ids[0]}/decrypt",):
         blind = await api.post(path, headers=tenant.auth())
         assert blind.status == 400 and blind.json["error"]["code"] == "BLIND_KEY"

@@ -100,6 +100,50 @@ def test_run_serves_then_stops_everything(command: list[str], stop: str,
             os.kill(pid, signal.SIGKILL)
 
 
+def _health(port: int) -> dict[str, object]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5) as reply:
+        return dict(json.loads(reply.read()))
+
+
+def _service_pid(data_dir: Path, module: str) -> int:
+    for pid in processes_with_env("WAVIS_DATA_DIR", str(data_dir)):
+        try:
+            if module.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return pid
+        except OSError:
+            continue
+    raise AssertionError(f"no {module} process")
+
+
+def test_a_crashed_service_is_started_again(tmp_path: Path) -> None:
+    """SIGKILL (as a native crash would) of ckks-compute: the stack starts it again on its
+    port and serves; only a service that keeps crashing stops the stack."""
+    port, data_dir = free_port(), tmp_path / "var"
+    process = _start([sys.executable, "-m", "wavis.devstack"], data_dir, port,
+                     new_session=True)
+    try:
+        _wait_for_ready_line(process)
+        crashed = _service_pid(data_dir, "wavis.services.ckks_compute")
+        os.kill(crashed, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, "the stack stopped"
+            try:
+                replaced = _service_pid(data_dir, "wavis.services.ckks_compute")
+                if replaced != crashed and _health(port)["status"] == "healthy":
+                    break
+            except (AssertionError, OSError):
+                pass
+            assert time.monotonic() < deadline, "ckks-compute did not come back"
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+        assert "ckks-compute exited (-9); starting it again" in output
+    finally:
+        for pid in processes_with_env("WAVIS_DATA_DIR", str(data_dir)):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_bad_setting_fails_fast_with_a_clear_message(tmp_path: Path) -> None:
     env = os.environ | {"WAVIS_HTTP_PORT": "eighty", "WAVIS_DATA_DIR": str(tmp_path)}
     result = subprocess.run([sys.executable, "-m", "wavis.devstack"], env=env, cwd=REPO,

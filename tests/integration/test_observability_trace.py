@@ -1,9 +1,7 @@
-"""One compute request is one trace: gateway -> ckks-compute -> Redis, and gateway -> metering.
+"""One compute request is one trace: gateway -> ckks-compute -> Redis and -> metering.
 
-Everything runs in this process with one TracerProvider and an in-memory exporter: a real
-redis-server, the keys, metering and ckks-compute services (GrpcServiceRunner, as `run_service`
-builds them) and the gateway app. In-process servers and clients share the process's service
-token (wavis.core.service_auth), so the mesh authenticates itself as in production.
+Everything runs in this process (support/inprocess_mesh.py) with one TracerProvider and an
+in-memory exporter.
 """
 
 from __future__ import annotations
@@ -14,26 +12,15 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from support.inprocess_mesh import inprocess_mesh
 from wavis.core.grpc_client import open_channel
-from wavis.core.grpc_server import GrpcServiceRunner
-from wavis.core.mesh import SERVICES, SERVICES_BY_KEY
-from wavis.core.redis_server import RedisServer, free_port
 from wavis.core.telemetry import build_tracer_provider
-from wavis.gateway.app import create_app
-from wavis.gateway.settings import GatewaySettings
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
-from wavis.services.ckks_compute.server import lifespan as ckks_lifespan
-from wavis.services.ckks_compute.settings import CkksSettings
-from wavis.services.keys.server import lifespan as keys_lifespan
-from wavis.services.keys.settings import KeysSettings
-from wavis.services.metering.server import lifespan as metering_lifespan
-from wavis.services.metering.settings import MeteringSettings
 
 PARAMS = {"poly_degree": 2048, "scale_bits": 40, "max_depth": 2, "security_level": "testing"}
 COMPUTE = "/wavis.ckks_compute.v1.CkksComputeService/Compute"
@@ -51,40 +38,10 @@ class TracedMesh:
 async def traced_mesh(tmp_path: Path) -> AsyncIterator[TracedMesh]:
     exporter = InMemorySpanExporter()
     provider = build_tracer_provider("test", "none", SimpleSpanProcessor(exporter))
-    redis = RedisServer(tmp_path / "redis", persistent=False).start()
-    # Every service's port is chosen first, so each one's *_target settings name the others.
-    ports = {s.key: free_port() for s in SERVICES}
-    common = {"redis_url": redis.url, "data_dir": tmp_path / "data",
-              **{f"{s.key}_target": f"127.0.0.1:{ports[s.key]}" for s in SERVICES}}
-    runners = [
-        GrpcServiceRunner(SERVICES_BY_KEY["keys"],
-                          KeysSettings(grpc_port=ports["keys"], **common),
-                          keys_lifespan, tracer_provider=provider),
-        GrpcServiceRunner(SERVICES_BY_KEY["metering"],
-                          MeteringSettings(grpc_port=ports["metering"], **common),
-                          metering_lifespan, tracer_provider=provider),
-        GrpcServiceRunner(SERVICES_BY_KEY["ckks_compute"],
-                          CkksSettings(grpc_port=ports["ckks_compute"], **common),
-                          ckks_lifespan, tracer_provider=provider),
-    ]
-    started: list[GrpcServiceRunner] = []
-    runner: web.AppRunner | None = None
     try:
-        for service in runners:
-            await service.start()
-            started.append(service)
-        runner = web.AppRunner(create_app(GatewaySettings(**common), tracer_provider=provider))
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        yield TracedMesh(exporter, f"http://127.0.0.1:{runner.addresses[0][1]}",
-                         common["metering_target"])
+        async with inprocess_mesh(tmp_path, provider) as mesh:
+            yield TracedMesh(exporter, mesh.base_url, mesh.targets["metering"])
     finally:
-        if runner is not None:
-            await runner.cleanup()
-        for service in reversed(started):
-            service.request_stop()
-            await service.wait_stopped()
-        redis.stop()
         provider.shutdown()
 
 
@@ -151,7 +108,7 @@ async def test_one_compute_request_is_one_span_tree(traced_mesh: TracedMesh) -> 
     assert all(s.context.trace_id == trace_id for s in tree)
     assert _descends_from(compute_client, http_span, by_id)
     assert _parent_id(compute_server) == compute_client.context.span_id
-    assert _descends_from(reserve_client, http_span, by_id)
+    assert _descends_from(reserve_client, compute_server, by_id)  # ckks-compute meters
     assert _parent_id(reserve_server) == reserve_client.context.span_id
     assert redis_under_compute, [(s.name, s.kind, s.attributes) for s in spans]
     # The gateway's own Redis commands (auth, rate limits) are in the same trace too.

@@ -21,6 +21,7 @@ from wavis.core.settings import (
     setting,
 )
 from wavis.devstack.stack import Stack, StackError
+from wavis.devstack.supervisor import Supervisor
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +84,8 @@ def main() -> None:
               f"  grpc:    {ports}\n  redis:   {redis}\n"
               f"  data:    {stack.data_dir}\n"
               f"{_webhook_notice(stack.env)}Ctrl-C stops everything.\n", flush=True)
-        while not (exited := stack.exited()):
+        supervisor = Supervisor(stack)
+        while not (exited := supervisor.check()):
             time.sleep(0.2)
         print(f"wavis run: {', '.join(exited)} exited; stopping the stack", file=sys.stderr)
         exit_code = 1
