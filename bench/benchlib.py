@@ -62,3 +62,35 @@ async def ckks_key_and_ciphertexts(session: aiohttp.ClientSession, base: str,
                 "key_id": key["key_id"], "values": [value] * key["slot_count"]}) as response:
             ids.append((await response.json())["ciphertext_id"])
     return key, ids
+
+
+async def grpc_floor_ms(calls: int = 1000) -> float:
+    """p50 of a bare grpc.aio round trip in this process (empty handler, no interceptors):
+    what one hop costs on this machine right now, printed beside service figures because the
+    shared machine's speed drifts between runs."""
+    import statistics
+    import time
+
+    import grpc.aio
+
+    class Empty(metering_pb2_grpc.MeteringServiceServicer):
+        async def ReleaseUsage(self, request: Any, context: Any) -> Any:
+            return metering_pb2.ReleaseUsageResponse()
+
+    server = grpc.aio.server()
+    metering_pb2_grpc.add_MeteringServiceServicer_to_server(Empty(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = metering_pb2_grpc.MeteringServiceStub(channel).ReleaseUsage
+            message = metering_pb2.ReleaseUsageRequest(account_id="a", op_id="o")
+            samples = []
+            for index in range(calls + 100):
+                started = time.perf_counter()
+                await call(message)
+                if index >= 100:
+                    samples.append(time.perf_counter() - started)
+    finally:
+        await server.stop(None)
+    return 1000 * statistics.median(samples)

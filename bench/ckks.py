@@ -6,7 +6,7 @@ Redis -> back) with the ciphertexts already stored. The raw side runs the same o
 the same parameters with OpenFHE in this process (OMP_NUM_THREADS=1; at concurrency 8, two
 threads, one per core). Ratio = raw / service (1.0 = no overhead).
 
-    .venv/bin/python bench/ckks.py [--iterations 30]
+    .venv/bin/python bench/ckks.py [--iterations 100]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
-from benchlib import bench_headers, bench_stack, ckks_key_and_ciphertexts
+from benchlib import bench_headers, bench_stack, ckks_key_and_ciphertexts, grpc_floor_ms
 
 SETS = [
     ("N=8192 d1", {"poly_degree": 8192, "scale_bits": 40, "max_depth": 1}),
@@ -107,14 +107,16 @@ async def service_times(session: aiohttp.ClientSession, url: str, headers: dict[
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--iterations", type=int, default=100)
     args = parser.parse_args()
     with bench_stack() as stack:
         headers = await bench_headers(stack)
         base = stack.gateway_url + "/api/v1"
         print(f"WAVIS CKKS benchmark: {os.cpu_count()} cores, OMP_NUM_THREADS="
               f"{os.environ.get('OMP_NUM_THREADS')}, {args.iterations} runs per cell; "
-              "service = REST end to end, ciphertexts already stored")
+              "service = REST end to end, ciphertexts already stored; load average "
+              f"{os.getloadavg()[0]:.2f}; a bare gRPC round trip here now: "
+              f"{await grpc_floor_ms():.2f} ms")
         print(f"{'params':<12}{'operation':<16}{'raw p50':>9}{'svc p50':>9}{'ratio':>7}"
               f"{'svc p50@8':>11}{'raw ops/s':>11}{'svc ops/s@8':>13}{'ratio':>7}")
         async with aiohttp.ClientSession() as session:
@@ -131,7 +133,7 @@ async def main() -> None:
                     if operation == "rotate":
                         body["rotation_steps"] = 1
                     url = f"{base}/compute/{operation}"
-                    await service_times(session, url, headers, body, 3, 1)  # warm up
+                    await service_times(session, url, headers, body, 10, 1)  # warm up
                     raw_p50, raw_rate = await asyncio.to_thread(raw_times, env, operation,
                                                                 args.iterations)
                     svc_p50, _ = await service_times(session, url, headers, body,

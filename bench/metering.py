@@ -24,7 +24,7 @@ import sys
 import time
 
 import aiohttp
-from benchlib import bench_account, bench_stack, ckks_key_and_ciphertexts
+from benchlib import bench_account, bench_stack, ckks_key_and_ciphertexts, grpc_floor_ms
 
 from wavis.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
 from wavis.core.grpc_client import open_channel
@@ -128,7 +128,8 @@ async def main() -> None:
                                              args.seconds)
 
     print(f"WAVIS metering benchmark: {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.2f}; CKKS add at N=8192 on stored ciphertexts, "
+          f"{os.getloadavg()[0]:.2f}, a bare gRPC round trip here now: "
+          f"{await grpc_floor_ms():.2f} ms; CKKS add at N=8192 on stored ciphertexts, "
           f"{args.requests} sequential calls per row (gRPC rows interleaved in blocks of "
           f"{BLOCK})")
     print(f"{'cheap op':<44}{'p50 ms':>9}{'p99 ms':>9}")

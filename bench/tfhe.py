@@ -4,8 +4,9 @@ Raw: a fast_128 (STD128, GINX) context and key in one process, NAND gates one af
 other, at OMP_NUM_THREADS=1 and 2 (each in its own process: OpenMP reads the variable once).
 Service: its own stack (tfhe-eval with one worker process per core, OMP=1 each), a
 server-mode fast_128 session through POST /tfhe/session, then
-  - single-gate latency p50 through REST (client -> gateway -> metering -> tfhe-eval ->
-    worker -> back), against the raw gate's p50: the difference is the REST overhead;
+  - single-gate latency p50 through REST (client -> gateway -> tfhe-eval, which meters it
+    with the metering service while the session loads -> worker -> back), against the raw
+    gate's p50: the difference is the REST overhead;
   - throughput of one POST /tfhe/batch of 256 independent NAND gates, against the best raw
     configuration's gates/s.
 The same two numbers at the toy preset show the overhead without the gate's own time.
@@ -25,7 +26,7 @@ import sys
 import time
 
 import aiohttp
-from benchlib import bench_headers, bench_stack
+from benchlib import bench_headers, bench_stack, grpc_floor_ms
 
 PARAMSETS = {"fast_128": "STD128", "toy": "TOY"}
 BATCH_GATES = 256
@@ -113,7 +114,9 @@ async def main() -> None:
         base = stack.gateway_url + "/api/v1"
         services = {p: await service(base, headers, p, args.latency_runs) for p in presets}
     print(f"WAVIS TFHE benchmark: {os.cpu_count()} cores; raw = one process, NAND gates; "
-          f"service = REST, tfhe-eval workers = cores, OMP=1 each")
+          f"service = REST, tfhe-eval workers = cores, OMP=1 each; load average "
+          f"{os.getloadavg()[0]:.2f}; a bare gRPC round trip here now: "
+          f"{await grpc_floor_ms():.2f} ms")
     for preset in presets:
         svc = services[preset]
         print(f"\n{preset} (n={svc['n']}, N={svc['big_n']}): session setup "

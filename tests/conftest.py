@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+import wavis  # noqa: F401  (before anything imports grpc: it switches fork handlers off)
 from support.http import Api
 from wavis.devstack.stack import Stack
 

@@ -251,10 +251,11 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     calculator = Calculator(engine, store, pool)
     operations = Operations(redis_text, settings.operation_ttl_seconds)
     events = EventPublisher(settings.webhooks_target)
+    # With tracing on, each reservation stays a call of its own (a span in the trace).
+    meter = UsageMeter(metering_pb2_grpc.MeteringServiceStub(metering_channel),
+                       streamed=context.tracer_provider is None)
     ckks_compute_pb2_grpc.add_CkksComputeServiceServicer_to_server(
-        CkksComputeServicer(context, calculator, operations, events,
-                            UsageMeter(metering_pb2_grpc.MeteringServiceStub(metering_channel))),
-        context.server)
+        CkksComputeServicer(context, calculator, operations, events, meter), context.server)
     watcher = asyncio.create_task(_follow_key_deletions(keys, calculator))
     try:
         yield
@@ -267,6 +268,7 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
         engine.close()
         pool.close()
         await events.close()
+        await meter.close()
         await keys_channel.close()
         await metering_channel.close()
         await redis_bytes.aclose()

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TypeAlias
 
 import grpc.aio
 
 from wavis.core.errors import WavisError
+from wavis.core.grpc_server import ServiceContext
 from wavis.core.redis_pages import page_limit
+from wavis.core.request_context import current_request_id, new_request_id
 from wavis.metering.v1 import metering_pb2
 from wavis.services.metering.alerts import Alerts
 from wavis.services.metering.invoices import Invoices
@@ -19,6 +25,7 @@ from wavis.services.metering.stripe_client import StripeBilling
 from wavis.services.metering.subscriptions import Subscriptions
 
 _Ctx: TypeAlias = grpc.aio.ServicerContext
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,11 +39,65 @@ class Billing:
 
 
 class BillingRpcs:
+    context: ServiceContext
     store: AccountStore
     billing: Billing
 
     async def ReserveUsage(self, request: metering_pb2.ReserveUsageRequest,
                            grpc_context: _Ctx) -> metering_pb2.ReserveUsageResponse:
+        return await self._reserve_usage(request)
+
+    async def ReserveUsageStream(
+        self, requests: AsyncIterator[metering_pb2.ReserveUsageStreamRequest],
+        grpc_context: _Ctx,
+    ) -> AsyncIterator[metering_pb2.ReserveUsageStreamResponse]:
+        """Each request is handled in a task of its own; answers go out as they are ready.
+        Ends, after answering every request it took, when the caller ends it or the server
+        stops."""
+        answers: asyncio.Queue[metering_pb2.ReserveUsageStreamResponse | None] = \
+            asyncio.Queue()
+        pending: set[asyncio.Task[None]] = set()
+
+        async def answer(message: metering_pb2.ReserveUsageStreamRequest) -> None:
+            token = current_request_id.set(message.request_id or new_request_id())
+            reply = metering_pb2.ReserveUsageStreamResponse(sequence=message.sequence)
+            try:
+                reply.reserved.CopyFrom(await self._reserve_usage(message.reservation))
+            except WavisError as exc:
+                reply.error_code, reply.error_message = exc.code, exc.message
+                if exc.details:
+                    reply.error_details_json = json.dumps(exc.details)
+            except Exception:
+                log.exception("reservation %s failed", message.reservation.op_id)
+                reply.error_code, reply.error_message = "INTERNAL_ERROR", "Internal error."
+            finally:
+                current_request_id.reset(token)
+            await answers.put(reply)
+
+        async def take() -> None:
+            try:
+                async for message in requests:
+                    task = asyncio.ensure_future(answer(message))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+            finally:
+                if pending:
+                    await asyncio.wait(set(pending))
+                await answers.put(None)
+
+        taking = asyncio.ensure_future(take())
+        # The server stopping: take no more requests, answer those taken, end the stream.
+        stopping = asyncio.ensure_future(self.context.stopping.wait())
+        stopping.add_done_callback(lambda _: taking.cancel())
+        try:
+            while (reply := await answers.get()) is not None:
+                yield reply
+        finally:
+            stopping.cancel()
+            taking.cancel()
+
+    async def _reserve_usage(self, request: metering_pb2.ReserveUsageRequest,
+                             ) -> metering_pb2.ReserveUsageResponse:
         try:
             reserved = await self.billing.ledger.reserve(
                 request.account_id, request.op_id, request.operation, request.fcu,

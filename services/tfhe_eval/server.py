@@ -189,7 +189,9 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     keys = keys_pb2_grpc.KeysServiceStub(keys_channel)
     metering_channel = open_channel(settings.metering_target,
                                     tracer_provider=context.tracer_provider)
-    meter = UsageMeter(metering_pb2_grpc.MeteringServiceStub(metering_channel))
+    # With tracing on, each reservation stays a call of its own (a span in the trace).
+    meter = UsageMeter(metering_pb2_grpc.MeteringServiceStub(metering_channel),
+                       streamed=context.tracer_provider is None)
     pool = FheWorkerPool(settings.workers, settings.omp_num_threads)
     cache = KeyCache(keys, settings.data_dir / "tfhe-cache" / context.instance_id.replace(
         ":", "-"), settings.key_cache_bytes, settings.workers)
@@ -211,6 +213,7 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
                 await task
         pool.close()
         cache.close()
+        await meter.close()
         await keys_channel.close()
         await metering_channel.close()
         await redis.aclose()

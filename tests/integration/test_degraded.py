@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
 import aiohttp
 
+from support.accounts import create_account
 from wavis.devstack.stack import Stack
 
 
@@ -47,3 +50,43 @@ async def test_losing_a_service_then_redis(make_stack: Callable[..., Stack]) -> 
     status, live = await _get(base + "/health/live")
     assert status == 200 and live["status"] == "live"
     assert stack.gateway is not None and stack.gateway.alive()
+
+
+async def test_compute_goes_on_after_metering_restarts(make_stack: Callable[..., Stack]) -> None:
+    """ckks-compute reserves over one long-lived stream to metering: when metering restarts,
+    the stream breaks, the next reservation opens a new one, and billing stays exact (an
+    operation that could not be metered answers 502 and costs nothing)."""
+    stack = make_stack()
+    tenant = await create_account(stack)
+    base = stack.gateway_url + "/api/v1"
+    params = {"poly_degree": 2048, "scale_bits": 40, "max_depth": 2, "security_level": "testing"}
+    async with aiohttp.ClientSession(headers=tenant.auth()) as http:
+        async with http.post(f"{base}/keys/generate",
+                             json={"scheme": "ckks", "params": params}) as reply:
+            assert reply.status == 201, await reply.text()
+            key_id = (await reply.json())["key_id"]
+        ids = []
+        for values in ([1.0, 2.0], [3.0, 4.0]):
+            async with http.post(f"{base}/ciphertexts/encrypt",
+                                 json={"key_id": key_id, "values": values}) as reply:
+                ids.append((await reply.json())["ciphertext_id"])
+
+        async def add() -> int:
+            async with http.post(f"{base}/compute/add",
+                                 json={"key_id": key_id, "ciphertext_ids": ids}) as reply:
+                await reply.read()
+                return reply.status
+
+        assert await add() == 200  # the stream is open
+        stack.restart_service("metering")
+        statuses = []
+        deadline = time.monotonic() + 10
+        while not statuses or statuses[-1] != 200:
+            assert time.monotonic() < deadline, statuses
+            statuses.append(await add())
+            assert statuses[-1] in (200, 502), statuses
+            if statuses[-1] != 200:
+                await asyncio.sleep(0.1)
+        assert [await add() for _ in range(5)] == [200] * 5
+        async with http.get(f"{base}/billing/usage") as reply:
+            assert (await reply.json())["total_fcu"] == 1 + 1 + 5

@@ -26,7 +26,8 @@ from typing import Any, TypeVar
 
 import grpc
 
-from wavis.core.errors import error_from_rpc
+from wavis.core.errors import WavisError, error_from_rpc
+from wavis.core.reservation_stream import ReservationStream
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -52,19 +53,28 @@ class Charge:
 
 
 class UsageMeter:
-    def __init__(self, metering: metering_pb2_grpc.MeteringServiceStub) -> None:
+    def __init__(self, metering: metering_pb2_grpc.MeteringServiceStub, *,
+                 streamed: bool = False) -> None:
+        """`streamed`: send reservations over one ReserveUsageStream (wavis.core.
+        reservation_stream) instead of a call each; for long-lived services with tracing
+        off (with tracing on each reservation stays a call, so it is a span of its own)."""
         self.metering = metering
+        self._stream = ReservationStream(metering) if streamed else None
 
     async def reserve(self, *, account_id: str, op_id: str, operation: str, fcu: int,
                       record: bool, already_counted: bool = False) -> Charge:
         """Reserve (and with `record`, record) the FCU; raises the metering service's refusal
         as a WavisError."""
+        message = metering_pb2.ReserveUsageRequest(
+            account_id=account_id, op_id=op_id, operation=operation, fcu=fcu,
+            operation_already_counted=already_counted, record=record)
         try:
-            reply = await self.metering.ReserveUsage(metering_pb2.ReserveUsageRequest(
-                account_id=account_id, op_id=op_id, operation=operation, fcu=fcu,
-                operation_already_counted=already_counted, record=record))
-        except grpc.RpcError as exc:
-            error = error_from_rpc(exc)
+            if self._stream is not None:
+                reply = await self._stream.reserve(message)
+            else:
+                reply = await self.metering.ReserveUsage(message)
+        except (grpc.RpcError, WavisError) as exc:
+            error = error_from_rpc(exc) if isinstance(exc, grpc.RpcError) else exc
             if error.http_status >= 500:  # it may have landed: make sure it does not stand
                 in_background(self.release_until_acknowledged(account_id, op_id))
             raise error from None
@@ -142,6 +152,11 @@ class UsageMeter:
         # Still standing: an operator re-sends ReleaseUsage for this op id (idempotent).
         log.error("could not release usage of %s (account %s); it stays recorded until "
                   "ReleaseUsage is sent for it: %s", op_id, account_id, error)
+
+
+    async def close(self) -> None:
+        if self._stream is not None:
+            await self._stream.close()
 
 
 def in_background(work: Coroutine[Any, Any, None]) -> None:

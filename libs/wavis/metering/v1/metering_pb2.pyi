@@ -319,6 +319,30 @@ class ReserveUsageResponse(_message.Message):
     recorded: bool
     def __init__(self, cost_units: _Optional[int] = ..., cost_usd: _Optional[float] = ..., cost_jpy: _Optional[float] = ..., operations_remaining: _Optional[int] = ..., recorded: _Optional[bool] = ...) -> None: ...
 
+class ReserveUsageStreamRequest(_message.Message):
+    __slots__ = ("sequence", "reservation", "request_id")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    reservation: ReserveUsageRequest
+    request_id: str
+    def __init__(self, sequence: _Optional[int] = ..., reservation: _Optional[_Union[ReserveUsageRequest, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ReserveUsageStreamResponse(_message.Message):
+    __slots__ = ("sequence", "reserved", "error_code", "error_message", "error_details_json")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_DETAILS_JSON_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    reserved: ReserveUsageResponse
+    error_code: str
+    error_message: str
+    error_details_json: str
+    def __init__(self, sequence: _Optional[int] = ..., reserved: _Optional[_Union[ReserveUsageResponse, _Mapping]] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., error_details_json: _Optional[str] = ...) -> None: ...
+
 class CommitUsageRequest(_message.Message):
     __slots__ = ("account_id", "op_id")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]

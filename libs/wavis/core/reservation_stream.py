@@ -1,0 +1,119 @@
+"""Reservations over one long-lived MeteringService.ReserveUsageStream call.
+
+A unary gRPC call costs about 0.6 ms of CPU in grpc.aio on our machines, a message on an open
+stream about 0.2 ms; every metered operation makes one reservation, so the compute services
+send them as messages. Many reservations are in flight at once, matched to their answers by
+sequence number. When the stream breaks (the metering service restarting), the reservations
+waiting on it fail as UPSTREAM_UNAVAILABLE (their outcome unknown, so the caller releases
+them) and the next reservation opens a new stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from wavis.core.errors import WavisError, error_from_rpc
+from wavis.core.request_context import current_request_id
+from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+ANSWER_TIMEOUT_SECONDS = 10.0  # as a unary call's default deadline
+
+
+def _expire(answer: asyncio.Future[Any]) -> None:
+    if not answer.done():
+        answer.set_exception(WavisError("UPSTREAM_UNAVAILABLE", "The metering service did "
+                                        "not answer in time."))
+
+
+class ReservationStream:
+    def __init__(self, metering: metering_pb2_grpc.MeteringServiceStub) -> None:
+        self.metering = metering
+        self._sequence = itertools.count(1)
+        self._call: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        # sequence -> (the call it was sent on, its answer)
+        self._waiting: dict[int, tuple[Any, asyncio.Future[Any]]] = {}
+        self._writing = asyncio.Lock()  # one write at a time on a call
+
+    async def reserve(self, request: metering_pb2.ReserveUsageRequest,
+                      ) -> metering_pb2.ReserveUsageResponse:
+        """ReserveUsage's answer; its refusal as a WavisError (UPSTREAM_UNAVAILABLE when the
+        answer was lost)."""
+        sequence = next(self._sequence)
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+        # A timer rather than asyncio.wait_for: no extra task per reservation.
+        timer = loop.call_later(ANSWER_TIMEOUT_SECONDS, _expire, answer)
+        try:
+            async with self._writing:
+                call = self._open()
+                self._waiting[sequence] = (call, answer)
+                try:
+                    await call.write(metering_pb2.ReserveUsageStreamRequest(
+                        sequence=sequence, reservation=request,
+                        request_id=current_request_id.get() or ""))
+                except (grpc.RpcError, grpc.aio.UsageError, asyncio.InvalidStateError) as exc:
+                    self._broken(call, exc)
+            reply = await answer
+        finally:
+            timer.cancel()
+            self._waiting.pop(sequence, None)
+        if reply.error_code:
+            details = json.loads(reply.error_details_json) if reply.error_details_json \
+                else None
+            raise WavisError(reply.error_code, reply.error_message, details)
+        return reply.reserved
+
+    def _open(self) -> Any:
+        if self._call is None or self._call.done():
+            self._call = self.metering.ReserveUsageStream()
+            self._reader = asyncio.ensure_future(self._read(self._call))
+        return self._call
+
+    async def _read(self, call: Any) -> None:
+        try:
+            async for reply in call:
+                _, waiting = self._waiting.get(reply.sequence, (None, None))
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(reply)
+            self._broken(call, None)
+        except grpc.RpcError as exc:
+            self._broken(call, exc)
+        except asyncio.CancelledError:
+            self._broken(call, None)
+            raise
+
+    def _broken(self, call: Any, cause: BaseException | None) -> None:
+        """The stream ended: everything still waiting on it has lost its answer."""
+        if cause is not None:
+            log.warning("reservation stream to metering broke: %s", cause)
+        if self._call is call:
+            self._call = None
+        error = (error_from_rpc(cause) if isinstance(cause, grpc.RpcError)
+                 else WavisError("UPSTREAM_UNAVAILABLE", "The metering service ended the "
+                                 "reservation stream."))
+        if error.http_status < 500:
+            error = WavisError("UPSTREAM_UNAVAILABLE", error.message)
+        for sent_on, answer in list(self._waiting.values()):
+            if sent_on is call and not answer.done():
+                answer.set_exception(error)
+
+    async def close(self) -> None:
+        call, self._call = self._call, None
+        if call is not None:
+            call.cancel()
+        if self._reader is not None:
+            self._reader.cancel()
+            try:
+                await self._reader
+            except (asyncio.CancelledError, grpc.RpcError):
+                pass
