@@ -10,24 +10,19 @@ reserve an operation's FCU while its inputs load and answer with the charge. The
   op id in the background: it may have been recorded before the connection broke;
 - `settle(request, status)`, from the limits middleware once the answer is known.
 
-`metered` and `reserve` meter work done in the gateway itself, with the same rules: `metered`
-reserves with record=True before the block (402 before any work) and releases if the block
-raises or the answer fails; `reserve` (record=False) holds FCU that a service later commits
-or releases. A replayed idempotent request never reaches a handler, so it is never billed twice.
+A replayed idempotent request never reaches a handler, so it is never billed twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from typing import TypeVar
 
 import grpc
 from aiohttp import web
 
 from wavis.core.errors import error_from_rpc
-from wavis.core.ids import new_id
 from wavis.core.request_context import timed
 from wavis.core.usage_meter import Charge, UsageMeter, in_background
 from wavis.gateway import state
@@ -68,33 +63,6 @@ async def metered_call(request: web.Request, account_id: str, op_id: str,
     except asyncio.CancelledError:
         in_background(meter_of(request).release_until_acknowledged(account_id, op_id))
         raise
-
-
-async def reserve(request: web.Request, operation: str, fcu: int,
-                  op_id: str | None = None, *, record: bool = False) -> Charge:
-    """Reserve the operation's FCU (402 when the plan or a hard budget cap refuses). With
-    `record`, the charge is recorded at once and stands unless released."""
-    account_id = request[state.CALLER].account_id
-    with timed("grpc"):
-        charge = await meter_of(request).reserve(
-            account_id=account_id, op_id=op_id or new_id("op"), operation=operation, fcu=fcu,
-            record=record, already_counted=already_counted(request))
-    return charged(request, account_id, charge)
-
-
-@asynccontextmanager
-async def metered(request: web.Request, operation: str, fcu: int,
-                  op_id: str | None = None) -> AsyncIterator[Charge]:
-    charge = await reserve(request, operation, fcu, op_id, record=True)
-    try:
-        yield charge
-    except BaseException:
-        pending = request.get(PENDING_CHARGES)
-        if pending is not None:
-            pending[:] = [entry for entry in pending if entry[1] is not charge]
-        await meter_of(request).release(request[state.CALLER].account_id, charge.op_id)
-        raise
-    # Success: already recorded. The limits middleware releases it if the answer is >= 400.
 
 
 async def settle(request: web.Request, status: int | None) -> None:

@@ -1,9 +1,9 @@
 """TFHE (BinFHE boolean gates): sessions, encrypt/decrypt (server mode), gates, batches, prices.
 
 Every gate costs its real number of bootstraps x 5 FCU (NOT is free, MUX is three); a batch
-of 32 gates or more gets 30% off, rounded up to a whole FCU. The FCU is reserved before the
-work (402 first) and recorded once the answer succeeds. Every response about a toy session
-carries X-Security-Warning.
+of 32 gates or more gets 30% off, rounded up to a whole FCU (wavis.core.pricing). tfhe-eval
+meters the work: it reserves and records the FCU before any gate runs (402 first) and gives it
+back if the evaluation fails. Every response about a toy session carries X-Security-Warning.
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ from wavis.gateway.usage import already_counted, charged, metered_call
 from wavis.tfhe_eval.v1 import tfhe_eval_pb2 as pb
 
 PRESETS = ("fast_128", "standard_128", "conservative_128", "toy")
-# Bootstraps per gate as tfhe-eval builds them (wavis.fhe.tfhe_gates.GATE_BOOTSTRAPS; a test
-# keeps the two equal): the gateway prices a request before it runs.
+# Bootstraps per gate as tfhe-eval builds them (wavis.fhe.tfhe_gates.GATE_BOOTSTRAPS, which
+# the gateway does not import: it holds no FHE code; a test keeps the two equal), for
+# GET /tfhe/pricing.
 GATE_BOOTSTRAPS = {"NAND": 1, "AND": 1, "OR": 1, "XOR": 1, "NOR": 1, "XNOR": 1, "NOT": 0,
                    "MUX": 3, "AND3": 1, "OR3": 1, "MAJORITY": 1}
 LIST_INPUT_GATES = ("AND3", "OR3", "MAJORITY")

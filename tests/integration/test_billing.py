@@ -18,10 +18,10 @@ from support.accounts import Tenant, create_account, fresh_ip
 from support.edge_app import edge_app
 from support.fake_stripe import FakeStripe
 from support.http import Api
+from support.metered_endpoint import metered
 from wavis.core.roles import TRIAL
 from wavis.devstack.stack import Stack
 from wavis.gateway.endpoints import Endpoint, Reply
-from wavis.gateway.usage import metered
 
 
 @pytest.fixture(scope="module")

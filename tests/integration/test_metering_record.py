@@ -18,6 +18,7 @@ from aiohttp import web
 from support.accounts import Tenant, create_account, fresh_ip, metering_target
 from support.edge_app import edge_app
 from support.http import Api
+from support.metered_endpoint import metered, reserve
 from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.grpc_client import open_channel
 from wavis.core.ids import new_id
@@ -25,7 +26,6 @@ from wavis.core.roles import TRIAL
 from wavis.core.usage_meter import UsageMeter
 from wavis.devstack.stack import Stack
 from wavis.gateway.endpoints import Endpoint, Reply
-from wavis.gateway.usage import metered, reserve
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
 
 
