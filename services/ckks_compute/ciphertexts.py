@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -158,6 +158,19 @@ class CiphertextStore:
             await self._delete(keys=[_record(ciphertext_id), LRU, SIZES, TOTAL,
                                      _key_index(key_id)], args=[ciphertext_id])
         return len(members)
+
+    async def keys_in_use(self) -> dict[str, str]:
+        """{key id: owning account} of every key that has ciphertexts stored."""
+        owners: dict[str, str] = {}
+        async for index in self.redis.scan_iter(match=f"{NS}:key:*:cts", count=500):
+            key_id = _text(index)[len(f"{NS}:key:"):-len(":cts")]
+            members = cast(list[bytes], await self.redis.srandmember(index, 3) or [])
+            for member in members:
+                owner = await self.redis.hget(_record(_text(member)), "account_id")
+                if owner is not None:
+                    owners[key_id] = _text(owner)
+                    break
+        return owners
 
     async def usage_pct(self) -> float:
         used = int(await self.redis.get(TOTAL) or 0)

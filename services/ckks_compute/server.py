@@ -14,7 +14,7 @@ import grpc.aio
 
 from wavis.ckks_compute.v1 import ckks_compute_pb2 as pb
 from wavis.ckks_compute.v1 import ckks_compute_pb2_grpc
-from wavis.core.errors import WavisError
+from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
@@ -216,19 +216,38 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
 
 async def _follow_key_deletions(keys: keys_pb2_grpc.KeysServiceStub, calculator: Calculator,
                                 ) -> None:
-    """Drop a deleted key's ciphertexts and loaded material, for as long as we run."""
+    """Drop a deleted key's ciphertexts and loaded material, for as long as we run. Each time
+    the watch (re)starts, keys deleted while it was not listening are found and dropped too."""
     while True:
         try:
             async for event in keys.WatchKeyDeletions(keys_pb2.WatchKeyDeletionsRequest()):
                 if event.key_id:
-                    removed = await calculator.store.delete_key(event.key_id)
-                    await calculator.engine.forget_key(event.key_id)
-                    log.info("key %s deleted: dropped %d ciphertexts", event.key_id, removed)
+                    await _drop_key(calculator, event.key_id)
+                else:  # subscribed: catch up with deletions made while we were not
+                    await _drop_keys_deleted_meanwhile(keys, calculator)
         except asyncio.CancelledError:
             raise
         except (grpc.RpcError, WavisError, OSError) as exc:
             log.debug("key deletion watch interrupted: %s", exc)
         await asyncio.sleep(1.0)
+
+
+async def _drop_key(calculator: Calculator, key_id: str) -> None:
+    removed = await calculator.store.delete_key(key_id)
+    await calculator.engine.forget_key(key_id)
+    log.info("key %s deleted: dropped %d ciphertexts", key_id, removed)
+
+
+async def _drop_keys_deleted_meanwhile(keys: keys_pb2_grpc.KeysServiceStub,
+                                       calculator: Calculator) -> None:
+    for key_id, account_id in (await calculator.store.keys_in_use()).items():
+        try:
+            await keys.GetKey(keys_pb2.GetKeyRequest(account_id=account_id, key_id=key_id))
+        except grpc.RpcError as exc:
+            if error_from_rpc(exc).code == "KEY_NOT_FOUND":
+                await _drop_key(calculator, key_id)
+            else:
+                raise
 
 
 @asynccontextmanager

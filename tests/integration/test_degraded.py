@@ -90,3 +90,38 @@ async def test_compute_goes_on_after_metering_restarts(make_stack: Callable[...,
         assert [await add() for _ in range(5)] == [200] * 5
         async with http.get(f"{base}/billing/usage") as reply:
             assert (await reply.json())["total_fcu"] == 1 + 1 + 5
+
+
+async def test_a_key_deleted_while_ckks_compute_was_down_loses_its_ciphertexts(
+        make_stack: Callable[..., Stack]) -> None:
+    """The deletion event is missed (nobody listening); when ckks-compute's watch starts
+    again it checks the keys it holds ciphertexts for and drops the deleted one's."""
+    stack = make_stack()
+    tenant = await create_account(stack)
+    base = stack.gateway_url + "/api/v1"
+    params = {"poly_degree": 2048, "scale_bits": 40, "max_depth": 2, "security_level": "testing"}
+    async with aiohttp.ClientSession(headers=tenant.auth()) as http:
+        ciphertexts = {}
+        for name in ("deleted", "kept"):
+            async with http.post(f"{base}/keys/generate",
+                                 json={"scheme": "ckks", "params": params}) as reply:
+                key_id = (await reply.json())["key_id"]
+            async with http.post(f"{base}/ciphertexts/encrypt",
+                                 json={"key_id": key_id, "values": [1.0]}) as reply:
+                ciphertexts[name] = (key_id, (await reply.json())["ciphertext_id"])
+        ckks = stack.services["ckks_compute"]
+        ckks.kill()
+        ckks.process.wait()
+        async with http.delete(f"{base}/keys/{ciphertexts['deleted'][0]}") as reply:
+            assert reply.status == 204
+        stack.restart_service("ckks_compute")
+
+        async def status(name: str) -> int:
+            async with http.get(f"{base}/ciphertexts/{ciphertexts[name][1]}") as reply:
+                return reply.status
+
+        deadline = time.monotonic() + 10
+        while await status("deleted") != 404:
+            assert time.monotonic() < deadline, "the deleted key's ciphertext is still there"
+            await asyncio.sleep(0.1)
+        assert await status("kept") == 200
