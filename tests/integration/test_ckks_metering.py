@@ -21,6 +21,7 @@ from support.inprocess_mesh import InProcessMesh, inprocess_mesh
 from wavis.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
 from wavis.core.errors import error_from_rpc
 from wavis.core.grpc_client import open_channel
+from wavis.core.reservation_stream import ReservationStream
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
 from wavis.services.ckks_compute import compute
 
@@ -117,3 +118,27 @@ async def test_internal_callers_are_metered_unless_they_skip_metering(tenant: Te
             await stub.Compute(message)
         assert error_from_rpc(refused.value).code == "INVALID_PLAIN_OPERAND"
         assert await tenant.fcu_used() == 1
+
+
+async def test_concurrent_operations_share_the_reservation_stream_exactly(
+        tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """60 adds and 20 refused requests at once over ckks-compute's one reservation stream:
+    every add is charged once, every refusal is free."""
+    sent = []
+    reserve = ReservationStream.reserve
+
+    async def counted(self: ReservationStream, request: Any) -> Any:
+        sent.append(request.op_id)
+        return await reserve(self, request)
+
+    monkeypatch.setattr(ReservationStream, "reserve", counted)
+    adds = [tenant.compute("add") for _ in range(60)]
+    refused = [tenant.compute("multiply-plain", ciphertext_ids=tenant.ids[:1],
+                              plain_operand=[1.0]) for _ in range(20)]
+    results = await asyncio.gather(*adds, *refused)
+    assert [status for status, _ in results[:60]] == [200] * 60
+    assert all(body["cost_units"] == 1 for _, body in results[:60])
+    assert {(status, body["error"]["code"]) for status, body in results[60:]} == {
+        (400, "INVALID_PLAIN_OPERAND")}
+    assert await tenant.fcu_used() == 60
+    assert len(set(sent)) == 80  # every request reserved on the stream, refused ones too
