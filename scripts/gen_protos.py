@@ -27,11 +27,16 @@ def generate(out_dir: Path, only: list[Path] | None = None) -> list[Path]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     well_known = Path(grpc_tools.__file__).parent / "_proto"
+    # google/rpc/status.proto ships with googleapis-common-protos (a grpcio-status dependency).
+    import google.rpc.status_pb2
+
+    googleapis = Path(google.rpc.status_pb2.__file__).parents[2]
     sources = [str(p.resolve().relative_to(PROTO_ROOT)) for p in (only or proto_files())]
     args = [
         "protoc",
         f"-I{PROTO_ROOT}",
         f"-I{well_known}",
+        f"-I{googleapis}",
         f"--python_out={out_dir}",
         f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import TypeAlias
 
 import grpc.aio
 
-from wavis.core.errors import WavisError
+from wavis.core.errors import WavisError, status_of
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.redis_pages import page_limit
 from wavis.core.request_context import current_request_id, new_request_id
@@ -64,12 +63,10 @@ class BillingRpcs:
             try:
                 reply.reserved.CopyFrom(await self._reserve_usage(message.reservation))
             except WavisError as exc:
-                reply.error_code, reply.error_message = exc.code, exc.message
-                if exc.details:
-                    reply.error_details_json = json.dumps(exc.details)
+                reply.error.CopyFrom(status_of(exc))
             except Exception:
                 log.exception("reservation %s failed", message.reservation.op_id)
-                reply.error_code, reply.error_message = "INTERNAL_ERROR", "Internal error."
+                reply.error.CopyFrom(status_of(WavisError("INTERNAL_ERROR")))
             finally:
                 current_request_id.reset(token)
             await answers.put(reply)

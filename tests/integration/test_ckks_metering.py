@@ -142,3 +142,15 @@ async def test_concurrent_operations_share_the_reservation_stream_exactly(
         (400, "INVALID_PLAIN_OPERAND")}
     assert await tenant.fcu_used() == 60
     assert len(set(sent)) == 80  # every request reserved on the stream, refused ones too
+
+
+async def test_a_refused_charge_reaches_the_caller_through_the_stream(tenant: Tenant) -> None:
+    """A hard budget cap of two adds: the third add is refused by the metering service, and
+    the refusal (its public code and details) travels back on the reservation stream."""
+    async with tenant.http.post(f"{tenant.mesh.base_url}/api/v1/billing/budget",
+                                json={"monthly_cap_usd": 0.000004, "mode": "hard"}) as reply:
+        assert reply.status == 200, await reply.text()
+    assert [(await tenant.compute("add"))[0] for _ in range(2)] == [200, 200]
+    status, body = await tenant.compute("add")
+    assert status == 402 and body["error"]["code"] == "BUDGET_CAP_REACHED", body
+    assert await tenant.fcu_used() == 2

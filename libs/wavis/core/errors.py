@@ -133,15 +133,31 @@ class WavisError(Exception):
         return ERROR_CODES[self.code].grpc_status
 
 
-def to_rpc_status(error: WavisError) -> tuple[grpc.StatusCode, str, tuple[tuple[str, bytes], ...]]:
-    """(status code, message, trailing metadata) carrying a google.rpc.Status with ErrorInfo."""
+def status_of(error: WavisError) -> status_pb2.Status:
+    """The google.rpc.Status carrying the error: its ErrorInfo.reason is the public code."""
     info = error_details_pb2.ErrorInfo(reason=error.code, domain=ERROR_DOMAIN)
     if error.details:
         info.metadata[_DETAILS_METADATA_KEY] = json.dumps(error.details, sort_keys=True)
     detail = any_pb2.Any()
     detail.Pack(info)
-    status = status_pb2.Status(code=error.grpc_status.value[0], message=error.message,
-                               details=[detail])
+    return status_pb2.Status(code=error.grpc_status.value[0], message=error.message,
+                             details=[detail])
+
+
+def error_from_status(status: status_pb2.Status) -> WavisError | None:
+    """The WavisError a google.rpc.Status carries, if it carries one."""
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info) and info.domain == ERROR_DOMAIN and info.reason in ERROR_CODES:
+            raw_details = info.metadata.get(_DETAILS_METADATA_KEY)
+            details = json.loads(raw_details) if raw_details else None
+            return WavisError(info.reason, status.message, details)
+    return None
+
+
+def to_rpc_status(error: WavisError) -> tuple[grpc.StatusCode, str, tuple[tuple[str, bytes], ...]]:
+    """(status code, message, trailing metadata) carrying a google.rpc.Status with ErrorInfo."""
+    status = status_of(error)
     return error.grpc_status, error.message, ((STATUS_DETAILS_KEY, status.SerializeToString()),)
 
 
@@ -159,13 +175,9 @@ def error_from_rpc(error: grpc.RpcError) -> WavisError:
     for key, value in trailing:
         if key != STATUS_DETAILS_KEY:
             continue
-        status = status_pb2.Status.FromString(value)
-        for detail in status.details:
-            info = error_details_pb2.ErrorInfo()
-            if detail.Unpack(info) and info.domain == ERROR_DOMAIN and info.reason in ERROR_CODES:
-                raw_details = info.metadata.get(_DETAILS_METADATA_KEY)
-                details = json.loads(raw_details) if raw_details else None
-                return WavisError(info.reason, status.message, details)
+        carried = error_from_status(status_pb2.Status.FromString(value))
+        if carried is not None:
+            return carried
     if error.code() in _TRANSPORT_FAILURES:
         return WavisError("UPSTREAM_UNAVAILABLE")
     return WavisError("INTERNAL_ERROR")

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 from typing import Any
 
 import grpc
 import grpc.aio
 
-from wavis.core.errors import WavisError, error_from_rpc
+from wavis.core.errors import WavisError, error_from_rpc, error_from_status
 from wavis.core.request_context import current_request_id
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
 
@@ -67,10 +66,8 @@ class ReservationStream:
         finally:
             timer.cancel()
             self._waiting.pop(sequence, None)
-        if reply.error_code:
-            details = json.loads(reply.error_details_json) if reply.error_details_json \
-                else None
-            raise WavisError(reply.error_code, reply.error_message, details)
+        if reply.HasField("error"):
+            raise error_from_status(reply.error) or WavisError("INTERNAL_ERROR")
         return reply.reserved
 
     def _open(self) -> Any:

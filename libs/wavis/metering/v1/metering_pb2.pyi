@@ -1,3 +1,4 @@
+from google.rpc import status_pb2 as _status_pb2
 from wavis.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -330,18 +331,14 @@ class ReserveUsageStreamRequest(_message.Message):
     def __init__(self, sequence: _Optional[int] = ..., reservation: _Optional[_Union[ReserveUsageRequest, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ReserveUsageStreamResponse(_message.Message):
-    __slots__ = ("sequence", "reserved", "error_code", "error_message", "error_details_json")
+    __slots__ = ("sequence", "reserved", "error")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     RESERVED_FIELD_NUMBER: _ClassVar[int]
-    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
-    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
-    ERROR_DETAILS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     reserved: ReserveUsageResponse
-    error_code: str
-    error_message: str
-    error_details_json: str
-    def __init__(self, sequence: _Optional[int] = ..., reserved: _Optional[_Union[ReserveUsageResponse, _Mapping]] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., error_details_json: _Optional[str] = ...) -> None: ...
+    error: _status_pb2.Status
+    def __init__(self, sequence: _Optional[int] = ..., reserved: _Optional[_Union[ReserveUsageResponse, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
 
 class CommitUsageRequest(_message.Message):
     __slots__ = ("account_id", "op_id")
