@@ -255,7 +255,9 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     settings = context.settings
     assert isinstance(settings, CkksSettings)
     context.fhe_engine = fhe_engine_description()
-    redis_bytes = open_redis(settings, tracer_provider=context.tracer_provider)
+    # The ciphertext cache may live in a Redis of its own (no AOF): see CkksSettings.
+    redis_bytes = open_redis(settings, tracer_provider=context.tracer_provider,
+                             url=settings.ciphertext_redis_url or None)
     redis_text = open_redis(settings, decode_responses=True,
                             tracer_provider=context.tracer_provider)
     keys_channel = open_channel(settings.keys_target, tracer_provider=context.tracer_provider)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wavis.core.settings import ServiceSettings, parse_int, setting
+from wavis.core.settings import ServiceSettings, parse_int, parse_redis_url, setting
 
 MB = 1024 * 1024
 
@@ -17,6 +17,10 @@ class CkksSettings(ServiceSettings):
         doc="largest gRPC message the service accepts")
     compute_threads: int = setting("WAVIS_CKKS_THREADS", 2, parse_int(1, 256),
                                    doc="threads evaluating CKKS operations (OMP=1 each)")
+    ciphertext_redis_url: str = setting(
+        "WAVIS_CIPHERTEXT_REDIS_URL", "", lambda raw: parse_redis_url(raw) if raw else "",
+        doc="Redis for the ciphertext cache, best without AOF: a cache's writes (0.26-1.5 MB "
+            "per result) need not go through the append-only file; empty: WAVIS_REDIS_URL")
     ciphertext_store_bytes: int = setting(
         "WAVIS_CIPHERTEXT_STORE_BYTES", 1024 * MB, parse_int(MB, 1024 * 1024 * MB),
         doc="byte budget of stored ciphertexts (Redis); least recently used are evicted")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from support.accounts import create_account
 from wavis.devstack.stack import Stack
@@ -125,3 +127,39 @@ async def test_a_key_deleted_while_ckks_compute_was_down_loses_its_ciphertexts(
             assert time.monotonic() < deadline, "the deleted key's ciphertext is still there"
             await asyncio.sleep(0.1)
         assert await status("kept") == 200
+
+
+async def test_ciphertexts_live_in_their_own_redis_and_survive_a_restart(
+        tmp_path: Path) -> None:
+    """The ciphertext cache is a second Redis (snapshots, no AOF) beside the state Redis
+    (AOF): records go there only, and a clean restart of the stack keeps them."""
+    params = {"poly_degree": 2048, "scale_bits": 40, "max_depth": 2, "security_level": "testing"}
+    first = Stack(data_dir=tmp_path / "data", http_port=0, log_dir=tmp_path / "logs").start()
+    try:
+        tenant = await create_account(first)
+        base = first.gateway_url + "/api/v1"
+        async with aiohttp.ClientSession(headers=tenant.auth()) as http:
+            async with http.post(f"{base}/keys/generate",
+                                 json={"scheme": "ckks", "params": params}) as reply:
+                key_id = (await reply.json())["key_id"]
+            async with http.post(f"{base}/ciphertexts/encrypt",
+                                 json={"key_id": key_id, "values": [1.5, -2.0]}) as reply:
+                ciphertext_id = (await reply.json())["ciphertext_id"]
+        assert first.redis is not None and first.cache_redis is not None
+        record = f"wavis:ckks:ct:{ciphertext_id}"
+        for server, holds in ((first.cache_redis, 1), (first.redis, 0)):
+            client = aioredis.Redis.from_url(server.url)
+            assert await client.exists(record) == holds
+            await client.aclose()
+    finally:
+        first.stop()
+    second = Stack(data_dir=tmp_path / "data", http_port=0, log_dir=tmp_path / "logs").start()
+    try:
+        async with aiohttp.ClientSession(headers=tenant.auth()) as http:
+            async with http.post(f"{second.gateway_url}/api/v1/ciphertexts/{ciphertext_id}"
+                                 "/decrypt") as reply:
+                assert reply.status == 200, await reply.text()
+                values = (await reply.json())["values"]
+        assert abs(values[0] - 1.5) < 1e-3 and abs(values[1] + 2.0) < 1e-3
+    finally:
+        second.stop()

@@ -237,6 +237,29 @@ def test_redis_is_a_persistent_statefulset_behind_a_headless_service() -> None:
     assert base_objects("Service")["redis"]["spec"]["clusterIP"] == "None"
 
 
+def test_the_ciphertext_cache_has_a_redis_without_aof_reached_only_by_ckks_compute() -> None:
+    cache = base_objects("StatefulSet")["redis-ciphertexts"]
+    (container,) = cache["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    assert args[args.index("--appendonly") + 1] == "no"
+    assert args[args.index("--save") + 1:args.index("--save") + 3] == ["300", "1"]
+    assert args[args.index("--maxmemory-policy") + 1] == "volatile-lru"
+    maxmemory_mb = int(args[args.index("--maxmemory") + 1].removesuffix("mb"))
+    limit_gi = int(container["resources"]["limits"]["memory"].removesuffix("Gi"))
+    assert maxmemory_mb < limit_gi * 1024 * 0.7, "room for the snapshot fork"
+    assert base_objects("Service")["redis-ciphertexts"]["spec"]["clusterIP"] == "None"
+    assert config_data()["WAVIS_CIPHERTEXT_REDIS_URL"] == "redis://redis-ciphertexts:6379/0"
+    policy = base_objects("NetworkPolicy")["redis-ciphertexts-ingress"]
+    assert policy["spec"]["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "redis-ciphertexts"}
+    (rule,) = policy["spec"]["ingress"]
+    (peer,) = rule["from"]
+    names = [e for e in peer["podSelector"]["matchExpressions"]
+             if e["key"] == "app.kubernetes.io/name"]
+    assert names == [{"key": "app.kubernetes.io/name", "operator": "In",
+                      "values": ["ckks-compute"]}]
+
+
 # --------------------------------------------------------------------- config and secrets
 
 

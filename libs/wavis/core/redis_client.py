@@ -17,16 +17,18 @@ _FROM_SETTINGS = -1.0
 
 def open_redis(settings: CommonSettings, *, decode_responses: bool = False,
                tracer_provider: trace.TracerProvider | None = None,
-               read_timeout: float | None = _FROM_SETTINGS) -> aioredis.Redis:
+               read_timeout: float | None = _FROM_SETTINGS,
+               url: str | None = None) -> aioredis.Redis:
     """Connections are lazy: a Redis that is down shows up as errors on use, never at start.
 
     When tracing is on, every command (and pipeline) is a CLIENT span under the current
     trace, made by `tracer_provider` (default: the process's, see wavis.core.telemetry).
     `read_timeout` defaults to WAVIS_REDIS_TIMEOUT_SECONDS; None (subscriptions, which wait
     for messages indefinitely) or a longer one (blocking reads) where a command may wait.
+    `url` (default WAVIS_REDIS_URL) names another Redis, e.g. the ciphertext cache.
     """
     client = aioredis.Redis.from_url(
-        settings.redis_url,
+        url or settings.redis_url,
         socket_timeout=(settings.redis_timeout_seconds if read_timeout == _FROM_SETTINGS
                         else read_timeout),
         socket_connect_timeout=settings.redis_timeout_seconds,

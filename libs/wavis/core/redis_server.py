@@ -61,11 +61,15 @@ class RedisServer:
     """A redis-server child process bound to loopback."""
 
     def __init__(self, data_dir: Path, port: int | None = None, *, persistent: bool = True,
-                 host: str = "127.0.0.1") -> None:
+                 snapshots: bool = False, host: str = "127.0.0.1") -> None:
+        """`persistent`: append-only file, every write kept (state of record). `snapshots`
+        (when not persistent): an RDB snapshot every 5 minutes and at shutdown (a cache that
+        should survive a restart but not cost an AOF write per entry)."""
         self.data_dir = data_dir
         self.host = host
         self.port = port or free_port(host)
         self.persistent = persistent
+        self.snapshots = snapshots
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -79,6 +83,8 @@ class RedisServer:
         if self.persistent:
             # Append-only file, as in production: a restart keeps every account and key.
             args += ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
+        elif self.snapshots:
+            args += ["--appendonly", "no", "--save", "300", "1"]
         else:
             args += ["--appendonly", "no", "--save", ""]
         return args

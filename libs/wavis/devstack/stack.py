@@ -57,7 +57,9 @@ class StackError(RuntimeError):
 class Stack:
     data_dir: Path
     http_port: int = 8080
-    port_base: int | None = None  # services at base..base+4, Redis at base+5; None: free ports
+    # Services at base..base+4, Redis at base+5, the ciphertext cache's Redis at base+6;
+    # None: free ports.
+    port_base: int | None = None
     redis_url: str | None = None  # use this Redis instead of starting one
     env: dict[str, str] = field(default_factory=dict)  # extra environment for every child
     log_dir: Path | None = None  # None: children write to this terminal
@@ -65,6 +67,8 @@ class Stack:
     stop_timeout: float = 9.0  # make run promises every child gone within 10 s
 
     redis: RedisServer | None = field(default=None, init=False)
+    # The ciphertext cache: a Redis of its own, with RDB snapshots instead of an AOF.
+    cache_redis: RedisServer | None = field(default=None, init=False)
     services: dict[str, Child] = field(default_factory=dict, init=False)
     service_ports: dict[str, int] = field(default_factory=dict, init=False)
     gateway: Child | None = field(default=None, init=False)
@@ -117,6 +121,8 @@ class Stack:
         run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=self.data_dir))
         redis_url = self.redis_url or self._start_redis()
         env = self._child_env(redis_url)
+        if self.cache_redis is not None:
+            env.setdefault("WAVIS_CIPHERTEXT_REDIS_URL", self.cache_redis.url)
 
         # Ports are chosen before anything starts, so every process (services call each
         # other too) is told where every service listens.
@@ -212,12 +218,17 @@ class Stack:
         return replica
 
     def _start_redis(self) -> str:
-        port = self.port_base + len(SERVICES) if self.port_base is not None else None
-        self.redis = RedisServer(self.data_dir / "redis", port, persistent=True)
-        try:
-            self.redis.start(preexec_fn=die_with_parent())
-        except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
-            raise StackError(f"redis did not start: {exc}") from None
+        """Redis for state (AOF, as in production) and one for the ciphertext cache."""
+        base = self.port_base + len(SERVICES) if self.port_base is not None else None
+        self.redis = RedisServer(self.data_dir / "redis", base, persistent=True)
+        self.cache_redis = RedisServer(self.data_dir / "redis-ciphertexts",
+                                       base + 1 if base is not None else None,
+                                       persistent=False, snapshots=True)
+        for server in (self.redis, self.cache_redis):
+            try:
+                server.start(preexec_fn=die_with_parent())
+            except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
+                raise StackError(f"redis did not start: {exc}") from None
         return self.redis.url
 
     def _wait_ready(self, child: Child, ready_file: Path) -> int:
@@ -258,9 +269,10 @@ class Stack:
     def exited(self) -> list[str]:
         """Names of the parts that are no longer running."""
         names = [child.name for child in self.children() if not child.alive()]
-        if self.redis is not None and self.redis.process is not None \
-                and self.redis.process.poll() is not None:
-            names.append("redis")
+        for name, server in (("redis", self.redis), ("redis-ciphertexts", self.cache_redis)):
+            if server is not None and server.process is not None \
+                    and server.process.poll() is not None:
+                names.append(name)
         return names
 
     def stop(self) -> None:
@@ -268,6 +280,8 @@ class Stack:
         stop_all(self.children(), self.stop_timeout - 1)
         if self.redis is not None:
             self.redis.stop(timeout=1)
+        if self.cache_redis is not None:
+            self.cache_redis.stop(timeout=1)  # a cut snapshot leaves the previous one
         if self._lock is not None:
             self._lock.close()
             self._lock = None
