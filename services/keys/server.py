@@ -87,9 +87,10 @@ class KeysServicer(keys_pb2_grpc.KeysServiceServicer):
             async for message in request_iterator:
                 yield message.chunk.component, message.chunk.data
 
-        record = await self.keyring.upload(header.account_id, header.scheme,
-                                           dict(header.component_sizes), chunks(),
-                                           _limits(header.limits))
+        async with answered_after_reading(request_iterator):
+            record = await self.keyring.upload(header.account_id, header.scheme,
+                                               dict(header.component_sizes), chunks(),
+                                               _limits(header.limits))
         return keys_pb2.UploadKeyResponse(key=key_message(record))
 
     async def CreateUpload(self, request: keys_pb2.CreateUploadRequest,
@@ -115,13 +116,14 @@ class KeysServicer(keys_pb2_grpc.KeysServiceServicer):
         if first is None or not first.HasField("header"):
             raise WavisError("VALIDATION_ERROR", "PutUploadPart starts with a header.")
         header = first.header
-        record = await self.keyring.uploads.get(header.account_id, header.upload_id)
 
         async def data() -> AsyncIterator[bytes]:
             async for message in request_iterator:
                 yield message.data
 
-        size = await self.keyring.uploads.put_part(record, int(header.part_number), data())
+        async with answered_after_reading(request_iterator):
+            record = await self.keyring.uploads.get(header.account_id, header.upload_id)
+            size = await self.keyring.uploads.put_part(record, int(header.part_number), data())
         return keys_pb2.PutUploadPartResponse(size_bytes=size)
 
     async def CompleteUpload(self, request: keys_pb2.CompleteUploadRequest,
@@ -169,6 +171,19 @@ class KeysServicer(keys_pb2_grpc.KeysServiceServicer):
             event = json.loads(message)
             yield keys_pb2.WatchKeyDeletionsResponse(key_id=event["key_id"],
                                                      account_id=event["account_id"])
+
+
+@asynccontextmanager
+async def answered_after_reading(requests: AsyncIterator[Any]) -> AsyncIterator[None]:
+    """Refuse a client stream only once the client has sent it all: a call answered while
+    the client is still writing ends with the client's failed write ("Internal error from
+    Core"), not with our answer. The gateway bounds what a stream may carry."""
+    try:
+        yield
+    except WavisError:
+        async for _ in requests:
+            pass
+        raise
 
 
 async def anext_or_none(iterator: AsyncIterator[Any]) -> Any:

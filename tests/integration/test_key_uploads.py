@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import os
 import zipfile
 from collections.abc import Callable
 
@@ -175,3 +176,16 @@ async def test_bad_upload_requests(api_for: Api, uploads_stack: Stack) -> None:
                          ({"scheme": "tfhe", "kind": "tfhe_eval_key"}, 422)):
         reply = await api_for.post("/api/v1/keys/uploads", headers=tenant.auth(), json=body)
         assert reply.status == status, (body, reply.text)
+
+
+async def test_a_part_refused_before_it_is_read_gets_the_services_answer(
+        api_for: Api, uploads_stack: Stack) -> None:
+    """The keys service refuses an unknown upload on the header, while the gateway is still
+    streaming the part's megabytes: the client gets that refusal (404), never a broken
+    stream's 500."""
+    tenant = await create_account(uploads_stack)
+    body = os.urandom(8 * 1024 * 1024)
+    for _ in range(3):
+        reply = await _put(api_for, tenant, "upl_doesnotexist0000000", 1, body)
+        assert reply.status == 404, reply.text
+        assert reply.json["error"]["code"] == "NOT_FOUND"
