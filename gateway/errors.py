@@ -7,10 +7,10 @@ import logging
 from typing import Any
 
 import grpc
-import redis.exceptions
 from aiohttp import web
 
 from wavis.core.errors import ERROR_CODES, WavisError, error_from_rpc
+from wavis.core.redis_client import REDIS_UNAVAILABLE, redis_unavailable
 from wavis.core.request_context import current_request_id
 from wavis.gateway import state
 from wavis.gateway.settings import MB
@@ -77,10 +77,9 @@ def render_exception(request: web.Request, exc: Exception) -> web.Response:
         if upstream_error.http_status >= 500:
             log.warning("upstream call failed: %s", exc)
         return error_response(upstream_error)
-    if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+    if isinstance(exc, REDIS_UNAVAILABLE):
         log.warning("redis unavailable: %s", exc)
-        return error_response(WavisError("UPSTREAM_UNAVAILABLE",
-                                         "Shared state (Redis) is unavailable; retry shortly."))
+        return error_response(redis_unavailable())
     # The stack trace goes to our logs under the request id, never to the client.
     log.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
     return error_response(WavisError("INTERNAL_ERROR"))

@@ -8,10 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+import grpc
+import pytest
 import redis.asyncio as aioredis
 
 from support.accounts import create_account
+from wavis.core.errors import error_from_rpc
+from wavis.core.grpc_client import open_channel
 from wavis.devstack.stack import Stack
+from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
 
 
 async def _get(url: str) -> tuple[int, dict]:
@@ -48,6 +53,12 @@ async def test_losing_a_service_then_redis(make_stack: Callable[..., Stack]) -> 
     status, ready = await _get(base + "/health/ready")
     assert status == 503
     assert ready["error"]["details"]["down"] == ["redis", "webhooks"]
+    # A service whose Redis is gone answers UPSTREAM_UNAVAILABLE (502), as the gateway does.
+    async with open_channel(f"127.0.0.1:{stack.service_ports['keys']}") as channel:
+        with pytest.raises(grpc.RpcError) as failed:
+            await keys_pb2_grpc.KeysServiceStub(channel).ListKeys(
+                keys_pb2.ListKeysRequest(account_id="acct_any", limit=1), timeout=10)
+    assert error_from_rpc(failed.value).code == "UPSTREAM_UNAVAILABLE"
     # The gateway process itself is fine.
     status, live = await _get(base + "/health/live")
     assert status == 200 and live["status"] == "live"

@@ -20,6 +20,7 @@ import grpc
 import grpc.aio
 
 from wavis.core.errors import WavisError, error_from_rpc, to_rpc_status
+from wavis.core.redis_client import REDIS_UNAVAILABLE, redis_unavailable
 from wavis.core.request_context import REQUEST_ID_METADATA, current_request_id, new_request_id
 from wavis.core.service_auth import AUTHORIZATION_METADATA, UNAUTHENTICATED_PREFIXES, bearer
 
@@ -120,9 +121,11 @@ class CallInterceptor(_WrappingInterceptor):
             yield
         except (asyncio.CancelledError, grpc.aio.AbortError):
             raise
-        except (WavisError, grpc.RpcError) as exc:
-            # A failed call to another service passes its public error code on unchanged.
-            error = exc if isinstance(exc, WavisError) else error_from_rpc(exc)
+        except (WavisError, grpc.RpcError, *REDIS_UNAVAILABLE) as exc:
+            # A failed call to another service passes its public error code on unchanged; a
+            # Redis that does not answer is UPSTREAM_UNAVAILABLE (502), as CONTRACT.md says.
+            error = (exc if isinstance(exc, WavisError) else error_from_rpc(exc)
+                     if isinstance(exc, grpc.RpcError) else redis_unavailable())
             if error.http_status >= 500:
                 log.warning("%s failed: %s", method, error)
             code, message, trailing = to_rpc_status(error)

@@ -6,13 +6,23 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
+import redis.exceptions
 from opentelemetry import trace
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 
+from wavis.core.errors import WavisError
 from wavis.core.settings import CommonSettings
 from wavis.core.telemetry import active_tracer_provider
 
 _FROM_SETTINGS = -1.0
+
+# A Redis that does not answer: CONTRACT.md's 502 UPSTREAM_UNAVAILABLE, not a 500.
+REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def redis_unavailable() -> WavisError:
+    return WavisError("UPSTREAM_UNAVAILABLE", "Shared state (Redis) is unavailable; retry "
+                      "shortly.")
 
 
 def open_redis(settings: CommonSettings, *, decode_responses: bool = False,
