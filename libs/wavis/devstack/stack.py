@@ -278,10 +278,15 @@ class Stack:
     def stop(self) -> None:
         (self.data_dir / STACK_FILE).unlink(missing_ok=True)
         stop_all(self.children(), self.stop_timeout - 1)
-        if self.redis is not None:
-            self.redis.stop(timeout=1)
-        if self.cache_redis is not None:
-            self.cache_redis.stop(timeout=1)  # a cut snapshot leaves the previous one
+        # Both Redis servers stop together, within the launcher's 10 s (a cut snapshot of the
+        # ciphertext cache leaves the previous one in place).
+        servers = [server for server in (self.redis, self.cache_redis)
+                   if server is not None and server.process is not None]
+        for server in servers:
+            assert server.process is not None
+            server.process.terminate()
+        for server in servers:
+            server.stop(timeout=0.5)
         if self._lock is not None:
             self._lock.close()
             self._lock = None

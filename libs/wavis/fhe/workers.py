@@ -116,10 +116,15 @@ class _Worker:
         return self.process.is_alive()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Close the pipe (the worker exits after its current call) and reap the process."""
-        if self.busy:
+        """Close the pipe and reap the process: an idle worker is stopped at once (it may
+        still be importing OpenFHE when a service stops right after starting); a busy one
+        finishes its call first, for up to `timeout`."""
+        busy = self.busy
+        if busy:
             self._stop_reading()
         self.conn.close()
+        if not busy:
+            self.process.terminate()
         self.process.join(timeout)
         if self.process.is_alive():
             self.process.kill()
