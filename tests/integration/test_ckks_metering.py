@@ -17,6 +17,7 @@ import aiohttp
 import grpc
 import pytest
 
+from support.ckks_http import encrypt, generate_ckks_key
 from support.inprocess_mesh import InProcessMesh, inprocess_mesh
 from wavis.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
 from wavis.core.errors import error_from_rpc
@@ -24,8 +25,6 @@ from wavis.core.grpc_client import open_channel
 from wavis.core.reservation_stream import ReservationStream
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
 from wavis.services.ckks_compute import compute
-
-PARAMS = {"poly_degree": 2048, "scale_bits": 40, "max_depth": 2, "security_level": "testing"}
 
 
 @dataclass
@@ -58,16 +57,9 @@ async def tenant(tmp_path: Path) -> AsyncIterator[Tenant]:
         auth = {"Authorization": f"Bearer {account.api_key}"}
         async with aiohttp.ClientSession(headers=auth) as http:
             base = f"{mesh.base_url}/api/v1"
-            async with http.post(f"{base}/keys/generate",
-                                 json={"scheme": "ckks", "params": PARAMS}) as reply:
-                assert reply.status == 201, await reply.text()
-                key_id = (await reply.json())["key_id"]
-            ids = []
-            for values in ([0.5, 1.5], [1.0, 2.0]):
-                async with http.post(f"{base}/ciphertexts/encrypt",
-                                     json={"key_id": key_id, "values": values}) as reply:
-                    assert reply.status == 201, await reply.text()
-                    ids.append((await reply.json())["ciphertext_id"])
+            key_id = await generate_ckks_key(http, base)
+            ids = [await encrypt(http, base, key_id, values)
+                   for values in ([0.5, 1.5], [1.0, 2.0])]
             yield Tenant(mesh, http, account.account.account_id, key_id, ids)
 
 

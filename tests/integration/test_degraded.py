@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from support.accounts import create_account
+from support.ckks_http import encrypt, generate_ckks_key
 from wavis.core.errors import error_from_rpc
 from wavis.core.grpc_client import open_channel
 from wavis.devstack.stack import Stack
@@ -72,17 +73,9 @@ async def test_compute_goes_on_after_metering_restarts(make_stack: Callable[...,
     stack = make_stack()
     tenant = await create_account(stack)
     base = stack.gateway_url + "/api/v1"
-    params = {"poly_degree": 2048, "scale_bits": 40, "max_depth": 2, "security_level": "testing"}
     async with aiohttp.ClientSession(headers=tenant.auth()) as http:
-        async with http.post(f"{base}/keys/generate",
-                             json={"scheme": "ckks", "params": params}) as reply:
-            assert reply.status == 201, await reply.text()
-            key_id = (await reply.json())["key_id"]
-        ids = []
-        for values in ([1.0, 2.0], [3.0, 4.0]):
-            async with http.post(f"{base}/ciphertexts/encrypt",
-                                 json={"key_id": key_id, "values": values}) as reply:
-                ids.append((await reply.json())["ciphertext_id"])
+        key_id = await generate_ckks_key(http, base)
+        ids = [await encrypt(http, base, key_id, values) for values in ([1.0, 2.0], [3.0, 4.0])]
 
         async def add() -> int:
             async with http.post(f"{base}/compute/add",
@@ -112,16 +105,11 @@ async def test_a_key_deleted_while_ckks_compute_was_down_loses_its_ciphertexts(
     stack = make_stack()
     tenant = await create_account(stack)
     base = stack.gateway_url + "/api/v1"
-    params = {"poly_degree": 2048, "scale_bits": 40, "max_depth": 2, "security_level": "testing"}
     async with aiohttp.ClientSession(headers=tenant.auth()) as http:
         ciphertexts = {}
         for name in ("deleted", "kept"):
-            async with http.post(f"{base}/keys/generate",
-                                 json={"scheme": "ckks", "params": params}) as reply:
-                key_id = (await reply.json())["key_id"]
-            async with http.post(f"{base}/ciphertexts/encrypt",
-                                 json={"key_id": key_id, "values": [1.0]}) as reply:
-                ciphertexts[name] = (key_id, (await reply.json())["ciphertext_id"])
+            key_id = await generate_ckks_key(http, base)
+            ciphertexts[name] = (key_id, await encrypt(http, base, key_id, [1.0]))
         ckks = stack.services["ckks_compute"]
         ckks.kill()
         ckks.process.wait()
@@ -144,18 +132,13 @@ async def test_ciphertexts_live_in_their_own_redis_and_survive_a_restart(
         tmp_path: Path) -> None:
     """The ciphertext cache is a second Redis (snapshots, no AOF) beside the state Redis
     (AOF): records go there only, and a clean restart of the stack keeps them."""
-    params = {"poly_degree": 2048, "scale_bits": 40, "max_depth": 2, "security_level": "testing"}
     first = Stack(data_dir=tmp_path / "data", http_port=0, log_dir=tmp_path / "logs").start()
     try:
         tenant = await create_account(first)
         base = first.gateway_url + "/api/v1"
         async with aiohttp.ClientSession(headers=tenant.auth()) as http:
-            async with http.post(f"{base}/keys/generate",
-                                 json={"scheme": "ckks", "params": params}) as reply:
-                key_id = (await reply.json())["key_id"]
-            async with http.post(f"{base}/ciphertexts/encrypt",
-                                 json={"key_id": key_id, "values": [1.5, -2.0]}) as reply:
-                ciphertext_id = (await reply.json())["ciphertext_id"]
+            key_id = await generate_ckks_key(http, base)
+            ciphertext_id = await encrypt(http, base, key_id, [1.5, -2.0])
         assert first.redis is not None and first.cache_redis is not None
         record = f"wavis:ckks:ct:{ciphertext_id}"
         for server, holds in ((first.cache_redis, 1), (first.redis, 0)):

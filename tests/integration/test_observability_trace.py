@@ -17,12 +17,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from support.ckks_http import encrypt, generate_ckks_key
 from support.inprocess_mesh import inprocess_mesh
 from wavis.core.grpc_client import open_channel
 from wavis.core.telemetry import build_tracer_provider
 from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
 
-PARAMS = {"poly_degree": 2048, "scale_bits": 40, "max_depth": 2, "security_level": "testing"}
 COMPUTE = "/wavis.ckks_compute.v1.CkksComputeService/Compute"
 RESERVE = "/wavis.metering.v1.MeteringService/ReserveUsage"
 
@@ -74,16 +74,9 @@ async def test_one_compute_request_is_one_span_tree(traced_mesh: TracedMesh) -> 
     auth = {"Authorization": f"Bearer {account.api_key}"}
     base = traced_mesh.base_url
     async with aiohttp.ClientSession(headers=auth) as http:
-        async with http.post(f"{base}/api/v1/keys/generate",
-                             json={"scheme": "ckks", "params": PARAMS}) as reply:
-            assert reply.status == 201, await reply.text()
-            key_id = (await reply.json())["key_id"]
-        ids = []
-        for values in ([0.5, 1.5, -2.0], [1.0, 2.0, 3.0]):
-            async with http.post(f"{base}/api/v1/ciphertexts/encrypt",
-                                 json={"key_id": key_id, "values": values}) as reply:
-                assert reply.status == 201, await reply.text()
-                ids.append((await reply.json())["ciphertext_id"])
+        key_id = await generate_ckks_key(http, f"{base}/api/v1")
+        ids = [await encrypt(http, f"{base}/api/v1", key_id, values)
+               for values in ([0.5, 1.5, -2.0], [1.0, 2.0, 3.0])]
 
         traced_mesh.exporter.clear()
         async with http.post(f"{base}/api/v1/compute/add",
