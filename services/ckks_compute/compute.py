@@ -185,6 +185,12 @@ class Calculator:
                                          < key.shape.levels_after_bootstrap)
         return output
 
+    async def discard(self, output: ComputeOutput) -> None:
+        """Drop a result that will not be answered (its reservation was refused)."""
+        ciphertext_id = output.result.ciphertext_id
+        self.engine.forget_ciphertext(ciphertext_id)
+        await self.store.delete(output.result.account_id, ciphertext_id)
+
     def _check(self, request: ComputeInput, shape: KeyShape,
                inputs: list[Any]) -> list[list[float]] | None:
         """Every refusal happens here, before any evaluation (so it costs nothing)."""

@@ -144,22 +144,26 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
         op_id = request.op_id or new_id("op")
         key = await self.calculator.key_for(work)
         preparation = self.calculator.prepare(work, key)  # refusals answer now, queued or not
-        if request.skip_metering:
-            prepared, charge = await preparation, Charge(op_id)
-        else:  # the FCU is reserved while the operands load; recorded at once when sync
-            prepared, charge = await self.meter.reserve_during(
-                preparation, account_id=work.account_id, op_id=op_id,
-                operation=work.operation, fcu=self.calculator.fcu(work, key),
-                record=not request.run_async,
-                already_counted=request.operation_already_counted)
+        fcu = self.calculator.fcu(work, key)
         if not request.run_async:
-            try:
-                output = await self.calculator.execute(prepared)
-            except BaseException:  # a failed or cancelled op costs nothing
-                await self.meter.give_back(work.account_id, charge)
-                raise
+            if request.skip_metering:
+                output, charge = await self.calculator.execute(await preparation), Charge(op_id)
+            else:  # the FCU is reserved and recorded while the operands load; a failed or
+                # cancelled op costs nothing
+                output, charge = await self.meter.metered(
+                    preparation, self.calculator.execute, account_id=work.account_id,
+                    op_id=op_id, operation=work.operation, fcu=fcu,
+                    already_counted=request.operation_already_counted,
+                    discard=self.calculator.discard)
             return pb.ComputeResponse(op_id=op_id, status="completed", result=result_message(
                 output, request.return_ciphertext, charge))
+        if request.skip_metering:
+            prepared, charge = await preparation, Charge(op_id)
+        else:  # held until the queued work ends (committed or released)
+            prepared, charge = await self.meter.reserve_during(
+                preparation, account_id=work.account_id, op_id=op_id,
+                operation=work.operation, fcu=fcu, record=False,
+                already_counted=request.operation_already_counted)
 
         async def run() -> dict[str, Any]:
             return _result_to_json(await self.calculator.execute(prepared), charge)

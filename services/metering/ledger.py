@@ -48,8 +48,8 @@ NANO_PER_USD = 1_000_000_000
 # ARGV: op_id, account_id, operation, fcu, nano, now, expires_at, plans json, count_op,
 #       cost_usd, cost_jpy, op ttl, record ('1': record now), day ttl, recorded_at (RFC 3339)
 # Returns {1, remaining ops} held; {2, remaining ops, month fcu, month nano, plan, cap_nano,
-# mode} recorded; {0, state} existing; {-1} other account's op_id; {-2} no account;
-# {-3, used, limit} quota; {-4, spent_nano, cap_nano} budget; {-5} operations;
+# mode, operations limit} recorded; {0, state} existing; {-1} other account's op_id;
+# {-2} no account; {-3, used, limit} quota; {-4, spent_nano, cap_nano} budget; {-5} operations;
 # {-6} released before it was reserved (see _RELEASE).
 _RESERVE = """
 local rec = redis.call('HMGET', KEYS[1], 'account_id', 'state')
@@ -113,7 +113,8 @@ if ARGV[13] == '1' then
   redis.call('HINCRBY', KEYS[8], 'count', 1)
   redis.call('EXPIRE', KEYS[8], tonumber(ARGV[14]))
   redis.call('RPUSH', KEYS[9], entry)
-  return {2, remaining, month_fcu, month_nano, acct[1], budget[1] or '0', budget[2] or ''}
+  return {2, remaining, month_fcu, month_nano, acct[1], budget[1] or '0', budget[2] or '',
+    limit}
 end
 local member = ARGV[1] .. '|' .. ARGV[4] .. '|' .. ARGV[5]
 redis.call('HSET', KEYS[1], 'account_id', ARGV[2], 'operation', ARGV[3], 'fcu', ARGV[4],
@@ -284,6 +285,8 @@ class Reserved:
     cost_jpy: float
     operations_remaining: int
     recorded: Recorded | None = None  # set when this call recorded the operation (record=True)
+    # No limit could have refused it (no operations limit, no FCU ceiling, no hard cap).
+    unlimited: bool = False
 
 
 class Ledger:
@@ -330,9 +333,12 @@ class Ledger:
         if code == 1:
             return Reserved(fcu, cost_usd, cost_jpy, int(result[1]))
         if code == 2:
-            return Reserved(fcu, cost_usd, cost_jpy, int(result[1]), Recorded(
-                int(result[2]), int(result[3]), fcu, nano, _text(result[4]),
-                int(_text(result[5]) or 0), _text(result[6])))
+            recorded = Recorded(int(result[2]), int(result[3]), fcu, nano, _text(result[4]),
+                                int(_text(result[5]) or 0), _text(result[6]))
+            plan = self.plans.get(recorded.plan)
+            unlimited = (int(result[7]) == 0 and recorded.budget_mode != "hard"
+                         and (plan is None or plan.overage_allowed))
+            return Reserved(fcu, cost_usd, cost_jpy, int(result[1]), recorded, unlimited)
         if code == 0:  # the same op_id again: what it was reserved at
             fields = cast(dict[str, str], await self.redis.hgetall(op_key(op_id)))
             stored = int(fields.get("fcu", fcu))

@@ -97,24 +97,24 @@ class TfheEvalServicer(tfhe_eval_pb2_grpc.TfheEvalServiceServicer):
                         gates: list[pb.Gate], batch: bool,
                         ) -> tuple[evaluator.BatchOutcome, dict[str, Any], Charge, bool]:
         """Reserve the FCU while the session loads and the gates are checked, evaluate,
-        and give the charge back if the evaluation fails."""
+        and give the charge back if the evaluation fails (UsageMeter.metered)."""
         op_id = request.op_id or new_id("op")
         preparation = self.service.prepare(request.account_id, request.session_id, gates,
                                            batch=batch)
         bootstraps = [GATE_BOOTSTRAPS.get(gate.op.upper(), 0) for gate in gates]
         fcu, discounted = batch_fcu(bootstraps) if batch else (tfhe_fcu(bootstraps[0]), False)
+
+        async def execute(prepared: tuple[dict[str, Any], list[evaluator.ParsedGate]],
+                          ) -> tuple[evaluator.BatchOutcome, dict[str, Any]]:
+            return await self.service.evaluate(*prepared), prepared[0]
+
         if request.skip_metering:
-            (record, parsed), charge = await preparation, Charge(op_id)
+            (outcome, record), charge = await execute(await preparation), Charge(op_id)
         else:
             operation = "tfhe_batch" if batch else f"tfhe_{gates[0].op.lower()}"
-            (record, parsed), charge = await self.meter.reserve_during(
-                preparation, account_id=request.account_id, op_id=op_id, operation=operation,
-                fcu=fcu, record=True, already_counted=request.operation_already_counted)
-        try:
-            outcome = await self.service.evaluate(record, parsed)
-        except BaseException:  # a failed gate costs nothing
-            await self.meter.give_back(request.account_id, charge)
-            raise
+            (outcome, record), charge = await self.meter.metered(
+                preparation, execute, account_id=request.account_id, op_id=op_id,
+                operation=operation, fcu=fcu, already_counted=request.operation_already_counted)
         return outcome, record, charge, discounted
 
     async def EvaluateGate(self, request: pb.EvaluateGateRequest,

@@ -41,19 +41,26 @@ class Tenant:
                                   json=body) as reply:
             return reply.status, await reply.json()
 
+    async def set_budget(self, cap_usd: float, mode: str) -> None:
+        async with self.http.post(f"{self.mesh.base_url}/api/v1/billing/budget",
+                                  json={"monthly_cap_usd": cap_usd, "mode": mode}) as reply:
+            assert reply.status == 200, await reply.text()
+
     async def fcu_used(self) -> int:
         async with self.http.get(f"{self.mesh.base_url}/api/v1/billing/usage") as reply:
             assert reply.status == 200
             return int((await reply.json())["total_fcu"])
 
 
-@pytest.fixture
-async def tenant(tmp_path: Path) -> AsyncIterator[Tenant]:
+@pytest.fixture(params=["pro"])
+async def tenant(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Tenant]:
+    """An account on the plan the test names (parametrize "tenant" indirectly), pro if none:
+    pro has an FCU ceiling, so each reservation is answered before evaluation starts."""
     async with inprocess_mesh(tmp_path) as mesh:
         async with open_channel(mesh.targets["metering"]) as channel:
             account = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
-                metering_pb2.CreateAccountRequest(email="meter@example.com", plan="pro",
-                                                  environment="live"))
+                metering_pb2.CreateAccountRequest(email="meter@example.com",
+                                                  plan=request.param, environment="live"))
         auth = {"Authorization": f"Bearer {account.api_key}"}
         async with aiohttp.ClientSession(headers=auth) as http:
             base = f"{mesh.base_url}/api/v1"
@@ -139,10 +146,58 @@ async def test_concurrent_operations_share_the_reservation_stream_exactly(
 async def test_a_refused_charge_reaches_the_caller_through_the_stream(tenant: Tenant) -> None:
     """A hard budget cap of two adds: the third add is refused by the metering service, and
     the refusal (its public code and details) travels back on the reservation stream."""
-    async with tenant.http.post(f"{tenant.mesh.base_url}/api/v1/billing/budget",
-                                json={"monthly_cap_usd": 0.000004, "mode": "hard"}) as reply:
-        assert reply.status == 200, await reply.text()
+    await tenant.set_budget(0.000004, "hard")
     assert [(await tenant.compute("add"))[0] for _ in range(2)] == [200, 200]
     status, body = await tenant.compute("add")
     assert status == 402 and body["error"]["code"] == "BUDGET_CAP_REACHED", body
     assert await tenant.fcu_used() == 2
+
+
+@pytest.mark.parametrize("tenant", ["payg"], indirect=True)
+async def test_an_unlimited_account_is_evaluated_while_its_reservation_travels(
+        tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """payg without a hard cap: no limit can refuse it, so ckks-compute evaluates while the
+    reservation is on its way and answers once it is recorded. When a limit appears
+    meanwhile, the refusal still wins: the evaluated result is deleted and nothing is
+    billed; the next operation waits for its reservation again."""
+    executed: list[str] = []
+    discarded: list[str] = []
+    execute, discard = compute.Calculator.execute, compute.Calculator.discard
+
+    async def counted(self: compute.Calculator, prepared: Any) -> Any:
+        executed.append(prepared.request.operation)
+        return await execute(self, prepared)
+
+    async def noted(self: compute.Calculator, output: Any) -> None:
+        discarded.append(output.result.ciphertext_id)
+        await discard(self, output)
+
+    monkeypatch.setattr(compute.Calculator, "execute", counted)
+    monkeypatch.setattr(compute.Calculator, "discard", noted)
+    statuses = [(await tenant.compute("add"))[0] for _ in range(3)]
+    assert statuses == [200] * 3 and await tenant.fcu_used() == 3
+    # A failed evaluation on this path is free too.
+    evaluate = compute._evaluate
+
+    def failing(cc: Any, request: compute.ComputeInput, *args: Any) -> Any:
+        raise RuntimeError("simulated OpenFHE failure")
+
+    monkeypatch.setattr(compute, "_evaluate", failing)
+    assert (await tenant.compute("multiply"))[0] == 500
+    monkeypatch.setattr(compute, "_evaluate", evaluate)
+    assert await tenant.fcu_used() == 3
+    # A hard cap reached by the spend so far: the next add is evaluated (the account was
+    # unlimited a moment ago), refused, and its result is gone.
+    await tenant.set_budget(0.000006, "hard")
+    executed.clear()
+    status, body = await tenant.compute("add")
+    assert status == 402 and body["error"]["code"] == "BUDGET_CAP_REACHED", body
+    assert executed == ["add"] and len(discarded) == 1
+    async with tenant.http.get(f"{tenant.mesh.base_url}/api/v1/ciphertexts/"
+                               f"{discarded[0]}") as reply:
+        assert reply.status == 404
+    # Now the account has a limit: the next add waits for its reservation, and is refused
+    # before anything is evaluated.
+    status, body = await tenant.compute("add")
+    assert status == 402 and executed == ["add"]
+    assert await tenant.fcu_used() == 3

@@ -158,6 +158,34 @@ async def test_a_recorded_reservation_is_the_record_and_release_reverses_it_exac
     assert (await _usage(stub, tenant)).total_fcu == 1
 
 
+async def test_a_recording_reservation_says_whether_any_limit_could_refuse_the_account(
+        mesh: Stack, stub: metering_pb2_grpc.MeteringServiceStub) -> None:
+    """`unlimited` lets ckks-compute and tfhe-eval evaluate while the next reservation
+    travels: only for accounts with no FCU ceiling, no hard cap and no operation limit."""
+    async def unlimited(tenant: Tenant, record: bool = True) -> bool:
+        reply = await stub.ReserveUsage(metering_pb2.ReserveUsageRequest(
+            account_id=tenant.account_id, op_id=new_id("op"), operation="add", fcu=1,
+            record=record))
+        return bool(reply.unlimited)
+
+    async def budget(tenant: Tenant, mode: str) -> None:
+        await stub.SetBudget(metering_pb2.SetBudgetRequest(
+            account_id=tenant.account_id, monthly_cap_usd=100.0, mode=mode))
+
+    payg, enterprise, pro = [await create_account(mesh, plan=plan)
+                             for plan in ("payg", "enterprise", "pro")]
+    assert [await unlimited(t) for t in (payg, enterprise, pro)] == [True, True, False]
+    assert not await unlimited(payg, record=False)  # only recording reservations say it
+    await budget(payg, "soft")  # a soft cap only alerts
+    assert await unlimited(payg)
+    await budget(payg, "hard")
+    assert not await unlimited(payg)
+    async with open_channel(metering_target(mesh)) as channel:
+        trial = await metering_pb2_grpc.MeteringServiceStub(channel).CreateTrialAccount(
+            metering_pb2.CreateTrialAccountRequest(client_ip="198.51.100.7"))
+    assert not await unlimited(Tenant(trial.account.account_id, trial.api_key))
+
+
 async def test_release_before_the_reservation_lands_voids_it(
         mesh: Stack, stub: metering_pb2_grpc.MeteringServiceStub) -> None:
     tenant = await create_account(mesh, plan="pro")

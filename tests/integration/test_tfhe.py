@@ -61,8 +61,16 @@ def _cases() -> list[tuple[str, dict[str, int], int]]:
     return cases
 
 
+async def _fcu_used(api: Api, tenant: Tenant) -> int:
+    usage = await api.get("/api/v1/billing/usage", headers=tenant.auth())
+    assert usage.status == 200, usage.text
+    return int(usage.json["total_fcu"])
+
+
 async def test_server_mode_truth_tables(api: Api, mesh: Stack) -> None:
-    tenant = await create_account(mesh)
+    # payg: no limit can refuse it, so tfhe-eval evaluates while each reservation travels
+    # (wavis.core.usage_meter); the billing must come out exact all the same.
+    tenant = await create_account(mesh, plan="payg")
     session = await _server_session(api, tenant)
     assert session["session_id"].startswith("sess_")
     assert (session["preset"], session["is_blind"]) == ("toy", False)
@@ -86,11 +94,14 @@ async def test_server_mode_truth_tables(api: Api, mesh: Stack) -> None:
         results.append(reply.json["result_b64"])
     decrypted = await _decrypt(api, tenant, session["session_id"], results)
     assert decrypted == [expected for _, _, expected in cases]
+    assert await _fcu_used(api, tenant) == sum(5 * BOOTSTRAPS[op] for op, _, _ in cases)
 
 
-@pytest.fixture
-async def blind(api: Api, mesh: Stack) -> tuple[Tenant, ToyTfheClient, dict]:
-    tenant = await create_account(mesh)
+@pytest.fixture(params=["pro"])
+async def blind(api: Api, mesh: Stack, request: pytest.FixtureRequest,
+                ) -> tuple[Tenant, ToyTfheClient, dict]:
+    """A blind toy session of an account on the plan the test names (pro if none)."""
+    tenant = await create_account(mesh, plan=request.param)
     client = ToyTfheClient()
     reply = await api.post("/api/v1/tfhe/eval-session", headers=tenant.auth(),
                            json={"eval_key_b64": client.archive_b64()})
@@ -206,7 +217,10 @@ async def test_pricing_and_batch_discount(api: Api, blind) -> None:
     assert (mux.json["bootstraps"], mux.json["cost_units"]) == (3, 15)
 
 
+@pytest.mark.parametrize("blind", ["payg"], indirect=True)
 async def test_refusals_do_not_hurt_the_service(api: Api, blind) -> None:
+    """Refusals, including those found only by evaluating (a ciphertext OpenFHE cannot
+    read), cost nothing, also when the account's reservations travel during evaluation."""
     tenant, client, session = blind
     sid = session["session_id"]
     a = client.encrypt(1)
@@ -241,6 +255,7 @@ async def test_refusals_do_not_hurt_the_service(api: Api, blind) -> None:
     assert await error(await _batch(api, tenant, sid, [])) in ("VALIDATION_ERROR",)
     ok = await _gate(api, tenant, sid, "AND", a=a, b=b)
     assert ok.status == 200 and client.decrypt(ok.json["result_b64"]) == 0
+    assert await _fcu_used(api, tenant) == 5
 
 
 async def test_session_ids_deletion_and_isolation(api: Api, mesh: Stack) -> None:

@@ -4,10 +4,20 @@
         load_operands(...), account_id=..., op_id=..., operation="add", fcu=1, record=True)
 
 The FCU is reserved with the metering service while the operation's inputs load, so the round
-trip adds no latency of its own, and always before any evaluation: a refusal (402
-QUOTA_EXHAUSTED, BUDGET_CAP_REACHED) means nothing ran. With `record` the reservation is the
-record (synchronous work): success sends nothing more, failure gives it back with `release`.
+trip adds no latency of its own, and before any evaluation: a refusal (402 QUOTA_EXHAUSTED,
+BUDGET_CAP_REACHED) means nothing ran. With `record` the reservation is the record
+(synchronous work): success sends nothing more, failure gives it back with `release`.
 Without it the FCU is held until `commit` (asynchronous work that completed) or `release`.
+
+    result, charge = await meter.metered(load_inputs(...), evaluate, account_id=..., ...)
+
+runs a whole synchronous operation. For an account the metering service last called
+`unlimited` (no limit could refuse it: no operations limit, no FCU ceiling, no hard budget
+cap; remembered UNLIMITED_FOR_SECONDS) the reservation travels while the operation is also
+evaluated, and the answer waits for it: no limit can refuse that reservation, so it only
+takes the round trip off the answer's path. The reservation is still made before the work
+starts and the answer still waits for it, so a refusal still wins (the account's limits
+changed within those seconds): the result is dropped (`discard`) and nothing is billed.
 
 Whatever fails, nothing stands: inputs that fail to load release a reservation that landed;
 a reservation whose answer was lost (the metering service unreachable mid-call) is released in
@@ -20,7 +30,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -32,6 +43,12 @@ from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+R = TypeVar("R")
+
+# How long an `unlimited` answer is trusted for the account's next operations. Longer only
+# widens the window in which a limit set meanwhile refuses work already evaluated.
+UNLIMITED_FOR_SECONDS = 10.0
+MAX_UNLIMITED_REMEMBERED = 10_000  # accounts; lapsed ones are dropped beyond it
 
 # Seconds between further attempts of a release the metering service did not acknowledge.
 RELEASE_RETRY_DELAYS = (0.2, 1.0, 5.0, 30.0)
@@ -60,6 +77,7 @@ class UsageMeter:
         off (with tracing on each reservation stays a call, so it is a span of its own)."""
         self.metering = metering
         self._stream = ReservationStream(metering) if streamed else None
+        self._unlimited_until: dict[str, float] = {}  # account -> monotonic deadline
 
     async def reserve(self, *, account_id: str, op_id: str, operation: str, fcu: int,
                       record: bool, already_counted: bool = False) -> Charge:
@@ -74,6 +92,7 @@ class UsageMeter:
             else:
                 reply = await self.metering.ReserveUsage(message)
         except (grpc.RpcError, WavisError) as exc:
+            self._unlimited_until.pop(account_id, None)
             error = error_from_rpc(exc) if isinstance(exc, grpc.RpcError) else exc
             if error.http_status >= 500:  # it may have landed: make sure it does not stand
                 in_background(self.release_until_acknowledged(account_id, op_id))
@@ -81,8 +100,62 @@ class UsageMeter:
         except asyncio.CancelledError:
             in_background(self.release_until_acknowledged(account_id, op_id))
             raise
+        self._note_limits(account_id, reply.unlimited)
         return Charge(op_id, int(reply.cost_units), reply.cost_usd, reply.cost_jpy,
                       owned=reply.recorded or not record)
+
+    def _note_limits(self, account_id: str, unlimited: bool) -> None:
+        if not unlimited:
+            self._unlimited_until.pop(account_id, None)
+            return
+        now = time.monotonic()
+        if len(self._unlimited_until) >= MAX_UNLIMITED_REMEMBERED:  # forget the lapsed
+            self._unlimited_until = {account: until for account, until
+                                     in self._unlimited_until.items() if until > now}
+        self._unlimited_until[account_id] = now + UNLIMITED_FOR_SECONDS
+
+    def known_unlimited(self, account_id: str) -> bool:
+        """Whether the metering service's last answer for the account, under
+        UNLIMITED_FOR_SECONDS ago, said no limit could refuse it."""
+        return self._unlimited_until.get(account_id, 0.0) > time.monotonic()
+
+    async def metered(self, preparation: Awaitable[T], execute: Callable[[T], Awaitable[R]],
+                      *, account_id: str, op_id: str, operation: str, fcu: int,
+                      already_counted: bool = False,
+                      discard: Callable[[R], Awaitable[None]] | None = None,
+                      ) -> tuple[R, Charge]:
+        """A synchronous operation, recorded: `preparation` loads and checks its inputs,
+        `execute` evaluates them. A failed or cancelled operation costs nothing."""
+        if not self.known_unlimited(account_id):
+            prepared, charge = await self.reserve_during(
+                preparation, account_id=account_id, op_id=op_id, operation=operation,
+                fcu=fcu, record=True, already_counted=already_counted)
+            try:
+                return await execute(prepared), charge
+            except BaseException:
+                await self.give_back(account_id, charge)
+                raise
+        reservation = asyncio.ensure_future(self.reserve(
+            account_id=account_id, op_id=op_id, operation=operation, fcu=fcu, record=True,
+            already_counted=already_counted))
+        try:
+            result = await execute(await preparation)
+        except asyncio.CancelledError:
+            reservation.add_done_callback(lambda done: self._release_if_landed(done, account_id,
+                                                                               op_id))
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.give_back(account_id, await reservation)
+            raise
+        try:
+            charge = await reservation
+        except BaseException:  # refused after all: nothing of the work is answered
+            if discard is not None:
+                with contextlib.suppress(Exception):
+                    await discard(result)
+            raise
+        return result, charge
 
     async def reserve_during(self, preparation: Awaitable[T], *, account_id: str, op_id: str,
                              operation: str, fcu: int, record: bool,
