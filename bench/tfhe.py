@@ -1,17 +1,24 @@
-"""TFHE gates: raw OpenFHE in one process vs the service (REST end to end).
+"""TFHE gates: raw OpenFHE in one process vs the service (REST end to end), taking turns.
 
-Raw: a fast_128 (STD128, GINX) context and key in one process, NAND gates one after the
-other, at OMP_NUM_THREADS=1 and 2 (each in its own process: OpenMP reads the variable once).
-Service: its own stack (tfhe-eval with one worker process per core, OMP=1 each), a
-server-mode fast_128 session through POST /tfhe/session, then
-  - single-gate latency p50 through REST (client -> gateway -> tfhe-eval, which meters it
-    with the metering service while the session loads -> worker -> back), against the raw
-    gate's p50: the difference is the REST overhead;
-  - throughput of one POST /tfhe/batch of 256 independent NAND gates, against the best raw
-    configuration's gates/s.
-The same two numbers at the toy preset show the overhead without the gate's own time.
+Raw: one long-lived child process per preset and OpenMP setting (OMP_NUM_THREADS=1 and 2,
+which OpenMP reads once), holding that parameter set's context and bootstrapping key (GINX),
+runs NAND gates when asked. Service: its own stack, a server-mode session through
+POST /tfhe/session, then
+  - single-gate latency through REST (client -> gateway -> tfhe-eval, which meters it with
+    the metering service -> worker -> back);
+  - throughput of one POST /tfhe/batch of 256 independent NAND gates.
+Raw and service take turns in small blocks, so both see the same machine: this shared VM's
+speed drifts by 30-50% within minutes, more than the overhead being measured. The REST
+overhead is the service's p50 minus the raw p50 at the OpenMP threads of the service's
+workers; batch throughput is compared with the best raw configuration's gates/s.
 
-    .venv/bin/python bench/tfhe.py [--gates 40] [--latency-runs 30] [--preset fast_128]
+Two deployments of tfhe-eval are measured, each in a stack of its own: the default (one
+worker process per core, OMP=1 each: batches spread over every core) and one worker using
+every core (WAVIS_TFHE_WORKERS=1, OMP_NUM_THREADS=cores: a lone gate runs on all cores, and
+a key is loaded once instead of once per core). The toy preset shows the overhead without
+the gate's own time.
+
+    .venv/bin/python bench/tfhe.py [--rounds 10] [--block 4] [--preset fast_128]
 """
 
 from __future__ import annotations
@@ -24,16 +31,18 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 
 import aiohttp
 from benchlib import bench_headers, bench_stack, grpc_floor_ms
 
 PARAMSETS = {"fast_128": "STD128", "toy": "TOY"}
 BATCH_GATES = 256
+THREADS = (1, 2)
 
 
-def raw_child(paramset: str, gates: int) -> None:
-    """Runs in a subprocess with OMP_NUM_THREADS set: prints p50 ms and gates/s as JSON."""
+def raw_child(paramset: str) -> None:
+    """A raw OpenFHE process: after "ready", answers each line "N" with N gates' timings."""
     import openfhe as fhe
 
     cc = fhe.BinFHEContext()
@@ -42,99 +51,223 @@ def raw_child(paramset: str, gates: int) -> None:
     cc.BTKeyGen(secret)
     a, b = cc.Encrypt(secret, 1), cc.Encrypt(secret, 0)
     cc.EvalBinGate(fhe.NAND, a, b)  # warm up
-    samples = []
-    started = time.perf_counter()
-    for _ in range(gates):
-        t = time.perf_counter()
-        cc.EvalBinGate(fhe.NAND, a, b)
-        samples.append(time.perf_counter() - t)
-    elapsed = time.perf_counter() - started
-    print(json.dumps({"p50_ms": 1000 * statistics.median(samples), "rate": gates / elapsed}))
-
-
-def raw(preset: str, threads: int, gates: int) -> dict[str, float]:
-    env = os.environ | {"OMP_NUM_THREADS": str(threads)}
-    out = subprocess.run([sys.executable, __file__, "--raw-child", PARAMSETS[preset],
-                          str(gates)], env=env, check=True, capture_output=True, text=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
-
-
-async def service(base: str, headers: dict[str, str], preset: str, runs: int,
-                  ) -> dict[str, float]:
-    async with aiohttp.ClientSession() as http:
+    print("ready", flush=True)
+    for line in sys.stdin:
+        samples = []
         started = time.perf_counter()
-        async with http.post(f"{base}/tfhe/session", headers=headers,
-                             json={"preset": preset}) as reply:
+        for _ in range(int(line)):
+            t = time.perf_counter()
+            cc.EvalBinGate(fhe.NAND, a, b)
+            samples.append(time.perf_counter() - t)
+        print(json.dumps({"samples": samples, "elapsed": time.perf_counter() - started}),
+              flush=True)
+
+
+class RawGates:
+    """One raw child: its gate timings, block by block."""
+
+    def __init__(self, preset: str, threads: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--raw-child", PARAMSETS[preset]],
+            env=os.environ | {"OMP_NUM_THREADS": str(threads)}, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.samples: list[float] = []
+        self.gates = 0
+        self.seconds = 0.0
+
+    def wait_ready(self) -> None:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"raw child failed to start: {line!r}")
+
+    def run(self, gates: int, keep: bool = True) -> float:
+        """Run `gates` gates; their wall time (seconds)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"{gates}\n")
+        self.process.stdin.flush()
+        answer = json.loads(self.process.stdout.readline())
+        if keep:
+            self.samples += answer["samples"]
+            self.gates += gates
+            self.seconds += answer["elapsed"]
+        return float(answer["elapsed"])
+
+    def reset(self) -> tuple[list[float], int, float]:
+        """Start counting afresh; what was counted so far."""
+        counted = (self.samples, self.gates, self.seconds)
+        self.samples, self.gates, self.seconds = [], 0, 0.0
+        return counted
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+@dataclass
+class ServiceFigures:
+    samples: list[float] = field(default_factory=list)
+    batch_seconds: list[float] = field(default_factory=list)
+    setup_s: float = 0.0
+    n: int = 0
+    big_n: int = 0
+
+    @property
+    def p50_ms(self) -> float:
+        return 1000 * statistics.median(self.samples)
+
+    @property
+    def rate(self) -> float:
+        return BATCH_GATES * len(self.batch_seconds) / sum(self.batch_seconds)
+
+
+class ServiceGates:
+    def __init__(self, http: aiohttp.ClientSession, base: str, headers: dict[str, str]) -> None:
+        self.http, self.base, self.headers = http, base, headers
+        self.figures = ServiceFigures()
+        self.session_id = ""
+        self.ciphertexts: list[str] = []
+
+    async def open(self, preset: str) -> None:
+        started = time.perf_counter()
+        async with self.http.post(f"{self.base}/tfhe/session", headers=self.headers,
+                                  json={"preset": preset}) as reply:
             session = await reply.json()
             assert reply.status == 201, session
-        setup = time.perf_counter() - started
-        sid = session["session_id"]
-        async with http.post(f"{base}/tfhe/session/{sid}/encrypt", headers=headers,
-                             json={"bits": [1, 0] * BATCH_GATES}) as reply:
-            cts = (await reply.json())["ciphertexts_b64"]
-        gate = {"session_id": sid, "op": "NAND", "a": cts[0], "b": cts[1]}
-        samples = []
-        for i in range(runs + 3):
-            t = time.perf_counter()
-            async with http.post(f"{base}/tfhe/gate", headers=headers, json=gate) as reply:
+        self.figures.setup_s = time.perf_counter() - started
+        self.figures.n, self.figures.big_n = session["n"], session["big_n"]
+        self.session_id = session["session_id"]
+        async with self.http.post(f"{self.base}/tfhe/session/{self.session_id}/encrypt",
+                                  headers=self.headers,
+                                  json={"bits": [1, 0] * BATCH_GATES}) as reply:
+            self.ciphertexts = (await reply.json())["ciphertexts_b64"]
+
+    async def gates(self, count: int, keep: bool = True) -> None:
+        gate = {"session_id": self.session_id, "op": "NAND", "a": self.ciphertexts[0],
+                "b": self.ciphertexts[1]}
+        for _ in range(count):
+            started = time.perf_counter()
+            async with self.http.post(f"{self.base}/tfhe/gate", headers=self.headers,
+                                      json=gate) as reply:
                 await reply.read()
                 assert reply.status == 200, await reply.text()
-            if i >= 3:  # warm-up calls are not counted
-                samples.append(time.perf_counter() - t)
-        gates = [{"op": "NAND", "a": cts[2 * i], "b": cts[2 * i + 1]}
+            if keep:
+                self.figures.samples.append(time.perf_counter() - started)
+
+    async def batch(self) -> None:
+        gates = [{"op": "NAND", "a": self.ciphertexts[2 * i], "b": self.ciphertexts[2 * i + 1]}
                  for i in range(BATCH_GATES)]
-        t = time.perf_counter()
-        async with http.post(f"{base}/tfhe/batch", headers=headers,
-                             json={"session_id": sid, "gates": gates}) as reply:
+        started = time.perf_counter()
+        async with self.http.post(f"{self.base}/tfhe/batch", headers=self.headers,
+                                  json={"session_id": self.session_id, "gates": gates}) as reply:
             body = await reply.json()
             assert reply.status == 200, body
-        batch = time.perf_counter() - t
-        async with http.delete(f"{base}/tfhe/session/{sid}", headers=headers) as reply:
+        self.figures.batch_seconds.append(time.perf_counter() - started)
+
+    async def close(self) -> None:
+        async with self.http.delete(f"{self.base}/tfhe/session/{self.session_id}",
+                                    headers=self.headers) as reply:
             assert reply.status == 204
-    return {"p50_ms": 1000 * statistics.median(samples), "rate": BATCH_GATES / batch,
-            "batch_s": batch, "setup_s": setup, "n": session["n"], "big_n": session["big_n"]}
+
+
+async def measure(base: str, headers: dict[str, str], preset: str,
+                  raws: dict[int, RawGates], rounds: int, block: int) -> ServiceFigures:
+    """The service's figures; the raw children's blocks are run in turn with its own."""
+    async with aiohttp.ClientSession() as http:
+        service = ServiceGates(http, base, headers)
+        await service.open(preset)
+        await service.gates(3, keep=False)  # warm-up calls are not counted
+        for _ in range(rounds):
+            for raw in raws.values():
+                raw.run(block)
+            await service.gates(block)
+        # Throughput: a batch, and as many gates in each raw configuration, in turn.
+        for _ in range(2):
+            for raw in raws.values():
+                raw.run(BATCH_GATES // 4)
+            await service.batch()
+        await service.close()
+        return service.figures
+
+
+@dataclass
+class RawFigures:
+    samples: list[float]
+    gates: int
+    seconds: float
+
+    @property
+    def p50_ms(self) -> float:
+        return 1000 * statistics.median(self.samples)
+
+    @property
+    def rate(self) -> float:
+        return self.gates / self.seconds
+
+
+def report(preset: str, label: str, threads: int, raws: dict[int, RawFigures],
+           service: ServiceFigures) -> None:
+    print(f"\n{preset} (n={service.n}, N={service.big_n}), tfhe-eval {label}: session setup "
+          f"(keygen + load) {service.setup_s:.1f} s; {len(service.samples)} REST gates, "
+          f"{len(raws[1].samples)} raw gates per configuration, in turns")
+    print(f"{'':<34}{'gate p50 ms':>12}{'gates/s':>10}")
+    for omp, raw in raws.items():
+        print(f"{'raw, OMP_NUM_THREADS=' + str(omp):<34}{raw.p50_ms:>12.2f}{raw.rate:>10.1f}")
+    print(f"{'service: REST single gate':<34}{service.p50_ms:>12.2f}")
+    print(f"{f'service: batch of {BATCH_GATES} independent':<34}{'':>12}{service.rate:>10.1f}")
+    same = raws[min(threads, max(raws))]
+    best = max(raw.rate for raw in raws.values())
+    print(f"REST overhead over raw at OMP={min(threads, max(raws))}: "
+          f"{service.p50_ms - same.p50_ms:+.2f} ms (goal <= 5 ms); single-gate latency "
+          f"raw/service {same.p50_ms / service.p50_ms:.2f}; batch throughput service/best raw "
+          f"{service.rate / best:.2f} (goal >= 0.9)")
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gates", type=int, default=40, help="raw gates per configuration")
-    parser.add_argument("--latency-runs", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=10, help="turns of raw and REST blocks")
+    parser.add_argument("--block", type=int, default=4, help="gates per block")
     parser.add_argument("--preset", default="fast_128", choices=sorted(PARAMSETS))
-    parser.add_argument("--raw-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--raw-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.raw_child:
-        raw_child(args.raw_child[0], int(args.raw_child[1]))
+        raw_child(args.raw_child)
         return
+    cores = os.cpu_count() or 1
     presets = [args.preset] + (["toy"] if args.preset != "toy" else [])
-    raws = {(p, t): raw(p, t, args.gates if p != "toy" else 2000) for p in presets
-            for t in (1, 2)}
-    with bench_stack() as stack:
-        headers = await bench_headers(stack)
-        base = stack.gateway_url + "/api/v1"
-        services = {p: await service(base, headers, p, args.latency_runs) for p in presets}
-    print(f"WAVIS TFHE benchmark: {os.cpu_count()} cores; raw = one process, NAND gates; "
-          f"service = REST, tfhe-eval workers = cores, OMP=1 each; load average "
-          f"{os.getloadavg()[0]:.2f}; a bare gRPC round trip here now: "
-          f"{await grpc_floor_ms():.2f} ms")
+    # (label, OpenMP threads of each worker, environment of the stack)
+    deployments = [
+        (f"{cores} workers x OMP=1", 1, {}),
+        (f"1 worker x OMP={cores}", cores,
+         {"WAVIS_TFHE_WORKERS": "1", "OMP_NUM_THREADS": str(cores)}),
+    ]
+    children = {preset: {omp: RawGates(preset, omp) for omp in THREADS} for preset in presets}
+    figures: dict[tuple[str, str], ServiceFigures] = {}
+    raws: dict[tuple[str, str], dict[int, RawFigures]] = {}
+    try:
+        for raw in (raw for by_omp in children.values() for raw in by_omp.values()):
+            raw.wait_ready()
+            raw.run(2, keep=False)
+        for label, _, env in deployments:
+            with bench_stack(env) as stack:
+                headers = await bench_headers(stack)
+                base = stack.gateway_url + "/api/v1"
+                for preset in presets:
+                    figures[(preset, label)] = await measure(
+                        base, headers, preset, children[preset], args.rounds, args.block)
+                    raws[(preset, label)] = {omp: RawFigures(*raw.reset())
+                                             for omp, raw in children[preset].items()}
+    finally:
+        for raw in (raw for by_omp in children.values() for raw in by_omp.values()):
+            raw.close()
+    print(f"WAVIS TFHE benchmark: {cores} cores; raw = one process, NAND gates on the same "
+          f"two ciphertexts; service = REST; load average {os.getloadavg()[0]:.2f}; a bare "
+          f"gRPC round trip here now: {await grpc_floor_ms():.2f} ms")
     for preset in presets:
-        svc = services[preset]
-        print(f"\n{preset} (n={svc['n']}, N={svc['big_n']}): session setup "
-              f"(keygen + load) {svc['setup_s']:.1f} s")
-        print(f"{'configuration':<34}{'gate p50 ms':>12}{'gates/s':>10}")
-        for threads in (1, 2):
-            r = raws[(preset, threads)]
-            print(f"{'raw, OMP_NUM_THREADS=' + str(threads):<34}{r['p50_ms']:>12.2f}"
-                  f"{r['rate']:>10.1f}")
-        print(f"{'service: REST single gate':<34}{svc['p50_ms']:>12.2f}{'':>10}")
-        print(f"{f'service: batch of {BATCH_GATES} independent':<34}{'':>12}"
-              f"{svc['rate']:>10.1f}   ({svc['batch_s']:.2f} s)")
-        best = max(raws[(preset, t)]["rate"] for t in (1, 2))
-        raw_p50 = raws[(preset, 1)]["p50_ms"]
-        print(f"ratios raw/service: single-gate latency {raw_p50 / svc['p50_ms']:.2f}, "
-              f"REST overhead {svc['p50_ms'] - raw_p50:+.2f} ms (goal <= 5 ms); "
-              f"batch throughput service/best raw {svc['rate'] / best:.2f} "
-              f"(raw/service {best / svc['rate']:.2f}; goal service >= 0.9 x raw)")
+        for label, threads, _ in deployments:
+            report(preset, label, threads, raws[(preset, label)], figures[(preset, label)])
 
 
 if __name__ == "__main__":
