@@ -19,9 +19,9 @@ import redis.asyncio as aioredis
 
 from wavis.core.events import EventPublisher
 from wavis.core.timefmt import rfc3339
+from wavis.services.metering.keyspace import NS
 from wavis.services.metering.ledger import Recorded, month_of, usd
 from wavis.services.metering.plans import Plan
-from wavis.services.metering.store import NS
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,10 @@ from wavis.core.redis_pages import index_member, newest_first
 from wavis.core.timefmt import parse_rfc3339, rfc3339
 from wavis.metering.v1 import metering_pb2
 from wavis.services.metering.alerts import Alerts
+from wavis.services.metering.keyspace import NS
 from wavis.services.metering.ledger import Ledger, by_operation, month_bounds, month_of, nano_of
 from wavis.services.metering.plans import Plan
-from wavis.services.metering.store import NS
+from wavis.services.metering.terms import terms_before
 
 PLAN_FEE_CENTS = {"trial": 0, "free": 0, "payg": 0, "starter": 900, "pro": 4900,
                   "scale": 19900, "enterprise": 0}
@@ -71,14 +72,28 @@ def _months(first: str, last: str) -> list[str]:
 
 
 class Invoices:
-    def __init__(self, redis: aioredis.Redis, ledger: Ledger, alerts: Alerts) -> None:
+    def __init__(self, redis: aioredis.Redis, ledger: Ledger, alerts: Alerts,
+                 plans: dict[str, Plan]) -> None:
         self.redis = redis
         self.ledger = ledger
         self.alerts = alerts
+        self.plans = plans
+
+    async def _terms(self, account_id: str, period: str, plan: Plan,
+                     billing_cycle: str) -> tuple[Plan, str]:
+        """The plan and cycle in effect when the month ended (or now, for this month);
+        the current ones when no change was noted."""
+        _, end = month_bounds(period)
+        noted = await terms_before(self.redis, account_id, end.timestamp())
+        if noted is None or noted[0] not in self.plans:
+            return plan, billing_cycle
+        return self.plans[noted[0]], noted[1]
 
     async def build(self, account_id: str, period: str, plan: Plan,
                     billing_cycle: str) -> metering_pb2.Invoice:
-        """The invoice's numbers for one month, from the ledger's sums."""
+        """The invoice's numbers for one month, from the ledger's sums, on the terms in
+        effect when the month ended (`plan` and `billing_cycle` are today's)."""
+        plan, billing_cycle = await self._terms(account_id, period, plan, billing_cycle)
         month = await self.ledger.month_usage(account_id, period)
         operations = sorted(by_operation(month).items())
         total_fcu = int(month.get("fcu", 0))

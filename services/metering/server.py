@@ -182,7 +182,7 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     stripe = StripeBilling(settings.stripe_api_key, settings.stripe_api_base,
                            settings.stripe_webhook_secret, settings.billing_success_url,
                            settings.billing_cancel_url)
-    invoices = Invoices(redis, ledger, alerts)
+    invoices = Invoices(redis, ledger, alerts, store.plans)
     billing = Billing(ledger=ledger, alerts=alerts, reports=Reports(redis, ledger),
                       invoices=invoices, stripe=stripe,
                       subscriptions=Subscriptions(redis, store, stripe, invoices, alerts))

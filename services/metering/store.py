@@ -15,9 +15,10 @@ from wavis.core.ids import new_id
 from wavis.core.redis_pages import index_member, newest_first
 from wavis.core.roles import ROLES
 from wavis.core.timefmt import parse_rfc3339, rfc3339
+from wavis.services.metering.keyspace import NS
 from wavis.services.metering.plans import Plan
+from wavis.services.metering.terms import DEFAULT_CYCLE, note_terms, terms_before, terms_key
 
-NS = "wavis:metering"
 REVOCATIONS_CHANNEL = f"{NS}:revocations"
 ACCOUNTS_INDEX = f"{NS}:accounts"
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
@@ -121,8 +122,10 @@ class AccountStore:
         key = _account_key(account["account_id"])
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=cast(Any, account))
+            note_terms(pipe, account["account_id"], account["plan"], DEFAULT_CYCLE, now)
             if expire_at is not None:
                 pipe.expireat(key, expire_at)
+                pipe.expireat(terms_key(account["account_id"]), expire_at)
             else:  # trial accounts stay out of the operators' list
                 pipe.zadd(ACCOUNTS_INDEX, {index_member(int(now * 1000), account["account_id"]): 0})
             await pipe.execute()
@@ -140,12 +143,22 @@ class AccountStore:
         accounts = await self._hashes([_account_key(account_id) for account_id in page.ids])
         return accounts, page.has_more, page.next_cursor
 
-    async def set_plan(self, account_id: str, plan: str) -> dict[str, str]:
+    async def set_plan(self, account_id: str, plan: str,
+                       billing_cycle: str | None = None) -> dict[str, str]:
+        """Change the plan (and the billing cycle, if given; else it stays), noting the
+        change for the invoices of the months to come."""
         account = await self.get_account(account_id)
         if account["plan"] == "trial" or plan == "trial":
             raise WavisError("VALIDATION_ERROR", "Trial accounts cannot change plan.")
         self.plan(plan)
-        await self.redis.hset(_account_key(account_id), "plan", plan)
+        now = time.time()
+        if billing_cycle is None:
+            noted = await terms_before(self.redis, account_id, now + 1)
+            billing_cycle = noted[1] if noted else DEFAULT_CYCLE
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(_account_key(account_id), "plan", plan)
+            note_terms(pipe, account_id, plan, billing_cycle, now)
+            await pipe.execute()
         return account | {"plan": plan}
 
     # Keys -----------------------------------------------------------------------------

@@ -19,8 +19,9 @@ from wavis.core.timefmt import rfc3339
 from wavis.metering.v1 import metering_pb2
 from wavis.services.metering.alerts import Alerts
 from wavis.services.metering.invoices import Invoices, plan_fee_cents
+from wavis.services.metering.keyspace import NS
 from wavis.services.metering.ledger import month_bounds, month_of
-from wavis.services.metering.store import NS, AccountStore
+from wavis.services.metering.store import AccountStore
 from wavis.services.metering.stripe_client import StripeBilling
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class Subscriptions:
             pending_plan=record.get("pending_plan", ""))
 
     async def _apply(self, account_id: str, plan: str, fields: dict[str, str]) -> None:
-        await self.store.set_plan(account_id, plan)
+        await self.store.set_plan(account_id, plan, fields.get("billing_cycle"))
         await self.redis.hset(_sub_key(account_id), mapping=cast(Any, fields))
 
     async def subscribe(self, request: metering_pb2.SubscribeRequest,

@@ -3,6 +3,7 @@ Stripe webhook (good, bad, stale, replayed), invoices, and Stripe left unconfigu
 
 from __future__ import annotations
 
+import calendar
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -298,3 +299,35 @@ async def test_a_past_month_is_finalized_once_with_exact_cents(
     second = await bapi.get("/api/v1/billing/invoices?limit=1&cursor="
                             + limited.json["next_cursor"], headers=tenant.auth(ip=fresh_ip()))
     assert [i["invoice_id"] for i in second.json["data"]] == [past["invoice_id"]]
+
+
+async def test_a_past_month_is_invoiced_on_the_plan_it_ended_on(
+        billing_stack: Stack, bapi: Api, redis: aioredis.Redis) -> None:
+    """An account on pro, billed annually, all of last month, that cancels this month: last
+    month's invoice still charges pro's annual fee and credits its allowance; this month's is
+    on the free plan it is on now."""
+    tenant = await create_account(billing_stack, plan="pro")
+    now = time.gmtime()
+    year, month = (now.tm_year - 1, 12) if now.tm_mon == 1 else (now.tm_year, now.tm_mon - 1)
+    period = f"{year:04d}-{month:02d}"
+    opened = calendar.timegm((year, month, 15, 0, 0, 0))
+    account_key = f"wavis:metering:account:{tenant.account_id}"
+    # The history the service notes, as it would have been noted last month.
+    await redis.hset(account_key, "created_at", f"{period}-15T00:00:00Z")
+    await redis.delete(f"{account_key}:terms")
+    await redis.zadd(f"{account_key}:terms", {f"{opened:.6f}|pro|annual": opened})
+    await redis.hset(f"wavis:metering:usage:{tenant.account_id}:{period}", mapping={
+        "fcu": 1000, "nano": 2_000_000, "count": 1,
+        "fcu:add": 1000, "nano:add": 2_000_000, "count:add": 1})
+    cancelled = await bapi.request("DELETE", "/api/v1/billing/subscription",
+                                   headers=tenant.auth(ip=fresh_ip()))
+    assert cancelled.status == 200, cancelled.text
+    assert (await _subscription(bapi, tenant))["plan"] == "free"
+    page = (await bapi.get("/api/v1/billing/invoices", headers=tenant.auth(ip=fresh_ip()))).json
+    current, past = page["data"]
+    assert (past["period"], past["plan"], past["finalized"]) == (period, "pro", True)
+    assert [(line["kind"], line["amount_usd"]) for line in past["lines"]] == [
+        ("plan", 40.67), ("usage", 0.0), ("included", -0.0)]
+    assert past["lines"][0]["description"] == "pro plan (annual)"
+    assert past["total_usd"] == 40.67  # $49 x 12 x 0.83 / 12, the usage included
+    assert (current["plan"], current["total_usd"]) == ("free", 0.0)

@@ -94,7 +94,18 @@ async def test_server_mode_truth_tables(api: Api, mesh: Stack) -> None:
         results.append(reply.json["result_b64"])
     decrypted = await _decrypt(api, tenant, session["session_id"], results)
     assert decrypted == [expected for _, _, expected in cases]
-    assert await _fcu_used(api, tenant) == sum(5 * BOOTSTRAPS[op] for op, _, _ in cases)
+    used = sum(5 * BOOTSTRAPS[op] for op, _, _ in cases)
+    assert await _fcu_used(api, tenant) == used
+    # A hard cap at the spend so far, set while tfhe-eval still takes the account for
+    # unlimited: the next gate is refused all the same, and nothing of it is answered.
+    cap = await api.post("/api/v1/billing/budget", headers=tenant.auth(),
+                         json={"monthly_cap_usd": used * 0.000002, "mode": "hard"})
+    assert cap.status == 200, cap.text
+    a, b = await _encrypt(api, tenant, session["session_id"], [1, 0])
+    refused = await _gate(api, tenant, session["session_id"], "NAND", a=a, b=b)
+    assert refused.status == 402 and refused.json["error"]["code"] == "BUDGET_CAP_REACHED"
+    assert "result_b64" not in refused.json
+    assert await _fcu_used(api, tenant) == used
 
 
 @pytest.fixture(params=["pro"])
