@@ -126,48 +126,36 @@ class UsageMeter:
                       ) -> tuple[R, Charge]:
         """A synchronous operation, recorded: `preparation` loads and checks its inputs,
         `execute` evaluates them. A failed or cancelled operation costs nothing."""
-        if not self.known_unlimited(account_id):
-            prepared, charge = await self.reserve_during(
-                preparation, account_id=account_id, op_id=op_id, operation=operation,
-                fcu=fcu, record=True, already_counted=already_counted)
-            try:
-                return await execute(prepared), charge
-            except BaseException:
-                await self.give_back(account_id, charge)
-                raise
-        reservation = asyncio.ensure_future(self.reserve(
-            account_id=account_id, op_id=op_id, operation=operation, fcu=fcu, record=True,
-            already_counted=already_counted))
-        try:
-            result = await execute(await preparation)
-        except asyncio.CancelledError:
-            reservation.add_done_callback(lambda done: self._release_if_landed(done, account_id,
-                                                                               op_id))
-            raise
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await self.give_back(account_id, await reservation)
-            raise
-        try:
-            charge = await reservation
-        except BaseException:  # refused after all: nothing of the work is answered
-            if discard is not None:
-                with contextlib.suppress(Exception):
-                    await discard(result)
-            raise
-        return result, charge
+        if self.known_unlimited(account_id):  # evaluated while the reservation travels
+            async def whole() -> R:
+                return await execute(await preparation)
 
-    async def reserve_during(self, preparation: Awaitable[T], *, account_id: str, op_id: str,
+            return await self.reserve_during(
+                whole(), account_id=account_id, op_id=op_id, operation=operation, fcu=fcu,
+                record=True, already_counted=already_counted, discard=discard)
+        prepared, charge = await self.reserve_during(
+            preparation, account_id=account_id, op_id=op_id, operation=operation, fcu=fcu,
+            record=True, already_counted=already_counted)
+        try:
+            return await execute(prepared), charge
+        except BaseException:
+            await self.give_back(account_id, charge)
+            raise
+
+    async def reserve_during(self, work: Awaitable[T], *, account_id: str, op_id: str,
                              operation: str, fcu: int, record: bool,
-                             already_counted: bool = False) -> tuple[T, Charge]:
-        """Run `preparation` (loading and checking inputs: no evaluation) while the FCU is
-        reserved. A refused request (the preparation's error) wins over a refused charge, and
-        leaves nothing charged."""
+                             already_counted: bool = False,
+                             discard: Callable[[T], Awaitable[None]] | None = None,
+                             ) -> tuple[T, Charge]:
+        """Run `work` while the FCU is reserved: loading and checking inputs, or (`metered`,
+        for an account no limit can refuse) the whole operation. Failed work wins over a
+        refused charge and leaves nothing charged; work done before its charge was refused
+        is undone with `discard`."""
         reservation = asyncio.ensure_future(self.reserve(
             account_id=account_id, op_id=op_id, operation=operation, fcu=fcu, record=record,
             already_counted=already_counted))
         try:
-            prepared = await preparation
+            result = await work
         except asyncio.CancelledError:
             reservation.add_done_callback(lambda done: self._release_if_landed(done, account_id,
                                                                                op_id))
@@ -177,7 +165,13 @@ class UsageMeter:
             with contextlib.suppress(Exception):
                 await self.give_back(account_id, await reservation)
             raise
-        return prepared, await reservation
+        try:
+            return result, await reservation
+        except BaseException:  # refused after all: nothing of the work is answered
+            if discard is not None:
+                with contextlib.suppress(Exception):
+                    await discard(result)
+            raise
 
     def _release_if_landed(self, reservation: asyncio.Future[Charge], account_id: str,
                            op_id: str) -> None:
