@@ -109,7 +109,7 @@ class BillingRpcs:
         return metering_pb2.ReserveUsageResponse(
             cost_units=reserved.fcu, cost_usd=reserved.cost_usd, cost_jpy=reserved.cost_jpy,
             operations_remaining=reserved.operations_remaining,
-            recorded=reserved.recorded is not None, unlimited=reserved.unlimited)
+            recorded=reserved.recorded is not None, headroom_fcu=reserved.headroom_fcu)
 
     async def CommitUsage(self, request: metering_pb2.CommitUsageRequest,
                           grpc_context: _Ctx) -> metering_pb2.CommitUsageResponse:

@@ -48,8 +48,9 @@ NANO_PER_USD = 1_000_000_000
 # ARGV: op_id, account_id, operation, fcu, nano, now, expires_at, plans json, count_op,
 #       cost_usd, cost_jpy, op ttl, record ('1': record now), day ttl, recorded_at (RFC 3339)
 # Returns {1, remaining ops} held; {2, remaining ops, month fcu, month nano, plan, cap_nano,
-# mode, operations limit} recorded; {0, state} existing; {-1} other account's op_id;
-# {-2} no account; {-3, used, limit} quota; {-4, spent_nano, cap_nano} budget; {-5} operations;
+# mode, operations limit, pending fcu, pending nano} recorded; {0, state} existing;
+# {-1} other account's op_id; {-2} no account; {-3, used, limit} quota;
+# {-4, spent_nano, cap_nano} budget; {-5} operations;
 # {-6} released before it was reserved (see _RELEASE).
 _RESERVE = """
 local rec = redis.call('HMGET', KEYS[1], 'account_id', 'state')
@@ -114,7 +115,7 @@ if ARGV[13] == '1' then
   redis.call('EXPIRE', KEYS[8], tonumber(ARGV[14]))
   redis.call('RPUSH', KEYS[9], entry)
   return {2, remaining, month_fcu, month_nano, acct[1], budget[1] or '0', budget[2] or '',
-    limit}
+    limit, tonumber(pend[1] or '0'), tonumber(pend[2] or '0')}
 end
 local member = ARGV[1] .. '|' .. ARGV[4] .. '|' .. ARGV[5]
 redis.call('HSET', KEYS[1], 'account_id', ARGV[2], 'operation', ARGV[3], 'fcu', ARGV[4],
@@ -285,8 +286,9 @@ class Reserved:
     cost_jpy: float
     operations_remaining: int
     recorded: Recorded | None = None  # set when this call recorded the operation (record=True)
-    # No limit could have refused it (no operations limit, no FCU ceiling, no hard cap).
-    unlimited: bool = False
+    # FCU left before a limit could refuse an operation (-1: none applies; 0 with an
+    # operations limit, or when the call recorded nothing).
+    headroom_fcu: int = 0
 
 
 class Ledger:
@@ -335,10 +337,10 @@ class Ledger:
         if code == 2:
             recorded = Recorded(int(result[2]), int(result[3]), fcu, nano, _text(result[4]),
                                 int(_text(result[5]) or 0), _text(result[6]))
-            plan = self.plans.get(recorded.plan)
-            unlimited = (int(result[7]) == 0 and recorded.budget_mode != "hard"
-                         and (plan is None or plan.overage_allowed))
-            return Reserved(fcu, cost_usd, cost_jpy, int(result[1]), recorded, unlimited)
+            headroom = headroom_fcu(self.plans.get(recorded.plan), recorded,
+                                    operations_limit=int(result[7]),
+                                    pending_fcu=int(result[8]), pending_nano=int(result[9]))
+            return Reserved(fcu, cost_usd, cost_jpy, int(result[1]), recorded, headroom)
         if code == 0:  # the same op_id again: what it was reserved at
             fields = cast(dict[str, str], await self.redis.hgetall(op_key(op_id)))
             stored = int(fields.get("fcu", fcu))
@@ -422,6 +424,21 @@ class Ledger:
         pending, _ = _pending(account_id)
         members = await self.redis.zrangebyscore(pending, time.time(), "+inf")
         return sum(int(str(m).rsplit("|", 2)[1]) for m in members)
+
+
+def headroom_fcu(plan: Plan | None, recorded: Recorded, *, operations_limit: int,
+                 pending_fcu: int, pending_nano: int) -> int:
+    """FCU the account can still be charged, counting open reservations, before its plan's
+    allowance (no overage) or a hard budget cap could refuse an operation; -1 when neither
+    applies; 0 with an operations limit (trials count operations, not FCU)."""
+    if operations_limit > 0:
+        return 0
+    room = []
+    if plan is not None and not plan.overage_allowed:
+        room.append(plan.monthly_fcu - recorded.month_fcu - pending_fcu)
+    if recorded.budget_mode == "hard":
+        room.append((recorded.cap_nano - recorded.month_nano - pending_nano) // nano_of(1))
+    return max(0, min(room)) if room else -1
 
 
 def by_operation(usage: dict[str, str]) -> dict[str, dict[str, int]]:

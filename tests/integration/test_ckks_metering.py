@@ -154,7 +154,7 @@ async def test_a_refused_charge_reaches_the_caller_through_the_stream(tenant: Te
 
 
 @pytest.mark.parametrize("tenant", ["payg"], indirect=True)
-async def test_an_unlimited_account_is_evaluated_while_its_reservation_travels(
+async def test_a_limit_set_while_an_operation_is_evaluated_still_refuses_it(
         tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
     """payg without a hard cap: no limit can refuse it, so ckks-compute evaluates while the
     reservation is on its way and answers once it is recorded. When a limit appears
@@ -186,8 +186,8 @@ async def test_an_unlimited_account_is_evaluated_while_its_reservation_travels(
     assert (await tenant.compute("multiply"))[0] == 500
     monkeypatch.setattr(compute, "_evaluate", evaluate)
     assert await tenant.fcu_used() == 3
-    # A hard cap reached by the spend so far: the next add is evaluated (the account was
-    # unlimited a moment ago), refused, and its result is gone.
+    # A hard cap reached by the spend so far: the next add is evaluated (the account had no
+    # limit a moment ago), refused, and its result is gone.
     await tenant.set_budget(0.000006, "hard")
     executed.clear()
     status, body = await tenant.compute("add")
@@ -201,3 +201,39 @@ async def test_an_unlimited_account_is_evaluated_while_its_reservation_travels(
     status, body = await tenant.compute("add")
     assert status == 402 and executed == ["add"]
     assert await tenant.fcu_used() == 3
+
+
+async def test_operations_wait_for_their_reservation_only_near_a_limit(
+        tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pro, 20M FCU a month: far from its allowance, an add is evaluated while its
+    reservation travels. Under a hard cap of 6 adds, the adds evaluated that way stop while
+    the headroom still covers twice what is in flight, and the add that would cross the cap
+    is refused before it is evaluated: no work is wasted at the boundary."""
+    events: list[str] = []
+    execute, reserve = compute.Calculator.execute, ReservationStream.reserve
+
+    async def noted_execute(self: compute.Calculator, prepared: Any) -> Any:
+        events.append("evaluate")
+        return await execute(self, prepared)
+
+    async def slow_reserve(self: ReservationStream, request: Any) -> Any:
+        await asyncio.sleep(0.2)  # long enough for any evaluation to start first
+        try:
+            return await reserve(self, request)
+        finally:
+            events.append("answered")
+
+    monkeypatch.setattr(compute.Calculator, "execute", noted_execute)
+    monkeypatch.setattr(ReservationStream, "reserve", slow_reserve)
+    assert (await tenant.compute("add"))[0] == 200  # nothing known yet: it waits
+    assert (await tenant.compute("add"))[0] == 200  # 19,999,999 FCU of headroom
+    assert events == ["answered", "evaluate", "evaluate", "answered"]
+    await tenant.set_budget(0.000012, "hard")  # 6 adds; 2 spent
+    events.clear()
+    statuses = [(await tenant.compute("add"))[0] for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 402]
+    # 1st: the headroom known is the allowance's, so it overlaps (and leaves 3 FCU);
+    # 2nd: 2 x 1 <= 3, overlaps (leaves 2); 3rd: 2 x 1 <= 2, overlaps (leaves 1);
+    # 4th: 2 x 1 > 1, waits (leaves 0); 5th: no headroom, waits and is refused unevaluated.
+    assert events == ["evaluate", "answered"] * 3 + ["answered", "evaluate", "answered"]
+    assert await tenant.fcu_used() == 6

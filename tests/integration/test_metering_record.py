@@ -158,32 +158,37 @@ async def test_a_recorded_reservation_is_the_record_and_release_reverses_it_exac
     assert (await _usage(stub, tenant)).total_fcu == 1
 
 
-async def test_a_recording_reservation_says_whether_any_limit_could_refuse_the_account(
+async def test_a_recording_reservation_tells_the_headroom_before_a_limit(
         mesh: Stack, stub: metering_pb2_grpc.MeteringServiceStub) -> None:
-    """`unlimited` lets ckks-compute and tfhe-eval evaluate while the next reservation
-    travels: only for accounts with no FCU ceiling, no hard cap and no operation limit."""
-    async def unlimited(tenant: Tenant, record: bool = True) -> bool:
+    """`headroom_fcu` lets ckks-compute and tfhe-eval evaluate while the next reservations
+    travel: the FCU left, open reservations counted, before the plan's allowance or a hard
+    cap could refuse one; -1 without such a limit; 0 for trials (they count operations)."""
+    async def headroom(tenant: Tenant, record: bool = True, fcu: int = 1) -> int:
         reply = await stub.ReserveUsage(metering_pb2.ReserveUsageRequest(
-            account_id=tenant.account_id, op_id=new_id("op"), operation="add", fcu=1,
+            account_id=tenant.account_id, op_id=new_id("op"), operation="add", fcu=fcu,
             record=record))
-        return bool(reply.unlimited)
+        return int(reply.headroom_fcu)
 
-    async def budget(tenant: Tenant, mode: str) -> None:
+    async def budget(tenant: Tenant, cap_usd: float, mode: str) -> None:
         await stub.SetBudget(metering_pb2.SetBudgetRequest(
-            account_id=tenant.account_id, monthly_cap_usd=100.0, mode=mode))
+            account_id=tenant.account_id, monthly_cap_usd=cap_usd, mode=mode))
 
     payg, enterprise, pro = [await create_account(mesh, plan=plan)
                              for plan in ("payg", "enterprise", "pro")]
-    assert [await unlimited(t) for t in (payg, enterprise, pro)] == [True, True, False]
-    assert not await unlimited(payg, record=False)  # only recording reservations say it
-    await budget(payg, "soft")  # a soft cap only alerts
-    assert await unlimited(payg)
-    await budget(payg, "hard")
-    assert not await unlimited(payg)
+    assert [await headroom(t) for t in (payg, enterprise)] == [-1, -1]
+    assert await headroom(pro) == 20_000_000 - 1
+    assert await headroom(pro, record=False, fcu=5) == 0  # holds do not say it...
+    assert await headroom(pro) == 20_000_000 - 2 - 5  # ...but their FCU counts
+    await budget(payg, 100.0, "soft")  # a soft cap only alerts
+    assert await headroom(payg) == -1
+    await budget(payg, 0.00002, "hard")  # 10 FCU; 2 spent, this one makes 3
+    assert await headroom(payg) == 7
+    await budget(pro, 0.00003, "hard")  # the tighter of the two limits: 15 FCU, 7 spent
+    assert await headroom(pro) == 7
     async with open_channel(metering_target(mesh)) as channel:
         trial = await metering_pb2_grpc.MeteringServiceStub(channel).CreateTrialAccount(
             metering_pb2.CreateTrialAccountRequest(client_ip="198.51.100.7"))
-    assert not await unlimited(Tenant(trial.account.account_id, trial.api_key))
+    assert await headroom(Tenant(trial.account.account_id, trial.api_key)) == 0
 
 
 async def test_release_before_the_reservation_lands_voids_it(

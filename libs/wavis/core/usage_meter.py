@@ -11,13 +11,17 @@ Without it the FCU is held until `commit` (asynchronous work that completed) or 
 
     result, charge = await meter.metered(load_inputs(...), evaluate, account_id=..., ...)
 
-runs a whole synchronous operation. For an account the metering service last called
-`unlimited` (no limit could refuse it: no operations limit, no FCU ceiling, no hard budget
-cap; remembered UNLIMITED_FOR_SECONDS) the reservation travels while the operation is also
-evaluated, and the answer waits for it: no limit can refuse that reservation, so it only
-takes the round trip off the answer's path. The reservation is still made before the work
-starts and the answer still waits for it, so a refusal still wins (the account's limits
-changed within those seconds): the result is dropped (`discard`) and nothing is billed.
+runs a whole synchronous operation. Each recording reservation's answer carries the account's
+headroom: the FCU it can still be charged before its plan's allowance or a hard budget cap
+could refuse an operation (-1: no limit applies). While the last answer, under
+HEADROOM_FOR_SECONDS old, leaves room for twice what this process has in flight for the
+account (other replicas spend it too), the next operation is evaluated while its
+reservation travels, and the answer waits for the reservation: the round trip leaves the
+answer's path. The reservation is still sent before evaluation starts and the answer still
+waits for it, so a refusal still wins (a limit set meanwhile, or other replicas spent the
+headroom): the result is dropped (`discard`) and nothing is billed. Near a limit, each
+operation waits for its reservation before it is evaluated, as does the first operation of
+an account this process has not heard about.
 
 Whatever fails, nothing stands: inputs that fail to load release a reservation that landed;
 a reservation whose answer was lost (the metering service unreachable mid-call) is released in
@@ -45,10 +49,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-# How long an `unlimited` answer is trusted for the account's next operations. Longer only
+# How long an answer's headroom is trusted for the account's next operations. Longer only
 # widens the window in which a limit set meanwhile refuses work already evaluated.
-UNLIMITED_FOR_SECONDS = 10.0
-MAX_UNLIMITED_REMEMBERED = 10_000  # accounts; lapsed ones are dropped beyond it
+HEADROOM_FOR_SECONDS = 10.0
+MAX_ACCOUNTS_REMEMBERED = 10_000  # lapsed headrooms are dropped beyond it
 
 # Seconds between further attempts of a release the metering service did not acknowledge.
 RELEASE_RETRY_DELAYS = (0.2, 1.0, 5.0, 30.0)
@@ -77,7 +81,10 @@ class UsageMeter:
         off (with tracing on each reservation stays a call, so it is a span of its own)."""
         self.metering = metering
         self._stream = ReservationStream(metering) if streamed else None
-        self._unlimited_until: dict[str, float] = {}  # account -> monotonic deadline
+        # account -> (monotonic deadline, headroom FCU of the last answer; -1: no limit)
+        self._headroom: dict[str, tuple[float, int]] = {}
+        # account -> FCU of operations evaluated while their reservations travel
+        self._in_flight: dict[str, int] = {}
 
     async def reserve(self, *, account_id: str, op_id: str, operation: str, fcu: int,
                       record: bool, already_counted: bool = False) -> Charge:
@@ -92,7 +99,7 @@ class UsageMeter:
             else:
                 reply = await self.metering.ReserveUsage(message)
         except (grpc.RpcError, WavisError) as exc:
-            self._unlimited_until.pop(account_id, None)
+            self._headroom.pop(account_id, None)
             error = error_from_rpc(exc) if isinstance(exc, grpc.RpcError) else exc
             if error.http_status >= 500:  # it may have landed: make sure it does not stand
                 in_background(self.release_until_acknowledged(account_id, op_id))
@@ -100,24 +107,27 @@ class UsageMeter:
         except asyncio.CancelledError:
             in_background(self.release_until_acknowledged(account_id, op_id))
             raise
-        self._note_limits(account_id, reply.unlimited)
+        self._note_headroom(account_id, int(reply.headroom_fcu))
         return Charge(op_id, int(reply.cost_units), reply.cost_usd, reply.cost_jpy,
                       owned=reply.recorded or not record)
 
-    def _note_limits(self, account_id: str, unlimited: bool) -> None:
-        if not unlimited:
-            self._unlimited_until.pop(account_id, None)
+    def _note_headroom(self, account_id: str, headroom_fcu: int) -> None:
+        if headroom_fcu == 0:
+            self._headroom.pop(account_id, None)
             return
         now = time.monotonic()
-        if len(self._unlimited_until) >= MAX_UNLIMITED_REMEMBERED:  # forget the lapsed
-            self._unlimited_until = {account: until for account, until
-                                     in self._unlimited_until.items() if until > now}
-        self._unlimited_until[account_id] = now + UNLIMITED_FOR_SECONDS
+        if len(self._headroom) >= MAX_ACCOUNTS_REMEMBERED:  # forget the lapsed
+            self._headroom = {account: noted for account, noted in self._headroom.items()
+                              if noted[0] > now}
+        self._headroom[account_id] = (now + HEADROOM_FOR_SECONDS, headroom_fcu)
 
-    def known_unlimited(self, account_id: str) -> bool:
-        """Whether the metering service's last answer for the account, under
-        UNLIMITED_FOR_SECONDS ago, said no limit could refuse it."""
-        return self._unlimited_until.get(account_id, 0.0) > time.monotonic()
+    def may_overlap(self, account_id: str, fcu: int) -> bool:
+        """Whether an operation of `fcu` may be evaluated while its reservation travels: the
+        account's last known headroom leaves room for twice what is in flight here."""
+        deadline, headroom = self._headroom.get(account_id, (0.0, 0))
+        if deadline <= time.monotonic():
+            return False
+        return headroom < 0 or 2 * (self._in_flight.get(account_id, 0) + fcu) <= headroom
 
     async def metered(self, preparation: Awaitable[T], execute: Callable[[T], Awaitable[R]],
                       *, account_id: str, op_id: str, operation: str, fcu: int,
@@ -126,13 +136,19 @@ class UsageMeter:
                       ) -> tuple[R, Charge]:
         """A synchronous operation, recorded: `preparation` loads and checks its inputs,
         `execute` evaluates them. A failed or cancelled operation costs nothing."""
-        if self.known_unlimited(account_id):  # evaluated while the reservation travels
+        if self.may_overlap(account_id, fcu):  # evaluated while the reservation travels
             async def whole() -> R:
                 return await execute(await preparation)
 
-            return await self.reserve_during(
-                whole(), account_id=account_id, op_id=op_id, operation=operation, fcu=fcu,
-                record=True, already_counted=already_counted, discard=discard)
+            self._in_flight[account_id] = self._in_flight.get(account_id, 0) + fcu
+            try:
+                return await self.reserve_during(
+                    whole(), account_id=account_id, op_id=op_id, operation=operation,
+                    fcu=fcu, record=True, already_counted=already_counted, discard=discard)
+            finally:
+                left = self._in_flight.pop(account_id) - fcu
+                if left:
+                    self._in_flight[account_id] = left
         prepared, charge = await self.reserve_during(
             preparation, account_id=account_id, op_id=op_id, operation=operation, fcu=fcu,
             record=True, already_counted=already_counted)

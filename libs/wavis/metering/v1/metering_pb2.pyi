@@ -307,20 +307,20 @@ class ReserveUsageRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., op_id: _Optional[str] = ..., operation: _Optional[str] = ..., fcu: _Optional[int] = ..., operation_already_counted: _Optional[bool] = ..., record: _Optional[bool] = ...) -> None: ...
 
 class ReserveUsageResponse(_message.Message):
-    __slots__ = ("cost_units", "cost_usd", "cost_jpy", "operations_remaining", "recorded", "unlimited")
+    __slots__ = ("cost_units", "cost_usd", "cost_jpy", "operations_remaining", "recorded", "headroom_fcu")
     COST_UNITS_FIELD_NUMBER: _ClassVar[int]
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     COST_JPY_FIELD_NUMBER: _ClassVar[int]
     OPERATIONS_REMAINING_FIELD_NUMBER: _ClassVar[int]
     RECORDED_FIELD_NUMBER: _ClassVar[int]
-    UNLIMITED_FIELD_NUMBER: _ClassVar[int]
+    HEADROOM_FCU_FIELD_NUMBER: _ClassVar[int]
     cost_units: int
     cost_usd: float
     cost_jpy: float
     operations_remaining: int
     recorded: bool
-    unlimited: bool
-    def __init__(self, cost_units: _Optional[int] = ..., cost_usd: _Optional[float] = ..., cost_jpy: _Optional[float] = ..., operations_remaining: _Optional[int] = ..., recorded: _Optional[bool] = ..., unlimited: _Optional[bool] = ...) -> None: ...
+    headroom_fcu: int
+    def __init__(self, cost_units: _Optional[int] = ..., cost_usd: _Optional[float] = ..., cost_jpy: _Optional[float] = ..., operations_remaining: _Optional[int] = ..., recorded: _Optional[bool] = ..., headroom_fcu: _Optional[int] = ...) -> None: ...
 
 class ReserveUsageStreamRequest(_message.Message):
     __slots__ = ("sequence", "reservation", "request_id")
