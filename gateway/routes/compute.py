@@ -73,8 +73,9 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
         return_ciphertext=body.get("return_ciphertext", False),
         run_async=body.get("async", False) or operation == "bootstrap", op_id=op_id,
         operation_already_counted=already_counted(request))
-    # ckks-compute reserves the FCU while it loads the operands (402 before any evaluation)
-    # and records it (sync) or settles it when the queued op ends (async).
+    # ckks-compute reserves the FCU while it loads the operands (and, with headroom before the
+    # account's limits, while it evaluates; a refusal answers 402 with no result) and
+    # records it (sync) or settles it when the queued op ends (async).
     reply = await metered_call(request, caller.account_id, op_id, request.app[
         state.SERVICES].ckks_compute.Compute(message, timeout=COMPUTE_TIMEOUT_SECONDS))
     if message.run_async:

@@ -2,8 +2,10 @@
 
 Every gate costs its real number of bootstraps x 5 FCU (NOT is free, MUX is three); a batch
 of 32 gates or more gets 30% off, rounded up to a whole FCU (wavis.core.pricing). tfhe-eval
-meters the work: it reserves and records the FCU before any gate runs (402 first) and gives it
-back if the evaluation fails. Every response about a toy session carries X-Security-Warning.
+meters the work: it sends the FCU reservation (which records it) before any gate runs, answers
+only once it is recorded (402 when a limit refuses it, the gates' results dropped) and gives it
+back if the evaluation fails (wavis.core.usage_meter). Every response about a toy session
+carries X-Security-Warning.
 """
 
 from __future__ import annotations
@@ -171,7 +173,8 @@ async def evaluate_gate(request: web.Request) -> web.Response:
     message = pb.EvaluateGateRequest(account_id=account_id, session_id=body["session_id"],
                                      gate=_gate_message(body, None), op_id=op_id,
                                      operation_already_counted=already_counted(request))
-    # tfhe-eval reserves the FCU while it loads the session (402 before the gate runs).
+    # tfhe-eval reserves the FCU while it loads the session (and, with headroom before the
+    # account's limits, while the gate runs); a refusal answers 402 with no result.
     reply = await metered_call(request, account_id, op_id, request.app[
         state.SERVICES].tfhe_eval.EvaluateGate(message, timeout=EVAL_TIMEOUT_SECONDS))
     return web.json_response({"op": op, "result_b64": base64.b64encode(reply.result).decode(),

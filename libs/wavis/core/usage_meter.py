@@ -5,8 +5,9 @@
 
 The FCU is reserved with the metering service while the operation's inputs load, so the round
 trip adds no latency of its own, and before any evaluation: a refusal (402 QUOTA_EXHAUSTED,
-BUDGET_CAP_REACHED) means nothing ran. With `record` the reservation is the record
-(synchronous work): success sends nothing more, failure gives it back with `release`.
+BUDGET_CAP_REACHED) means nothing ran (but see `metered` below). With `record` the
+reservation is the record (synchronous work): success sends nothing more, failure gives it
+back with `release`.
 Without it the FCU is held until `commit` (asynchronous work that completed) or `release`.
 
     result, charge = await meter.metered(load_inputs(...), evaluate, account_id=..., ...)
