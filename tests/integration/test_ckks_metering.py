@@ -237,3 +237,35 @@ async def test_operations_wait_for_their_reservation_only_near_a_limit(
     # 4th: 2 x 1 > 1, waits (leaves 0); 5th: no headroom, waits and is refused unevaluated.
     assert events == ["evaluate", "answered"] * 3 + ["answered", "evaluate", "answered"]
     assert await tenant.fcu_used() == 6
+
+
+@pytest.mark.parametrize("tenant", ["payg"], indirect=True)
+async def test_concurrent_operations_at_a_cap_are_billed_exactly(
+        tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """payg with no cap: its first add makes the service take it for unlimited. A hard cap
+    of 10 adds is then set, and 24 adds go at once, most evaluated while their reservations
+    travel: exactly 9 succeed, the others are refused with 402, and no refused result is
+    kept."""
+    discarded: list[str] = []
+    discard = compute.Calculator.discard
+
+    async def noted(self: compute.Calculator, output: Any) -> None:
+        discarded.append(output.result.ciphertext_id)
+        await discard(self, output)
+
+    monkeypatch.setattr(compute.Calculator, "discard", noted)
+    assert (await tenant.compute("add"))[0] == 200  # no limit: -1
+    await tenant.set_budget(0.00002, "hard")  # 10 adds, 1 spent
+    results = await asyncio.gather(*(tenant.compute("add") for _ in range(24)))
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200] * 9 + [402] * 15, statuses
+    assert {body["error"]["code"] for status, body in results if status == 402} == {
+        "BUDGET_CAP_REACHED"}
+    assert await tenant.fcu_used() == 10
+    for ciphertext_id in discarded:
+        async with tenant.http.get(f"{tenant.mesh.base_url}/api/v1/ciphertexts/"
+                                   f"{ciphertext_id}") as reply:
+            assert reply.status == 404
+    assert discarded  # refusals that came after evaluation
+    kept = {body["result_ciphertext_id"] for status, body in results if status == 200}
+    assert len(kept) == 9 and not kept & set(discarded)
