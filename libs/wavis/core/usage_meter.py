@@ -165,7 +165,7 @@ class UsageMeter:
                              discard: Callable[[T], Awaitable[None]] | None = None,
                              ) -> tuple[T, Charge]:
         """Run `work` while the FCU is reserved: loading and checking inputs, or (`metered`,
-        for an account no limit can refuse) the whole operation. Failed work wins over a
+        for an account with headroom before its limits) the whole operation. Failed work wins over a
         refused charge and leaves nothing charged; work done before its charge was refused
         is undone with `discard`."""
         reservation = asyncio.ensure_future(self.reserve(
