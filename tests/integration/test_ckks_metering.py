@@ -243,19 +243,24 @@ async def test_operations_wait_for_their_reservation_only_near_a_limit(
 async def test_concurrent_operations_at_a_cap_are_billed_exactly(
         tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
     """payg with no cap: its first add makes the service take it for unlimited. A hard cap
-    of 10 adds is then set, and 24 adds go at once, most evaluated while their reservations
-    travel: exactly 9 succeed, the others are refused with 402, and no refused result is
-    kept."""
+    of 10 adds is then set, and 24 adds go at once, each evaluated while its reservation
+    travels (the answers are held back until all have started): exactly 9 succeed, the 15
+    others are refused with 402 after their evaluation, and none of their results is kept."""
     discarded: list[str] = []
-    discard = compute.Calculator.discard
+    discard, reserve = compute.Calculator.discard, ReservationStream.reserve
 
     async def noted(self: compute.Calculator, output: Any) -> None:
         discarded.append(output.result.ciphertext_id)
         await discard(self, output)
 
+    async def slow_reserve(self: ReservationStream, request: Any) -> Any:
+        await asyncio.sleep(1.0)
+        return await reserve(self, request)
+
     monkeypatch.setattr(compute.Calculator, "discard", noted)
     assert (await tenant.compute("add"))[0] == 200  # no limit: -1
     await tenant.set_budget(0.00002, "hard")  # 10 adds, 1 spent
+    monkeypatch.setattr(ReservationStream, "reserve", slow_reserve)
     results = await asyncio.gather(*(tenant.compute("add") for _ in range(24)))
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] * 9 + [402] * 15, statuses
@@ -266,6 +271,6 @@ async def test_concurrent_operations_at_a_cap_are_billed_exactly(
         async with tenant.http.get(f"{tenant.mesh.base_url}/api/v1/ciphertexts/"
                                    f"{ciphertext_id}") as reply:
             assert reply.status == 404
-    assert discarded  # refusals that came after evaluation
+    assert len(discarded) == 15  # every refusal came after its evaluation
     kept = {body["result_ciphertext_id"] for status, body in results if status == 200}
     assert len(kept) == 9 and not kept & set(discarded)
