@@ -11,9 +11,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 
 import wavis  # noqa: F401  (before anything imports grpc: it switches fork handlers off)
 from support.http import Api
+from support.stack_redis import stack_redis
 from wavis.devstack.stack import Stack
 
 # Every process the tests start uses one OpenMP thread unless a test says otherwise.
@@ -63,6 +65,20 @@ def openapi_doc(mesh: Stack) -> dict[str, Any]:
 async def api(mesh: Stack, openapi_doc: dict[str, Any]) -> AsyncIterator[Api]:
     async with aiohttp.ClientSession() as session:
         yield Api(session, mesh.gateway_url, openapi_doc)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain HTTP client (for test apps and calls the contract checker should not see)."""
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+@pytest.fixture
+async def redis(mesh: Stack) -> AsyncIterator[aioredis.Redis]:
+    """The shared mesh's state Redis."""
+    async with stack_redis(mesh) as client:
+        yield client
 
 
 def read_logs(stack: Stack) -> dict[str, str]:

@@ -14,16 +14,16 @@ import grpc.aio
 
 from wavis.ckks_compute.v1 import ckks_compute_pb2 as pb
 from wavis.ckks_compute.v1 import ckks_compute_pb2_grpc
-from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.ids import new_id
+from wavis.core.key_deletions import follow_key_deletions
 from wavis.core.redis_client import open_redis
 from wavis.core.usage_meter import Charge, UsageMeter
 from wavis.fhe.engine import fhe_engine_description
 from wavis.fhe.workers import FheWorkerPool
-from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.keys.v1 import keys_pb2_grpc
 from wavis.metering.v1 import metering_pb2_grpc
 from wavis.services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
 from wavis.services.ckks_compute.compute import Calculator, ComputeInput, ComputeOutput
@@ -218,40 +218,11 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
         return pb.CancelOperationResponse(status=status)
 
 
-async def _follow_key_deletions(keys: keys_pb2_grpc.KeysServiceStub, calculator: Calculator,
-                                ) -> None:
-    """Drop a deleted key's ciphertexts and loaded material, for as long as we run. Each time
-    the watch (re)starts, keys deleted while it was not listening are found and dropped too."""
-    while True:
-        try:
-            async for event in keys.WatchKeyDeletions(keys_pb2.WatchKeyDeletionsRequest()):
-                if event.key_id:
-                    await _drop_key(calculator, event.key_id)
-                else:  # subscribed: catch up with deletions made while we were not
-                    await _drop_keys_deleted_meanwhile(keys, calculator)
-        except asyncio.CancelledError:
-            raise
-        except (grpc.RpcError, WavisError, OSError) as exc:
-            log.debug("key deletion watch interrupted: %s", exc)
-        await asyncio.sleep(1.0)
-
-
 async def _drop_key(calculator: Calculator, key_id: str) -> None:
+    """A deleted key: its ciphertexts and loaded material go."""
     removed = await calculator.store.delete_key(key_id)
     await calculator.engine.forget_key(key_id)
     log.info("key %s deleted: dropped %d ciphertexts", key_id, removed)
-
-
-async def _drop_keys_deleted_meanwhile(keys: keys_pb2_grpc.KeysServiceStub,
-                                       calculator: Calculator) -> None:
-    for key_id, account_id in (await calculator.store.keys_in_use()).items():
-        try:
-            await keys.GetKey(keys_pb2.GetKeyRequest(account_id=account_id, key_id=key_id))
-        except grpc.RpcError as exc:
-            if error_from_rpc(exc).code == "KEY_NOT_FOUND":
-                await _drop_key(calculator, key_id)
-            else:
-                raise
 
 
 @asynccontextmanager
@@ -281,7 +252,9 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
                        streamed=context.tracer_provider is None)
     ckks_compute_pb2_grpc.add_CkksComputeServiceServicer_to_server(
         CkksComputeServicer(context, calculator, operations, events, meter), context.server)
-    watcher = asyncio.create_task(_follow_key_deletions(keys, calculator))
+    watcher = asyncio.create_task(follow_key_deletions(
+        keys, dropped=lambda key_id: _drop_key(calculator, key_id),
+        in_use=calculator.store.keys_in_use))
     try:
         yield
     finally:

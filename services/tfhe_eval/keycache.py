@@ -34,6 +34,7 @@ FETCH_TIMEOUT_SECONDS = 600.0
 class CachedKey:
     ref: KeyRef  # without the secret
     cost: int
+    account_id: str
     secret: bytes | None = None
 
     def with_secret(self) -> KeyRef:
@@ -62,6 +63,10 @@ class KeyCache:
 
     def keep(self) -> frozenset[str]:
         return frozenset(self.entries)
+
+    def keys_in_use(self) -> dict[str, str]:
+        """{key_id: account_id} of the keys this replica holds."""
+        return {key_id: entry.account_id for key_id, entry in self.entries.items()}
 
     def holds(self, key_id: str) -> bool:
         return key_id in self.entries
@@ -96,7 +101,7 @@ class KeyCache:
         size = sum(path.stat().st_size for path in paths.values())
         log.info("fetched TFHE key %s (%d bytes)", key_id, size)
         return CachedKey(KeyRef(key_id, str(paths["context"]), str(paths["bootstrap_key"])),
-                         size * MEMORY_FACTOR * self.workers)
+                         size * MEMORY_FACTOR * self.workers, account_id)
 
     async def _material(self, account_id: str, key_id: str, component: str,
                         path: Path | None = None) -> bytes:

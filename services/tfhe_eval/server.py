@@ -12,10 +12,10 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from wavis.core.errors import WavisError
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.ids import new_id
+from wavis.core.key_deletions import follow_key_deletions
 from wavis.core.pricing import batch_fcu, tfhe_fcu
 from wavis.core.redis_client import open_redis
 from wavis.core.usage_meter import Charge, UsageMeter
@@ -149,20 +149,15 @@ class TfheEvalServicer(tfhe_eval_pb2_grpc.TfheEvalServiceServicer):
             yield message
 
 
-async def _follow_key_deletions(keys: keys_pb2_grpc.KeysServiceStub,
-                                service: TfheService) -> None:
-    """Unload a deleted key (its sessions answer SESSION_NOT_FOUND on their next use)."""
-    while True:
-        try:
-            async for event in keys.WatchKeyDeletions(keys_pb2.WatchKeyDeletionsRequest()):
-                if event.key_id and service.cache.forget(event.key_id):
-                    log.info("key %s deleted: unloaded", event.key_id)
-                    await service.trim_workers()
-        except asyncio.CancelledError:
-            raise
-        except (grpc.RpcError, WavisError, OSError) as exc:
-            log.debug("key deletion watch interrupted: %s", exc)
-        await asyncio.sleep(1.0)
+async def _unload_key(service: TfheService, key_id: str) -> None:
+    """A deleted key is unloaded (its sessions answer SESSION_NOT_FOUND on their next use)."""
+    if service.cache.forget(key_id):
+        log.info("key %s deleted: unloaded", key_id)
+        await service.trim_workers()
+
+
+async def _loaded_keys(service: TfheService) -> dict[str, str]:
+    return service.cache.keys_in_use()
 
 
 async def _sweep_sessions(service: TfheService, every: float) -> None:
@@ -200,7 +195,9 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
                           settings.keygen_timeout_seconds)
     tfhe_eval_pb2_grpc.add_TfheEvalServiceServicer_to_server(
         TfheEvalServicer(context, service, meter), context.server)
-    tasks = [asyncio.create_task(_follow_key_deletions(keys, service)),
+    tasks = [asyncio.create_task(follow_key_deletions(
+                 keys, dropped=lambda key_id: _unload_key(service, key_id),
+                 in_use=lambda: _loaded_keys(service))),
              asyncio.create_task(_sweep_sessions(
                  service, min(30.0, max(0.5, settings.session_idle_seconds / 4))))]
     try:

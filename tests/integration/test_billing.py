@@ -20,6 +20,7 @@ from support.edge_app import edge_app
 from support.fake_stripe import FakeStripe
 from support.http import Api
 from support.metered_endpoint import metered
+from support.stack_redis import stack_redis
 from wavis.core.roles import TRIAL
 from wavis.devstack.stack import Stack
 from wavis.gateway.endpoints import Endpoint, Reply
@@ -47,10 +48,9 @@ async def bapi(billing_stack: Stack, openapi_doc: dict[str, Any]) -> AsyncIterat
 
 @pytest.fixture
 async def redis(billing_stack: Stack) -> AsyncIterator[aioredis.Redis]:
-    assert billing_stack.redis is not None
-    client = aioredis.Redis.from_url(billing_stack.redis.url, decode_responses=True)
-    yield client
-    await client.aclose()
+    """This module's stack's Redis (not the shared mesh's)."""
+    async with stack_redis(billing_stack) as client:
+        yield client
 
 
 async def _alerts(redis: aioredis.Redis, tenant: Tenant) -> list[dict[str, Any]]:

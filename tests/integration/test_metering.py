@@ -59,20 +59,6 @@ async def edge(mesh: Stack) -> AsyncIterator[str]:
         yield base + "/api/v1/_test/"
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-@pytest.fixture
-async def redis(mesh: Stack) -> AsyncIterator[aioredis.Redis]:
-    assert mesh.redis is not None
-    client = aioredis.Redis.from_url(mesh.redis.url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
 async def _op(session: aiohttp.ClientSession, url: str, tenant: Tenant,
               headers: dict[str, str] | None = None, **query: Any) -> tuple[int, Any]:
     async with session.post(url + "metered", params={k: str(v) for k, v in query.items()},

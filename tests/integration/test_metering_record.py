@@ -75,20 +75,6 @@ async def edge(mesh: Stack) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-@pytest.fixture
-async def redis(mesh: Stack) -> AsyncIterator[aioredis.Redis]:
-    assert mesh.redis is not None
-    client = aioredis.Redis.from_url(mesh.redis.url, decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 async def stub(mesh: Stack) -> AsyncIterator[metering_pb2_grpc.MeteringServiceStub]:
     async with open_channel(metering_target(mesh)) as channel:
         yield metering_pb2_grpc.MeteringServiceStub(channel)

@@ -1,0 +1,55 @@
+"""Following the keys service's key deletions, for the services that hold key material or
+data under keys (ckks-compute: loaded keys and ciphertexts; tfhe-eval: loaded keys).
+
+    await follow_key_deletions(keys_stub, dropped=drop, in_use=held_keys)
+
+runs for as long as the service does: `dropped(key_id)` for every key deleted. The watch can
+break (the keys service restarting); each time it (re)starts, the keys service sends an
+empty event, and every key `in_use()` ({key_id: account_id}) is checked with GetKey, so a
+deletion made while nobody was listening is not missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import grpc
+
+from wavis.core.errors import WavisError, error_from_rpc
+from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 1.0
+
+
+async def follow_key_deletions(keys: keys_pb2_grpc.KeysServiceStub, *,
+                               dropped: Callable[[str], Awaitable[None]],
+                               in_use: Callable[[], Awaitable[dict[str, str]]]) -> None:
+    while True:
+        try:
+            async for event in keys.WatchKeyDeletions(keys_pb2.WatchKeyDeletionsRequest()):
+                if event.key_id:
+                    await dropped(event.key_id)
+                else:  # subscribed: catch up with deletions made while we were not
+                    await _drop_deleted_meanwhile(keys, dropped, await in_use())
+        except asyncio.CancelledError:
+            raise
+        except (grpc.RpcError, WavisError, OSError) as exc:
+            log.debug("key deletion watch interrupted: %s", exc)
+        await asyncio.sleep(RETRY_SECONDS)
+
+
+async def _drop_deleted_meanwhile(keys: keys_pb2_grpc.KeysServiceStub,
+                                  dropped: Callable[[str], Awaitable[None]],
+                                  held: dict[str, str]) -> None:
+    for key_id, account_id in held.items():
+        try:
+            await keys.GetKey(keys_pb2.GetKeyRequest(account_id=account_id, key_id=key_id))
+        except grpc.RpcError as exc:
+            if error_from_rpc(exc).code == "KEY_NOT_FOUND":
+                await dropped(key_id)
+            else:
+                raise
