@@ -48,7 +48,7 @@ COPY protos/ protos/
 
 # Every pinned dependency ships a manylinux wheel for cp310, so no compiler is needed. If one
 # ever has to be built from source, install build-essential here: it stays out of runtime.
-# Generated gRPC code (libs/wavis/*/v1/*_pb2*.py) is committed, so nothing is generated here.
+# Generated gRPC code (libs/wavis/generated/) is committed, so nothing is generated here.
 # Release images import wavis from site-packages only, so the source copy is dropped.
 RUN if [ "$WAVIS_DEV" = "1" ]; then \
       pip install --no-cache-dir -c requirements.lock -e /app; \
@@ -95,7 +95,7 @@ WORKDIR /app
 USER 10001:10001
 
 # Fail the build, not the pod, if the OpenFHE wheel cannot load on this base image.
-RUN python -c "import openfhe, wavis, wavis.services"
+RUN python -c "import openfhe, wavis, services, gateway"
 
 # ---------------------------------------------------------------------------------------------
 # One target per process. Each sets its default port so `docker run -p` works without env.
@@ -103,29 +103,29 @@ RUN python -c "import openfhe, wavis, wavis.services"
 FROM runtime AS keys
 ENV WAVIS_GRPC_PORT=50051
 EXPOSE 50051
-CMD ["python", "-m", "wavis.services.keys"]
+CMD ["python", "-m", "services.keys"]
 
 FROM runtime AS tfhe-eval
 ENV WAVIS_GRPC_PORT=50052
 EXPOSE 50052
-CMD ["python", "-m", "wavis.services.tfhe_eval"]
+CMD ["python", "-m", "services.tfhe_eval"]
 
 FROM runtime AS ckks-compute
 ENV WAVIS_GRPC_PORT=50053
 EXPOSE 50053
-CMD ["python", "-m", "wavis.services.ckks_compute"]
+CMD ["python", "-m", "services.ckks_compute"]
 
 FROM runtime AS metering
 ENV WAVIS_GRPC_PORT=50054
 EXPOSE 50054
-CMD ["python", "-m", "wavis.services.metering"]
+CMD ["python", "-m", "services.metering"]
 
 FROM runtime AS webhooks
 ENV WAVIS_GRPC_PORT=50055
 EXPOSE 50055
-CMD ["python", "-m", "wavis.services.webhooks"]
+CMD ["python", "-m", "services.webhooks"]
 
 FROM runtime AS gateway
 ENV WAVIS_HTTP_PORT=8080
 EXPOSE 8080
-CMD ["python", "-m", "wavis.gateway"]
+CMD ["python", "-m", "gateway"]

@@ -33,6 +33,7 @@ help:
 	@echo "make test     install what is missing, lint, check generated code, run every test"
 	@echo "make protos   regenerate Python code from protos/"
 	@echo "make lint     ruff and mypy on hand-written code"
+	@echo "make coverage line coverage of the whole suite"
 	@echo "make clean    remove .venv and var/"
 
 # The virtualenv is (re)built when the dependency pins change.
@@ -67,13 +68,21 @@ run: $(VENV)/.installed .protos.stamp
 .PHONY: lint
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check libs services gateway tests scripts bench
-	$(PY) scripts/typecheck.py
+	$(VENV)/bin/mypy
 
 .PHONY: test
 test: $(VENV)/.installed
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Line coverage of libs/wavis, services/ and gateway/ over the whole suite (every process).
+.PHONY: coverage
+coverage: $(VENV)/.installed
+	rm -f .coverage .coverage.*
+	$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
+	$(PY) -m coverage combine --quiet
+	$(PY) -m coverage report --sort=cover
+
 .PHONY: clean
 clean:
-	rm -rf $(VENV) var .protos.stamp
+	rm -rf $(VENV) var .protos.stamp .coverage .coverage.*

@@ -14,7 +14,7 @@ import aiohttp
 
 from wavis.core.grpc_client import open_channel
 from wavis.devstack.stack import Stack
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 
 @contextmanager

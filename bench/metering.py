@@ -31,10 +31,10 @@ from dataclasses import dataclass
 import aiohttp
 from benchlib import bench_account, bench_stack, ckks_key_and_ciphertexts, grpc_floor_ms
 
-from wavis.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
 from wavis.core.grpc_client import open_channel
 from wavis.core.ids import new_id
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 BLOCK = 100  # calls per block; blocks of the variants take turns
 # Accounts: (name, plan, what it shows). Each one's adds are timed with skip_metering and

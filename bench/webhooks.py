@@ -27,7 +27,7 @@ from wavis.core.events import EventPublisher
 from wavis.core.grpc_client import open_channel
 from wavis.core.ids import new_id
 from wavis.devstack.stack import Stack
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 
 class Receiver:

@@ -1,4 +1,4 @@
-"""Entry point: python -m wavis.gateway"""
+"""Entry point: python -m gateway"""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import sys
 
 from aiohttp import web
 
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
 from wavis.core.logging import configure_logging
 from wavis.core.ready_file import write_ready_file
 from wavis.core.settings import SettingsError, load_settings
 from wavis.core.telemetry import setup_tracing
-from wavis.gateway.app import create_app
-from wavis.gateway.settings import GatewaySettings
 
-log = logging.getLogger("wavis.gateway")
+log = logging.getLogger("gateway")
 
 
 async def serve(settings: GatewaySettings) -> None:

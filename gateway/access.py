@@ -9,16 +9,16 @@ import grpc
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from gateway import state
+from gateway.auth import caller_from, presented_key, usable_prefix
+from gateway.client_ip import client_ip
+from gateway.endpoints import Endpoint
+from gateway.rate_limits import account_windows
+from gateway.usage import OPERATION_COUNTED, PENDING_CHARGES, settle
 from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.request_context import timed
 from wavis.core.roles import role_allows
-from wavis.gateway import state
-from wavis.gateway.auth import caller_from, presented_key, usable_prefix
-from wavis.gateway.client_ip import client_ip
-from wavis.gateway.endpoints import Endpoint
-from wavis.gateway.rate_limits import account_windows
-from wavis.gateway.usage import OPERATION_COUNTED, PENDING_CHARGES, settle
-from wavis.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import metering_pb2
 
 # Brute-force locks still to check for a caller authenticated from the cache: the rate-limit
 # script checks them in the same Redis round trip.

@@ -10,21 +10,16 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from opentelemetry import trace
 
-from wavis.core.metrics import metrics_handler
-from wavis.core.redis_client import open_redis
-from wavis.core.secrets import require_secret
-from wavis.core.service_auth import service_token
-from wavis.core.telemetry import active_tracer_provider
-from wavis.gateway import state
-from wavis.gateway.auth import AuthCache, watch_revocations
-from wavis.gateway.clients import ServiceClients
-from wavis.gateway.endpoints import Endpoint, add_routes
-from wavis.gateway.lockout import BruteForceGuard, LockoutPolicy
-from wavis.gateway.middlewares import MIDDLEWARES
-from wavis.gateway.openapi import build_openapi
-from wavis.gateway.pagination import CursorSigner
-from wavis.gateway.rate_limits import RateLimiter
-from wavis.gateway.routes import (
+from gateway import state
+from gateway.auth import AuthCache, watch_revocations
+from gateway.clients import ServiceClients
+from gateway.endpoints import Endpoint, add_routes
+from gateway.lockout import BruteForceGuard, LockoutPolicy
+from gateway.middlewares import MIDDLEWARES
+from gateway.openapi import build_openapi
+from gateway.pagination import CursorSigner
+from gateway.rate_limits import RateLimiter
+from gateway.routes import (
     api_keys,
     billing,
     ciphertexts,
@@ -35,8 +30,13 @@ from wavis.gateway.routes import (
     onboarding,
     tfhe,
 )
-from wavis.gateway.routes import webhooks as webhook_routes
-from wavis.gateway.settings import GatewaySettings
+from gateway.routes import webhooks as webhook_routes
+from gateway.settings import GatewaySettings
+from wavis.core.metrics import metrics_handler
+from wavis.core.redis_client import open_redis
+from wavis.core.secrets import require_secret
+from wavis.core.service_auth import service_token
+from wavis.core.telemetry import active_tracer_provider
 
 # Every public endpoint, in the order the OpenAPI document lists them.
 ENDPOINTS: tuple[Endpoint, ...] = (

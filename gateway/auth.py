@@ -14,7 +14,7 @@ import grpc
 
 from wavis.core.api_keys import key_prefix
 from wavis.core.timefmt import parse_rfc3339
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from aiohttp import web
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from gateway.schemas import SCHEMAS
 from wavis.core.errors import WavisError
-from wavis.gateway.schemas import SCHEMAS
 
 # A body that does not have the schema's shape is 422; one with the shape but a bad value
 # (out of range, too long, not one of the choices) is 400.

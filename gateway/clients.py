@@ -8,13 +8,13 @@ import grpc.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 
-from wavis.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
 from wavis.core.grpc_client import open_channel
 from wavis.core.mesh import SERVICES, MeshService
-from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
-from wavis.tfhe_eval.v1 import tfhe_eval_pb2, tfhe_eval_pb2_grpc
-from wavis.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
+from wavis.generated.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
+from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2, tfhe_eval_pb2_grpc
+from wavis.generated.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 
 # Each service's Describe takes its own (empty) request message.
 _DESCRIBE_REQUEST: dict[str, Any] = {

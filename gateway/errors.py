@@ -9,11 +9,11 @@ from typing import Any
 import grpc
 from aiohttp import web
 
+from gateway import state
+from gateway.settings import MB
 from wavis.core.errors import ERROR_CODES, WavisError, error_from_rpc
 from wavis.core.redis_client import REDIS_UNAVAILABLE, redis_unavailable
 from wavis.core.request_context import current_request_id
-from wavis.gateway import state
-from wavis.gateway.settings import MB
 
 log = logging.getLogger("wavis.gateway.errors")
 

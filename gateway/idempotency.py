@@ -17,10 +17,10 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from gateway import state
+from gateway.errors import render_exception
 from wavis.core.errors import WavisError
 from wavis.core.request_context import timed
-from wavis.gateway import state
-from wavis.gateway.errors import render_exception
 
 HEADER = "Idempotency-Key"
 _NS = "wavis:gateway:idempotency"

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from wavis.gateway import state
+from gateway import state
 
 
 async def paged_list(request: web.Request, list_name: str,

@@ -14,6 +14,10 @@ from aiohttp.typedefs import Handler
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from gateway import state
+from gateway.access import auth_middleware, limits_middleware
+from gateway.errors import render_exception
+from gateway.idempotency import idempotency_middleware
 from wavis.core.metrics import http_metrics_middleware
 from wavis.core.request_context import (
     REQUEST_ID_HEADER,
@@ -21,10 +25,6 @@ from wavis.core.request_context import (
     current_request_id,
     request_timings,
 )
-from wavis.gateway import state
-from wavis.gateway.access import auth_middleware, limits_middleware
-from wavis.gateway.errors import render_exception
-from wavis.gateway.idempotency import idempotency_middleware
 
 log = logging.getLogger("wavis.gateway.access")
 

@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 import wavis
-from wavis.gateway.endpoints import Endpoint
-from wavis.gateway.schemas import HEADERS, RATE_LIMIT_HEADERS, SCHEMAS
+from gateway.endpoints import Endpoint
+from gateway.schemas import HEADERS, RATE_LIMIT_HEADERS, SCHEMAS
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 

@@ -6,13 +6,13 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from opentelemetry import trace
 
-from wavis.gateway.auth import AuthCache, Caller
-from wavis.gateway.clients import ServiceClients
-from wavis.gateway.endpoints import Endpoint
-from wavis.gateway.lockout import BruteForceGuard
-from wavis.gateway.pagination import CursorSigner
-from wavis.gateway.rate_limits import RateLimiter
-from wavis.gateway.settings import GatewaySettings
+from gateway.auth import AuthCache, Caller
+from gateway.clients import ServiceClients
+from gateway.endpoints import Endpoint
+from gateway.lockout import BruteForceGuard
+from gateway.pagination import CursorSigner
+from gateway.rate_limits import RateLimiter
+from gateway.settings import GatewaySettings
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 REDIS = web.AppKey("redis", aioredis.Redis)

@@ -22,10 +22,10 @@ from typing import TypeVar
 import grpc
 from aiohttp import web
 
+from gateway import state
 from wavis.core.errors import error_from_rpc
 from wavis.core.request_context import timed
 from wavis.core.usage_meter import Charge, UsageMeter, in_background
-from wavis.gateway import state
 
 T = TypeVar("T")
 

@@ -1,61 +1,68 @@
-"""Generate Python code, gRPC stubs and .pyi stubs from protos/ into libs/ (or --out DIR).
+"""Generate Python code, gRPC stubs and .pyi stubs from protos/ into libs/wavis/generated/
+(or --out DIR).
 
 The one generator: `make protos` runs it, and a test runs it into a temporary folder and
-compares the result with the committed files, so stale generated code fails CI.
+compares the result with the committed files, so stale generated code fails CI. protoc names
+modules after the proto paths (`wavis.keys.v1`); the output is moved under one package whose
+name says it is generated (`wavis.generated.keys.v1`) and its imports are rewritten to match.
+See docs/decisions/0001-import-names-follow-file-paths.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROTO_ROOT = REPO_ROOT / "protos"
-DEFAULT_OUT = REPO_ROOT / "libs"
+DEFAULT_OUT = REPO_ROOT / "libs" / "wavis" / "generated"
+INIT_TEXT = '"""Generated from protos/; do not edit (run `make protos`)."""\n'
+# `from wavis.keys.v1 import keys_pb2` -> `from wavis.generated.keys.v1 import keys_pb2`
+_IMPORT = re.compile(r"^(from|import) wavis\.(?=\w+\.v1\b)", re.MULTILINE)
 
 
 def proto_files() -> list[Path]:
     return sorted(PROTO_ROOT.rglob("*.proto"))
 
 
-def generate(out_dir: Path, only: list[Path] | None = None) -> list[Path]:
-    """Run protoc (from grpcio-tools) over every proto (or just `only`); return the files
-    it wrote."""
+def _protoc(out_dir: Path, sources: list[str]) -> None:
     import grpc_tools
     from grpc_tools import protoc
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     # google/rpc/status.proto ships with googleapis-common-protos (a grpcio-status dependency).
     import google.rpc.status_pb2
 
     googleapis = Path(google.rpc.status_pb2.__file__).parents[2]
-    sources = [str(p.resolve().relative_to(PROTO_ROOT)) for p in (only or proto_files())]
-    args = [
-        "protoc",
-        f"-I{PROTO_ROOT}",
-        f"-I{well_known}",
-        f"-I{googleapis}",
-        f"--python_out={out_dir}",
-        f"--pyi_out={out_dir}",
-        f"--grpc_python_out={out_dir}",
-        *sources,
-    ]
+    args = ["protoc", f"-I{PROTO_ROOT}", f"-I{well_known}", f"-I{googleapis}",
+            f"--python_out={out_dir}", f"--pyi_out={out_dir}", f"--grpc_python_out={out_dir}",
+            *sources]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
+
+
+def generate(out_dir: Path, only: list[Path] | None = None) -> list[Path]:
+    """Run protoc over every proto (or just `only`); return the files it wrote."""
+    sources = [str(p.resolve().relative_to(PROTO_ROOT)) for p in (only or proto_files())]
     written: list[Path] = []
-    for source in sources:
-        package_dir = out_dir / Path(source).parent
-        # Generated modules import each other as wavis.<svc>.v1.*: make each level a package.
-        for level in (package_dir, package_dir.parent):
-            init = level / "__init__.py"
-            if not init.exists():
-                init.write_text('"""Generated from protos/; do not edit."""\n')
-        stem = Path(source).stem
-        written += [package_dir / f"{stem}_pb2.py", package_dir / f"{stem}_pb2.pyi",
-                    package_dir / f"{stem}_pb2_grpc.py", package_dir / "__init__.py",
-                    package_dir.parent / "__init__.py"]
+    with tempfile.TemporaryDirectory() as scratch:
+        _protoc(Path(scratch), sources)
+        produced = Path(scratch) / "wavis"
+        for path in sorted(produced.rglob("*.py*")):
+            target = out_dir / path.relative_to(produced)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_IMPORT.sub(r"\1 wavis.generated.", path.read_text()))
+            written.append(target)
+    # Each level is a package: wavis.generated, wavis.generated.<svc>, wavis.generated.<svc>.v1.
+    for folder in {out_dir, *(p.parent for p in written), *(p.parent.parent for p in written)}:
+        init = folder / "__init__.py"
+        init.write_text(INIT_TEXT)
+        written.append(init)
+    shutil.rmtree(out_dir / "__pycache__", ignore_errors=True)
     return written
 
 

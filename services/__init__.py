@@ -1,1 +1,1 @@
-"""The gRPC services of the WAVIS mesh, one package each (run: python -m wavis.services.<name>)."""
+"""The gRPC services of the WAVIS mesh, one package each (run: python -m services.<name>)."""

@@ -7,13 +7,13 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway import state
+from gateway.body import read_body
+from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
+from gateway.listing import paged_list
+from gateway.schemas import register_schemas
 from wavis.core.roles import ADMIN, READ
-from wavis.gateway import state
-from wavis.gateway.body import read_body
-from wavis.gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
-from wavis.gateway.listing import paged_list
-from wavis.gateway.schemas import register_schemas
-from wavis.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import metering_pb2
 
 LIST_NAME = "invoices"
 _TS = {"type": "string", "format": "date-time", "examples": ["2026-11-01T00:00:00Z"]}

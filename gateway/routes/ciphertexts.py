@@ -8,14 +8,14 @@ from typing import Any
 
 from aiohttp import web
 
-from wavis.ckks_compute.v1 import ckks_compute_pb2 as pb
+from gateway import state
+from gateway.body import read_body
+from gateway.endpoints import Endpoint, Reply
+from gateway.routes.keys import SECURITY_WARNING
+from gateway.schemas import register_schemas
 from wavis.core.errors import WavisError
 from wavis.core.roles import TRIAL
-from wavis.gateway import state
-from wavis.gateway.body import read_body
-from wavis.gateway.endpoints import Endpoint, Reply
-from wavis.gateway.routes.keys import SECURITY_WARNING
-from wavis.gateway.schemas import register_schemas
+from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
 
 MAX_CIPHERTEXT_BYTES = 2 * 1024 * 1024
 

@@ -7,18 +7,18 @@ from typing import Any
 
 from aiohttp import web
 
-from wavis.ckks_compute.v1 import ckks_compute_pb2 as pb
+from gateway import state
+from gateway.body import read_body
+from gateway.endpoints import Endpoint, Reply
+from gateway.routes.keys import SECURITY_WARNING
+from gateway.schemas import register_schemas
+from gateway.usage import already_counted, charged, metered_call
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
 from wavis.core.pricing import CKKS_FCU
 from wavis.core.roles import TRIAL, WRITE
 from wavis.core.usage_meter import Charge
-from wavis.gateway import state
-from wavis.gateway.body import read_body
-from wavis.gateway.endpoints import Endpoint, Reply
-from wavis.gateway.routes.keys import SECURITY_WARNING
-from wavis.gateway.schemas import register_schemas
-from wavis.gateway.usage import already_counted, charged, metered_call
+from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
 
 OPERATIONS = tuple(op for op in CKKS_FCU if op != "key_switch")
 LOW_BUDGET_PCT = 50.0

@@ -11,11 +11,11 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2
 
 import wavis
+from gateway import state
+from gateway.endpoints import Endpoint, Reply
 from wavis.core.errors import WavisError
 from wavis.core.mesh import SERVICES, MeshService
-from wavis.gateway import state
-from wavis.gateway.endpoints import Endpoint, Reply
-from wavis.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import metering_pb2
 
 # The ciphertext cache is flagged in /health once this full.
 CACHE_WARNING_PCT = 80.0

@@ -9,14 +9,14 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway import state
+from gateway.auth import Caller
+from gateway.body import read_body
+from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
+from gateway.listing import paged_list
 from wavis.core.errors import WavisError
 from wavis.core.roles import READ, TRIAL, WRITE
-from wavis.gateway import state
-from wavis.gateway.auth import Caller
-from wavis.gateway.body import read_body
-from wavis.gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
-from wavis.gateway.listing import paged_list
-from wavis.keys.v1 import keys_pb2
+from wavis.generated.keys.v1 import keys_pb2
 
 LIST_NAME = "keys"
 CHUNK_BYTES = 1024 * 1024

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway import state
+from gateway.endpoints import Endpoint, Reply
 from wavis.core.errors import WavisError
-from wavis.gateway import state
-from wavis.gateway.endpoints import Endpoint, Reply
 
 
 async def post_decrypt(request: web.Request) -> web.Response:

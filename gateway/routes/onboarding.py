@@ -6,12 +6,12 @@ import time
 
 from aiohttp import web
 
+from gateway import state
+from gateway.access import caller_ip
+from gateway.endpoints import Endpoint, Reply
+from gateway.rate_limits import Window
 from wavis.core.errors import WavisError
-from wavis.gateway import state
-from wavis.gateway.access import caller_ip
-from wavis.gateway.endpoints import Endpoint, Reply
-from wavis.gateway.rate_limits import Window
-from wavis.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import metering_pb2
 
 
 async def create_temp_key(request: web.Request) -> web.Response:

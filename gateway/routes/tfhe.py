@@ -16,6 +16,12 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway import state
+from gateway.body import read_body
+from gateway.endpoints import Endpoint, Reply
+from gateway.routes.keys import SECURITY_WARNING
+from gateway.schemas import register_schemas
+from gateway.usage import already_counted, charged, metered_call
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
 from wavis.core.pricing import (
@@ -29,13 +35,7 @@ from wavis.core.pricing import (
 )
 from wavis.core.roles import TRIAL
 from wavis.core.usage_meter import Charge
-from wavis.gateway import state
-from wavis.gateway.body import read_body
-from wavis.gateway.endpoints import Endpoint, Reply
-from wavis.gateway.routes.keys import SECURITY_WARNING
-from wavis.gateway.schemas import register_schemas
-from wavis.gateway.usage import already_counted, charged, metered_call
-from wavis.tfhe_eval.v1 import tfhe_eval_pb2 as pb
+from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2 as pb
 
 PRESETS = ("fast_128", "standard_128", "conservative_128", "toy")
 # Bootstraps per gate as tfhe-eval builds them (wavis.fhe.tfhe_gates.GATE_BOOTSTRAPS, which

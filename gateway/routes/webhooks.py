@@ -8,14 +8,14 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway import state
+from gateway.body import read_body
+from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
+from gateway.listing import paged_list
+from gateway.schemas import register_schemas
 from wavis.core.events import EVENT_TYPES
 from wavis.core.roles import READ, WRITE
-from wavis.gateway import state
-from wavis.gateway.body import read_body
-from wavis.gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
-from wavis.gateway.listing import paged_list
-from wavis.gateway.schemas import register_schemas
-from wavis.webhooks.v1 import webhooks_pb2
+from wavis.generated.webhooks.v1 import webhooks_pb2
 
 LIST_NAME = "webhooks"
 HISTORY_NAME = "webhook_events"

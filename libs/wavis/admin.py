@@ -21,7 +21,7 @@ from wavis.core.errors import error_from_rpc
 from wavis.core.grpc_client import open_channel
 from wavis.core.settings import CommonSettings, SettingsError, load_settings
 from wavis.devstack.stack import read_stack_file
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 
 def metering_target(settings: CommonSettings) -> str:

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
+from services.ckks_compute.engine import CkksEngine, LoadedKey
 from wavis.core.errors import WavisError
 from wavis.core.pricing import CKKS_FCU
 from wavis.fhe import ckks_ops
 from wavis.fhe.ckks_ciphertexts import inspect_ckks_ciphertext
 from wavis.fhe.ckks_ops import KeyShape
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
-from wavis.services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
-from wavis.services.ckks_compute.engine import CkksEngine, LoadedKey
 
 
 @dataclass

@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from services.ckks_compute.rwlock import ReadWriteLock
 from wavis.core.errors import WavisError
 from wavis.fhe.ckks_ops import KeyShape, shape_scale_degree
-from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
-from wavis.services.ckks_compute.rwlock import ReadWriteLock
+from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -12,8 +12,11 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from wavis.ckks_compute.v1 import ckks_compute_pb2 as pb
-from wavis.ckks_compute.v1 import ckks_compute_pb2_grpc
+from services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
+from services.ckks_compute.compute import Calculator, ComputeInput, ComputeOutput
+from services.ckks_compute.engine import CkksEngine
+from services.ckks_compute.operations import Operations
+from services.ckks_compute.settings import CkksSettings
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
@@ -23,13 +26,10 @@ from wavis.core.redis_client import open_redis
 from wavis.core.usage_meter import Charge, UsageMeter
 from wavis.fhe.engine import fhe_engine_description
 from wavis.fhe.workers import FheWorkerPool
-from wavis.keys.v1 import keys_pb2_grpc
-from wavis.metering.v1 import metering_pb2_grpc
-from wavis.services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
-from wavis.services.ckks_compute.compute import Calculator, ComputeInput, ComputeOutput
-from wavis.services.ckks_compute.engine import CkksEngine
-from wavis.services.ckks_compute.operations import Operations
-from wavis.services.ckks_compute.settings import CkksSettings
+from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
+from wavis.generated.ckks_compute.v1 import ckks_compute_pb2_grpc
+from wavis.generated.keys.v1 import keys_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2_grpc
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from services.keys.blobstore import CHUNK_BYTES, LocalBlobStore
+from services.keys.store import KeyStore
+from services.keys.uploads import UploadStore
 from wavis.core.errors import WavisError
 from wavis.core.events import EventPublisher
 from wavis.core.ids import new_id
@@ -27,9 +30,6 @@ from wavis.fhe.ckks_keys import (
 )
 from wavis.fhe.tfhe_keys import PRESETS, generate_tfhe_key, inspect_tfhe_key
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
-from wavis.services.keys.blobstore import CHUNK_BYTES, LocalBlobStore
-from wavis.services.keys.store import KeyStore
-from wavis.services.keys.uploads import UploadStore
 
 log = logging.getLogger(__name__)
 

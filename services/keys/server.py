@@ -13,6 +13,11 @@ from typing import Any
 import grpc.aio
 import redis.asyncio as aioredis
 
+from services.keys.blobstore import LocalBlobStore
+from services.keys.keyring import Keyring
+from services.keys.settings import KeysSettings
+from services.keys.store import DELETIONS_CHANNEL, KeyStore
+from services.keys.uploads import UploadStore
 from wavis.core.errors import WavisError
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_server import ServiceContext
@@ -21,12 +26,7 @@ from wavis.core.redis_pages import page_limit
 from wavis.core.sealing import sealer_for
 from wavis.fhe.ckks_keys import CkksParams
 from wavis.fhe.workers import FheWorkerPool
-from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
-from wavis.services.keys.blobstore import LocalBlobStore
-from wavis.services.keys.keyring import Keyring
-from wavis.services.keys.settings import KeysSettings
-from wavis.services.keys.store import DELETIONS_CHANNEL, KeyStore
-from wavis.services.keys.uploads import UploadStore
+from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from services.metering.keyspace import NS
+from services.metering.ledger import Recorded, month_of, usd
+from services.metering.plans import Plan
 from wavis.core.events import EventPublisher
 from wavis.core.timefmt import rfc3339
-from wavis.services.metering.keyspace import NS
-from wavis.services.metering.ledger import Recorded, month_of, usd
-from wavis.services.metering.plans import Plan
 
 log = logging.getLogger(__name__)
 

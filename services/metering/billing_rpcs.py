@@ -10,18 +10,18 @@ from typing import TypeAlias
 
 import grpc.aio
 
+from services.metering.alerts import Alerts
+from services.metering.invoices import Invoices
+from services.metering.ledger import Ledger, Recorded
+from services.metering.reports import Reports
+from services.metering.store import AccountStore
+from services.metering.stripe_client import StripeBilling
+from services.metering.subscriptions import Subscriptions
 from wavis.core.errors import WavisError, status_of
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.redis_pages import page_limit
 from wavis.core.request_context import current_request_id, new_request_id
-from wavis.metering.v1 import metering_pb2
-from wavis.services.metering.alerts import Alerts
-from wavis.services.metering.invoices import Invoices
-from wavis.services.metering.ledger import Ledger, Recorded
-from wavis.services.metering.reports import Reports
-from wavis.services.metering.store import AccountStore
-from wavis.services.metering.stripe_client import StripeBilling
-from wavis.services.metering.subscriptions import Subscriptions
+from wavis.generated.metering.v1 import metering_pb2
 
 _Ctx: TypeAlias = grpc.aio.ServicerContext
 log = logging.getLogger(__name__)

@@ -16,16 +16,16 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from google.protobuf import json_format
 
+from services.metering.alerts import Alerts
+from services.metering.keyspace import NS
+from services.metering.ledger import Ledger, by_operation, month_bounds, month_of, nano_of
+from services.metering.plans import Plan
+from services.metering.terms import terms_before
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
 from wavis.core.redis_pages import index_member, newest_first
 from wavis.core.timefmt import parse_rfc3339, rfc3339
-from wavis.metering.v1 import metering_pb2
-from wavis.services.metering.alerts import Alerts
-from wavis.services.metering.keyspace import NS
-from wavis.services.metering.ledger import Ledger, by_operation, month_bounds, month_of, nano_of
-from wavis.services.metering.plans import Plan
-from wavis.services.metering.terms import terms_before
+from wavis.generated.metering.v1 import metering_pb2
 
 PLAN_FEE_CENTS = {"trial": 0, "free": 0, "payg": 0, "starter": 900, "pro": 4900,
                   "scale": 19900, "enterprise": 0}

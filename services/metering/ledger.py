@@ -33,10 +33,10 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
+from services.metering.keyspace import NS
+from services.metering.plans import Plan
 from wavis.core import pricing
 from wavis.core.errors import WavisError
-from wavis.services.metering.keyspace import NS
-from wavis.services.metering.plans import Plan
 
 RESERVATION_SECONDS = 3600  # an uncommitted, unreleased reservation frees its quota after this
 _OP_RETENTION = 40 * 86_400  # the exactly-once record of an op_id

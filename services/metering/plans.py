@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wavis.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import metering_pb2
 
 _GB = 1024 ** 3
 

@@ -10,11 +10,7 @@ from typing import cast
 
 import redis.asyncio as aioredis
 
-from wavis.core import pricing
-from wavis.core.errors import WavisError
-from wavis.core.timefmt import rfc3339
-from wavis.metering.v1 import metering_pb2
-from wavis.services.metering.ledger import (
+from services.metering.ledger import (
     NANO_PER_USD,
     Ledger,
     budget_key,
@@ -23,7 +19,11 @@ from wavis.services.metering.ledger import (
     month_of,
     usd,
 )
-from wavis.services.metering.plans import Plan
+from services.metering.plans import Plan
+from wavis.core import pricing
+from wavis.core.errors import WavisError
+from wavis.core.timefmt import rfc3339
+from wavis.generated.metering.v1 import metering_pb2
 
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 MAX_CAP_USD = 1_000_000_000

@@ -9,22 +9,22 @@ from contextlib import asynccontextmanager
 import grpc.aio
 import redis.asyncio as aioredis
 
+from services.metering.alerts import Alerts
+from services.metering.billing_rpcs import Billing, BillingRpcs
+from services.metering.invoices import Invoices
+from services.metering.ledger import Ledger
+from services.metering.plans import build_plans
+from services.metering.reports import Reports
+from services.metering.settings import MeteringSettings
+from services.metering.store import REVOCATIONS_CHANNEL, AccountStore, Minted
+from services.metering.stripe_client import StripeBilling
+from services.metering.subscriptions import Subscriptions
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.redis_client import channel_messages, open_redis
 from wavis.core.redis_pages import page_limit
 from wavis.core.secrets import require_secret
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
-from wavis.services.metering.alerts import Alerts
-from wavis.services.metering.billing_rpcs import Billing, BillingRpcs
-from wavis.services.metering.invoices import Invoices
-from wavis.services.metering.ledger import Ledger
-from wavis.services.metering.plans import build_plans
-from wavis.services.metering.reports import Reports
-from wavis.services.metering.settings import MeteringSettings
-from wavis.services.metering.store import REVOCATIONS_CHANNEL, AccountStore, Minted
-from wavis.services.metering.stripe_client import StripeBilling
-from wavis.services.metering.subscriptions import Subscriptions
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from services.metering.plans import parse_plan_overrides
 from wavis.core.secrets import parse_secret
 from wavis.core.settings import ServiceSettings, parse_int, parse_nonempty, setting
-from wavis.services.metering.plans import parse_plan_overrides
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,15 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
+from services.metering.keyspace import NS
+from services.metering.plans import Plan
+from services.metering.terms import DEFAULT_CYCLE, note_terms, terms_before, terms_key
 from wavis.core.api_keys import hash_matches, is_well_formed, key_hash, key_prefix, mint_key
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
 from wavis.core.redis_pages import index_member, newest_first
 from wavis.core.roles import ROLES
 from wavis.core.timefmt import parse_rfc3339, rfc3339
-from wavis.services.metering.keyspace import NS
-from wavis.services.metering.plans import Plan
-from wavis.services.metering.terms import DEFAULT_CYCLE, note_terms, terms_before, terms_key
 
 REVOCATIONS_CHANNEL = f"{NS}:revocations"
 ACCOUNTS_INDEX = f"{NS}:accounts"

@@ -14,15 +14,15 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
+from services.metering.alerts import Alerts
+from services.metering.invoices import Invoices, plan_fee_cents
+from services.metering.keyspace import NS
+from services.metering.ledger import month_bounds, month_of
+from services.metering.store import AccountStore
+from services.metering.stripe_client import StripeBilling
 from wavis.core.errors import WavisError
 from wavis.core.timefmt import rfc3339
-from wavis.metering.v1 import metering_pb2
-from wavis.services.metering.alerts import Alerts
-from wavis.services.metering.invoices import Invoices, plan_fee_cents
-from wavis.services.metering.keyspace import NS
-from wavis.services.metering.ledger import month_bounds, month_of
-from wavis.services.metering.store import AccountStore
-from wavis.services.metering.stripe_client import StripeBilling
+from wavis.generated.metering.v1 import metering_pb2
 
 log = logging.getLogger(__name__)
 

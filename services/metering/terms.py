@@ -14,7 +14,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from wavis.services.metering.keyspace import NS
+from services.metering.keyspace import NS
 
 DEFAULT_CYCLE = "monthly"
 

@@ -28,7 +28,7 @@ from wavis.fhe.tfhe_gates import (
     gates_for_preset,
 )
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
-from wavis.tfhe_eval.v1 import tfhe_eval_pb2 as pb
+from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2 as pb
 
 MAX_BATCH_GATES = 1024
 MAX_CIPHERTEXT_BYTES = 2 * 1024 * 1024

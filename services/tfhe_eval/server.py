@@ -12,6 +12,11 @@ from typing import Any
 import grpc
 import grpc.aio
 
+from services.tfhe_eval import evaluator
+from services.tfhe_eval.keycache import KeyCache
+from services.tfhe_eval.service import TfheService
+from services.tfhe_eval.sessions import SessionStore
+from services.tfhe_eval.settings import TfheSettings
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.ids import new_id
@@ -22,15 +27,10 @@ from wavis.core.usage_meter import Charge, UsageMeter
 from wavis.fhe.engine import fhe_engine_description
 from wavis.fhe.tfhe_gates import GATE_BOOTSTRAPS
 from wavis.fhe.workers import FheWorkerPool
-from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
-from wavis.metering.v1 import metering_pb2_grpc
-from wavis.services.tfhe_eval import evaluator
-from wavis.services.tfhe_eval.keycache import KeyCache
-from wavis.services.tfhe_eval.service import TfheService
-from wavis.services.tfhe_eval.sessions import SessionStore
-from wavis.services.tfhe_eval.settings import TfheSettings
-from wavis.tfhe_eval.v1 import tfhe_eval_pb2 as pb
-from wavis.tfhe_eval.v1 import tfhe_eval_pb2_grpc
+from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2_grpc
+from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2 as pb
+from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2_grpc
 
 log = logging.getLogger(__name__)
 

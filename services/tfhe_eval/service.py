@@ -20,16 +20,16 @@ from typing import Any
 
 import grpc
 
+from services.tfhe_eval import evaluator
+from services.tfhe_eval.keycache import CachedKey, KeyCache, KeyGone
+from services.tfhe_eval.sessions import CLIENT_SESSION_ID, SessionStore, not_found
 from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.ids import new_id
 from wavis.fhe.binfhe_io import BinFheFormatError
 from wavis.fhe.tfhe_gates import decrypt_bits, encrypt_bits, load_key, trim
 from wavis.fhe.tfhe_keys import PRESETS, SECURITY_BITS
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
-from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
-from wavis.services.tfhe_eval import evaluator
-from wavis.services.tfhe_eval.keycache import CachedKey, KeyCache, KeyGone
-from wavis.services.tfhe_eval.sessions import CLIENT_SESSION_ID, SessionStore, not_found
+from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
 log = logging.getLogger(__name__)
 

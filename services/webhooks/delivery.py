@@ -21,18 +21,18 @@ from typing import Any
 import aiohttp
 from redis.exceptions import RedisError
 
-from wavis.core.timefmt import rfc3339
-from wavis.services.webhooks import signing
-from wavis.services.webhooks.queue import EventQueue, event_data
-from wavis.services.webhooks.settings import WebhooksSettings
-from wavis.services.webhooks.ssrf import (
+from services.webhooks import signing
+from services.webhooks.queue import EventQueue, event_data
+from services.webhooks.settings import WebhooksSettings
+from services.webhooks.ssrf import (
     Lookup,
     SsrfRefused,
     VettingResolver,
     system_lookup,
     vet_url,
 )
-from wavis.services.webhooks.store import EndpointStore
+from services.webhooks.store import EndpointStore
+from wavis.core.timefmt import rfc3339
 
 log = logging.getLogger(__name__)
 USER_AGENT = "WAVIS-Webhooks/1"

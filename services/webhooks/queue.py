@@ -23,9 +23,9 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from services.webhooks.store import NS
 from wavis.core.redis_pages import index_member, newest_first
 from wavis.core.timefmt import rfc3339
-from wavis.services.webhooks.store import NS
 
 STREAM = f"{NS}:events"
 GROUP = "fanout"

@@ -12,6 +12,12 @@ from typing import Any
 
 import grpc.aio
 
+from services.webhooks import signing
+from services.webhooks.delivery import DeliveryWorker, FanOut, Sender, matches
+from services.webhooks.queue import EventQueue
+from services.webhooks.settings import WebhooksSettings
+from services.webhooks.ssrf import SsrfRefused, invalid, vet_url
+from services.webhooks.store import EndpointStore
 from wavis.core.errors import WavisError
 from wavis.core.events import EVENT_TYPES
 from wavis.core.grpc_server import ServiceContext
@@ -20,13 +26,7 @@ from wavis.core.redis_client import open_redis
 from wavis.core.redis_pages import page_limit
 from wavis.core.sealing import sealer_for
 from wavis.core.timefmt import rfc3339
-from wavis.services.webhooks import signing
-from wavis.services.webhooks.delivery import DeliveryWorker, FanOut, Sender, matches
-from wavis.services.webhooks.queue import EventQueue
-from wavis.services.webhooks.settings import WebhooksSettings
-from wavis.services.webhooks.ssrf import SsrfRefused, invalid, vet_url
-from wavis.services.webhooks.store import EndpointStore
-from wavis.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
+from wavis.generated.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 
 log = logging.getLogger(__name__)
 MAX_DATA_BYTES = 64 * 1024

@@ -14,6 +14,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from gateway.endpoints import Endpoint, Reply
 from support import fake_stripe
 from support.accounts import Tenant, create_account, fresh_ip
 from support.edge_app import edge_app
@@ -23,7 +24,6 @@ from support.metered_endpoint import metered
 from support.stack_redis import stack_redis
 from wavis.core.roles import TRIAL
 from wavis.devstack.stack import Stack
-from wavis.gateway.endpoints import Endpoint, Reply
 
 
 @pytest.fixture(scope="module")

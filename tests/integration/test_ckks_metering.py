@@ -17,14 +17,14 @@ import aiohttp
 import grpc
 import pytest
 
+from services.ckks_compute import compute
 from support.ckks_http import encrypt, generate_ckks_key
 from support.inprocess_mesh import InProcessMesh, inprocess_mesh
-from wavis.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
 from wavis.core.errors import error_from_rpc
 from wavis.core.grpc_client import open_channel
 from wavis.core.reservation_stream import ReservationStream
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
-from wavis.services.ckks_compute import compute
+from wavis.generated.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 
 @dataclass

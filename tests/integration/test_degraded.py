@@ -17,7 +17,7 @@ from support.ckks_http import encrypt, generate_ckks_key
 from wavis.core.errors import error_from_rpc
 from wavis.core.grpc_client import open_channel
 from wavis.devstack.stack import Stack
-from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
 
 async def _get(url: str) -> tuple[int, dict]:

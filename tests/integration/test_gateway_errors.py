@@ -14,16 +14,16 @@ import grpc.aio
 import pytest
 from aiohttp import web
 
+from gateway import state
+from gateway.app import create_app
+from gateway.body import read_json_object
+from gateway.settings import GatewaySettings
 from support.slow_service import SLOW, lifespan
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import GrpcServiceRunner
 from wavis.core.mesh import SERVICES
 from wavis.core.redis_server import free_port
 from wavis.core.settings import ServiceSettings
-from wavis.gateway import state
-from wavis.gateway.app import create_app
-from wavis.gateway.body import read_json_object
-from wavis.gateway.settings import GatewaySettings
 
 
 @pytest.fixture

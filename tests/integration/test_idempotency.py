@@ -9,12 +9,12 @@ import uuid
 import aiohttp
 from aiohttp import web
 
+from gateway.endpoints import Endpoint, Reply
 from support.accounts import create_account
 from support.edge_app import edge_app
 from support.http import Api
 from wavis.core.roles import TRIAL
 from wavis.devstack.stack import Stack
-from wavis.gateway.endpoints import Endpoint, Reply
 
 BODY = {"role": "viewer", "environment": "test", "name": "ci"}
 

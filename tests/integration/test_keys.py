@@ -15,7 +15,7 @@ from support.fhe_client import make_ckks_client
 from support.http import Api
 from wavis.core.grpc_client import open_channel
 from wavis.devstack.stack import Stack
-from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
 TESTING_CKKS = {"poly_degree": 2048, "scale_bits": 30, "max_depth": 2,
                 "security_level": "testing"}

@@ -123,13 +123,13 @@ def test_a_crashed_service_is_started_again(tmp_path: Path) -> None:
                      new_session=True)
     try:
         _wait_for_ready_line(process)
-        crashed = _service_pid(data_dir, "wavis.services.ckks_compute")
+        crashed = _service_pid(data_dir, "services.ckks_compute")
         os.kill(crashed, signal.SIGKILL)
         deadline = time.monotonic() + 60
         while True:
             assert process.poll() is None, "the stack stopped"
             try:
-                replaced = _service_pid(data_dir, "wavis.services.ckks_compute")
+                replaced = _service_pid(data_dir, "services.ckks_compute")
                 if replaced != crashed and _health(port)["status"] == "healthy":
                     break
             except (AssertionError, OSError):
@@ -153,7 +153,7 @@ def test_bad_setting_fails_fast_with_a_clear_message(tmp_path: Path) -> None:
     assert "whole number" in result.stderr
 
 
-@pytest.mark.parametrize("module", ["wavis.gateway", "wavis.services.keys"])
+@pytest.mark.parametrize("module", ["gateway", "services.keys"])
 def test_each_process_validates_its_settings(module: str) -> None:
     env = os.environ | {"OTEL_TRACES_EXPORTER": "zipkin", "WAVIS_REDIS_URL": "localhost:6379"}
     result = subprocess.run([sys.executable, "-m", module], env=env, cwd=REPO,
@@ -185,8 +185,8 @@ def test_two_stacks_cannot_share_a_data_dir_but_run_side_by_side(tmp_path: Path)
 
 
 @pytest.mark.parametrize(("module", "secret"), [
-    ("wavis.gateway", "WAVIS_CURSOR_SECRET"),
-    ("wavis.services.metering", "WAVIS_API_KEY_PEPPER"),
+    ("gateway", "WAVIS_CURSOR_SECRET"),
+    ("services.metering", "WAVIS_API_KEY_PEPPER"),
 ])
 def test_production_refuses_to_start_without_secrets(module: str, secret: str,
                                                      tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from gateway.endpoints import Endpoint, Reply
 from support.accounts import Tenant, create_account, fresh_ip, metering_target
 from support.edge_app import edge_app
 from support.http import Api
@@ -26,8 +27,7 @@ from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.grpc_client import open_channel
 from wavis.core.roles import TRIAL
 from wavis.devstack.stack import Stack
-from wavis.gateway.endpoints import Endpoint, Reply
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 
 async def _operate(request: web.Request) -> web.Response:

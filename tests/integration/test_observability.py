@@ -10,13 +10,13 @@ import grpc
 import grpc.aio
 import pytest
 
+from services.keys.server import lifespan as keys_lifespan
+from services.keys.settings import KeysSettings
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import GrpcServiceRunner
 from wavis.core.mesh import SERVICES_BY_KEY
 from wavis.devstack.stack import Stack
-from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
-from wavis.services.keys.server import lifespan as keys_lifespan
-from wavis.services.keys.settings import KeysSettings
+from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
 
 def sample(text: str, name: str, **labels: str) -> float:

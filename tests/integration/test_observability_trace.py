@@ -21,7 +21,7 @@ from support.ckks_http import encrypt, generate_ckks_key
 from support.inprocess_mesh import inprocess_mesh
 from wavis.core.grpc_client import open_channel
 from wavis.core.telemetry import build_tracer_provider
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 COMPUTE = "/wavis.ckks_compute.v1.CkksComputeService/Compute"
 RESERVE = "/wavis.metering.v1.MeteringService/ReserveUsage"

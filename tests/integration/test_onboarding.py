@@ -11,13 +11,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from gateway.endpoints import Endpoint, Reply
 from support.accounts import create_account, fresh_ip
 from support.edge_app import edge_app
 from support.http import Api
 from wavis.core.errors import WavisError
 from wavis.core.roles import TRIAL
 from wavis.devstack.stack import Stack
-from wavis.gateway.endpoints import Endpoint, Reply
 
 
 async def _temp_key(api: Api, ip: str | None = None) -> dict:

@@ -30,7 +30,7 @@ from wavis.core.grpc_server import GrpcServiceRunner
 from wavis.core.service_auth import TlsFiles, service_token
 from wavis.core.settings import ServiceSettings, SettingsError
 from wavis.devstack.stack import Stack
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -339,8 +339,8 @@ async def test_eval_session_from_chunked_upload(api: Api, mesh: Stack) -> None:
 
 
 def test_gateway_prices_gates_as_the_service_builds_them() -> None:
+    from gateway.routes.tfhe import GATE_BOOTSTRAPS as PRICED
     from wavis.fhe.tfhe_gates import GATE_BOOTSTRAPS
-    from wavis.gateway.routes.tfhe import GATE_BOOTSTRAPS as PRICED
 
     assert PRICED == GATE_BOOTSTRAPS
 

@@ -18,8 +18,8 @@ from support.tfhe_client import ToyTfheClient
 from wavis.core.grpc_client import open_channel
 from wavis.devstack.children import Child, python_module
 from wavis.devstack.stack import Stack
-from wavis.tfhe_eval.v1 import tfhe_eval_pb2 as pb
-from wavis.tfhe_eval.v1 import tfhe_eval_pb2_grpc
+from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2 as pb
+from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2_grpc
 
 IDLE_SECONDS = 3
 
@@ -99,7 +99,7 @@ def second_replica(tfhe_stack: Stack, tmp_path: Any) -> Iterator[int]:
     """Another tfhe-eval process sharing the stack's Redis and keys service."""
     ready = tmp_path / "tfhe-2.json"
     env = tfhe_stack._gateway_env | {"WAVIS_GRPC_PORT": "0", "WAVIS_READY_FILE": str(ready)}
-    child = Child("tfhe-eval-2", python_module("wavis.services.tfhe_eval"), env,
+    child = Child("tfhe-eval-2", python_module("services.tfhe_eval"), env,
                   tmp_path / "tfhe-eval-2.log")
     try:
         yield tfhe_stack._wait_ready(child, ready)

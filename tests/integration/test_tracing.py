@@ -10,14 +10,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from services.keys.server import lifespan as keys_lifespan
+from services.keys.settings import KeysSettings
 from wavis.core.grpc_server import GrpcServiceRunner
 from wavis.core.mesh import SERVICES, SERVICES_BY_KEY
 from wavis.core.redis_server import free_port
 from wavis.core.telemetry import build_tracer_provider
-from wavis.gateway.app import create_app
-from wavis.gateway.settings import GatewaySettings
-from wavis.services.keys.server import lifespan as keys_lifespan
-from wavis.services.keys.settings import KeysSettings
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.webhooks.delivery import Sender, retry_delay
+from services.webhooks.ssrf import SsrfRefused, vet_url
 from support.receiver import HANG, running_receiver
-from wavis.services.webhooks.delivery import Sender, retry_delay
-from wavis.services.webhooks.ssrf import SsrfRefused, vet_url
 
 BODY = b'{"id":"evt_1","type":"test"}'
 

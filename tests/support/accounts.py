@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from wavis.core.grpc_client import open_channel
 from wavis.devstack.stack import Stack
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 _ips = itertools.count(1)
 

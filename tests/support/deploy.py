@@ -18,12 +18,12 @@ DEV = K8S / "overlays" / "dev"
 
 # name -> (python module, gRPC port or None for the HTTP gateway)
 PROCESSES: dict[str, tuple[str, int | None]] = {
-    "keys": ("wavis.services.keys", 50051),
-    "tfhe-eval": ("wavis.services.tfhe_eval", 50052),
-    "ckks-compute": ("wavis.services.ckks_compute", 50053),
-    "metering": ("wavis.services.metering", 50054),
-    "webhooks": ("wavis.services.webhooks", 50055),
-    "gateway": ("wavis.gateway", None),
+    "keys": ("services.keys", 50051),
+    "tfhe-eval": ("services.tfhe_eval", 50052),
+    "ckks-compute": ("services.ckks_compute", 50053),
+    "metering": ("services.metering", 50054),
+    "webhooks": ("services.webhooks", 50055),
+    "gateway": ("gateway", None),
 }
 GRPC_SERVICES = {name: port for name, (_, port) in PROCESSES.items() if port is not None}
 SECRET_KEYS = {

@@ -11,12 +11,12 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
+from gateway import state
+from gateway.app import create_app
+from gateway.endpoints import Endpoint, add_routes
+from gateway.settings import GatewaySettings, parse_networks
 from wavis.core.mesh import SERVICES
 from wavis.devstack.stack import Stack
-from wavis.gateway import state
-from wavis.gateway.app import create_app
-from wavis.gateway.endpoints import Endpoint, add_routes
-from wavis.gateway.settings import GatewaySettings, parse_networks
 
 
 @asynccontextmanager

@@ -16,17 +16,17 @@ from pathlib import Path
 from aiohttp import web
 from opentelemetry import trace
 
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from services.ckks_compute.server import lifespan as ckks_lifespan
+from services.ckks_compute.settings import CkksSettings
+from services.keys.server import lifespan as keys_lifespan
+from services.keys.settings import KeysSettings
+from services.metering.server import lifespan as metering_lifespan
+from services.metering.settings import MeteringSettings
 from wavis.core.grpc_server import GrpcServiceRunner
 from wavis.core.mesh import SERVICES, SERVICES_BY_KEY
 from wavis.core.redis_server import RedisServer, free_port
-from wavis.gateway.app import create_app
-from wavis.gateway.settings import GatewaySettings
-from wavis.services.ckks_compute.server import lifespan as ckks_lifespan
-from wavis.services.ckks_compute.settings import CkksSettings
-from wavis.services.keys.server import lifespan as keys_lifespan
-from wavis.services.keys.settings import KeysSettings
-from wavis.services.metering.server import lifespan as metering_lifespan
-from wavis.services.metering.settings import MeteringSettings
 
 
 @dataclass

@@ -14,11 +14,11 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
+from gateway import state
+from gateway.usage import PENDING_CHARGES, already_counted, charged, meter_of
 from wavis.core.ids import new_id
 from wavis.core.request_context import timed
 from wavis.core.usage_meter import Charge
-from wavis.gateway import state
-from wavis.gateway.usage import PENDING_CHARGES, already_counted, charged, meter_of
 
 
 async def reserve(request: web.Request, operation: str, fcu: int,

@@ -14,13 +14,13 @@ def test_generated_code_is_current(tmp_path: Path) -> None:
                     str(tmp_path)], check=True, capture_output=True)
     fresh = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert fresh, "the generator wrote nothing"
-    committed_dir = REPO / "libs"
+    committed_dir = REPO / "libs" / "wavis" / "generated"
     stale = [str(path) for path, content in fresh.items()
              if not (committed_dir / path).is_file()
              or (committed_dir / path).read_bytes() != content]
     assert not stale, f"generated code is stale, run `make protos`: {stale}"
     # And nothing generated is left over from a proto that no longer exists.
-    committed = {p.relative_to(REPO / "libs") for p in (REPO / "libs").rglob("*_pb2*.py*")}
+    committed = {p.relative_to(committed_dir) for p in committed_dir.rglob("*_pb2*.py*")}
     assert committed <= set(fresh), f"left over: {committed - set(fresh)}"
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
+from gateway.app import ENDPOINTS
+from gateway.openapi import build_openapi
 from wavis.core.errors import ERROR_CODES
-from wavis.gateway.app import ENDPOINTS
-from wavis.gateway.openapi import build_openapi
 
 
 def test_document_validates_as_openapi_31() -> None:

@@ -1,4 +1,5 @@
-"""One import namespace: every package folder is listed in pyproject and maps under wavis."""
+"""Packaging: every package folder is listed in pyproject, and import names follow the file
+paths (docs/decisions/0001-import-names-follow-file-paths.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ else:
     import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[2]
+# The installed top-level packages: the shared libraries (with generated code), the services,
+# the gateway. Nothing else of this repository lands in site-packages.
+TOP_LEVEL = {"wavis": REPO / "libs" / "wavis", "services": REPO / "services",
+             "gateway": REPO / "gateway"}
 
 
 def _config() -> dict:
@@ -18,19 +23,29 @@ def _config() -> dict:
 
 
 def test_package_list_matches_folders() -> None:
-    config = _config()
-    # The mapped folders (libs/wavis, services, gateway) do not nest in one another.
-    roots = {name: REPO / folder for name, folder in config["package-dir"].items()}
     on_disk = set()
-    for name, root in roots.items():
+    for name, root in TOP_LEVEL.items():
         for init in root.rglob("__init__.py"):
             relative = init.parent.relative_to(root).parts
             on_disk.add(".".join((name, *relative)))
-    assert set(config["packages"]) == on_disk
+    assert set(_config()["packages"]) == on_disk
 
 
-def test_nothing_generic_lands_in_site_packages() -> None:
-    assert all(name == "wavis" or name.startswith("wavis.") for name in _config()["packages"])
+def test_each_package_lives_at_the_path_of_its_name() -> None:
+    """The folder of every package is its dotted name under its root, so editors, mypy and
+    coverage find modules without any mapping of their own."""
+    config = _config()
+    assert config["package-dir"] == {"wavis": "libs/wavis"}
+    for package in config["packages"]:
+        top, *rest = package.split(".")
+        assert (TOP_LEVEL[top].joinpath(*rest) / "__init__.py").is_file(), package
+
+
+def test_generated_code_is_in_one_folder() -> None:
+    generated = {p.relative_to(REPO) for p in REPO.glob("**/*_pb2*.py*")
+                 if ".venv" not in p.parts and "build" not in p.parts}
+    assert generated
+    assert all(p.parts[:3] == ("libs", "wavis", "generated") for p in generated), generated
 
 
 def test_python_version_file_says_310() -> None:

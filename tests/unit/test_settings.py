@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.settings import GatewaySettings
 from wavis.core.settings import ServiceSettings, SettingsError, load_settings
-from wavis.gateway.settings import GatewaySettings
 
 
 def test_defaults_without_environment() -> None:
@@ -58,7 +58,7 @@ def test_out_of_range_values_are_refused(name: str, value: str) -> None:
 
 
 def test_secrets_refuse_placeholders_and_short_values() -> None:
-    from wavis.gateway.settings import GatewaySettings as Gateway
+    from gateway.settings import GatewaySettings as Gateway
 
     for value in ("REPLACE_ME_cursor_secret_with_enough_characters!", "short"):
         with pytest.raises(SettingsError, match="WAVIS_CURSOR_SECRET"):

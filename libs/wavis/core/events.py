@@ -11,7 +11,7 @@ import grpc
 
 from wavis.core.grpc_client import open_channel
 from wavis.core.ids import new_id
-from wavis.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
+from wavis.generated.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 
 log = logging.getLogger(__name__)
 

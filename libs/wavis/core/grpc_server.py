@@ -28,7 +28,6 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 import wavis
-from wavis.common.v1 import common_pb2
 from wavis.core.grpc_interceptors import (
     CallInterceptor,
     ServiceTokenInterceptor,
@@ -39,6 +38,7 @@ from wavis.core.ready_file import write_ready_file
 from wavis.core.service_auth import service_token, tls_files
 from wavis.core.settings import ServiceSettings, SettingsError, load_settings
 from wavis.core.telemetry import active_tracer_provider, setup_tracing
+from wavis.generated.common.v1 import common_pb2
 
 log = logging.getLogger(__name__)
 

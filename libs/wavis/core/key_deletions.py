@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 
 from wavis.core.errors import WavisError, error_from_rpc
-from wavis.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
 log = logging.getLogger(__name__)
 

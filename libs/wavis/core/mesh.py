@@ -9,14 +9,14 @@ from dataclasses import dataclass
 class MeshService:
     """One gRPC service of the mesh."""
 
-    key: str  # Python/proto name: wavis.services.<key>, package wavis.<key>.v1
+    key: str  # Python/proto name: services.<key>, package wavis.<key>.v1
     name: str  # name in health reports, logs and Kubernetes: "tfhe-eval"
     default_port: int
     grpc_service: str  # fully qualified gRPC service name, as the health service knows it
 
     @property
     def module(self) -> str:
-        return f"wavis.services.{self.key}"
+        return f"services.{self.key}"
 
     @property
     def target_env(self) -> str:

@@ -20,7 +20,7 @@ import grpc.aio
 
 from wavis.core.errors import WavisError, error_from_rpc, error_from_status
 from wavis.core.request_context import current_request_id
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ import grpc
 
 from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.reservation_stream import ReservationStream
-from wavis.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -161,7 +161,7 @@ class Stack:
         ready_file = self._run_dir / f"{name}.json"
         env = self._gateway_env | (extra_env or {}) | {"WAVIS_HTTP_PORT": str(port),
                                                        "WAVIS_READY_FILE": str(ready_file)}
-        child = Child(name, python_module("wavis.gateway"), env, self._log_path(name))
+        child = Child(name, python_module("gateway"), env, self._log_path(name))
         replica = GatewayReplica(child, self._wait_ready(child, ready_file))
         self._wait_gateway_ready(replica.port)
         return replica
