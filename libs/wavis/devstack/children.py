@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -12,6 +13,21 @@ from pathlib import Path
 from typing import IO
 
 _PR_SET_PDEATHSIG = 1
+
+# Run from a source tree (libs/wavis/devstack/children.py), children import that same tree,
+# whichever tree the venv was installed from (docs/decisions/0001).
+_LIBS = Path(__file__).resolve().parents[2]
+SOURCE_ROOTS: tuple[Path, ...] = (_LIBS.parent, _LIBS) if _LIBS.name == "libs" else ()
+
+
+def source_tree_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with the source tree's import roots first on PYTHONPATH (unchanged if installed)."""
+    if not SOURCE_ROOTS:
+        return env
+    paths = [str(root) for root in SOURCE_ROOTS]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    return env | {"PYTHONPATH": os.pathsep.join(paths)}
 
 
 def die_with_parent() -> Callable[[], None] | None:
@@ -36,7 +52,7 @@ class Child:
         log_file: IO[bytes] | None = open(log_path, "ab") if log_path else None
         try:
             self.process = subprocess.Popen(
-                list(args), env=env, stdout=log_file,
+                list(args), env=source_tree_env(env), stdout=log_file,
                 stderr=subprocess.STDOUT if log_file else None, preexec_fn=die_with_parent(),
             )
         finally:
