@@ -32,6 +32,7 @@ help:
 	@echo "make run      install what is missing, start Redis, the five services and the gateway"
 	@echo "make test     install what is missing, lint, check generated code, run every test"
 	@echo "make protos   regenerate Python code from protos/"
+	@echo "make docs     regenerate docs/configuration.md from the settings classes"
 	@echo "make lint     ruff and mypy on hand-written code"
 	@echo "make coverage line coverage of the whole suite"
 	@echo "make clean    remove .venv and var/"
@@ -60,6 +61,11 @@ install: $(VENV)/.installed
 protos: $(VENV)/.installed
 	$(PY) scripts/gen_protos.py
 	@touch .protos.stamp
+
+# docs/configuration.md is generated from the settings classes; a test fails when it is stale.
+.PHONY: docs
+docs: $(VENV)/.installed
+	$(PY) scripts/gen_config_doc.py
 
 .PHONY: run
 run: $(VENV)/.installed .protos.stamp

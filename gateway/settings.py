@@ -9,6 +9,7 @@ from pathlib import Path
 from wavis.core.secrets import parse_secret
 from wavis.core.settings import (
     CommonSettings,
+    accepting,
     parse_bool,
     parse_float,
     parse_int,
@@ -26,6 +27,9 @@ def parse_networks(raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
                      for part in raw.split(",") if part.strip())
     except ValueError as exc:
         raise ValueError(f"expected comma-separated CIDRs ({exc})") from None
+
+
+accepting("comma-separated CIDRs", parse_networks)
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class GatewaySettings(CommonSettings):
         doc="HMAC secret signing pagination cursors (>= 32 chars); required in production")
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = setting(
         "WAVIS_TRUSTED_PROXIES", (), parse_networks,
-        doc="comma-separated CIDRs whose X-Forwarded-For is believed")
+        doc="networks (of proxies) whose X-Forwarded-For is believed")
     auth_failures_per_key: int = setting(
         "WAVIS_AUTH_FAILURES_PER_KEY", 10, parse_int(1, 1_000_000),
         doc="failed authentications for one key prefix that lock it out")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wavis.core.settings import ServiceSettings, parse_int, parse_redis_url, setting
+from wavis.core.settings import (
+    ServiceSettings,
+    accepting,
+    parse_int,
+    parse_redis_url,
+    setting,
+)
 
 MB = 1024 * 1024
 
@@ -18,7 +24,8 @@ class CkksSettings(ServiceSettings):
     compute_threads: int = setting("WAVIS_CKKS_THREADS", 2, parse_int(1, 256),
                                    doc="threads evaluating CKKS operations (OMP=1 each)")
     ciphertext_redis_url: str = setting(
-        "WAVIS_CIPHERTEXT_REDIS_URL", "", lambda raw: parse_redis_url(raw) if raw else "",
+        "WAVIS_CIPHERTEXT_REDIS_URL", "",
+        accepting("Redis URL or empty", lambda raw: parse_redis_url(raw) if raw else ""),
         doc="Redis for the ciphertext cache, best without AOF: a cache's writes (0.26-1.5 MB "
             "per result) need not go through the append-only file; empty: WAVIS_REDIS_URL")
     ciphertext_store_bytes: int = setting(

@@ -17,7 +17,7 @@ class TfheSettings(ServiceSettings):
         "WAVIS_GRPC_MAX_RECEIVE_BYTES", 48 * MB, parse_int(1024, 1024 * MB),
         doc="largest gRPC message the service accepts")
     workers: int = setting("WAVIS_TFHE_WORKERS", os.cpu_count() or 1, parse_int(1, 256),
-                           doc="worker processes evaluating gates (default: one per core)")
+                           doc="worker processes evaluating gates", shown_default="one per core")
     key_cache_bytes: int = setting(
         "WAVIS_TFHE_KEY_CACHE_BYTES", 8192 * MB, parse_int(MB, 1024 * 1024 * MB),
         doc="memory of loaded bootstrapping keys (all workers) a replica keeps; least "

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wavis.core.sealing import parse_encryption_key_setting
-from wavis.core.settings import ServiceSettings, parse_bool, parse_float, parse_int, setting
+from wavis.core.settings import (
+    ServiceSettings,
+    accepting,
+    parse_bool,
+    parse_float,
+    parse_int,
+    setting,
+)
 
 # Caps of the waits between attempts (each wait is uniform in [0, cap]: full jitter),
 # doubling from 30 s to 6 h; with the 24 h window below, retries end within a day.
@@ -22,6 +29,9 @@ def parse_schedule(raw: str) -> tuple[float, ...]:
     if not values or not all(0.01 <= value <= 86_400 for value in values):
         raise ValueError("expected comma-separated seconds from 0.01 to 86400, e.g. 30,60,120")
     return values
+
+
+accepting("comma-separated seconds", parse_schedule)
 
 
 @dataclass(frozen=True)

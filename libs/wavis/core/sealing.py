@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from wavis.core.secrets import require_secret
-from wavis.core.settings import CommonSettings
+from wavis.core.settings import CommonSettings, accepting
 
 _NONCE_BYTES = 12
 _VERSION = b"\x01"
@@ -42,6 +42,9 @@ def parse_encryption_key_setting(raw: str) -> str:
     """WAVIS_KEY_ENCRYPTION_KEY as a setting: validated at start, decoded where used."""
     parse_encryption_key(raw)
     return raw.strip()
+
+
+accepting("base64 of 32 bytes", parse_encryption_key_setting)
 
 
 def sealer_for(configured: str | None, settings: CommonSettings) -> Sealer:

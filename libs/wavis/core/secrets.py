@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from wavis.core.settings import SettingsError
+from wavis.core.settings import SettingsError, accepting
 
 MIN_SECRET_CHARS = 32
 
@@ -25,6 +25,9 @@ def parse_secret(raw: str) -> str:
     if len(value) < MIN_SECRET_CHARS:
         raise ValueError(f"must be at least {MIN_SECRET_CHARS} characters")
     return value
+
+
+accepting("secret", parse_secret)
 
 
 def dev_secret(data_dir: Path, name: str,

@@ -1,13 +1,15 @@
 """Typed settings read from the environment once, at start, failing fast on bad values.
 
-Each process declares a frozen dataclass whose fields carry their environment variable and
-parser (`setting(...)`); `load_settings` reads them all and reports every bad value at once.
+Each process declares a frozen dataclass whose fields carry their environment variable,
+parser and meaning (`setting(...)`); `load_settings` reads them all and reports every bad
+value at once. `describe_settings` feeds docs/configuration.md (scripts/gen_config_doc.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,15 +18,21 @@ from wavis.core.mesh import SERVICES
 
 T = TypeVar("T")
 Parser = Callable[[str], Any]
+P = TypeVar("P", bound=Callable[[str], Any])
 
 
 class SettingsError(ValueError):
     """One or more environment variables hold unusable values."""
 
 
-def setting(env: str, default: Any, parse: Parser = str, *, doc: str = "") -> Any:
-    """Declare a settings field read from `env`, parsed by `parse`, else `default`."""
-    return dataclasses.field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
+def setting(env: str, default: Any, parse: Parser = str, *, doc: str,
+            shown_default: str | None = None) -> Any:
+    """Declare a settings field read from `env`, parsed by `parse`, else `default`.
+
+    `doc` is the meaning docs/configuration.md gives it; `shown_default` describes a default
+    computed at import (e.g. from the machine's core count) in words."""
+    return dataclasses.field(default=default, metadata={
+        "env": env, "parse": parse, "doc": doc, "shown_default": shown_default})
 
 
 def load_settings(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
@@ -50,13 +58,50 @@ def load_settings(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
     return settings
 
 
-def describe_settings(cls: type) -> list[tuple[str, str, str]]:
-    """(variable, default, meaning) for every field: the README and `--help` tables."""
+@dataclasses.dataclass(frozen=True)
+class SettingDoc:
+    """One setting as docs/configuration.md shows it."""
+
+    name: str  # the field
+    env: str
+    accepts: str  # what the variable may hold, e.g. "integer 0-65535"
+    default: Any
+    shown_default: str | None
+    doc: str
+
+
+# Parser -> what it accepts, in words, for the parsers declared here (others fall back to
+# the field's type).
+_ACCEPTS: weakref.WeakKeyDictionary[Callable[..., Any], str] = weakref.WeakKeyDictionary()
+
+
+def accepting(text: str, parse: P) -> P:
+    """Note what `parse` accepts, in words (docs/configuration.md's "accepts" column)."""
+    _ACCEPTS[parse] = text
+    return parse
+
+
+def describe_settings(cls: type) -> list[SettingDoc]:
+    """Every environment-read field of a settings class, in declaration order."""
     rows = []
     for field in dataclasses.fields(cls):
-        if "env" in field.metadata:
-            rows.append((field.metadata["env"], repr(field.default), field.metadata["doc"]))
+        if "env" not in field.metadata:
+            continue
+        parse = field.metadata["parse"]
+        accepts = _ACCEPTS.get(parse) or _type_words(str(field.type))
+        rows.append(SettingDoc(field.name, field.metadata["env"], accepts, field.default,
+                               field.metadata.get("shown_default"), field.metadata["doc"]))
     return rows
+
+
+def _type_words(annotation: str) -> str:
+    base = annotation.removesuffix(" | None")
+    words = {"str": "text", "int": "integer", "float": "number", "bool": "true or false",
+             "Path": "path"}.get(base)
+    if words is None:
+        words = "list" if base.startswith("tuple") else "JSON" if base.startswith("dict") \
+            else base
+    return words
 
 
 # Parsers: each raises ValueError with a sentence a human can act on.
@@ -71,7 +116,7 @@ def parse_int(low: int, high: int) -> Parser:
             raise ValueError(f"expected a whole number from {low} to {high}")
         return value
 
-    return parse
+    return accepting(f"integer {low}-{high}", parse)
 
 
 def parse_float(low: float, high: float) -> Parser:
@@ -84,7 +129,11 @@ def parse_float(low: float, high: float) -> Parser:
             raise ValueError(f"expected a number from {low} to {high}")
         return value
 
-    return parse
+    return accepting(f"number {_number(low)}-{_number(high)}", parse)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def parse_choice(*choices: str) -> Parser:
@@ -94,7 +143,7 @@ def parse_choice(*choices: str) -> Parser:
             raise ValueError(f"expected one of {', '.join(choices)}")
         return value
 
-    return parse
+    return accepting(" | ".join(choices), parse)
 
 
 def parse_bool(raw: str) -> bool:
@@ -137,6 +186,12 @@ def _parse_secret(raw: str) -> str:
     from wavis.core.secrets import parse_secret  # secrets imports this module
 
     return parse_secret(raw)
+
+
+_ACCEPTS.update({
+    parse_bool: "true or false", parse_path: "path", parse_nonempty: "text",
+    parse_redis_url: "Redis URL", parse_target: "gRPC target", _parse_secret: "secret",
+})
 
 
 def _default_target(key: str) -> str:
