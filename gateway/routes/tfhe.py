@@ -140,7 +140,7 @@ async def encrypt(request: web.Request) -> web.Response:
     if ("bit" in body) == ("bits" in body):
         raise WavisError("VALIDATION_ERROR", "Give exactly one of bit and bits.",
                          {"field": "bit"})
-    bits = [body["bit"]] if "bit" in body else body["bits"]
+    bits = [int(b) for b in ([body["bit"]] if "bit" in body else body["bits"])]
     reply = await request.app[state.SERVICES].tfhe_eval.Encrypt(pb.EncryptRequest(
         account_id=request[state.CALLER].account_id,
         session_id=request.match_info["session_id"], bits=bits), timeout=EVAL_TIMEOUT_SECONDS)
@@ -258,6 +258,9 @@ _SESSION = {
 }
 _COSTS = {"cost_units": {"type": "integer"}, "cost_usd": {"type": "number"},
           "cost_jpy": {"type": "number"}}
+# JSON clients send true/false as often as 1/0; both mean the same bit.
+_BIT = {"type": ["integer", "boolean"], "enum": [0, 1, False, True],
+        "description": "0 or 1; true and false are accepted too."}
 register_schemas({
     "TfheSessionRequest": {"type": "object", "required": ["preset"],
                            "additionalProperties": False,
@@ -272,9 +275,8 @@ register_schemas({
             "session_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}},
     "TfheSession": _SESSION,
     "TfheEncryptRequest": {"type": "object", "additionalProperties": False, "properties": {
-        "bit": {"type": "integer", "enum": [0, 1]},
-        "bits": {"type": "array", "minItems": 1, "maxItems": 1024,
-                 "items": {"type": "integer", "enum": [0, 1]}}}},
+        "bit": _BIT,
+        "bits": {"type": "array", "minItems": 1, "maxItems": 1024, "items": _BIT}}},
     "TfheEncryptResult": {"type": "object", "properties": {
         "ciphertext_b64": _B64, "ciphertexts_b64": {"type": "array", "items": _B64}}},
     "TfheDecryptRequest": {"type": "object", "additionalProperties": False, "properties": {

@@ -363,3 +363,21 @@ async def test_fast_128_server_session(api: Api, mesh: Stack) -> None:
     assert await _decrypt(api, tenant, sid, [gate.json["result_b64"]]) == [0]
     assert (await api.request("DELETE", f"/api/v1/tfhe/session/{sid}",
                               headers=tenant.auth())).status == 204
+
+
+async def test_encrypt_accepts_json_booleans(api: Api, mesh: Stack) -> None:
+    tenant = await create_account(mesh, plan="payg")
+    sid = (await _server_session(api, tenant))["session_id"]
+    one = await api.post(f"/api/v1/tfhe/session/{sid}/encrypt", headers=tenant.auth(),
+                         json={"bit": True})
+    assert one.status == 200, one.text
+    assert await _decrypt(api, tenant, sid, [one.json["ciphertext_b64"]]) == [1]
+    cts = await _encrypt(api, tenant, sid, [True, False, 1, 0])  # type: ignore[list-item]
+    assert await _decrypt(api, tenant, sid, cts) == [1, 0, 1, 0]
+    for bad, status in (({"bit": 2}, 400), ({"bit": "1"}, 422), ({"bits": [True, None]}, 422)):
+        reply = await api.post(f"/api/v1/tfhe/session/{sid}/encrypt", headers=tenant.auth(),
+                               json=bad)
+        assert reply.status == status, (bad, reply.text)
+    doc = (await api.get("/api/v1/openapi.json")).json
+    bit = doc["components"]["schemas"]["TfheEncryptRequest"]["properties"]["bit"]
+    assert True in bit["enum"] and 1 in bit["enum"]
