@@ -136,8 +136,9 @@ def render() -> str:
     parts = [HEADER]
     parts.append("## Every process\n\nThe gateway, every service, the `make run` launcher and "
                  "`wavis-admin` read these.\n\n" + table(describe_settings(CommonSettings)))
-    parts.append("## Every gRPC service\n\nkeys, tfhe-eval, ckks-compute, metering and "
-                 "webhooks read these too.\n\n" + table(own_rows(ServiceSettings)))
+    names = [service.name for service in SERVICES]
+    parts.append(f"## Every gRPC service\n\n{', '.join(names[:-1])} and {names[-1]} read these "
+                 "too.\n\n" + table(own_rows(ServiceSettings)))
     for process in processes():
         rows = own_rows(process.settings)
         intro = (f"`{process.runs_as}` (`{process.settings.__module__}."
