@@ -32,6 +32,7 @@ from gateway.routes import (
 )
 from gateway.routes import webhooks as webhook_routes
 from gateway.settings import GatewaySettings
+from wavis.core.maintenance import MaintenanceWatch
 from wavis.core.metrics import metrics_handler
 from wavis.core.redis_client import open_redis
 from wavis.core.secrets import require_secret
@@ -60,6 +61,7 @@ def create_app(settings: GatewaySettings,
     # Prometheus scrapes this; outside /api/v1 and the endpoint table (no auth, not in OpenAPI).
     app.router.add_get("/metrics", metrics_handler, name="metrics")
     app[state.AUTH_CACHE] = AuthCache(settings.auth_cache_seconds)
+    app[state.MAINTENANCE] = MaintenanceWatch()
     app[state.CURSORS] = CursorSigner(require_secret(
         settings.cursor_secret, "WAVIS_CURSOR_SECRET", "cursor_secret",
         production=settings.is_production, data_dir=settings.data_dir))
@@ -73,12 +75,14 @@ def create_app(settings: GatewaySettings,
             settings.auth_failures_per_key, settings.auth_failures_per_ip,
             settings.auth_failure_window_seconds, settings.auth_lockout_seconds))
         app[state.RATE_LIMITER] = RateLimiter(redis)
-        watcher = asyncio.create_task(watch_revocations(app[state.SERVICES].metering,
-                                                        app[state.AUTH_CACHE]))
+        watchers = [asyncio.create_task(watch_revocations(app[state.SERVICES].metering,
+                                                          app[state.AUTH_CACHE])),
+                    asyncio.create_task(app[state.MAINTENANCE].follow(redis))]
         yield
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        for watcher in watchers:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         await app[state.SERVICES].close()
         await redis.aclose()
 

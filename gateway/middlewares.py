@@ -1,6 +1,7 @@
 """The gateway's one middleware chain, outermost first:
 
-request id -> tracing -> errors -> CORS -> body limit -> auth -> limits -> idempotency.
+request id -> tracing -> errors -> CORS -> maintenance -> body limit -> auth -> limits ->
+idempotency.
 Every response, errors included, leaves with X-Request-Id, CORS and rate-limit headers.
 """
 
@@ -16,8 +17,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from gateway import state
 from gateway.access import auth_middleware, limits_middleware
-from gateway.errors import render_exception
+from gateway.endpoints import API_PREFIX
+from gateway.errors import error_response, render_exception
 from gateway.idempotency import idempotency_middleware
+from wavis.core.errors import WavisError
 from wavis.core.metrics import http_metrics_middleware
 from wavis.core.request_context import (
     REQUEST_ID_HEADER,
@@ -118,6 +121,24 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
+# Open in maintenance: probes must not restart replicas, clients may read the API document.
+MAINTENANCE_EXEMPT = frozenset({
+    f"{API_PREFIX}/health", f"{API_PREFIX}/health/live", f"{API_PREFIX}/health/ready",
+    f"{API_PREFIX}/openapi.json", "/metrics",
+})
+
+
+@web.middleware
+async def maintenance_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """503 MAINTENANCE while the operator's switch is on; checked on entry only, so requests
+    already running when it is turned on finish normally."""
+    maintenance = request.app[state.MAINTENANCE].current
+    if maintenance is None or request.path in MAINTENANCE_EXEMPT:
+        return await handler(request)
+    return error_response(WavisError("MAINTENANCE", maintenance.message),
+                          {"Retry-After": str(maintenance.retry_after)})
+
+
 @web.middleware
 async def body_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse a declared oversize body before reading a byte of it."""
@@ -133,6 +154,7 @@ MIDDLEWARES = (
     tracing_middleware,
     error_middleware,
     cors_middleware,
+    maintenance_middleware,
     body_limit_middleware,
     auth_middleware,
     limits_middleware,

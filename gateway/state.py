@@ -13,6 +13,7 @@ from gateway.lockout import BruteForceGuard
 from gateway.pagination import CursorSigner
 from gateway.rate_limits import RateLimiter
 from gateway.settings import GatewaySettings
+from wavis.core.maintenance import MaintenanceWatch
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 REDIS = web.AppKey("redis", aioredis.Redis)
@@ -27,6 +28,7 @@ AUTH_CACHE = web.AppKey("auth_cache", AuthCache)
 LOCKOUT = web.AppKey("lockout", BruteForceGuard)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 CURSORS = web.AppKey("cursors", CursorSigner)
+MAINTENANCE = web.AppKey("maintenance", MaintenanceWatch)
 
 # Per request: who is calling (authenticated endpoints), and headers every response of this
 # request must carry whatever path it takes out (rate-limit headers).

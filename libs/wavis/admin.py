@@ -1,24 +1,31 @@
-"""wavis-admin: the operator's command line (accounts, plans, key revocation).
+"""wavis-admin: the operator's command line (accounts, plans, key revocation, maintenance).
 
 It talks to the metering service over gRPC, found the way `make run` publishes it: the
 WAVIS_METERING_TARGET variable, else <WAVIS_DATA_DIR>/stack.json (written by make run),
-else the default port.
+else the default port. `maintenance` writes the switch into the stack's Redis, found the same way
+(WAVIS_REDIS_URL, else stack.json, else the default).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
+import logging
 import os
 import sys
+from datetime import datetime, timezone
 from typing import Any
 
 import grpc
+import redis
 from google.protobuf.json_format import MessageToDict
 
+from wavis.core import maintenance
 from wavis.core.errors import error_from_rpc
 from wavis.core.grpc_client import open_channel
+from wavis.core.redis_client import open_redis
 from wavis.core.settings import CommonSettings, SettingsError, load_settings
 from wavis.devstack.stack import read_stack_file
 from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
@@ -31,6 +38,42 @@ def metering_target(settings: CommonSettings) -> str:
     if published is not None:
         return str(published["services"]["metering"])
     return settings.metering_target
+
+
+def redis_url(settings: CommonSettings) -> str:
+    if "WAVIS_REDIS_URL" in os.environ:
+        return settings.redis_url
+    published = read_stack_file(settings.data_dir)
+    if published is not None:
+        return str(published["redis_url"])
+    return settings.redis_url
+
+
+audit = logging.getLogger("wavis.admin.audit")
+
+
+async def run_maintenance(args: argparse.Namespace, settings: CommonSettings) -> Any:
+    redis = open_redis(settings, url=redis_url(settings))
+    try:
+        if args.action == "on":
+            switch = maintenance.Maintenance(
+                args.message, args.retry_after, getpass.getuser(),
+                datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            await maintenance.turn_on(redis, switch)
+            audit.warning("maintenance on by %s at %s: %r, Retry-After %d", switch.by,
+                          switch.since, switch.message, switch.retry_after)
+            return {"maintenance": "on", **vars(switch)}
+        if args.action == "off":
+            was_on = await maintenance.turn_off(redis)
+            audit.warning("maintenance off by %s at %s%s", getpass.getuser(),
+                          datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                          "" if was_on else " (it was not on)")
+            return {"maintenance": "off"}
+        current = await maintenance.read(redis)
+        return {"maintenance": "off"} if current is None else {"maintenance": "on",
+                                                               **vars(current)}
+    finally:
+        await redis.aclose()
 
 
 def _json(message: Any) -> dict[str, Any]:
@@ -81,6 +124,13 @@ def parser() -> argparse.ArgumentParser:
     revoke = commands.add_parser("revoke-key", help="revoke an API key by its prefix")
     revoke.add_argument("--prefix", required=True)
     revoke.add_argument("--account", help="only if the key belongs to this account")
+    switch = commands.add_parser(
+        "maintenance", help="every gateway replica answers 503 MAINTENANCE (on) or serves (off)")
+    switch.add_argument("action", choices=("on", "off", "status"))
+    switch.add_argument("--message", default=maintenance.DEFAULT_MESSAGE,
+                        help="the error message clients get (on)")
+    switch.add_argument("--retry-after", type=int, default=maintenance.DEFAULT_RETRY_AFTER,
+                        help="seconds, sent as the Retry-After header (on; default 600)")
     return parser
 
 
@@ -91,6 +141,19 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         print(f"wavis-admin: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if args.command == "maintenance":
+        if args.retry_after < 0:
+            print("wavis-admin: --retry-after must be 0 or more seconds", file=sys.stderr)
+            raise SystemExit(2)
+        # The audit line goes to stderr with who and when; the JSON state to stdout.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        try:
+            print(json.dumps(asyncio.run(run_maintenance(args, settings)), indent=2))
+        except redis.RedisError as exc:
+            print(f"wavis-admin: cannot reach Redis at {redis_url(settings)}: {exc}",
+                  file=sys.stderr)
+            raise SystemExit(1) from None
+        return
     target = metering_target(settings)
     try:
         result = asyncio.run(run(args, target))
