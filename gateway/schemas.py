@@ -153,8 +153,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
             },
             "rotations": {"type": "array", "items": {"type": "integer"}, "maxItems": 256,
-                          "description": "CKKS rotation steps; default: powers of two both "
-                                         "ways."},
+                          "description": "CKKS rotation steps; omitted: powers of two both "
+                                         "ways; []: no rotation keys."},
             "preset": {"type": "string",
                        "enum": ["fast_128", "standard_128", "conservative_128", "toy"],
                        "description": "TFHE only."},

@@ -87,7 +87,8 @@ async def generate_key(request: web.Request) -> web.Response:
             poly_degree=params.get("poly_degree", 0), scale_bits=params.get("scale_bits", 0),
             max_depth=params.get("max_depth", 0),
             security_level=params.get("security_level", "128-bit")),
-        rotations=body.get("rotations", []), preset=body.get("preset", ""),
+        rotations=body.get("rotations", []), has_rotations="rotations" in body,
+        preset=body.get("preset", ""),
         bootstrappable=body.get("bootstrappable", False),
         limits=limits_of(caller)), timeout=60)
     extra = {}

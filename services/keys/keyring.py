@@ -60,12 +60,12 @@ class Keyring:
     # Generation -----------------------------------------------------------------------
 
     async def generate(self, account_id: str, scheme: str, params: CkksParams | None,
-                       rotations: list[int], preset: str, limits: tuple[int, int],
+                       rotations: list[int] | None, preset: str, limits: tuple[int, int],
                        ) -> dict[str, Any]:
         if scheme == "ckks":
             assert params is not None
             validate_ckks_params(params)
-            job: tuple[Any, ...] = (generate_ckks_key, params, rotations or None)
+            job: tuple[Any, ...] = (generate_ckks_key, params, rotations)
         elif scheme == "tfhe":
             if preset not in PRESETS:
                 raise WavisError("INVALID_PARAMS", f"preset must be one of "

@@ -72,7 +72,8 @@ class KeysServicer(keys_pb2_grpc.KeysServiceServicer):
             params = CkksParams(int(p.poly_degree), int(p.scale_bits), int(p.max_depth),
                                 p.security_level or "128-bit", request.bootstrappable)
         record = await self.keyring.generate(
-            request.account_id, request.scheme, params, [int(r) for r in request.rotations],
+            request.account_id, request.scheme, params,
+            [int(r) for r in request.rotations] if request.has_rotations else None,
             request.preset, _limits(request.limits))
         return keys_pb2.GenerateKeyResponse(key=key_message(record))
 

@@ -453,3 +453,24 @@ async def test_testing_keys_warn_on_every_ciphertext_response(session: Session,
     stored = await api.post("/api/v1/ciphertexts/encrypt", headers=tenant.auth(),
                             json={"key_id": secure["key_id"], "values": [1.0]})
     assert stored.status == 201 and "X-Security-Warning" not in stored.headers
+
+
+async def test_empty_rotations_means_no_rotation_keys(api: Api, mesh: Stack) -> None:
+    tenant = await create_account(mesh)
+
+    async def key(**fields: object) -> Session:
+        reply = await api.post("/api/v1/keys/generate", headers=tenant.auth(),
+                               json={"scheme": "ckks", "params": PARAMS, **fields})
+        assert reply.status == 201, reply.text
+        return Session(api, tenant, reply.json)
+
+    bare, default = await key(rotations=[]), await key()
+    assert bare.key["rotations"] == [] and len(default.key["rotations"]) > 0
+    assert bare.key["size_bytes"] < default.key["size_bytes"]
+    x = _vector()
+    refused = await bare.compute("rotate", [await bare.encrypt(x)], rotation_steps=1)
+    assert refused.status == 400, refused.text
+    assert refused.json["error"]["code"] == "MISSING_ROTATION_KEY"
+    rotated = await default.compute("rotate", [await default.encrypt(x)], rotation_steps=1)
+    assert rotated.status == 200, rotated.text
+    _close(await default.decrypt(rotated.json["result_ciphertext_id"]), np.roll(x, -1))

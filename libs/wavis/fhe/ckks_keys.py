@@ -127,11 +127,12 @@ def generate_ckks_key(params: CkksParams, rotations: list[int] | None,
                       out_dir: str) -> dict[str, Any]:
     """Generate a key set, write KEY_FILES into out_dir, return its metadata (worker process).
 
-    rotations None (or empty) means default_rotations(slot_count).
+    rotations None means default_rotations(slot_count); an empty list, no rotation keys.
     """
     validate_ckks_params(params)
     slot_count = params.poly_degree // 2
-    steps = _checked_rotations(rotations or default_rotations(slot_count), slot_count)
+    steps = _checked_rotations(default_rotations(slot_count) if rotations is None else rotations,
+                               slot_count)
     if params.bootstrappable and params.scale_bits < BOOTSTRAP_MIN_SCALE_BITS:
         raise _invalid("scale_bits", f"bootstrappable keys need scale_bits of at least "
                        f"{BOOTSTRAP_MIN_SCALE_BITS} (59 gives the best precision).")
@@ -160,7 +161,8 @@ def generate_ckks_key(params: CkksParams, rotations: list[int] | None,
             cc.EvalBootstrapSetup(budget)
         keys = cc.KeyGen()
         cc.EvalMultKeyGen(keys.secretKey)
-        cc.EvalRotateKeyGen(keys.secretKey, steps)
+        if steps:
+            cc.EvalRotateKeyGen(keys.secretKey, steps)
         if params.bootstrappable:  # its automorphism keys travel with the rotation keys
             cc.EvalBootstrapKeyGen(keys.secretKey, slot_count)
         tag = keys.publicKey.GetKeyTag()
@@ -168,9 +170,11 @@ def generate_ckks_key(params: CkksParams, rotations: list[int] | None,
             "crypto_context": openfhe.Serialize(cc, openfhe.BINARY),
             "public_key": openfhe.Serialize(keys.publicKey, openfhe.BINARY),
             "eval_mult_key": openfhe.SerializeEvalMultKeyString(openfhe.BINARY, tag),
-            "eval_rotation_keys": openfhe.SerializeEvalAutomorphismKeyString(openfhe.BINARY, tag),
             "secret_key": openfhe.Serialize(keys.secretKey, openfhe.BINARY),
         }
+        if steps or params.bootstrappable:  # OpenFHE cannot serialize an empty key map
+            blobs["eval_rotation_keys"] = openfhe.SerializeEvalAutomorphismKeyString(
+                openfhe.BINARY, tag)
         metadata = _describe(openfhe, cc, tag)
         if params.bootstrappable:
             metadata["params"]["max_depth"] = params.max_depth

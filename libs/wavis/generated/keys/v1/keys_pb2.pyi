@@ -84,7 +84,7 @@ class Key(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., account_id: _Optional[str] = ..., scheme: _Optional[str] = ..., mode: _Optional[str] = ..., status: _Optional[str] = ..., failure: _Optional[str] = ..., params: _Optional[_Union[CkksParams, _Mapping]] = ..., slot_count: _Optional[int] = ..., max_level: _Optional[int] = ..., rotations: _Optional[_Iterable[int]] = ..., preset: _Optional[str] = ..., n: _Optional[int] = ..., big_n: _Optional[int] = ..., size_bytes: _Optional[int] = ..., security_bits: _Optional[int] = ..., created_at: _Optional[str] = ..., scaling_technique: _Optional[str] = ..., components: _Optional[_Iterable[str]] = ..., bootstrappable: _Optional[bool] = ..., level_budget: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class GenerateKeyRequest(_message.Message):
-    __slots__ = ("account_id", "scheme", "params", "rotations", "preset", "limits", "bootstrappable")
+    __slots__ = ("account_id", "scheme", "params", "rotations", "preset", "limits", "bootstrappable", "has_rotations")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     SCHEME_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +92,7 @@ class GenerateKeyRequest(_message.Message):
     PRESET_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     BOOTSTRAPPABLE_FIELD_NUMBER: _ClassVar[int]
+    HAS_ROTATIONS_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     scheme: str
     params: CkksParams
@@ -99,7 +100,8 @@ class GenerateKeyRequest(_message.Message):
     preset: str
     limits: KeyLimits
     bootstrappable: bool
-    def __init__(self, account_id: _Optional[str] = ..., scheme: _Optional[str] = ..., params: _Optional[_Union[CkksParams, _Mapping]] = ..., rotations: _Optional[_Iterable[int]] = ..., preset: _Optional[str] = ..., limits: _Optional[_Union[KeyLimits, _Mapping]] = ..., bootstrappable: _Optional[bool] = ...) -> None: ...
+    has_rotations: bool
+    def __init__(self, account_id: _Optional[str] = ..., scheme: _Optional[str] = ..., params: _Optional[_Union[CkksParams, _Mapping]] = ..., rotations: _Optional[_Iterable[int]] = ..., preset: _Optional[str] = ..., limits: _Optional[_Union[KeyLimits, _Mapping]] = ..., bootstrappable: _Optional[bool] = ..., has_rotations: _Optional[bool] = ...) -> None: ...
 
 class GenerateKeyResponse(_message.Message):
     __slots__ = ("key",)
