@@ -1,9 +1,8 @@
 """The one table of public error codes, and how an error crosses gRPC unchanged.
 
-Every public error code maps to one HTTP status (for the gateway's envelope) and one gRPC
-status code (for the internal hop). Services raise `WavisError(code, message)`; the server
-interceptor turns it into a `google.rpc.Status` whose `ErrorInfo.reason` is the code; callers
-turn that back into the same `WavisError` with `error_from_rpc`.
+Services raise `WavisError(code, message)`; the server interceptor sends it as a
+`google.rpc.Status` whose `ErrorInfo.reason` is the code; `error_from_rpc` turns it back.
+See docs/decisions/0002-one-error-table.md; the codes are listed in docs/api.md.
 """
 
 from __future__ import annotations
@@ -54,7 +53,7 @@ _TABLE: tuple[ErrorCode, ...] = (
               "The plan's monthly FCU allowance is used up."),
     ErrorCode("BUDGET_CAP_REACHED", 402, _C.RESOURCE_EXHAUSTED,
               "The account's hard monthly budget cap is reached."),
-    # FHE keys and ciphertexts (CONTRACT.md, seed 002).
+    # FHE keys and ciphertexts.
     ErrorCode("INVALID_PARAMS", 400, _C.INVALID_ARGUMENT, "The FHE parameters are out of range."),
     ErrorCode("INSUFFICIENT_SECURITY", 400, _C.INVALID_ARGUMENT,
               "These parameters cannot meet the requested security level."),

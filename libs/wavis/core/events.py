@@ -1,4 +1,4 @@
-"""Account events (CONTRACT.md "Webhooks"): services publish them to the webhooks service,
+"""Account events (docs/api.md lists them): services publish them to the webhooks service,
 which owns their durable queue and delivery."""
 
 from __future__ import annotations

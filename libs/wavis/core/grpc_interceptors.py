@@ -123,7 +123,7 @@ class CallInterceptor(_WrappingInterceptor):
             raise
         except (WavisError, grpc.RpcError, *REDIS_UNAVAILABLE) as exc:
             # A failed call to another service passes its public error code on unchanged; a
-            # Redis that does not answer is UPSTREAM_UNAVAILABLE (502), as CONTRACT.md says.
+            # Redis that does not answer is UPSTREAM_UNAVAILABLE (502).
             error = (exc if isinstance(exc, WavisError) else error_from_rpc(exc)
                      if isinstance(exc, grpc.RpcError) else redis_unavailable())
             if error.http_status >= 500:

@@ -1,12 +1,10 @@
-"""Following the keys service's key deletions, for the services that hold key material or
-data under keys (ckks-compute: loaded keys and ciphertexts; tfhe-eval: loaded keys).
+"""Following the keys service's key deletions (ckks-compute, tfhe-eval).
 
     await follow_key_deletions(keys_stub, dropped=drop, in_use=held_keys)
 
-runs for as long as the service does: `dropped(key_id)` for every key deleted. The watch can
-break (the keys service restarting); each time it (re)starts, the keys service sends an
-empty event, and every key `in_use()` ({key_id: account_id}) is checked with GetKey, so a
-deletion made while nobody was listening is not missed.
+runs for as long as the service does: `dropped(key_id)` for every key deleted, and, each time
+the watch (re)starts, for every key `in_use()` ({key_id: account_id}) that GetKey no longer
+finds. See docs/decisions/0014-key-deletions-followed-on-every-resubscribe.md.
 """
 
 from __future__ import annotations

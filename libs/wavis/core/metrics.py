@@ -1,14 +1,9 @@
 """RED metrics (rate, errors, duration) for Prometheus: per HTTP route and per gRPC method.
 
-The gateway serves them at GET /metrics (text format, no auth, outside /api/v1); each gRPC
-service serves its own on WAVIS_METRICS_PORT (off by default; 0 picks a free port). Each
-process is scraped on its own rather than through the gateway: replicas stay visible one by
-one, and a service's metrics stay readable while the gateway or the mesh is unhealthy.
-
-Labels are bounded: the route is the aiohttp template (/api/v1/keys/{key_id}), never the raw
-path; gRPC labels are the full method name and the status code name. `service` names the
-process (gateway, keys, ckks-compute...) so in-process tests and multi-service processes share
-one registry without collisions.
+The gateway serves them at GET /metrics; each gRPC service serves its own on
+WAVIS_METRICS_PORT. Labels are bounded (route templates, method and code names); `service`
+names the process, so processes sharing one registry (in-process tests) do not collide.
+See docs/decisions/0025-metrics-per-process.md.
 """
 
 from __future__ import annotations

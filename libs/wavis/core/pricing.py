@@ -1,4 +1,4 @@
-"""What work costs: FHE compute units (FCU) per operation, and their price (CONTRACT.md)."""
+"""What work costs: FHE compute units (FCU) per operation, and their price."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 USD_PER_FCU = 0.000002
 DEFAULT_JPY_PER_USD = 150.0
 
-# CKKS operations (seed 002's table).
+# CKKS operations.
 CKKS_FCU = {
     "add": 1, "negate": 1, "rescale": 1, "add-plain": 1,
     "multiply-plain": 2,

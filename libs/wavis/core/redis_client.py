@@ -16,7 +16,7 @@ from wavis.core.telemetry import active_tracer_provider
 
 _FROM_SETTINGS = -1.0
 
-# A Redis that does not answer: CONTRACT.md's 502 UPSTREAM_UNAVAILABLE, not a 500.
+# A Redis that does not answer: 502 UPSTREAM_UNAVAILABLE, not a 500.
 REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 

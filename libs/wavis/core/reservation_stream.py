@@ -1,11 +1,8 @@
 """Reservations over one long-lived MeteringService.ReserveUsageStream call.
 
-A unary gRPC call costs about 0.6 ms of CPU in grpc.aio on our machines, a message on an open
-stream about 0.2 ms; every metered operation makes one reservation, so the compute services
-send them as messages. Many reservations are in flight at once, matched to their answers by
-sequence number. When the stream breaks (the metering service restarting), the reservations
-waiting on it fail as UPSTREAM_UNAVAILABLE (their outcome unknown, so the caller releases
-them) and the next reservation opens a new stream.
+Many reservations are in flight at once, matched to their answers by sequence number. When
+the stream breaks, the reservations waiting on it fail as UPSTREAM_UNAVAILABLE and the next
+reservation opens a new stream. See docs/decisions/0005-one-reservation-stream-per-process.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Server secrets: from the environment; in development, generated once into the data dir.
 
-Production refuses to start without them (a generated secret there would differ between
-replicas and vanish with the pod). Development keeps them under <data dir>/secrets/ so a
-restart keeps every hashed API key valid.
+Production refuses to start without them. See
+docs/decisions/0029-secrets-generated-in-development.md.
 """
 
 from __future__ import annotations

@@ -1,17 +1,9 @@
 """The mesh's service credential: every internal gRPC call carries it, every service checks it.
 
-Two layers, both configured from the environment:
-- a shared token, WAVIS_SERVICE_TOKEN, sent as `authorization: Bearer <token>` metadata by every
-  channel `open_channel` makes and compared in constant time by every server
-  (`ServiceTokenInterceptor`). Production refuses to start without it; development generates
-  it once into <data dir>/secrets/service_token like the other secrets.
-- optional mTLS: with WAVIS_GRPC_TLS_CERT, WAVIS_GRPC_TLS_KEY and WAVIS_GRPC_TLS_CA set (PEM
-  files, e.g. a mounted Secret), servers listen with ssl_server_credentials and require a client
-  certificate signed by that CA, and channels present the same certificate.
-
-One process has one token: the first one resolved is kept (and exported to the environment in
-development), so in-process servers, the clients next to them and the children a devstack starts
-agree even when their settings name different data dirs.
+A shared token (WAVIS_SERVICE_TOKEN, `authorization: Bearer <token>`, compared in constant
+time by `ServiceTokenInterceptor`) and, with WAVIS_GRPC_TLS_CERT/_KEY/_CA, mTLS. One process
+resolves one token and exports it to its children. See
+docs/decisions/0015-service-token-and-optional-mtls.md.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """OpenTelemetry tracing for one process; the exporter is chosen by OTEL_TRACES_EXPORTER.
 
-With an exporter (console, otlp) every process installs a tracer provider, the gateway, gRPC
-clients and servers and Redis clients are instrumented, and W3C `traceparent` propagates
-gateway -> services -> Redis; logs carry the trace id. With "none" tracing is off: nothing is
-instrumented, because spans nobody exports cost about 1.5 ms of CPU on every compute request
-(measured with bench/ckks.py); logs then carry the request id only.
+With an exporter (console, otlp) the gateway, gRPC clients and servers and Redis clients are
+instrumented and W3C `traceparent` propagates; with "none" nothing is instrumented at all.
+See docs/decisions/0012-tracing-off-when-nothing-exports.md.
 """
 
 from __future__ import annotations

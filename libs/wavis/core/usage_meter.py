@@ -1,33 +1,14 @@
 """Metering from the services that do the work (ckks-compute, tfhe-eval).
 
-    prepared, charge = await meter.reserve_during(
-        load_operands(...), account_id=..., op_id=..., operation="add", fcu=1, record=True)
-
-The FCU is reserved with the metering service while the operation's inputs load, so the round
-trip adds no latency of its own, and before any evaluation: a refusal (402 QUOTA_EXHAUSTED,
-BUDGET_CAP_REACHED) means nothing ran (but see `metered` below). With `record` the
-reservation is the record (synchronous work): success sends nothing more, failure gives it
-back with `release`.
-Without it the FCU is held until `commit` (asynchronous work that completed) or `release`.
-
     result, charge = await meter.metered(load_inputs(...), evaluate, account_id=..., ...)
 
-runs a whole synchronous operation. Each recording reservation's answer carries the account's
-headroom: the FCU it can still be charged before its plan's allowance or a hard budget cap
-could refuse an operation (-1: no limit applies). While the last answer, under
-HEADROOM_FOR_SECONDS old, leaves room for twice what this process has in flight for the
-account (other replicas spend it too), the next operation is evaluated while its
-reservation travels, and the answer waits for the reservation: the round trip leaves the
-answer's path. The reservation is still sent before evaluation starts and the answer still
-waits for it, so a refusal still wins (a limit set meanwhile, or other replicas spent the
-headroom): the result is dropped (`discard`) and nothing is billed. Near a limit, each
-operation waits for its reservation before it is evaluated, as does the first operation of
-an account this process has not heard about.
-
-Whatever fails, nothing stands: inputs that fail to load release a reservation that landed;
-a reservation whose answer was lost (the metering service unreachable mid-call) is released in
-the background until the metering service acknowledges it (ReleaseUsage is idempotent, and
-an op id released before its reservation lands is void).
+runs a whole synchronous operation: the FCU is reserved (and recorded) while the inputs load,
+and the evaluation overlaps the reservation too while the account's last known headroom
+allows it; a refusal drops the result (`discard`). `reserve_during(..., record=False)` holds
+the FCU of asynchronous work until `commit` or `release`. Whatever fails, nothing stays
+charged: failed work gives the charge back, a lost answer is released in the background until
+acknowledged. See docs/decisions/0003-metering-in-the-compute-services.md and
+docs/decisions/0004-evaluate-while-the-reservation-travels.md.
 """
 
 from __future__ import annotations
@@ -50,8 +31,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-# How long an answer's headroom is trusted for the account's next operations. Longer only
-# widens the window in which a limit set meanwhile refuses work already evaluated.
+# How long an answer's headroom is trusted (longer widens the window for discarded work).
 HEADROOM_FOR_SECONDS = 10.0
 MAX_ACCOUNTS_REMEMBERED = 10_000  # lapsed headrooms are dropped beyond it
 

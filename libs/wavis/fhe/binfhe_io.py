@@ -1,11 +1,8 @@
 """BinFHE (TFHE) objects as bytes, although openfhe-python serializes them only through files.
 
-openfhe-python binds `SerializeToFile` / `Deserialize*(filename, sertype)` for BinFHE objects and
-no string variants, so the byte helpers go through an anonymous in-memory file
-(`os.memfd_create`, opened again as `/proc/self/fd/N`): no disk, no temporary name to clean up.
-Every deserialization failure, whichever way OpenFHE reports it (a `(obj, False)` tuple or a
-RuntimeError / ValueError / MemoryError from the C++ reader), becomes `BinFheFormatError`, so
-callers map one exception to their public error code.
+The byte helpers go through an anonymous in-memory file (`os.memfd_create`, opened again as
+`/proc/self/fd/N`); every deserialization failure becomes `BinFheFormatError`. See
+docs/decisions/0019-binfhe-bytes-through-memfd.md.
 """
 
 from __future__ import annotations

@@ -1,17 +1,14 @@
-"""TFHE (BinFHE) gates, encryption and decryption, run inside worker processes.
+"""TFHE (BinFHE) gates, encryption and decryption, run inside worker processes
+(docs/decisions/0006-binfhe-worker-processes.md): picklable arguments only.
 
-BinFHE holds the GIL, and untrusted ciphertext bytes can crash OpenFHE's reader: so every
-function here runs in a FheWorkerPool worker and is called with picklable arguments. A worker
-keeps the keys it loaded (context + `BTKeyLoad`, and a server-mode secret key) in a
-module-level table; each call carries a `KeyRef` (so any worker, even a fresh replacement,
-can load the key from local files on first use) and `keep`, the key ids the replica still
-holds, so a worker drops what the replica evicted.
+A worker keeps the keys it loaded in a module-level table; each call carries a `KeyRef` (any
+worker, even a fresh replacement, loads the key from local files on first use) and `keep`,
+the key ids the replica still holds, so a worker drops what the replica evicted.
 
-Bootstraps per gate (ARCHITECTURE.md, measured): NOT is free (a negation), every two-input
-gate and every list-input gate is one bootstrap, and MUX built as
-(sel AND a) OR (NOT sel AND b) is three. OpenFHE's list-input gates (AND3, OR3, MAJORITY)
-need the `_3`/`_4` parameter sets and OpenFHE does not check their arity: none of the four
-presets is such a set, so they are refused for them (`MULTI_INPUT_PRESETS`).
+Bootstraps per gate: NOT is free (a negation), every two-input and list-input gate is one,
+MUX built as (sel AND a) OR (NOT sel AND b) is three. The list-input gates need parameter sets
+none of the presets is (`MULTI_INPUT_PRESETS`), see
+docs/decisions/0020-uploaded-tfhe-keys-matched-to-a-preset.md.
 """
 
 from __future__ import annotations
@@ -42,7 +39,7 @@ GATE_BOOTSTRAPS: dict[str, int] = {
     **{op: 1 for op in TWO_INPUT_GATES}, "NOT": 0, "MUX": 3,
     **{op: 1 for op in MULTI_INPUT_GATES},
 }
-# Presets whose parameter sets support the list-input gates: none of the contract's four.
+# Presets whose parameter sets support the list-input gates: none of the four.
 MULTI_INPUT_PRESETS: frozenset[str] = frozenset()
 
 

@@ -1,15 +1,10 @@
 """TFHE (BinFHE) key sets: generate one for a preset, or inspect an uploaded eval key, in a worker.
 
-The eval key is two OpenFHE objects (CONTRACT.md "Wire encodings"): the BinFHEContext and the
-RingGSWBTKey that `cc.GetBTKey()` returns, which holds the refreshing key, the key-switching key
-and (for LMKCDEY) the automorphism keys as one unit, reloaded with `cc.BTKeyLoad(key)`.
-
-The preset of an uploaded key is read from the context's own parameter record (its JSON
-serialization: n, N, q, Q, the key-switching and gadget bases, the bootstrapping method...),
-which must equal that of a preset's freshly generated context exactly. The bootstrapping key
-does not expose its dimensions, so it is then exercised: two gates on random-looking
-ciphertexts. A key made for other parameters reads out of bounds there (a segfault, which the
-worker pool turns into WorkerCrashed: the caller maps it to INVALID_KEY).
+The eval key is two OpenFHE objects (the wire encoding is in docs/api.md): the BinFHEContext
+and the RingGSWBTKey that `cc.GetBTKey()` returns, reloaded with `cc.BTKeyLoad(key)`. An
+uploaded key's preset is the one whose context's parameter record equals the upload's; the
+bootstrapping key is then exercised with two gates (a key for other parameters crashes the
+worker: INVALID_KEY). See docs/decisions/0020-uploaded-tfhe-keys-matched-to-a-preset.md.
 """
 
 from __future__ import annotations

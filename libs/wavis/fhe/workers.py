@@ -1,16 +1,10 @@
 """OpenFHE calls in worker processes, so a crash in OpenFHE cannot take the service down.
 
-Hostile bytes can segfault OpenFHE's parsers, and BinFHE gates hold the GIL: both call for
-processes. Each worker runs one call at a time, so when a worker dies the only call lost is
-the one that killed it; that call raises WorkerCrashed and the worker is replaced.
-
-Calls travel as pickled messages on a pipe per worker, sent and answered on the event loop
-(the answer is read when the loop sees the pipe readable): a call costs ~0.05 ms of overhead
-where concurrent.futures.ProcessPoolExecutor, with its manager and feeder threads, took
-~0.25 ms idle and over 1 ms on a busy service.
-
-Workers start with 'spawn' (forking after OpenMP started deadlocks children) and set
-OMP_NUM_THREADS before they import OpenFHE, whose OpenMP runtime reads it once, at load.
+Each worker runs one call at a time (a worker that dies loses only the call that killed it:
+WorkerCrashed, and the worker is replaced). Calls travel as pickled messages on a pipe per
+worker, answered on the event loop. Workers start with 'spawn' and set OMP_NUM_THREADS before
+importing OpenFHE. See docs/decisions/0006-binfhe-worker-processes.md and
+docs/decisions/0008-untrusted-bytes-in-worker-processes.md.
 """
 
 from __future__ import annotations
@@ -189,11 +183,9 @@ class FheWorkerPool:
         dead.close(timeout=1.0)
 
     async def run_fresh(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """fn(*args) in a new worker process of its own, which exits afterwards.
-
-        For key generation: OpenFHE keeps parameter-dependent tables in process-global state,
-        and a long-lived worker that had built other contexts was seen to fail a later
-        GenCryptoContext ("EstimateLogP() failure: expected sizeP ..."). Counts against the
+        """fn(*args) in a new worker process of its own, which exits afterwards (key
+        generation: OpenFHE's process-global tables, see
+        docs/decisions/0008-untrusted-bytes-in-worker-processes.md). Counts against the
         pool's size like any call.
         """
         if self._closed:
