@@ -60,6 +60,8 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
     if operation not in OPERATIONS:
         raise WavisError("INVALID_OPERATION", f"Unknown operation {operation!r}; one of "
                          f"{', '.join(OPERATIONS)}.", {"operation": operation})
+    if operation == "rotate":
+        body = _rotate_steps(body)
     caller = request[state.CALLER]
     op_id = new_id("op")
     message = pb.ComputeRequest(
@@ -86,6 +88,19 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
     return web.json_response(result_json(reply.op_id, operation, result,
                                          message.return_ciphertext),
                              headers=budget_headers(result.result))
+
+
+def _rotate_steps(body: dict[str, Any]) -> dict[str, Any]:
+    """rotation_steps, else the older form with the steps as plain_operand[0]; ckks-compute
+    refuses a rotation by 0 (mod the slot count), which only the key's slot count tells."""
+    if "rotation_steps" in body:
+        return body
+    older = body.get("plain_operand")
+    if older is None or len(older) != 1 or older[0] != int(older[0]):
+        raise WavisError("VALIDATION_ERROR", "rotate needs rotation_steps (a non-zero integer).",
+                         {"field": "rotation_steps"})
+    rest = {name: value for name, value in body.items() if name != "plain_operand"}
+    return rest | {"rotation_steps": int(older[0])}
 
 
 async def compute_operation(request: web.Request) -> web.Response:
@@ -128,7 +143,9 @@ _COMPUTE_FIELDS: dict[str, Any] = {
                           "description": "poly-eval: low to high, at most 65."},
     "scale_stable": {"type": "boolean", "default": False,
                      "description": "Rescale after multiplies and align levels."},
-    "rotation_steps": {"type": "integer", "description": "rotate: positive rotates left."},
+    "rotation_steps": {"type": "integer", "description": "rotate (required, non-zero): "
+                       "positive rotates left. Older clients may send [steps] as "
+                       "plain_operand instead."},
     "matrix": {"type": "array", "items": {"type": "array", "items": {"type": "number"}},
                "description": "matmul: a square block (power-of-two side dividing "
                               "slot_count, vector in its first slots) or rows of slot_count."},

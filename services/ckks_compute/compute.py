@@ -211,8 +211,11 @@ class Calculator:
             if len(request.polynomial_coeffs) < 2:
                 raise WavisError("VALIDATION_ERROR", "polynomial_coeffs needs at least 2 "
                                  "coefficients (low to high).", {"field": "polynomial_coeffs"})
-        if operation == "rotate":
-            ckks_ops.rotation_plan(request.rotation_steps, shape)
+        if operation == "rotate" and not ckks_ops.rotation_plan(request.rotation_steps, shape):
+            # A rotation by 0 (mod the slot count) would bill for returning the input.
+            raise WavisError("VALIDATION_ERROR", f"rotation_steps must be a non-zero integer, "
+                             f"not a multiple of the slot count ({shape.slot_count}).",
+                             {"field": "rotation_steps"})
         if operation == "matmul":
             if request.matrix is None:
                 raise WavisError("VALIDATION_ERROR", "matmul needs matrix.",

@@ -284,8 +284,9 @@ async def test_async_operations(session: Session, api: Api) -> None:
     cancelled = await api.request("DELETE", f"/api/v1/compute/{op_id}",
                                   headers=session.tenant.auth())
     assert cancelled.json["status"] == "completed"  # already done: nothing to cancel
-    failing = await session.compute("rotate", [cx], rotation_steps=0, **{"async": True})
-    assert failing.status == 202
+    # Refused before it is queued (a rotation by 0 would bill for the input unchanged).
+    refused = await session.compute("rotate", [cx], rotation_steps=0, **{"async": True})
+    assert refused.status == 400 and refused.json["error"]["code"] == "VALIDATION_ERROR"
     unknown = await api.get("/api/v1/compute/op_missing", headers=session.tenant.auth())
     assert unknown.status == 404 and unknown.json["error"]["code"] == "OPERATION_NOT_FOUND"
 
@@ -474,3 +475,21 @@ async def test_empty_rotations_means_no_rotation_keys(api: Api, mesh: Stack) -> 
     rotated = await default.compute("rotate", [await default.encrypt(x)], rotation_steps=1)
     assert rotated.status == 200, rotated.text
     _close(await default.decrypt(rotated.json["result_ciphertext_id"]), np.roll(x, -1))
+
+
+async def test_rotate_needs_nonzero_steps_and_refusals_are_free(session: Session,
+                                                                api: Api) -> None:
+    x = _vector()
+    cx = await session.encrypt(x)
+    for fields in ({}, {"rotation_steps": 0}, {"rotation_steps": SLOTS},
+                   {"plain_operand": [1.5]}, {"plain_operand": [1.0, 2.0]}):
+        reply = await session.compute("rotate", [cx], **fields)
+        assert reply.status == 400, (fields, reply.text)
+        assert reply.json["error"]["code"] == "VALIDATION_ERROR", fields
+        assert reply.json["error"]["details"]["field"] == "rotation_steps", fields
+    # The older form: the steps as plain_operand[0].
+    older = await session.compute("rotate", [cx], plain_operand=[2])
+    assert older.status == 200, older.text
+    _close(await session.decrypt(older.json["result_ciphertext_id"]), np.roll(x, -2))
+    usage = (await api.get("/api/v1/billing/usage", headers=session.tenant.auth())).json
+    assert usage["total_fcu"] == 5 and usage["by_operation"]["rotate"]["count"] == 1
