@@ -1,6 +1,6 @@
-"""Where CKKS work runs: a thread pool (CKKS calls release the GIL), with the keys loaded in
-this process (contexts, eval keys, server-mode secret keys) and recently used ciphertexts kept
-deserialized, both bounded by bytes.
+"""Where CKKS work runs: a thread pool, with the keys loaded in this process and recently
+used ciphertexts kept deserialized, both bounded by bytes. See
+docs/decisions/0007-ckks-thread-pool-and-eval-key-lock.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
-"""A readers-writer lock for threads: many evaluations at once, or one key load/eviction.
-
-OpenFHE keeps eval keys in process-global maps without locks; reading them while another
-thread inserts or clears would be a data race, so changes take the write side.
+"""A readers-writer lock for threads: many evaluations at once, or one key load/eviction
+(OpenFHE's eval-key maps are process-global and unlocked: see
+docs/decisions/0007-ckks-thread-pool-and-eval-key-lock.md).
 """
 
 from __future__ import annotations

@@ -230,7 +230,8 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     settings = context.settings
     assert isinstance(settings, CkksSettings)
     context.fhe_engine = fhe_engine_description()
-    # The ciphertext cache may live in a Redis of its own (no AOF): see CkksSettings.
+    # The ciphertext cache may live in a Redis of its own (no AOF): see
+    # docs/decisions/0011-ciphertexts-in-a-redis-of-their-own.md.
     redis_bytes = open_redis(settings, tracer_provider=context.tracer_provider,
                              url=settings.ciphertext_redis_url or None)
     redis_text = open_redis(settings, decode_responses=True,

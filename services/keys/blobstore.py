@@ -1,7 +1,7 @@
 """Key material on disk, addressed by sha256, written atomically (temp file, fsync, rename).
 
 The interface is small (a streaming writer, open, size, delete) so an S3-compatible store can
-stand in later; the local directory is the default.
+stand in later. See docs/decisions/0017-content-addressed-blob-store.md.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """FCU accounting in Redis: a charge is taken before the work, recorded exactly once.
 
-Two ways to take it (both check the plan's quota and a hard budget cap first, atomically):
-- record now (`record=True`, synchronous operations): the reservation *is* the record. The
-  usage counters and the ledger entry are written at once (state "recorded"); nothing more is
-  sent when the operation succeeds. A release (the operation was refused, failed or was
-  cancelled) reverses exactly what the reservation wrote, atomically and once.
-- hold (`record=False`, asynchronous operations): the FCU is held in pending:{acct} (state
-  "reserved") until CommitUsage records it or ReleaseUsage gives it back; a hold neither
-  committed nor released expires after RESERVATION_SECONDS.
-CommitUsage of a "recorded" op only marks it final ("committed": no longer releasable).
+Both ways check the plan's quota and a hard budget cap first, atomically: `record=True`
+(synchronous work) writes the record at once ("recorded"; a release reverses exactly that);
+`record=False` holds the FCU ("reserved") until CommitUsage or ReleaseUsage, or until
+RESERVATION_SECONDS pass. CommitUsage of a "recorded" op marks it "committed" (final). See
+docs/decisions/0003-metering-in-the-compute-services.md.
 
 Keys (namespace wavis:metering:):
   op:{op_id}                    hash: the operation (account, name, FCU, cost, state

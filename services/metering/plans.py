@@ -1,4 +1,4 @@
-"""The one table of plan limits (CONTRACT.md "Billing"), which a deployment can override."""
+"""The one table of plan limits (docs/api.md lists them), which a deployment can override."""
 
 from __future__ import annotations
 

@@ -1,13 +1,11 @@
 """Gates and batches: validation, the batch DAG, and its evaluation across worker processes.
 
-A batch is a DAG: a gate input is a ciphertext or "$k", the output of an earlier gate k (a
-reference to itself or a later gate is INVALID_BATCH, so there are no cycles). Each gate's
-level is one more than the highest level of the gates it reads; the levels run one after
-the other, and within a level the gates are dealt to every worker (largest bootstrap counts
-first, each to the least loaded worker), one call per worker, so a level of independent
-gates keeps all cores busy. Ciphertext bytes travel between levels through this process
-(565 bytes a ciphertext at toy, 4,485 at STD128). Untrusted bytes are only deserialized in
-workers; a worker that crashes on them costs only its own share: INVALID_CIPHERTEXT.
+A gate input is a ciphertext or "$k", the output of an earlier gate k (a reference to itself
+or a later gate is INVALID_BATCH, so there are no cycles). Each gate's level is one more than
+the highest level of the gates it reads; levels run one after the other, and within a level
+the gates are dealt to every worker (largest bootstrap counts first, each to the least loaded
+worker), one call per worker. A worker that crashes on untrusted bytes costs only its share:
+INVALID_CIPHERTEXT (docs/decisions/0006-binfhe-worker-processes.md).
 """
 
 from __future__ import annotations

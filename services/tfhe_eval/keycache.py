@@ -1,12 +1,9 @@
 """The keys a replica holds: fetched from the keys service, unloaded least recently used first.
 
-A key's public parts (context, bootstrapping key) are written to a local folder of this
-replica, from which every worker process loads them (`KeyRef`); a server-mode secret key is
-fetched unsealed only when encrypting or decrypting and kept in memory only, never on disk.
-A loaded STD128 bootstrapping key takes about twice its serialized size in memory, in every
-worker that loaded it; the budget counts each key that way, for all workers, and unloads the
-least recently used keys past it (the last one is always kept). Workers learn which keys to
-drop from the `keep` set each call carries.
+Public parts go to a local folder every worker loads from (`KeyRef`); a server-mode secret key
+is fetched only to encrypt or decrypt and kept in memory only. The budget counts each key at
+MEMORY_FACTOR times its size in every worker; the last key is always kept. See
+docs/decisions/0018-tfhe-sessions-served-by-any-replica.md.
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-MEMORY_FACTOR = 2  # loaded size / serialized size of a bootstrapping key (ARCHITECTURE.md)
+MEMORY_FACTOR = 2  # loaded size / serialized size of a bootstrapping key (measured at STD128)
 FETCH_TIMEOUT_SECONDS = 600.0
 
 

@@ -1,11 +1,9 @@
 """What tfhe-eval does: open sessions on keys of the keys service, and evaluate with them.
 
-Server mode: the keys service generates the key (its secret key sealed at rest there), this
-replica loads it. FHE-blind: a client's eval key archive goes through the keys service's
-chunked upload (checked there in a worker, registered as a blind key) or names a key already
-uploaded. Either way the session record (Redis) names a key, so any replica can serve it:
-one that does not hold the key fetches it from the keys service (KeyCache) and notes itself
-in the record.
+Server mode: the keys service generates the key. FHE-blind: a client's eval key archive goes
+through the keys service's chunked upload, or names a key already uploaded. Either way the
+session record (Redis) names a key, so any replica serves it, fetching the key on demand
+(docs/decisions/0018-tfhe-sessions-served-by-any-replica.md).
 """
 
 from __future__ import annotations

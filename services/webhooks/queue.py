@@ -1,16 +1,9 @@
 """The durable event queue and the delivery schedule, in Redis (namespace wavis:webhooks:).
 
-- Publish appends the event to a Redis Stream (`events`), deduplicated by event id, in one
-  Lua script: once Publish answers, the event is in Redis (AOF-persisted in production).
-- The fan-out reads the stream through a consumer group. For each event it creates one
-  delivery record per subscribed endpoint, schedules it in the `due` sorted set and
-  acknowledges (and deletes) the stream entry, all in one Lua script, so a crash leaves
-  either the entry pending (it is claimed again, XAUTOCLAIM) or every delivery created.
-  Delivery ids derive from (event id, endpoint id), so fanning out twice creates nothing twice.
-- A worker claims due deliveries by moving their score forward by a lease (longer than an
-  attempt can take) and counting the attempt. A replica that dies mid-attempt (kill -9) leaves
-  the delivery due again when the lease ends: at-least-once. A settled attempt reschedules
-  (retry), or removes it from `due` (delivered / failed) and lets the record expire later.
+Publish appends to a Redis Stream (`events`); the fan-out reads it through a consumer group
+and turns each event into one delivery per subscribed endpoint, scheduled in `due`; workers
+claim due deliveries with a lease and settle each attempt. Each step is one Lua script. See
+docs/decisions/0021-webhook-queue-on-a-redis-stream.md.
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
 """SSRF rules for webhook URLs: checked when an endpoint is saved and again at every delivery.
 
-A URL must be https (http only for loopback/private hosts when private targets are allowed),
-at most 2048 characters, without credentials, and its host must resolve only to public
-addresses. Link-local (169.254/16, fe80::/10: cloud metadata lives there), multicast,
-reserved and unspecified addresses are always refused; loopback, private (and other non-global)
-addresses and names ending in .local/.internal/.intranet only when allow_private is set.
-
-At delivery, `VettingResolver` is the HTTP client's resolver: the addresses it vetted are the
-ones the client connects to, so a DNS answer that changes between check and connect (DNS
-rebinding) cannot reach a private address.
+https, at most 2048 characters, no credentials, a host that resolves only to public addresses
+(loopback, private addresses and http only with allow_private; link-local, multicast and
+reserved never). At delivery `VettingResolver` is the HTTP client's resolver, so the vetted
+addresses are the ones connected to. See docs/decisions/0022-webhook-urls-vetted-at-connect.md.
 """
 
 from __future__ import annotations
