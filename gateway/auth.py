@@ -57,9 +57,8 @@ def caller_from(reply: metering_pb2.AuthenticateResponse) -> Caller:
 
 
 class AuthCache:
-    """Successful lookups by key prefix, holding a digest of the whole key, for a few seconds.
-
-    Disabled while the revocation watch is down: a revocation missed then must not linger.
+    """Successful lookups by key prefix, holding a digest of the whole key, for a few seconds;
+    off while the revocation watch is down (docs/decisions/0030-auth-cache-follows-revocations.md).
     """
 
     def __init__(self, ttl_seconds: float) -> None:

@@ -1,7 +1,7 @@
 """The declarative endpoint table: one entry per public operation.
 
-Routing, the OpenAPI document and (from the edge issue on) authorization all read this table,
-so an endpoint's path, minimum role and schemas are stated exactly once.
+Routing, authorization, the trial allowance and the OpenAPI document all read this table
+(docs/decisions/0023-declarative-endpoint-table.md).
 """
 
 from __future__ import annotations

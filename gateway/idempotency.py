@@ -1,10 +1,7 @@
 """Idempotency-Key: a retried POST or PATCH replays the first outcome instead of running again.
 
-Per account, for 24 h, in Redis (namespace wavis:gateway:idempotency:). The first request
-claims the key with a short lease while it runs; its outcome (status, body, the headers that
-describe the result) is stored unless it is a 5xx. The same key with the same method, path and
-body replays that outcome with `Idempotent-Replayed: true`; with a different request it is 409
-IDEMPOTENCY_KEY_REUSED; while the first still runs, 409 IDEMPOTENCY_IN_PROGRESS.
+Per account, for 24 h, in Redis (namespace wavis:gateway:idempotency:); 5xx outcomes are not
+stored. See docs/decisions/0032-idempotency-outcomes-in-redis.md.
 """
 
 from __future__ import annotations

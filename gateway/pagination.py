@@ -1,9 +1,8 @@
 """The one pagination helper of every list endpoint.
 
-`?limit=1..100` (default 20) and `?cursor=`. Services page by an opaque position; the gateway
-wraps it in a cursor bound to the list and the account and signed with HMAC-SHA256, so a
-cursor cannot be forged, edited, or replayed against another list or account (400
-INVALID_CURSOR).
+`?limit=1..100` (default 20) and `?cursor=`: the service's position, in a cursor bound to the
+list and the account and signed with HMAC-SHA256 (400 INVALID_CURSOR otherwise). See
+docs/decisions/0031-signed-pagination-cursors.md.
 """
 
 from __future__ import annotations

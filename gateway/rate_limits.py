@@ -1,10 +1,8 @@
 """Request rate limits: per account per UTC day and per calendar month, per client IP per 60 s.
 
-One Lua script checks all three counters and counts the request only if every one has room,
-so under any concurrency exactly `limit` requests pass and a refused request consumes
-nothing. State lives in Redis (namespace wavis:gateway:rate:), shared by every replica.
-The same script first checks the caller's brute-force locks (gateway/lockout.py), so a request
-from a cached, already authenticated key needs one Redis round trip for both.
+One Lua script (namespace wavis:gateway:rate:) checks the caller's brute-force locks, then
+all three counters, and counts the request only if every one has room. See
+docs/decisions/0016-one-redis-script-for-rate-limits-and-locks.md.
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
-"""Charges from a handler's point of view.
-
-The compute services meter their own work (wavis.core.usage_meter): ckks-compute and tfhe-eval
-reserve an operation's FCU while its inputs load and answer with the charge. The gateway's part:
+"""Charges from a handler's point of view; the compute services meter their own work
+(docs/decisions/0003-metering-in-the-compute-services.md).
 
 - `charged(request, account_id, charge)` files a charge a service answered with, so that an
   answer that still ends in failure (>= 400, or the handler raised) gives it back;
 - `metered_call(request, account_id, op_id, call)` awaits a call to such a service and, when
-  its answer was lost (the service unreachable or the request cancelled mid-call), releases the
-  op id in the background: it may have been recorded before the connection broke;
+  its answer was lost, releases the op id in the background (it may have been recorded);
 - `settle(request, status)`, from the limits middleware once the answer is known.
-
-A replayed idempotent request never reaches a handler, so it is never billed twice.
 """
 
 from __future__ import annotations

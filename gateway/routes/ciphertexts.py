@@ -51,7 +51,7 @@ def decode_ciphertext(text: str) -> bytes:
 
 
 def _warning(insecure: bool) -> dict[str, str]:
-    """Every response about a below-128-bit key says so (CONTRACT.md, Conventions)."""
+    """Every response about a below-128-bit key says so (X-Security-Warning)."""
     return {"X-Security-Warning": SECURITY_WARNING} if insecure else {}
 
 

@@ -2,10 +2,8 @@
 
 Every gate costs its real number of bootstraps x 5 FCU (NOT is free, MUX is three); a batch
 of 32 gates or more gets 30% off, rounded up to a whole FCU (wavis.core.pricing). tfhe-eval
-meters the work: it sends the FCU reservation (which records it) before any gate runs, answers
-only once it is recorded (402 when a limit refuses it, the gates' results dropped) and gives it
-back if the evaluation fails (wavis.core.usage_meter). Every response about a toy session
-carries X-Security-Warning.
+meters the work (docs/decisions/0003-metering-in-the-compute-services.md). Every response
+about a toy session carries X-Security-Warning.
 """
 
 from __future__ import annotations
@@ -38,9 +36,8 @@ from wavis.core.usage_meter import Charge
 from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2 as pb
 
 PRESETS = ("fast_128", "standard_128", "conservative_128", "toy")
-# Bootstraps per gate as tfhe-eval builds them (wavis.fhe.tfhe_gates.GATE_BOOTSTRAPS, which
-# the gateway does not import: it holds no FHE code; a test keeps the two equal), for
-# GET /tfhe/pricing.
+# Bootstraps per gate as tfhe-eval builds them, for GET /tfhe/pricing; a test keeps it equal
+# to wavis.fhe.tfhe_gates.GATE_BOOTSTRAPS (docs/decisions/0024-gateway-holds-no-fhe-code.md).
 GATE_BOOTSTRAPS = {"NAND": 1, "AND": 1, "OR": 1, "XOR": 1, "NOR": 1, "XNOR": 1, "NOT": 0,
                    "MUX": 3, "AND3": 1, "OR3": 1, "MAJORITY": 1}
 LIST_INPUT_GATES = ("AND3", "OR3", "MAJORITY")
