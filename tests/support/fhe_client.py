@@ -1,5 +1,5 @@
-"""What a client does with OpenFHE on its own side: make keys, serialize them as CONTRACT.md's
-wire encodings say, encrypt and decrypt. Tests use it to play an FHE-blind client."""
+"""What a client does with OpenFHE on its own side: make keys, serialize them in the API's wire
+encodings (docs/api.md), encrypt and decrypt. Tests use it to play an FHE-blind client."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def make_ckks_client(ring_dim: int = 2048, depth: int = 2, scale_bits: int = 30,
 
 
 def toy_tfhe_archive() -> bytes:
-    """A client's toy BinFHE eval key as CONTRACT.md's stored ZIP (context + bootstrap key)."""
+    """A client's toy BinFHE eval key as the API's stored ZIP (context + bootstrap key)."""
     context = fhe.BinFHEContext()
     context.GenerateBinFHEContext(fhe.TOY, fhe.GINX)
     secret = context.KeyGen()

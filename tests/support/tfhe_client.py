@@ -21,7 +21,7 @@ class ToyTfheClient:
         self._folder = tempfile.mkdtemp(prefix="tfhe-client-")
 
     def archive(self) -> bytes:
-        """The eval key as CONTRACT.md's stored ZIP (context + bootstrap key)."""
+        """The eval key as the API's stored ZIP (context + bootstrap key)."""
         ctx_path = os.path.join(self._folder, "context.bin")
         bt_path = os.path.join(self._folder, "bootstrap_key.bin")
         assert fhe.SerializeToFile(ctx_path, self.context, fhe.BINARY)

@@ -134,7 +134,7 @@ async def test_depth_3_at_8192_is_insufficient_for_128_bit(pool: FheWorkerPool,
 
 async def test_scale_bits_openfhe_refuses_is_invalid_params(pool: FheWorkerPool,
                                                            tmp_path: Path) -> None:
-    # CONTRACT.md allows 60, but OpenFHE 1.6.1 wants scalingModSize below 60.
+    # The API's range reaches 60, but OpenFHE 1.6.1 wants scalingModSize below 60.
     with pytest.raises(WavisError) as caught:
         await pool.run(generate_ckks_key, CkksParams(4096, 60, 1, "testing"), [1], str(tmp_path))
     assert (caught.value.code, caught.value.details) == ("INVALID_PARAMS", {"field": "scale_bits"})

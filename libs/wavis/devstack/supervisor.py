@@ -3,7 +3,7 @@ service that crashed (a native fault in OpenFHE, an out-of-memory kill) is start
 its port, so the stack keeps serving; the requests it had in flight fail (the gateway answers
 502 UPSTREAM_UNAVAILABLE) and the next ones reach the new process. A service that keeps
 crashing (more than MAX_RESTARTS within WINDOW_SECONDS), Redis or the gateway exiting stops
-the whole stack, loudly."""
+the whole stack, loudly. See docs/decisions/0027-make-run-restarts-crashed-services.md."""
 
 from __future__ import annotations
 

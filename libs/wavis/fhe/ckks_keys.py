@@ -1,13 +1,11 @@
 """CKKS key sets: generate one from asked parameters, or inspect an uploaded one, in a worker.
 
-Both entry points run in an `FheWorkerPool` process (module-level functions, picklable
-arguments, plain-dict results) because OpenFHE keeps eval keys and contexts in process-global
-maps and because parsing untrusted bytes may crash. Both describe the key set the same way,
-from the context and key maps themselves, and both clear OpenFHE's global maps on the way out
-so a long-lived worker holds nothing between calls.
-
-`security_bits` is what OpenFHE itself accepts, not what was asked: the context's parameters
-are regenerated at 256-, 192- and 128-bit and the first level `GenCryptoContext` accepts wins.
+Both entry points run in an `FheWorkerPool` process (picklable arguments, plain-dict results;
+docs/decisions/0008-untrusted-bytes-in-worker-processes.md), describe the key set from the
+context and key maps themselves, and clear OpenFHE's global maps on the way out. Server keys
+use FIXEDMANUAL scaling (docs/decisions/0009-fixedmanual-scaling-for-server-keys.md);
+`security_bits` is the highest level OpenFHE accepts for the parameters
+(docs/decisions/0010-security-bits-from-openfhe.md).
 """
 
 from __future__ import annotations
@@ -34,7 +32,8 @@ TESTING_POLY_DEGREES = (1024, 2048)  # only with security_level "testing"
 SCALE_BITS_RANGE = (20, 60)
 MAX_DEPTH_RANGE = (1, 30)
 
-# The files generate_ckks_key writes, each the BINARY wire encoding of CONTRACT.md.
+# The files generate_ckks_key writes, each in OpenFHE's BINARY serialization (the wire
+# encoding docs/api.md describes).
 KEY_FILES = {
     "crypto_context": "crypto_context.bin",
     "public_key": "public_key.bin",
@@ -81,7 +80,7 @@ def bootstrap_depth(budget: list[int]) -> int:
 
 
 def validate_ckks_params(params: CkksParams) -> None:
-    """Raise INVALID_PARAMS naming the first field out of CONTRACT.md's ranges."""
+    """Raise INVALID_PARAMS naming the first field out of the API's ranges."""
     if params.security_level not in SECURITY_LEVELS:
         raise _invalid("security_level", "security_level must be one of "
                        + ", ".join(f'"{name}"' for name in SECURITY_LEVELS) + ".")
@@ -114,12 +113,8 @@ def default_rotations(slot_count: int) -> list[int]:
 
 
 def first_mod_bits(scale_bits: int) -> int:
-    """Bits of the first RNS modulus: 10 bits above the scale (OpenFHE's own 50/60 example).
-
-    OpenFHE's default of 60 bits whatever the scale wastes modulus: at N=8192 and 128-bit it
-    leaves no room for even depth 1 with a 40-bit scale, which 40/50 allows. The 10 spare bits
-    are the integer part a decrypted value may use (|x| < 2^9).
-    """
+    """Bits of the first RNS modulus: 10 bits above the scale, at most 60 (why: see
+    docs/decisions/0009-fixedmanual-scaling-for-server-keys.md)."""
     return min(60, scale_bits + 10)
 
 

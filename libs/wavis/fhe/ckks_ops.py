@@ -3,7 +3,8 @@ promises: every operation states the levels it will consume before it runs.
 
 Levels used by a ciphertext = level + (noise scale degree - 1): a product not yet rescaled
 has used its level already. With FIXEDMANUAL scaling (server-mode keys) a product stays at
-double scale until `rescale`; `scale_stable` rescales right after each multiply instead.
+double scale until `rescale`; `scale_stable` rescales right after each multiply instead
+(docs/decisions/0009-fixedmanual-scaling-for-server-keys.md).
 """
 
 from __future__ import annotations
