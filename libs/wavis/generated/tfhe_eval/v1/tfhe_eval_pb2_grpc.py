@@ -28,8 +28,8 @@ if _version_not_supported:
 class TfheEvalServiceStub:
     """TfheEvalService is the tfhe-eval service's internal API. Callers pass the account they act for in
     request fields; the gateway is one such caller among others. Ciphertexts are the bytes
-    OpenFHE's SerializeToFile(path, lwe_ciphertext, BINARY) writes (CONTRACT.md, "Wire
-    encodings"). A session names a key of the keys service; any replica serves any session,
+    OpenFHE's SerializeToFile(path, lwe_ciphertext, BINARY) writes (the wire encoding of
+    docs/api.md). A session names a key of the keys service; any replica serves any session,
     loading the key from the keys service when it does not hold it yet.
     """
 
@@ -84,8 +84,8 @@ class TfheEvalServiceStub:
 class TfheEvalServiceServicer:
     """TfheEvalService is the tfhe-eval service's internal API. Callers pass the account they act for in
     request fields; the gateway is one such caller among others. Ciphertexts are the bytes
-    OpenFHE's SerializeToFile(path, lwe_ciphertext, BINARY) writes (CONTRACT.md, "Wire
-    encodings"). A session names a key of the keys service; any replica serves any session,
+    OpenFHE's SerializeToFile(path, lwe_ciphertext, BINARY) writes (the wire encoding of
+    docs/api.md). A session names a key of the keys service; any replica serves any session,
     loading the key from the keys service when it does not hold it yet.
     """
 
@@ -204,8 +204,8 @@ def add_TfheEvalServiceServicer_to_server(servicer, server):
 class TfheEvalService:
     """TfheEvalService is the tfhe-eval service's internal API. Callers pass the account they act for in
     request fields; the gateway is one such caller among others. Ciphertexts are the bytes
-    OpenFHE's SerializeToFile(path, lwe_ciphertext, BINARY) writes (CONTRACT.md, "Wire
-    encodings"). A session names a key of the keys service; any replica serves any session,
+    OpenFHE's SerializeToFile(path, lwe_ciphertext, BINARY) writes (the wire encoding of
+    docs/api.md). A session names a key of the keys service; any replica serves any session,
     loading the key from the keys service when it does not hold it yet.
     """
 
