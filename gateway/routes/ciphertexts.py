@@ -94,9 +94,12 @@ async def delete_ciphertext(request: web.Request) -> web.Response:
 
 
 async def decrypt_ciphertext(request: web.Request) -> web.Response:
+    # The body is optional: no body decrypts the default number of values.
+    body = await read_body(request, "DecryptRequest") if await request.read() else {}
     reply = await request.app[state.SERVICES].ckks_compute.DecryptCiphertext(
         pb.DecryptCiphertextRequest(account_id=request[state.CALLER].account_id,
-                                    ciphertext_id=request.match_info["ciphertext_id"]),
+                                    ciphertext_id=request.match_info["ciphertext_id"],
+                                    count=body.get("count", 0)),
         timeout=60)
     return web.json_response({"values": list(reply.values),
                               "precision_bits": reply.precision_bits},
@@ -134,6 +137,14 @@ register_schemas({
                      "size_bytes", "expires_at"],
         "properties": _CIPHERTEXT_PROPERTIES,
     },
+    "DecryptRequest": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"count": {
+            "type": "integer", "minimum": 1,
+            "description": "How many leading slots to return (at most the key's slot_count). "
+                           "Default: as many values as were encrypted, when known, else "
+                           "every slot."}},
+    },
     "Decrypted": {
         "type": "object", "required": ["values", "precision_bits"],
         "properties": {"values": {"type": "array", "items": {"type": "number"}},
@@ -162,5 +173,6 @@ ENDPOINTS = (
     Endpoint("POST", "/ciphertexts/{ciphertext_id}/decrypt", decrypt_ciphertext,
              "Decrypt under a server-mode key", "Ciphertexts",
              {200: Reply("The slots' values.", "Decrypted", _WARN)}, min_role=TRIAL,
-             description="A blind key answers 400 BLIND_KEY."),
+             request_schema="DecryptRequest",
+             description="The body is optional. A blind key answers 400 BLIND_KEY."),
 )

@@ -83,6 +83,8 @@ class StoredCiphertext:
     budget_pct: float = 100.0
     data: bytes | None = None
     insecure_key: bool = False
+    # How many leading slots carry values (decrypt's default length); 0: unknown, every slot.
+    value_count: int = 0
 
 
 class CiphertextStore:
@@ -94,7 +96,7 @@ class CiphertextStore:
         self._delete = redis.register_script(_DELETE)
 
     async def put(self, account_id: str, key_id: str, data: bytes, level: int,
-                  budget_pct: float, insecure_key: bool = False,
+                  budget_pct: float, insecure_key: bool = False, value_count: int = 0,
                   ) -> tuple[StoredCiphertext, list[str]]:
         if len(data) > MAX_CIPHERTEXT_BYTES:
             raise WavisError("PAYLOAD_TOO_LARGE", "Ciphertexts are limited to 2 MB.",
@@ -103,13 +105,15 @@ class CiphertextStore:
         expires_at = rfc3339(time.time() + self.ttl_seconds)
         fields: list[Any] = ["account_id", account_id, "key_id", key_id, "size", len(data),
                              "expires_at", expires_at, "level", level, "budget", budget_pct,
-                             "insecure", int(insecure_key), "data", data]
+                             "insecure", int(insecure_key), "count", value_count,
+                             "data", data]
         evicted = await self._put(
             keys=[_record(ciphertext_id), LRU, SIZES, TOTAL, _key_index(key_id)],
             args=[ciphertext_id, len(data), self.ttl_seconds, int(time.time() * 1000),
                   self.budget_bytes, *fields])
         stored = StoredCiphertext(ciphertext_id, account_id, key_id, len(data), expires_at,
-                                  level, budget_pct, insecure_key=insecure_key)
+                                  level, budget_pct, insecure_key=insecure_key,
+                                  value_count=value_count)
         return stored, [e.decode() if isinstance(e, bytes) else e for e in evicted]
 
     async def get(self, account_id: str, ciphertext_id: str, with_data: bool = True,
@@ -120,7 +124,7 @@ class CiphertextStore:
                        with_data: list[bool]) -> list[StoredCiphertext]:
         """Several ciphertexts (each touched for LRU) in one round trip."""
         fields = ["account_id", "key_id", "size", "expires_at", "level", "budget", "insecure",
-                  "data"]
+                  "count", "data"]  # data last: left out when not wanted
         now = int(time.time() * 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
             for ciphertext_id, data in zip(ciphertext_ids, with_data, strict=True):
@@ -137,8 +141,8 @@ class CiphertextStore:
             found.append(StoredCiphertext(
                 ciphertext_id, account_id, values[1].decode(), int(values[2]),
                 values[3].decode(), int(values[4]), float(values[5]),
-                values[7] if with_data[index] else None,
-                insecure_key=values[6] == b"1"))
+                values[8] if with_data[index] else None,
+                insecure_key=values[6] == b"1", value_count=int(values[7] or 0)))
         return found
 
     async def delete(self, account_id: str, ciphertext_id: str) -> None:

@@ -50,10 +50,24 @@ class Prepared:
     key: LoadedKey
     inputs: list[Any]
     matrix: list[list[float]] | None
+    value_count: int = 0  # the result's (StoredCiphertext.value_count)
 
 
 def _operand_count(operation: str) -> int:
     return 2 if operation in ckks_ops.BINARY else 1
+
+
+# Operations that leave the slots past the operands' values at zero; the others move values
+# (rotate, matmul) or add to every slot (add-plain, poly-eval's constant term).
+_KEEP_COUNT = frozenset({"add", "negate", "multiply", "multiply-plain", "rescale", "bootstrap"})
+
+
+def _result_count(operation: str, operands: list[StoredCiphertext]) -> int:
+    """The result's value count: the operands' largest, else 0 (every slot)."""
+    counts = [record.value_count for record in operands]
+    if operation not in _KEEP_COUNT or 0 in counts:
+        return 0
+    return max(counts)
 
 
 class Calculator:
@@ -64,10 +78,11 @@ class Calculator:
 
     # Ciphertexts in and out ---------------------------------------------------------------
 
-    async def _store_result(self, key: LoadedKey, result: Serialized) -> tuple[
-            StoredCiphertext, list[str]]:
+    async def _store_result(self, key: LoadedKey, result: Serialized, value_count: int = 0,
+                            ) -> tuple[StoredCiphertext, list[str]]:
         stored, evicted = await self.store.put(key.account_id, key.key_id, result.data,
-                                               result.level, result.budget_pct, key.insecure)
+                                               result.level, result.budget_pct, key.insecure,
+                                               value_count)
         self.engine.remember_ciphertext(stored.ciphertext_id, result.ciphertext,
                                         len(result.data))
         return stored, evicted
@@ -99,14 +114,19 @@ class Calculator:
             plain = key.context.MakeCKKSPackedPlaintext([float(v) for v in values])
             return serialized(key.context.Encrypt(key.public_key, plain), key.shape)
 
-        return await self._store_result(key, await self.engine.run(encrypt))
+        return await self._store_result(key, await self.engine.run(encrypt), len(values))
 
     async def load(self, account_id: str, ciphertext_id: str, key: LoadedKey) -> Any:
         return (await self.load_many(account_id, [ciphertext_id], key))[0]
 
     async def load_many(self, account_id: str, ciphertext_ids: list[str],
                         key: LoadedKey) -> list[Any]:
-        """The ciphertexts, deserialized (from this replica's cache when it has them)."""
+        return (await self._load_records(account_id, ciphertext_ids, key))[0]
+
+    async def _load_records(self, account_id: str, ciphertext_ids: list[str],
+                            key: LoadedKey) -> tuple[list[Any], list[StoredCiphertext]]:
+        """The ciphertexts, deserialized (from this replica's cache when it has them), and
+        their records."""
         import openfhe
 
         cached = [self.engine.cached_ciphertext(ct_id) for ct_id in ciphertext_ids]
@@ -124,12 +144,17 @@ class Calculator:
                                                    record.data, openfhe.BINARY)
                 self.engine.remember_ciphertext(record.ciphertext_id, ciphertext, record.size)
             loaded.append(ciphertext)
-        return loaded
+        return loaded, stored
 
-    async def decrypt(self, account_id: str, ciphertext_id: str,
+    async def decrypt(self, account_id: str, ciphertext_id: str, count: int = 0,
                       ) -> tuple[list[float], float, bool]:
+        """count values (0: the value count recorded with the ciphertext, else every slot)."""
         stored = await self.store.get(account_id, ciphertext_id, with_data=False)
         key = await self.engine.key(account_id, stored.key_id)
+        if not 0 <= count <= key.shape.slot_count:
+            raise WavisError("VALIDATION_ERROR", f"count must be 1 to {key.shape.slot_count} "
+                             "(the key's slot_count).", {"field": "count"})
+        length = count or stored.value_count or key.shape.slot_count
         if key.secret_key is None:
             raise WavisError("BLIND_KEY", "This key is FHE-blind: the server cannot decrypt; "
                              "download the ciphertext and decrypt on your side.")
@@ -141,7 +166,7 @@ class Calculator:
             return [float(v) for v in plain.GetRealPackedValue()], float(plain.GetLogPrecision())
 
         values, precision = await self.engine.run(decrypt)
-        return values, precision, key.insecure
+        return values[:length], precision, key.insecure
 
     # Operations -------------------------------------------------------------------------
 
@@ -167,15 +192,17 @@ class Calculator:
 
     async def prepare(self, request: ComputeInput, key: LoadedKey) -> Prepared:
         """Load and check everything; any refusal happens here, before work is queued."""
-        inputs = await self.load_many(request.account_id, request.ciphertext_ids, key)
-        return Prepared(request, key, inputs, self._check(request, key.shape, inputs))
+        inputs, records = await self._load_records(request.account_id, request.ciphertext_ids,
+                                                   key)
+        return Prepared(request, key, inputs, self._check(request, key.shape, inputs),
+                        _result_count(request.operation, records))
 
     async def execute(self, prepared: Prepared) -> ComputeOutput:
         key, request = prepared.key, prepared.request
         # One trip to the pool: the result is serialized right after it is computed.
         result = await self.engine.run(_evaluate_and_serialize, key.context, request,
                                        key.shape, prepared.inputs, prepared.matrix)
-        stored, evicted = await self._store_result(key, result)
+        stored, evicted = await self._store_result(key, result, prepared.value_count)
         output = ComputeOutput(stored, result.compute_time_ms, evicted, result.data)
         if request.operation == "bootstrap":
             output.bootstrap_applied = True

@@ -127,8 +127,8 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
     async def DecryptCiphertext(self, request: pb.DecryptCiphertextRequest,
                                 grpc_context: grpc.aio.ServicerContext,
                                 ) -> pb.DecryptCiphertextResponse:
-        values, precision, insecure = await self.calculator.decrypt(request.account_id,
-                                                                    request.ciphertext_id)
+        values, precision, insecure = await self.calculator.decrypt(
+            request.account_id, request.ciphertext_id, int(request.count))
         return pb.DecryptCiphertextResponse(values=values, precision_bits=precision,
                                             insecure_key=insecure)
 

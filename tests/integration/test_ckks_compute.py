@@ -493,3 +493,29 @@ async def test_rotate_needs_nonzero_steps_and_refusals_are_free(session: Session
     _close(await session.decrypt(older.json["result_ciphertext_id"]), np.roll(x, -2))
     usage = (await api.get("/api/v1/billing/usage", headers=session.tenant.auth())).json
     assert usage["total_fcu"] == 5 and usage["by_operation"]["rotate"]["count"] == 1
+
+
+async def test_decrypt_returns_the_values_encrypted(session: Session, api: Api) -> None:
+    async def decrypt(ciphertext_id: str, **body: object) -> tuple[int, list[float]]:
+        reply = await api.post(f"/api/v1/ciphertexts/{ciphertext_id}/decrypt",
+                               headers=session.tenant.auth(), **({"json": body} if body else {}))
+        return reply.status, reply.json.get("values", reply.json)
+
+    x = np.array([1.0, 2.0, 3.0])
+    cx = await session.encrypt(x)
+    status, values = await decrypt(cx)
+    assert status == 200 and len(values) == 3
+    _close(np.array(values), x)
+    status, values = await decrypt(cx, count=5)
+    assert status == 200 and len(values) == 5
+    _close(np.array(values), np.array([1.0, 2.0, 3.0, 0.0, 0.0]))
+    for bad in (0, SLOTS + 1):
+        status, error = await decrypt(cx, count=bad)
+        assert status == 400 and error["error"]["details"]["field"] == "count", (bad, error)
+    cy = await session.encrypt(np.array([1.0] * 5))
+    added = await session.compute("add", [cx, cy])
+    assert len((await decrypt(added.json["result_ciphertext_id"]))[1]) == 5  # the longer
+    rotated = await session.compute("rotate", [cx], rotation_steps=-1)
+    status, values = await decrypt(rotated.json["result_ciphertext_id"])
+    assert status == 200 and len(values) == SLOTS  # values moved: every slot
+    _close(np.array(values[:4]), np.array([0.0, 1.0, 2.0, 3.0]))

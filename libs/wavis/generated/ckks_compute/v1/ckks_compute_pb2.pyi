@@ -106,12 +106,14 @@ class DeleteCiphertextResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class DecryptCiphertextRequest(_message.Message):
-    __slots__ = ("account_id", "ciphertext_id")
+    __slots__ = ("account_id", "ciphertext_id", "count")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CIPHERTEXT_ID_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     ciphertext_id: str
-    def __init__(self, account_id: _Optional[str] = ..., ciphertext_id: _Optional[str] = ...) -> None: ...
+    count: int
+    def __init__(self, account_id: _Optional[str] = ..., ciphertext_id: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class DecryptCiphertextResponse(_message.Message):
     __slots__ = ("values", "precision_bits", "insecure_key")
