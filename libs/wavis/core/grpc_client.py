@@ -12,6 +12,7 @@ import grpc.aio
 from opentelemetry import trace
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
+from wavis.core.grpc_keepalive import channel_options, keepalive_ms
 from wavis.core.request_context import (
     REQUEST_ID_METADATA,
     add_time,
@@ -131,7 +132,7 @@ def open_channel(target: str, *, default_deadline: float = DEFAULT_DEADLINE_SECO
     options = [
         ("grpc.service_config", _SERVICE_CONFIG),
         ("grpc.enable_retries", 1),
-        ("grpc.keepalive_time_ms", 30_000),
+        *channel_options(keepalive_ms()),
     ]
     defaults = _CallDefaultsInterceptor(default_deadline, token or service_token())
     provider = active_tracer_provider(tracer_provider)

@@ -32,6 +32,7 @@ from wavis.core.grpc_interceptors import (
     CallInterceptor,
     ServiceTokenInterceptor,
 )
+from wavis.core.grpc_keepalive import keepalive_ms, server_options
 from wavis.core.logging import configure_logging
 from wavis.core.mesh import MeshService
 from wavis.core.ready_file import write_ready_file
@@ -102,6 +103,7 @@ class GrpcServiceRunner:
         ]
         self.server = grpc.aio.server(options=[
             ("grpc.max_receive_message_length", settings.grpc_max_receive_bytes),
+            *server_options(keepalive_ms(settings)),
         ], interceptors=interceptors)
         self.context = ServiceContext(mesh=mesh, settings=settings, server=self.server,
                                       tracer_provider=tracer_provider)

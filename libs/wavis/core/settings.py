@@ -270,6 +270,10 @@ class CommonSettings:
     grpc_tls_ca: Path | None = setting(
         "WAVIS_GRPC_TLS_CA", None, parse_path,
         doc="PEM CA that signs every mesh certificate; servers require client certificates")
+    grpc_keepalive_seconds: float = setting(
+        "WAVIS_GRPC_KEEPALIVE_SECONDS", 30.0, parse_float(1, 3600),
+        doc="how often gRPC channels ping their servers; the servers' ping policy is derived "
+            "from it (wavis.core.grpc_keepalive), so set the same value on every process")
 
     @property
     def is_production(self) -> bool:
