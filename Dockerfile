@@ -9,14 +9,8 @@
 #   docker build --target webhooks     -t wavis-webhooks .
 #   docker build --target gateway      -t wavis-gateway .
 #
-# Base image: python:3.10-slim-bookworm rather than ubuntu:22.04 + apt's python3.10.
-# - The openfhe==1.6.1.0.22.4 wheel is built on Ubuntu 22.04 and needs GLIBC_2.34,
-#   GLIBCXX_3.4.29 / CXXABI_1.3.13 and libgomp.so.1 (GOMP_5.1). Debian 12 (bookworm) has
-#   glibc 2.36 and GCC 12's libstdc++/libgomp, so it meets all of them; it is also what the
-#   development machines run, where this wheel is known to import.
-# - That wheel is tagged py3-none-any but ships a cpython-310 extension, so pip would happily
-#   install it on any Python: the interpreter MUST be 3.10. The official image pins it exactly
-#   and keeps the image smaller than Ubuntu plus apt's interpreter.
+# Base image: python:3.10-slim-bookworm (the openfhe wheel needs exactly Python 3.10 and
+# bookworm's glibc, libstdc++ and libgomp): see docs/decisions/0028-python-3-10-on-bookworm.md.
 ARG PYTHON_IMAGE=python:3.10-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------
