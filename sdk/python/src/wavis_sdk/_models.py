@@ -199,7 +199,9 @@ class OperationStatus:
         status = body["status"]
         return OperationStatus(
             op_id=body["op_id"], status=status, operation=body.get("operation"),
-            result=ComputeResult.parse(body, response) if status == "completed" else None,
+            # The cancel answer of a finished operation names its status only.
+            result=ComputeResult.parse(body, response) if "result_ciphertext_id" in body
+            else None,
             error=body.get("error"))
 
 

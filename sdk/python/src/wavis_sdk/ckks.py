@@ -224,13 +224,6 @@ class CkksKeys:
             (folder / KEY_FILES["public_key"]).read_bytes(), openfhe.BINARY)
         secret_key = openfhe.DeserializePrivateKeyString(
             (folder / SECRET_FILE).read_bytes(), openfhe.BINARY)
-        # Eval keys go into OpenFHE's global maps (by key tag): needed to upload them again.
-        openfhe.DeserializeEvalMultKeyString(
-            (folder / KEY_FILES["eval_mult_key"]).read_bytes(), openfhe.BINARY)
-        rotation_file = folder / KEY_FILES["eval_rotation_keys"]
-        if meta.get("rotations") and rotation_file.exists():
-            openfhe.DeserializeEvalAutomorphismKeyString(rotation_file.read_bytes(),
-                                                        openfhe.BINARY)
         return cls(context, public_key, secret_key, CkksParams(**meta["params"]),
                    list(meta.get("rotations") or []), meta["scaling_technique"],
                    meta.get("key_id"), folder)
@@ -243,6 +236,7 @@ class CkksKeys:
         import openfhe
 
         tag = self.public_key.GetKeyTag()
+        self._register_eval_keys(openfhe, tag)
         parts = {
             "crypto_context": openfhe.Serialize(self.context, openfhe.BINARY),
             "public_key": openfhe.Serialize(self.public_key, openfhe.BINARY),
@@ -252,6 +246,20 @@ class CkksKeys:
             parts["eval_rotation_keys"] = openfhe.SerializeEvalAutomorphismKeyString(
                 openfhe.BINARY, tag)
         return parts
+
+    def _register_eval_keys(self, openfhe: Any, tag: str) -> None:
+        """OpenFHE serializes eval keys from its process-wide maps (by key tag): keys loaded
+        from files are put there on first use, unless this process already has them."""
+        if self.directory is None:
+            return
+        if tag not in set(openfhe.CryptoContext.GetAllEvalMultKeys()):
+            openfhe.DeserializeEvalMultKeyString(
+                (self.directory / KEY_FILES["eval_mult_key"]).read_bytes(), openfhe.BINARY)
+        rotation_file = self.directory / KEY_FILES["eval_rotation_keys"]
+        if self.rotations and rotation_file.exists() and \
+                tag not in set(openfhe.CryptoContext.GetAllEvalAutomorphismKeys()):
+            openfhe.DeserializeEvalAutomorphismKeyString(rotation_file.read_bytes(),
+                                                        openfhe.BINARY)
 
     def write_bundle(self, path: str | os.PathLike[str]) -> Path:
         """The chunked upload's `ckks_key_bundle`: a stored ZIP of the wire parts."""
