@@ -4,32 +4,19 @@ show (small upload parts, webhooks to loopback)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import wavis_sdk
+from sdk_support import new_tenant, sdk_client
 from wavis_sdk.ckks import CkksKeys
 from wavis_sdk.tfhe import TfheKeys
 
-from support.accounts import Tenant, create_account
+from support.accounts import Tenant
 from wavis.devstack.stack import Stack
 
 UPLOAD_PART_BYTES = 1024 * 1024  # the smallest part size a deployment may set
-
-
-def new_tenant(stack: Stack, plan: str = "pro") -> Tenant:
-    return asyncio.run(create_account(stack, plan=plan))
-
-
-def sdk_client(stack: Stack, tenant: Tenant, state_dir: Path, **options: object,
-               ) -> wavis_sdk.Client:
-    """An SDK client as the tenant, from the tenant's own client address (so one test's
-    requests never fill another's per-IP burst window)."""
-    return wavis_sdk.Client(tenant.api_key, stack.gateway_url, state_dir=str(state_dir),
-                            default_headers={"X-Forwarded-For": tenant.client_ip},
-                            **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

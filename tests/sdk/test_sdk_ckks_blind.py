@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wavis_sdk
+from sdk_support import sdk_client
 from wavis_sdk.ckks import CkksKeys
 
 TOLERANCE = 1e-3  # max abs error at 40-bit scale, N=2048 (testing parameters)
@@ -17,8 +18,6 @@ rng = np.random.default_rng(15)
 
 @pytest.fixture(scope="module")
 def uploaded(ckks_keys: CkksKeys, mesh, tenant, tmp_path_factory) -> tuple[CkksKeys, str]:
-    from conftest import sdk_client  # tests/sdk/conftest.py
-
     with sdk_client(mesh, tenant, tmp_path_factory.mktemp("state")) as client:
         key = client.keys.upload(ckks_keys)
     assert key.mode == "blind" and key.scheme == "ckks" and key.status == "ready"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import wavis_sdk
+from sdk_support import sdk_client
 from wavis_sdk.tfhe import Circuit, TfheKeys, ripple_carry_adder
 
 TRUTH = {
@@ -20,8 +21,6 @@ TRUTH = {
 
 @pytest.fixture(scope="module")
 def session(mesh, tenant, tfhe_keys: TfheKeys, tmp_path_factory) -> wavis_sdk.TfheSession:
-    from conftest import sdk_client  # tests/sdk/conftest.py
-
     with sdk_client(mesh, tenant, tmp_path_factory.mktemp("state")) as client:
         made = client.tfhe.create_eval_session(tfhe_keys)  # inline: a toy key is ~20 MB
     assert made.is_blind and made.preset == "toy" and made.security_warning
