@@ -145,6 +145,8 @@ def test_keys_saved_to_files_decrypt_after_loading(client: wavis_sdk.Client, upl
                                       client.ciphertexts.upload(keys.encrypt(x)),
                                       return_ciphertext=True)
     _close(loaded.decrypt(product, length=4), x * x)
+    again = client.keys.upload(CkksKeys.load(folder))  # what was saved uploads as it was
+    assert again.key_id != key_id and again.rotations == tuple(keys.rotations)
     other = CkksKeys.generate(2048, 40, 3, "testing", rotations=[])
     with pytest.raises(wavis_sdk.DecryptionError) as wrong:
         other.decrypt(product, length=4)  # another secret key decodes noise: refused

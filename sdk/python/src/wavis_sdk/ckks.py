@@ -232,11 +232,14 @@ class CkksKeys:
 
     def wire_parts(self) -> dict[str, bytes]:
         """Context, public key and evaluation keys as BINARY serializations (never the
-        secret key)."""
+        secret key): the saved files when there are some, else serialized now."""
+        names = [*KEY_FILES][:4 if self.rotations else 3]
+        if self.directory is not None and all(
+                (self.directory / KEY_FILES[n]).exists() for n in names):
+            return {name: (self.directory / KEY_FILES[name]).read_bytes() for name in names}
         import openfhe
 
         tag = self.public_key.GetKeyTag()
-        self._register_eval_keys(openfhe, tag)
         parts = {
             "crypto_context": openfhe.Serialize(self.context, openfhe.BINARY),
             "public_key": openfhe.Serialize(self.public_key, openfhe.BINARY),
@@ -246,20 +249,6 @@ class CkksKeys:
             parts["eval_rotation_keys"] = openfhe.SerializeEvalAutomorphismKeyString(
                 openfhe.BINARY, tag)
         return parts
-
-    def _register_eval_keys(self, openfhe: Any, tag: str) -> None:
-        """OpenFHE serializes eval keys from its process-wide maps (by key tag): keys loaded
-        from files are put there on first use, unless this process already has them."""
-        if self.directory is None:
-            return
-        if tag not in set(openfhe.CryptoContext.GetAllEvalMultKeys()):
-            openfhe.DeserializeEvalMultKeyString(
-                (self.directory / KEY_FILES["eval_mult_key"]).read_bytes(), openfhe.BINARY)
-        rotation_file = self.directory / KEY_FILES["eval_rotation_keys"]
-        if self.rotations and rotation_file.exists() and \
-                tag not in set(openfhe.CryptoContext.GetAllEvalAutomorphismKeys()):
-            openfhe.DeserializeEvalAutomorphismKeyString(rotation_file.read_bytes(),
-                                                        openfhe.BINARY)
 
     def write_bundle(self, path: str | os.PathLike[str]) -> Path:
         """The chunked upload's `ckks_key_bundle`: a stored ZIP of the wire parts."""
