@@ -253,9 +253,10 @@ class Ciphertexts(_Namespace):
         """The ciphertext with its data (to decrypt locally)."""
         return self._run(self._ops.get_ciphertext(ciphertext))
 
-    def decrypt(self, ciphertext: Any) -> Decrypted:
-        """Server mode only; blind keys answer BLIND_KEY."""
-        return self._run(self._ops.decrypt_ciphertext(ciphertext))
+    def decrypt(self, ciphertext: Any, count: int | None = None) -> Decrypted:
+        """Server mode only; blind keys answer BLIND_KEY. The server answers as many values
+        as were encrypted (every slot for results it cannot tell), or `count` leading slots."""
+        return self._run(self._ops.decrypt_ciphertext(ciphertext, count))
 
     def delete(self, ciphertext: Any) -> None:
         self._run(self._ops.delete_ciphertext(ciphertext))
@@ -655,8 +656,8 @@ class AsyncCiphertexts(_AsyncNamespace):
     async def get(self, ciphertext: Any) -> Ciphertext:
         return await self._run(self._ops.get_ciphertext(ciphertext))
 
-    async def decrypt(self, ciphertext: Any) -> Decrypted:
-        return await self._run(self._ops.decrypt_ciphertext(ciphertext))
+    async def decrypt(self, ciphertext: Any, count: int | None = None) -> Decrypted:
+        return await self._run(self._ops.decrypt_ciphertext(ciphertext, count))
 
     async def delete(self, ciphertext: Any) -> None:
         await self._run(self._ops.delete_ciphertext(ciphertext))

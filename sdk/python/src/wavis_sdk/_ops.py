@@ -369,10 +369,10 @@ class Ops:
         response = yield from self.request("GET", f"/ciphertexts/{ciphertext_id_of(ciphertext)}")
         return Ciphertext.parse(response.json(), response)
 
-    def decrypt_ciphertext(self, ciphertext: Any) -> Op[Decrypted]:
+    def decrypt_ciphertext(self, ciphertext: Any, count: int | None) -> Op[Decrypted]:
         response = yield from self.request(
             "POST", f"/ciphertexts/{ciphertext_id_of(ciphertext)}/decrypt",
-            timeout=KEYGEN_TIMEOUT)
+            {"count": count} if count is not None else None, timeout=KEYGEN_TIMEOUT)
         body = response.json()
         return Decrypted([float(v) for v in body["values"]], float(body["precision_bits"]))
 
