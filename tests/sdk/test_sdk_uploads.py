@@ -81,3 +81,18 @@ def test_a_ckks_key_above_the_body_limit_goes_in_parts(own_stack: Stack, tmp_pat
         x = client.ciphertexts.upload(keys.encrypt([0.5, 0.25]))
         doubled = client.compute.add(key, x, x, return_ciphertext=True)
         assert [round(v, 3) for v in keys.decrypt(doubled, length=2)] == [1.0, 0.5]
+
+
+async def test_the_async_client_streams_parts_too(own_stack: Stack, tmp_path: Path) -> None:
+    from support.accounts import create_account
+
+    tenant = await create_account(own_stack)
+    keys = TfheKeys.generate("toy", tmp_path / "keys")
+    seen: list[wavis_sdk.UploadProgress] = []
+    async with wavis_sdk.AsyncClient(tenant.api_key, own_stack.gateway_url,
+                                     state_dir=str(tmp_path / "state")) as client:
+        key = await client.keys.upload(keys, progress=seen.append)
+        session = await client.tfhe.create_eval_session(keys)
+        result = await client.tfhe.gate(session, "OR", keys.encrypt(0), keys.encrypt(1))
+    assert session.key_id == key.key_id and keys.decrypt(result) == 1
+    assert seen[-1].part_count > 10 and not seen[-1].resumed
