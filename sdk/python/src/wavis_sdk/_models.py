@@ -1,7 +1,7 @@
 """What the API answers, as typed objects; every one keeps the whole JSON in `raw`.
 
 The FHE objects (keys, ciphertexts, results, sessions) are dataclasses with the fields the
-contract guarantees. Account objects (API keys, webhooks, invoices, usage) are `WavisObject`s:
+API guarantees. Account objects (API keys, webhooks, invoices, usage) are `WavisObject`s:
 dicts that also answer attribute access, as Stripe's objects do, so fields the server adds
 later are there without a new SDK.
 """
