@@ -14,10 +14,11 @@ from gateway.endpoints import Endpoint, Reply
 from gateway.routes.keys import SECURITY_WARNING
 from gateway.schemas import register_schemas
 from wavis.core.errors import WavisError
+from wavis.core.limits import MAX_CIPHERTEXT_BYTES, megabytes
 from wavis.core.roles import TRIAL
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
 
-MAX_CIPHERTEXT_BYTES = 2 * 1024 * 1024
+_LIMIT = megabytes(MAX_CIPHERTEXT_BYTES)
 
 
 def ciphertext_json(ciphertext: pb.Ciphertext, evicted: list[str] | None = None,
@@ -34,19 +35,22 @@ def ciphertext_json(ciphertext: pb.Ciphertext, evicted: list[str] | None = None,
     return body
 
 
+def _too_large() -> WavisError:
+    return WavisError("PAYLOAD_TOO_LARGE", f"Ciphertexts are limited to {_LIMIT}.",
+                      {"limit_bytes": MAX_CIPHERTEXT_BYTES})
+
+
 def decode_ciphertext(text: str) -> bytes:
-    # Refuse by size before decoding: 2 MB of bytes is ~2.7 MB of base64.
+    # Refuse by size before decoding: base64 is 4/3 of the bytes.
     if len(text) > (MAX_CIPHERTEXT_BYTES * 4) // 3 + 4:
-        raise WavisError("PAYLOAD_TOO_LARGE", "Ciphertexts are limited to 2 MB.",
-                         {"limit_bytes": MAX_CIPHERTEXT_BYTES})
+        raise _too_large()
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise WavisError("INVALID_CIPHERTEXT", "data is not valid base64.",
                          {"field": "data"}) from None
     if len(data) > MAX_CIPHERTEXT_BYTES:
-        raise WavisError("PAYLOAD_TOO_LARGE", "Ciphertexts are limited to 2 MB.",
-                         {"limit_bytes": MAX_CIPHERTEXT_BYTES})
+        raise _too_large()
     return data
 
 
@@ -123,7 +127,7 @@ register_schemas({
         "type": "object", "required": ["key_id", "data"], "additionalProperties": False,
         "properties": {"key_id": {"type": "string"},
                        "data": {"type": "string", "contentEncoding": "base64",
-                                "description": "Serialize(ciphertext, BINARY), <= 2 MB."}},
+                                "description": f"Serialize(ciphertext, BINARY), <= {_LIMIT}."}},
     },
     "EncryptRequest": {
         "type": "object", "required": ["key_id", "values"], "additionalProperties": False,
@@ -160,7 +164,7 @@ ENDPOINTS = (
              "Ciphertexts", _STORED, min_role=TRIAL,
              request_schema="CiphertextUploadRequest",
              description="Checked to deserialize under the key (else 400 INVALID_CIPHERTEXT); "
-                         "over 2 MB -> 413."),
+                         f"over {_LIMIT} -> 413."),
     Endpoint("POST", "/ciphertexts/encrypt", encrypt_values,
              "Encrypt values under a server-mode key", "Ciphertexts",
              _STORED, min_role=TRIAL,

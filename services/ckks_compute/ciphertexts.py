@@ -15,13 +15,13 @@ import redis.asyncio as aioredis
 
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
+from wavis.core.limits import MAX_CIPHERTEXT_BYTES, megabytes
 from wavis.core.timefmt import rfc3339
 
 NS = "wavis:ckks"
 LRU = f"{NS}:lru"  # sorted set: ciphertext id -> last use (epoch ms)
 SIZES = f"{NS}:sizes"  # hash: ciphertext id -> bytes
 TOTAL = f"{NS}:bytes"  # bytes stored
-MAX_CIPHERTEXT_BYTES = 2 * 1024 * 1024
 
 # KEYS: record, lru, sizes, total, key index; ARGV: id, size, ttl s, now ms, budget, then the
 # record's field/value pairs. Returns the ids evicted to make room.
@@ -72,6 +72,13 @@ def _key_index(key_id: str) -> str:
     return f"{NS}:key:{key_id}:cts"
 
 
+def check_size(data: bytes) -> None:
+    if len(data) > MAX_CIPHERTEXT_BYTES:
+        raise WavisError("PAYLOAD_TOO_LARGE",
+                         f"Ciphertexts are limited to {megabytes(MAX_CIPHERTEXT_BYTES)}.",
+                         {"limit_bytes": MAX_CIPHERTEXT_BYTES})
+
+
 @dataclass
 class StoredCiphertext:
     ciphertext_id: str
@@ -98,9 +105,7 @@ class CiphertextStore:
     async def put(self, account_id: str, key_id: str, data: bytes, level: int,
                   budget_pct: float, insecure_key: bool = False, value_count: int = 0,
                   ) -> tuple[StoredCiphertext, list[str]]:
-        if len(data) > MAX_CIPHERTEXT_BYTES:
-            raise WavisError("PAYLOAD_TOO_LARGE", "Ciphertexts are limited to 2 MB.",
-                             {"limit_bytes": MAX_CIPHERTEXT_BYTES})
+        check_size(data)
         ciphertext_id = new_id("ct")
         expires_at = rfc3339(time.time() + self.ttl_seconds)
         fields: list[Any] = ["account_id", account_id, "key_id", key_id, "size", len(data),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
+from services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext, check_size
 from services.ckks_compute.engine import CkksEngine, LoadedKey
 from wavis.core.errors import WavisError
 from wavis.core.pricing import CKKS_FCU
@@ -89,8 +89,7 @@ class Calculator:
 
     async def upload(self, account_id: str, key_id: str, data: bytes) -> tuple[
             StoredCiphertext, list[str]]:
-        if len(data) > 2 * 1024 * 1024:
-            raise WavisError("PAYLOAD_TOO_LARGE", "Ciphertexts are limited to 2 MB.")
+        check_size(data)  # before a worker reads it
         key = await self.engine.key(account_id, key_id)
         try:  # untrusted bytes: first read in a worker process, where a crash is contained
             facts = await self.pool.run(inspect_ckks_ciphertext, data, key.tag, key.ring_dim)

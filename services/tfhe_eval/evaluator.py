@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wavis.core.errors import WavisError
+from wavis.core.limits import MAX_CIPHERTEXT_BYTES, megabytes
 from wavis.fhe.tfhe_gates import (
     GATE_BOOTSTRAPS,
     GATE_INPUTS,
@@ -29,7 +30,7 @@ from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
 from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2 as pb
 
 MAX_BATCH_GATES = 1024
-MAX_CIPHERTEXT_BYTES = 2 * 1024 * 1024
+CIPHERTEXT_TOO_LARGE = f"A ciphertext is larger than {megabytes(MAX_CIPHERTEXT_BYTES)}."
 INPUT_FIELDS = ("a", "b", "sel", "c")
 
 Input = bytes | int  # a ciphertext, or the index of an earlier gate of the batch
@@ -86,7 +87,7 @@ def _input(value: pb.GateInput, index: int, batch: bool, where: dict[str, Any]) 
         return ref
     data = bytes(value.ciphertext)
     if len(data) > MAX_CIPHERTEXT_BYTES:
-        raise WavisError("PAYLOAD_TOO_LARGE", "A ciphertext is larger than 2 MB.", where)
+        raise WavisError("PAYLOAD_TOO_LARGE", CIPHERTEXT_TOO_LARGE, where)
     if not data:
         raise WavisError("INVALID_CIPHERTEXT", "A ciphertext is empty.", where)
     return data

@@ -249,7 +249,7 @@ class TfheService:
             raise WavisError("VALIDATION_ERROR", f"1 to {MAX_BITS} ciphertexts.",
                              {"field": "ciphertexts_b64"})
         if any(len(c) > evaluator.MAX_CIPHERTEXT_BYTES for c in ciphertexts):
-            raise WavisError("PAYLOAD_TOO_LARGE", "A ciphertext is larger than 2 MB.")
+            raise WavisError("PAYLOAD_TOO_LARGE", evaluator.CIPHERTEXT_TOO_LARGE)
         return await self._in_worker(record, decrypt_bits, ciphertexts, secret=True), record
 
     async def _server_mode(self, account_id: str, session_id: str) -> dict[str, Any]:

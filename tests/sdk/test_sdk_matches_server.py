@@ -18,12 +18,12 @@ import wavis_sdk
 from wavis_sdk import _client, _core, _errors, _ops, ckks, tfhe, webhooks
 
 from gateway.app import ENDPOINTS
-from gateway.routes import ciphertexts as ciphertext_routes
 from gateway.routes import compute as compute_routes
 from gateway.routes import tfhe as tfhe_routes
 from gateway.settings import GatewaySettings
 from services.webhooks import signing
 from wavis.core.errors import ERROR_CODES, WavisError
+from wavis.core.limits import MAX_CIPHERTEXT_BYTES
 from wavis.fhe import ckks_keys, tfhe_keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +97,7 @@ def test_limits_and_presets_are_the_servers() -> None:
     assert set(tfhe.GATES) == set(tfhe_routes.GATE_BOOTSTRAPS) - set(tfhe_routes.LIST_INPUT_GATES)
     default_body_limit = GatewaySettings.__dataclass_fields__["max_request_bytes"].default
     assert _core.MAX_REQUEST_BYTES == default_body_limit
-    assert ckks.MAX_CIPHERTEXT_BYTES == ciphertext_routes.MAX_CIPHERTEXT_BYTES
+    assert ckks.MAX_CIPHERTEXT_BYTES == MAX_CIPHERTEXT_BYTES
     assert (tfhe.CONTEXT_FILE, tfhe.BOOTSTRAP_KEY_FILE) == (
         tfhe_keys.KEY_FILES["context"], tfhe_keys.KEY_FILES["bootstrap_key"])
 
