@@ -10,6 +10,7 @@ import grpc
 from aiohttp import web
 
 from gateway import state
+from gateway.response_headers import ALLOW, RETRY_AFTER
 from gateway.settings import MB
 from wavis.core.errors import ERROR_CODES, WavisError, error_from_rpc
 from wavis.core.redis_client import REDIS_UNAVAILABLE, redis_unavailable
@@ -38,7 +39,7 @@ def error_response(error: WavisError, headers: dict[str, str] | None = None) -> 
     """The envelope, except 429 which the contract sends with an empty body."""
     status = ERROR_CODES[error.code].http_status
     if status == 429:
-        retry_after = {"Retry-After": str(int(error.details.get("retry_after", 1)))}
+        retry_after = {RETRY_AFTER.name: str(int(error.details.get("retry_after", 1)))}
         return web.Response(status=429, headers=retry_after | (headers or {}))
     return web.Response(
         status=status,
@@ -49,7 +50,7 @@ def error_response(error: WavisError, headers: dict[str, str] | None = None) -> 
 
 
 def _allow_header(exc: web.HTTPMethodNotAllowed) -> dict[str, str]:
-    return {"Allow": ", ".join(sorted(exc.allowed_methods | {"OPTIONS"}))}
+    return {ALLOW.name: ", ".join(sorted(exc.allowed_methods | {"OPTIONS"}))}
 
 
 def render_exception(request: web.Request, exc: Exception) -> web.Response:

@@ -16,16 +16,24 @@ from aiohttp.typedefs import Handler
 
 from gateway import state
 from gateway.errors import render_exception
+from gateway.response_headers import IDEMPOTENT_REPLAYED, REPLAYED
 from wavis.core.errors import WavisError
 from wavis.core.request_context import timed
 
-HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"  # the request header
+MAX_KEY_CHARS = 256
 _NS = "wavis:gateway:idempotency"
 RETENTION_SECONDS = 24 * 3600
+# How POST and PATCH document the request header (OpenAPI parameter object).
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": IDEMPOTENCY_KEY_HEADER, "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS},
+    "description": f"Retry safely: the same key and request within {RETENTION_SECONDS // 3600} "
+                   "h replays the first outcome."}
 RUNNING_LEASE_SECONDS = 300  # a request that died mid-way frees its key after this
-# Response headers that belong to the result, replayed with it (not request-specific ones).
-_KEPT_HEADERS = ("Content-Type", "Location", "X-Security-Warning", "X-Noise-Budget-Remaining",
-                 "X-Noise-Budget-Warning", "X-Noise-Budget-Recovery")
+# Response headers that belong to the result, replayed with it (not request-specific ones):
+# the body's type and those the header table marks replayed.
+_KEPT_HEADERS = ("Content-Type", *REPLAYED)
 
 
 def _fingerprint(request: web.Request, body: bytes) -> str:
@@ -37,13 +45,13 @@ def _fingerprint(request: web.Request, body: bytes) -> str:
 
 @web.middleware
 async def idempotency_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    key = request.headers.get(HEADER)
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
     caller = request.get(state.CALLER)
     if key is None or caller is None or request.method not in ("POST", "PATCH"):
         return await handler(request)
-    if not 1 <= len(key) <= 256:
-        raise WavisError("VALIDATION_ERROR", "Idempotency-Key must be 1 to 256 characters.",
-                         {"header": HEADER})
+    if not 1 <= len(key) <= MAX_KEY_CHARS:
+        raise WavisError("VALIDATION_ERROR", f"{IDEMPOTENCY_KEY_HEADER} must be 1 to "
+                         f"{MAX_KEY_CHARS} characters.", {"header": IDEMPOTENCY_KEY_HEADER})
     redis = request.app[state.REDIS]
     body = await request.read()
     fingerprint = _fingerprint(request, body)
@@ -57,11 +65,11 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
             raise WavisError("IDEMPOTENCY_IN_PROGRESS", "Retry: the earlier request just ended.")
         record = json.loads(stored)
         if record["fingerprint"] != fingerprint:
-            raise WavisError("IDEMPOTENCY_KEY_REUSED", details={"header": HEADER})
+            raise WavisError("IDEMPOTENCY_KEY_REUSED", details={"header": IDEMPOTENCY_KEY_HEADER})
         if record["state"] == "running":
             raise WavisError("IDEMPOTENCY_IN_PROGRESS")
         return web.Response(status=record["status"], body=base64.b64decode(record["body"]),
-                            headers=record["headers"] | {"Idempotent-Replayed": "true"})
+                            headers=record["headers"] | {IDEMPOTENT_REPLAYED.name: "true"})
     try:
         response = await handler(request)
     except web.HTTPException as exc:

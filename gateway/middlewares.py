@@ -19,7 +19,8 @@ from gateway import state
 from gateway.access import auth_middleware, limits_middleware
 from gateway.endpoints import API_PREFIX
 from gateway.errors import error_response, render_exception
-from gateway.idempotency import idempotency_middleware
+from gateway.idempotency import IDEMPOTENCY_KEY_HEADER, idempotency_middleware
+from gateway.response_headers import EXPOSED, RETRY_AFTER, SERVER_TIMING
 from wavis.core.errors import WavisError
 from wavis.core.metrics import http_metrics_middleware
 from wavis.core.request_context import (
@@ -31,18 +32,10 @@ from wavis.core.request_context import (
 
 log = logging.getLogger("wavis.gateway.access")
 
+# Request headers a browser client may send (besides the CORS-safelisted ones).
+CORS_ALLOWED_HEADERS = ", ".join(("Authorization", "Content-Type", IDEMPOTENCY_KEY_HEADER,
+                                  REQUEST_ID_HEADER))
 
-
-CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"
-# Headers a browser client may read (CORS hides all but a few by default).
-CORS_EXPOSED_HEADERS = ", ".join((
-    "X-Request-Id", "Retry-After", "Idempotent-Replayed", "X-Security-Warning",
-    "X-RateLimit-Daily-Limit", "X-RateLimit-Daily-Remaining", "X-RateLimit-Daily-Reset",
-    "X-RateLimit-Monthly-Limit", "X-RateLimit-Monthly-Remaining", "X-RateLimit-Monthly-Reset",
-    "X-RateLimit-Burst-Limit", "X-RateLimit-Burst-Remaining", "X-RateLimit-Burst-Reset",
-    "X-Noise-Budget-Remaining", "X-Noise-Budget-Warning", "X-Noise-Budget-Recovery",
-    "Server-Timing",
-))
 
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -56,10 +49,10 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
         response.headers.update(request.get(state.RESPONSE_HEADERS) or {})
         response.headers[REQUEST_ID_HEADER] = request_id
         timings["total"] = time.perf_counter() - started
-        response.headers["Server-Timing"] = ", ".join(
+        response.headers[SERVER_TIMING.name] = ", ".join(
             f"{kind};dur={1000 * seconds:.2f}" for kind, seconds in timings.items())
         response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED
         log.info("%s %s %d", request.method, request.path, response.status,
                  extra={"duration_ms": round(1000 * timings["total"], 2)})
         return response
@@ -136,7 +129,7 @@ async def maintenance_middleware(request: web.Request, handler: Handler) -> web.
     if maintenance is None or request.path in MAINTENANCE_EXEMPT:
         return await handler(request)
     return error_response(WavisError("MAINTENANCE", maintenance.message),
-                          {"Retry-After": str(maintenance.retry_after)})
+                          {RETRY_AFTER.name: str(maintenance.retry_after)})
 
 
 @web.middleware

@@ -7,20 +7,37 @@ from typing import Any
 
 import wavis
 from gateway.endpoints import Endpoint
-from gateway.schemas import HEADERS, RATE_LIMIT_HEADERS, SCHEMAS
+from gateway.idempotency import IDEMPOTENCY_KEY_PARAMETER
+from gateway.response_headers import (
+    ALLOW,
+    COMPONENTS,
+    RATE_LIMITS,
+    REQUEST_ID,
+    RETRY_AFTER,
+    SERVER_TIMING,
+    ResponseHeader,
+)
+from gateway.schemas import SCHEMAS
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 
 def _ref(kind: str, name: str) -> dict[str, str]:
+    known = {"schemas": SCHEMAS, "headers": COMPONENTS}.get(kind)
+    if known is not None and name not in known:  # a misspelled name fails the build
+        raise KeyError(f"no {kind} component named {name!r}")
     return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _header_refs(*headers: ResponseHeader) -> dict[str, dict[str, str]]:
+    return {header.name: _ref("headers", header.name) for header in headers}
 
 
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     # Every authenticated response carries the rate-limit headers.
-    common_headers = ("X-Request-Id", "Server-Timing",
-                      *(RATE_LIMIT_HEADERS if endpoint.min_role else ()))
+    common_headers = tuple(header.name for header in (
+        REQUEST_ID, SERVER_TIMING, *(RATE_LIMITS if endpoint.min_role else ())))
     for status, reply in sorted(endpoint.replies.items()):
         response: dict[str, Any] = {
             "description": reply.description,
@@ -50,10 +67,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _PATH_PARAM.findall(endpoint.path)]
     if endpoint.min_role and endpoint.method in ("POST", "PATCH"):
-        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                           "schema": {"type": "string", "minLength": 1, "maxLength": 256},
-                           "description": "Retry safely: the same key and request within 24 h "
-                                          "replays the first outcome."})
+        parameters.append(IDEMPOTENCY_KEY_PARAMETER)
     parameters += endpoint.query_parameters
     if parameters:
         operation["parameters"] = parameters
@@ -82,18 +96,17 @@ def build_openapi(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
-            "headers": HEADERS,
+            "headers": COMPONENTS,
             "responses": {
                 "Error": {"description": "An error, in the envelope every non-2xx except 429 "
                                          "uses.",
-                          "headers": {"X-Request-Id": _ref("headers", "X-Request-Id")},
+                          "headers": _header_refs(REQUEST_ID),
                           "content": error_content},
                 "MethodNotAllowed": {"description": "Wrong method; Allow lists the right ones.",
-                                     "headers": {"Allow": _ref("headers", "Allow"),
-                                                 "X-Request-Id": _ref("headers", "X-Request-Id")},
+                                     "headers": _header_refs(ALLOW, REQUEST_ID),
                                      "content": error_content},
                 "TooManyRequests": {"description": "Rate limited; empty body.",
-                                    "headers": {"Retry-After": _ref("headers", "Retry-After")}},
+                                    "headers": _header_refs(RETRY_AFTER)},
             },
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer",

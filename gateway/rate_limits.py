@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from gateway.response_headers import RATE_LIMIT_WINDOWS, rate_limit
+
 _NS = "wavis:gateway:rate"
 
 # KEYS: lock keys, then counters; ARGV: the number of lock keys, then for each counter its
@@ -47,7 +49,7 @@ return reply
 
 @dataclass(frozen=True)
 class Window:
-    name: str  # "Daily", "Monthly", "Burst": as in the X-RateLimit-<name>-* headers
+    name: str  # one of RATE_LIMIT_WINDOWS, as in the X-RateLimit-<name>-* headers
     key: str
     limit: int
     reset_at: int  # epoch seconds when the window's count starts again
@@ -76,10 +78,11 @@ def account_windows(account_id: str, client_ip: str, daily: int, monthly: int, b
     day = time.strftime("%Y%m%d", time.gmtime(now))
     month = time.strftime("%Y%m", time.gmtime(now))
     minute = int(now) // 60
+    daily_name, monthly_name, burst_name = RATE_LIMIT_WINDOWS
     return [
-        Window("Daily", f"{_NS}:day:{account_id}:{day}", daily, _next_utc_midnight(now)),
-        Window("Monthly", f"{_NS}:month:{account_id}:{month}", monthly, _next_month(now)),
-        Window("Burst", f"{_NS}:burst:{client_ip}:{minute}", burst, (minute + 1) * 60),
+        Window(daily_name, f"{_NS}:day:{account_id}:{day}", daily, _next_utc_midnight(now)),
+        Window(monthly_name, f"{_NS}:month:{account_id}:{month}", monthly, _next_month(now)),
+        Window(burst_name, f"{_NS}:burst:{client_ip}:{minute}", burst, (minute + 1) * 60),
     ]
 
 
@@ -101,9 +104,9 @@ class RateLimiter:
             return Verdict(False, {}, math.ceil(full / 1000), locked=True)
         headers: dict[str, str] = {}
         for window, count in zip(windows, counts, strict=True):
-            headers[f"X-RateLimit-{window.name}-Limit"] = str(window.limit)
-            headers[f"X-RateLimit-{window.name}-Remaining"] = str(max(0, window.limit - count))
-            headers[f"X-RateLimit-{window.name}-Reset"] = str(window.reset_at)
+            headers[rate_limit(window.name, "Limit")] = str(window.limit)
+            headers[rate_limit(window.name, "Remaining")] = str(max(0, window.limit - count))
+            headers[rate_limit(window.name, "Reset")] = str(window.reset_at)
         retry_after = 0
         if not allowed:
             retry_after = max(1, math.ceil(windows[full - 1].reset_at - now))

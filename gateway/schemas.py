@@ -245,37 +245,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
 }
 
-HEADERS: dict[str, dict[str, Any]] = {
-    "X-Request-Id": {"description": "The request's id (yours, if you sent a safe one).",
-                     "schema": {"type": "string"}},
-    "Server-Timing": {"description": "Where the request's time went: redis, grpc (calls to "
-                                     "internal services) and total, in ms.",
-                      "schema": {"type": "string"}},
-    "X-Security-Warning": {"description": "The parameters are below 128-bit security.",
-                           "schema": {"type": "string"}},
-    "Location": {"description": "Where to poll.", "schema": {"type": "string"}},
-    "X-Noise-Budget-Remaining": {"description": "Percent of the key's levels left.",
-                                 "schema": {"type": "number"}},
-    "X-Noise-Budget-Warning": {"description": '"true" below 50%: bootstrap soon.',
-                               "schema": {"enum": ["true", "false"]}},
-    "X-Noise-Budget-Recovery": {"description": "How to refresh the budget.",
-                                "schema": {"type": "string"}},
-    "Retry-After": {"description": "Whole seconds to wait before retrying.",
-                    "schema": {"type": "integer", "minimum": 0}},
-    "Allow": {"description": "Methods the resource allows.", "schema": {"type": "string"}},
-    "Idempotent-Replayed": {"description": "true when this is the stored outcome of an "
-                                           "earlier request with the same Idempotency-Key.",
-                            "schema": {"const": "true"}},
-    **{f"X-RateLimit-{window}-{part}": {
-        "description": f"{window} rate limit: {meaning}.", "schema": {"type": "integer"}}
-       for window in ("Daily", "Monthly", "Burst")
-       for part, meaning in (("Limit", "requests allowed in the window"),
-                             ("Remaining", "requests left in the window"),
-                             ("Reset", "Unix time (s) when the window starts again"))},
-}
-
-RATE_LIMIT_HEADERS = tuple(name for name in HEADERS if name.startswith("X-RateLimit-"))
-
 
 def register_schemas(schemas: dict[str, dict[str, Any]]) -> None:
     """Route modules add their own body schemas here at import (before the app is built)."""

@@ -11,7 +11,7 @@ from aiohttp import web
 from gateway import state
 from gateway.body import read_body
 from gateway.endpoints import Endpoint, Reply
-from gateway.routes.keys import SECURITY_WARNING
+from gateway.response_headers import SECURITY_WARNING, security_warning
 from gateway.schemas import register_schemas
 from wavis.core.errors import WavisError
 from wavis.core.limits import MAX_CIPHERTEXT_BYTES, megabytes
@@ -54,11 +54,6 @@ def decode_ciphertext(text: str) -> bytes:
     return data
 
 
-def _warning(insecure: bool) -> dict[str, str]:
-    """Every response about a below-128-bit key says so (X-Security-Warning)."""
-    return {"X-Security-Warning": SECURITY_WARNING} if insecure else {}
-
-
 async def upload_ciphertext(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     body = await read_body(request, "CiphertextUploadRequest")
@@ -68,7 +63,7 @@ async def upload_ciphertext(request: web.Request) -> web.Response:
                                    data=data), timeout=60)
     return web.json_response(ciphertext_json(reply.ciphertext,
                                              list(reply.evicted_ciphertext_ids)), status=201,
-                             headers=_warning(reply.ciphertext.insecure_key))
+                             headers=security_warning(reply.ciphertext.insecure_key))
 
 
 async def encrypt_values(request: web.Request) -> web.Response:
@@ -79,7 +74,7 @@ async def encrypt_values(request: web.Request) -> web.Response:
                                 values=body["values"]), timeout=60)
     return web.json_response(ciphertext_json(reply.ciphertext,
                                              list(reply.evicted_ciphertext_ids)), status=201,
-                             headers=_warning(reply.ciphertext.insecure_key))
+                             headers=security_warning(reply.ciphertext.insecure_key))
 
 
 async def get_ciphertext(request: web.Request) -> web.Response:
@@ -87,7 +82,7 @@ async def get_ciphertext(request: web.Request) -> web.Response:
         account_id=request[state.CALLER].account_id,
         ciphertext_id=request.match_info["ciphertext_id"], include_data=True))
     return web.json_response(ciphertext_json(reply.ciphertext, with_data=True),
-                             headers=_warning(reply.ciphertext.insecure_key))
+                             headers=security_warning(reply.ciphertext.insecure_key))
 
 
 async def delete_ciphertext(request: web.Request) -> web.Response:
@@ -107,7 +102,7 @@ async def decrypt_ciphertext(request: web.Request) -> web.Response:
         timeout=60)
     return web.json_response({"values": list(reply.values),
                               "precision_bits": reply.precision_bits},
-                             headers=_warning(reply.insecure_key))
+                             headers=security_warning(reply.insecure_key))
 
 
 _CIPHERTEXT_PROPERTIES = {
@@ -156,7 +151,7 @@ register_schemas({
     },
 })
 
-_WARN = ("X-Security-Warning",)
+_WARN = (SECURITY_WARNING.name,)
 _STORED = {201: Reply("Stored.", "Ciphertext", _WARN)}
 
 ENDPOINTS = (

@@ -10,7 +10,15 @@ from aiohttp import web
 from gateway import state
 from gateway.body import read_body
 from gateway.endpoints import Endpoint, Reply
-from gateway.routes.keys import SECURITY_WARNING
+from gateway.response_headers import (
+    LOCATION,
+    LOW_BUDGET_PCT,
+    NOISE_BUDGET_RECOVERY,
+    NOISE_BUDGET_REMAINING,
+    NOISE_BUDGET_WARNING,
+    SECURITY_WARNING,
+    security_warning,
+)
 from gateway.schemas import register_schemas
 from gateway.usage import already_counted, charged, metered_call
 from wavis.core.errors import WavisError
@@ -21,7 +29,6 @@ from wavis.core.usage_meter import Charge
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
 
 OPERATIONS = tuple(op for op in CKKS_FCU if op != "key_switch")
-LOW_BUDGET_PCT = 50.0
 RECOVERY_HINT = "POST /api/v1/compute/bootstrap to refresh"
 COMPUTE_TIMEOUT_SECONDS = 600.0
 
@@ -48,12 +55,9 @@ def result_json(op_id: str, operation: str, result: pb.OperationResult,
 
 def budget_headers(result: pb.Ciphertext) -> dict[str, str]:
     remaining = result.noise_budget_remaining
-    headers = {"X-Noise-Budget-Remaining": f"{remaining:g}",
-               "X-Noise-Budget-Warning": "true" if remaining < LOW_BUDGET_PCT else "false",
-               "X-Noise-Budget-Recovery": RECOVERY_HINT}
-    if result.insecure_key:  # every response about a below-128-bit key says so
-        headers["X-Security-Warning"] = SECURITY_WARNING
-    return headers
+    return {NOISE_BUDGET_REMAINING.name: f"{remaining:g}",
+            NOISE_BUDGET_WARNING.name: "true" if remaining < LOW_BUDGET_PCT else "false",
+            NOISE_BUDGET_RECOVERY.name: RECOVERY_HINT} | security_warning(result.insecure_key)
 
 
 async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> web.Response:
@@ -82,7 +86,7 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
         state.SERVICES].ckks_compute.Compute(message, timeout=COMPUTE_TIMEOUT_SECONDS))
     if message.run_async:
         return web.json_response({"op_id": reply.op_id, "status": "pending"}, status=202,
-                                 headers={"Location": f"/api/v1/compute/{reply.op_id}"})
+                                 headers={LOCATION.name: f"/api/v1/compute/{reply.op_id}"})
     result = reply.result
     charged(request, caller.account_id, Charge(op_id, result.cost_units, owned=True))
     return web.json_response(result_json(reply.op_id, operation, result,
@@ -195,10 +199,10 @@ register_schemas({
     },
 })
 
-_NOISE_HEADERS = ("X-Noise-Budget-Remaining", "X-Noise-Budget-Warning", "X-Noise-Budget-Recovery",
-                  "X-Security-Warning")
+_NOISE_HEADERS = tuple(header.name for header in (
+    NOISE_BUDGET_REMAINING, NOISE_BUDGET_WARNING, NOISE_BUDGET_RECOVERY, SECURITY_WARNING))
 _REPLIES = {200: Reply("The result.", "ComputeResult", _NOISE_HEADERS),
-            202: Reply("Queued (async, and every bootstrap).", "ComputePending", ("Location",))}
+            202: Reply("Queued (async, and every bootstrap).", "ComputePending", (LOCATION.name,))}
 
 ENDPOINTS = (
     Endpoint("POST", "/compute/{operation}", compute_operation, "Run a CKKS operation",

@@ -14,6 +14,7 @@ from gateway.auth import Caller
 from gateway.body import read_body
 from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
 from gateway.listing import paged_list
+from gateway.response_headers import LOCATION, SECURITY_WARNING, security_warning
 from wavis.core.errors import WavisError
 from wavis.core.roles import READ, TRIAL, WRITE
 from wavis.generated.keys.v1 import keys_pb2
@@ -24,7 +25,6 @@ PART_LIMIT_BYTES = 40 * 1024 * 1024
 SLOW_CALL_SECONDS = 300.0  # checking a ~1 GB bootstrapping key takes a while
 BLIND_GUARANTEE = ("The server holds no secret key for this key: it cannot decrypt anything "
                    "encrypted under it. Encrypt and decrypt on your side.")
-SECURITY_WARNING = "parameters below 128-bit security: for testing only"
 
 
 def limits_of(caller: Caller) -> keys_pb2.KeyLimits:
@@ -60,12 +60,10 @@ def key_json(key: keys_pb2.Key) -> dict[str, Any]:
 def _key_response(key: keys_pb2.Key, status: int, extra: dict[str, Any] | None = None,
                   ) -> web.Response:
     """The key object; a key still being generated answers a creating request with 202."""
-    headers = {}
-    if key.status == "ready" and key.security_bits < 128:
-        headers["X-Security-Warning"] = SECURITY_WARNING
+    headers = security_warning(key.status == "ready" and key.security_bits < 128)
     if key.status == "pending" and status == 201:
         status = 202
-        headers["Location"] = f"/api/v1/keys/{key.key_id}"
+        headers[LOCATION.name] = f"/api/v1/keys/{key.key_id}"
     return web.json_response(key_json(key) | (extra or {}), status=status, headers=headers)
 
 
@@ -203,14 +201,15 @@ async def complete_upload(request: web.Request) -> web.Response:
     return _key_response(reply.key, 201)
 
 
+_WARN = (SECURITY_WARNING.name,)
 ENDPOINTS = (
     Endpoint("POST", "/keys/generate", generate_key, "Generate a server-mode FHE key", "Keys",
-             {201: Reply("The key.", "Key", ("X-Security-Warning",)),
+             {201: Reply("The key.", "Key", _WARN),
               202: Reply("Generation continues; poll GET /keys/{key_id}.", "Key")},
              min_role=TRIAL, request_schema="KeyGenerateRequest",
              description="CKKS or TFHE. The server keeps the secret key, sealed at rest."),
     Endpoint("POST", "/keys/upload", upload_key, "Upload a client's key (FHE-blind)",
-             "Keys", {201: Reply("The key, mode blind.", "Key", ("X-Security-Warning",))},
+             "Keys", {201: Reply("The key, mode blind.", "Key", _WARN)},
              min_role=TRIAL, request_schema="KeyUploadRequest",
              description="Up to 40 MB; larger keys use POST /keys/uploads. CKKS: the context "
                          "and keys; TFHE: eval_key, the ZIP of a chunked tfhe_eval_key upload "
@@ -219,7 +218,7 @@ ENDPOINTS = (
              {200: Reply("One page of keys, newest first.", "KeyList")}, min_role=READ,
              query_parameters=PAGE_PARAMETERS),
     Endpoint("GET", "/keys/{key_id}", get_key, "Get an FHE key", "Keys",
-             {200: Reply("The key.", "Key", ("X-Security-Warning",))}, min_role=READ),
+             {200: Reply("The key.", "Key", _WARN)}, min_role=READ),
     Endpoint("DELETE", "/keys/{key_id}", delete_key, "Delete an FHE key", "Keys",
              {204: Reply("Deleted, with its material, ciphertexts and sessions.")},
              min_role=WRITE),

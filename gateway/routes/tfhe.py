@@ -17,7 +17,7 @@ from aiohttp import web
 from gateway import state
 from gateway.body import read_body
 from gateway.endpoints import Endpoint, Reply
-from gateway.routes.keys import SECURITY_WARNING
+from gateway.response_headers import SECURITY_WARNING, security_warning
 from gateway.schemas import register_schemas
 from gateway.usage import already_counted, charged, metered_call
 from wavis.core.errors import WavisError
@@ -47,7 +47,7 @@ EVAL_TIMEOUT_SECONDS = 600.0
 
 
 def _warning(session: pb.Session) -> dict[str, str]:
-    return {"X-Security-Warning": SECURITY_WARNING} if session.security_bits < 128 else {}
+    return security_warning(session.security_bits < 128)
 
 
 def session_json(session: pb.Session) -> dict[str, Any]:
@@ -324,7 +324,7 @@ register_schemas({
                 "rounding": {"type": "string"}}}}},
 })
 
-_WARN = ("X-Security-Warning",)
+_WARN = (SECURITY_WARNING.name,)
 _SESSION_PATH = "/tfhe/session/{session_id}"
 ENDPOINTS = (
     Endpoint("POST", "/tfhe/session", create_session, "Open a server-mode TFHE session",

@@ -38,6 +38,37 @@ async def test_replay_returns_the_stored_outcome_without_running_again(
     assert await _count_keys(api, account.auth()) == 2  # the admin key and one new key
 
 
+async def test_replay_repeats_the_headers_that_describe_the_result(api: Api, mesh: Stack,
+                                                                   ) -> None:
+    account = await create_account(mesh)
+    key = await api.post("/api/v1/keys/generate", headers=account.auth(), json={
+        "scheme": "ckks", "params": {"poly_degree": 2048, "scale_bits": 40, "max_depth": 2,
+                                     "security_level": "testing"}})
+    assert key.status == 201, key.text
+    encrypted = await api.post("/api/v1/ciphertexts/encrypt", headers=account.auth(),
+                               json={"key_id": key.json["key_id"], "values": [1.5, -2.0]})
+    assert encrypted.status == 201, encrypted.text
+    body = {"key_id": key.json["key_id"], "ciphertext_ids": [encrypted.json["ciphertext_id"]] * 2}
+    described = ("X-Noise-Budget-Remaining", "X-Noise-Budget-Warning", "X-Noise-Budget-Recovery",
+                 "X-Security-Warning")
+    for path, status, kept in (("/api/v1/compute/multiply", 200, described),
+                               ("/api/v1/compute/negate", 202, ("Location",))):
+        headers = account.auth() | {"Idempotency-Key": str(uuid.uuid4())}
+        fields = body if status == 200 else {**body, "ciphertext_ids": body["ciphertext_ids"][:1],
+                                             "async": True}
+        first = await api.post(path, json=fields, headers=headers)
+        second = await api.post(path, json=fields, headers=headers)
+        assert first.status == second.status == status, first.text
+        assert second.headers["Idempotent-Replayed"] == "true" and second.text == first.text
+        assert {name: second.headers.get(name) for name in kept} == {
+            name: first.headers[name] for name in kept}
+        # A browser may read every X- header of the answer, and Server-Timing.
+        exposed = {name.strip().lower() for name in
+                   first.headers["Access-Control-Expose-Headers"].split(",")}
+        assert {name.lower() for name in first.headers if name.lower().startswith("x-")} | {
+            "server-timing"} <= exposed
+
+
 async def test_same_key_different_request_is_409(api: Api, mesh: Stack) -> None:
     account = await create_account(mesh)
     headers = account.auth() | {"Idempotency-Key": "order-7"}

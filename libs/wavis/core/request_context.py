@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 
 REQUEST_ID_HEADER = "X-Request-Id"
-REQUEST_ID_METADATA = "x-request-id"  # gRPC metadata keys are lower case
+REQUEST_ID_METADATA = REQUEST_ID_HEADER.lower()  # gRPC metadata keys are lower case
 
 # A client may choose its own id: up to 128 characters that are safe in headers and logs.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
