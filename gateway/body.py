@@ -11,6 +11,7 @@ from aiohttp import web
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from gateway.access import endpoint_of
 from gateway.schemas import SCHEMAS
 from wavis.core.errors import WavisError
 
@@ -82,14 +83,17 @@ def _check_numbers(body: dict[str, Any], numeric: dict[str, int]) -> None:
                              {"field": name})
 
 
-def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
-    return _compiled(schema_name)[0]
-
-
-async def read_body(request: web.Request, schema_name: str,
+async def read_body(request: web.Request, *,
                     value_error: str = "VALIDATION_ERROR") -> dict[str, Any]:
-    """The body as a JSON object valid against the named schema, else 422 (shape) or 400
-    (`value_error`, e.g. INVALID_PARAMS for FHE parameters out of range)."""
+    """The body as a JSON object valid against the schema its endpoint declares
+    (`Endpoint.request_schema`), else 422 (shape) or 400 (`value_error`, e.g. INVALID_PARAMS
+    for FHE parameters out of range). The handler does not name the schema again
+    (docs/decisions/0052-endpoint-names-its-request-schema.md)."""
+    endpoint = endpoint_of(request)
+    if endpoint is None or endpoint.request_schema is None:
+        raise RuntimeError(f"{request.method} {request.path}: its endpoint declares no "
+                           "request_schema to read the body with")
+    schema_name = endpoint.request_schema
     body = await read_json_object(request)
     validator, numeric = _compiled(schema_name)
     errors = list(validator.iter_errors(body))

@@ -24,7 +24,7 @@ def key_json(key: metering_pb2.ApiKey) -> dict[str, Any]:
 
 async def create_api_key(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "ApiKeyCreateRequest")
+    body = await read_body(request)
     reply = await request.app[state.SERVICES].metering.CreateApiKey(
         metering_pb2.CreateApiKeyRequest(account_id=caller.account_id,
                                          name=body.get("name", ""), role=body["role"],

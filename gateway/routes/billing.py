@@ -207,7 +207,7 @@ def budget_json(budget: metering_pb2.Budget) -> dict[str, Any]:
 
 async def subscribe(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "SubscribeRequest")
+    body = await read_body(request)
     reply = await request.app[state.SERVICES].metering.Subscribe(metering_pb2.SubscribeRequest(
         account_id=caller.account_id, plan=body["plan"], email=body["email"],
         billing_cycle=body.get("billing_cycle", "monthly"), environment=caller.environment))
@@ -248,7 +248,7 @@ async def get_invoice(request: web.Request) -> web.Response:
 
 async def set_budget(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "BudgetRequest")
+    body = await read_body(request)
     reply = await request.app[state.SERVICES].metering.SetBudget(metering_pb2.SetBudgetRequest(
         account_id=caller.account_id, monthly_cap_usd=float(body["monthly_cap_usd"]),
         mode=body["mode"]))

@@ -56,7 +56,7 @@ def decode_ciphertext(text: str) -> bytes:
 
 async def upload_ciphertext(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "CiphertextUploadRequest")
+    body = await read_body(request)
     data = decode_ciphertext(body["data"])
     reply = await request.app[state.SERVICES].ckks_compute.UploadCiphertext(
         pb.UploadCiphertextRequest(account_id=caller.account_id, key_id=body["key_id"],
@@ -68,7 +68,7 @@ async def upload_ciphertext(request: web.Request) -> web.Response:
 
 async def encrypt_values(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "EncryptRequest")
+    body = await read_body(request)
     reply = await request.app[state.SERVICES].ckks_compute.EncryptValues(
         pb.EncryptValuesRequest(account_id=caller.account_id, key_id=body["key_id"],
                                 values=body["values"]), timeout=60)
@@ -94,7 +94,7 @@ async def delete_ciphertext(request: web.Request) -> web.Response:
 
 async def decrypt_ciphertext(request: web.Request) -> web.Response:
     # The body is optional: no body decrypts the default number of values.
-    body = await read_body(request, "DecryptRequest") if await request.read() else {}
+    body = await read_body(request) if await request.read() else {}
     reply = await request.app[state.SERVICES].ckks_compute.DecryptCiphertext(
         pb.DecryptCiphertextRequest(account_id=request[state.CALLER].account_id,
                                     ciphertext_id=request.match_info["ciphertext_id"],

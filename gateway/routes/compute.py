@@ -108,12 +108,12 @@ def _rotate_steps(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def compute_operation(request: web.Request) -> web.Response:
-    body = await read_body(request, "ComputeRequest")
+    body = await read_body(request)
     return await _run(request, request.match_info["operation"], body)
 
 
 async def compute(request: web.Request) -> web.Response:
-    body = await read_body(request, "ComputeRequestWithOperation")
+    body = await read_body(request)
     return await _run(request, body["operation"], body)
 
 

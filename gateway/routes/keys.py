@@ -69,7 +69,7 @@ def _key_response(key: keys_pb2.Key, status: int, extra: dict[str, Any] | None =
 
 async def generate_key(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "KeyGenerateRequest", value_error="INVALID_PARAMS")
+    body = await read_body(request, value_error="INVALID_PARAMS")
     scheme = body["scheme"]
     if scheme == "ckks" and "params" not in body:
         raise WavisError("SCHEMA_MISMATCH", "params is required for scheme ckks.",
@@ -109,7 +109,7 @@ def _decode(body: dict[str, Any], field: str) -> bytes:
 
 async def upload_key(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "KeyUploadRequest")
+    body = await read_body(request)
     scheme = body["scheme"]
     if scheme == "tfhe":
         names = ["eval_key"]
@@ -158,7 +158,7 @@ async def delete_key(request: web.Request) -> web.Response:
 
 async def create_upload(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "KeyUploadCreateRequest")
+    body = await read_body(request)
     reply = await request.app[state.SERVICES].keys.CreateUpload(keys_pb2.CreateUploadRequest(
         account_id=caller.account_id, scheme=body["scheme"], kind=body["kind"],
         size_bytes=body["size_bytes"], sha256=body["sha256"], limits=limits_of(caller)))

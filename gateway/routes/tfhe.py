@@ -94,7 +94,7 @@ def _gate_message(body: dict[str, Any], index: int | None) -> pb.Gate:
 
 async def create_session(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "TfheSessionRequest", value_error="INVALID_PARAMS")
+    body = await read_body(request, value_error="INVALID_PARAMS")
     reply = await request.app[state.SERVICES].tfhe_eval.CreateSession(pb.CreateSessionRequest(
         account_id=caller.account_id, preset=body["preset"],
         max_keys=caller.limits.max_keys, max_key_bytes=caller.limits.max_key_bytes),
@@ -105,7 +105,7 @@ async def create_session(request: web.Request) -> web.Response:
 
 async def create_eval_session(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "TfheEvalSessionRequest")
+    body = await read_body(request)
     if ("eval_key_b64" in body) == ("key_id" in body):
         raise WavisError("VALIDATION_ERROR", "Give exactly one of eval_key_b64 and key_id.",
                          {"field": "eval_key_b64"})
@@ -133,7 +133,7 @@ async def delete_session(request: web.Request) -> web.Response:
 
 
 async def encrypt(request: web.Request) -> web.Response:
-    body = await read_body(request, "TfheEncryptRequest")
+    body = await read_body(request)
     if ("bit" in body) == ("bits" in body):
         raise WavisError("VALIDATION_ERROR", "Give exactly one of bit and bits.",
                          {"field": "bit"})
@@ -147,7 +147,7 @@ async def encrypt(request: web.Request) -> web.Response:
 
 
 async def decrypt(request: web.Request) -> web.Response:
-    body = await read_body(request, "TfheDecryptRequest")
+    body = await read_body(request)
     if ("ciphertext_b64" in body) == ("ciphertexts_b64" in body):
         raise WavisError("VALIDATION_ERROR", "Give exactly one of ciphertext_b64 and "
                          "ciphertexts_b64.", {"field": "ciphertext_b64"})
@@ -164,7 +164,7 @@ async def decrypt(request: web.Request) -> web.Response:
 
 
 async def evaluate_gate(request: web.Request) -> web.Response:
-    body = await read_body(request, "TfheGateRequest")
+    body = await read_body(request)
     op = body["op"]
     account_id, op_id = request[state.CALLER].account_id, new_id("op")
     message = pb.EvaluateGateRequest(account_id=account_id, session_id=body["session_id"],
@@ -182,7 +182,7 @@ async def evaluate_gate(request: web.Request) -> web.Response:
 
 
 async def evaluate_batch(request: web.Request) -> web.Response:
-    body = await read_body(request, "TfheBatchRequest")
+    body = await read_body(request)
     session_id = body["session_id"]
     gates = []
     for index, gate in enumerate(body["gates"]):

@@ -54,7 +54,7 @@ def delivery_json(delivery: webhooks_pb2.Delivery) -> dict[str, Any]:
 
 async def create_webhook(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "WebhookCreateRequest")
+    body = await read_body(request)
     reply = await request.app[state.SERVICES].webhooks.CreateEndpoint(
         webhooks_pb2.CreateEndpointRequest(account_id=caller.account_id, url=body["url"],
                                            events=body.get("events", []),
@@ -77,7 +77,7 @@ async def get_webhook(request: web.Request) -> web.Response:
 
 async def update_webhook(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    body = await read_body(request, "WebhookUpdateRequest")
+    body = await read_body(request)
     message = webhooks_pb2.UpdateEndpointRequest(
         account_id=caller.account_id, webhook_id=request.match_info["webhook_id"],
         update_events="events" in body, events=body.get("events", []))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+from aiohttp import web
 from openapi_spec_validator import validate
 
 from gateway.app import ENDPOINTS
+from gateway.endpoints import Endpoint, Reply
 from gateway.openapi import build_openapi
 from wavis.core.errors import ERROR_CODES
 
@@ -48,3 +51,18 @@ def test_authenticated_operations_document_limits_and_idempotency() -> None:
     public = doc["paths"]["/api/v1/onboarding/temp-key"]["post"]
     assert public["security"] == [] and public["x-wavis-min-role"] == "public"
     assert "X-RateLimit-Daily-Limit" not in public["responses"]["200"]["headers"]
+
+
+async def _handler(request: web.Request) -> web.Response:
+    return web.Response()
+
+
+@pytest.mark.parametrize("endpoint", [
+    Endpoint("POST", "/things", _handler, "t", "T", {200: Reply("ok")},
+             request_schema="ApiKeyCreateRequst"),
+    Endpoint("GET", "/things", _handler, "t", "T", {200: Reply("ok", "ApiKeyLst")}),
+    Endpoint("GET", "/things", _handler, "t", "T", {200: Reply("ok", None, ("X-Request-ID",))}),
+])
+def test_a_reference_to_no_component_fails_the_build(endpoint: Endpoint) -> None:
+    with pytest.raises(KeyError):
+        build_openapi((endpoint,))
