@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from wavis.core.api_keys import NAME_MAX_CHARS
+from wavis.core.roles import ENVIRONMENTS, MINTED_ENVIRONMENTS, MINTED_ROLES, ROLES
+
 _ERROR = {
     "type": "object",
     "required": ["error"],
@@ -61,8 +64,8 @@ _NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
 _API_KEY_PROPERTIES = {
     "prefix": {"type": "string", "description": "The key's first 16 characters; its id."},
     "name": {"type": "string"},
-    "role": {"enum": ["trial", "viewer", "developer", "account_admin"]},
-    "environment": {"enum": ["live", "test", "trial"]},
+    "role": {"enum": list(ROLES)},
+    "environment": {"enum": list(ENVIRONMENTS)},
     "created_at": _TIMESTAMP,
     "last_used_at": _NULLABLE_TIMESTAMP,
     "expires_at": {**_NULLABLE_TIMESTAMP,
@@ -103,9 +106,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["role", "environment"],
         "additionalProperties": False,
         "properties": {
-            "name": {"type": "string", "maxLength": 100},
-            "role": {"type": "string", "enum": ["viewer", "developer", "account_admin"]},
-            "environment": {"type": "string", "enum": ["live", "test"],
+            "name": {"type": "string", "maxLength": NAME_MAX_CHARS},
+            "role": {"type": "string", "enum": list(MINTED_ROLES)},
+            "environment": {"type": "string", "enum": list(MINTED_ENVIRONMENTS),
                             "description": "test keys are never charged through Stripe."},
         },
     },
@@ -114,7 +117,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "ApiKeyCreated": {
         "type": "object",
         "required": ["api_key", *_API_KEY_REQUIRED],
-        "properties": {"api_key": {"type": "string", "pattern": "^wvs_(live|test)_",
+        "properties": {"api_key": {"type": "string",
+                                   "pattern": f"^wvs_({'|'.join(MINTED_ENVIRONMENTS)})_",
                                    "description": "Shown only this once."},
                        **_API_KEY_PROPERTIES},
     },
@@ -128,7 +132,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "old_key_prefix": {"type": "string"},
             "grace_period_ends_at": {**_TIMESTAMP,
                                      "description": "The old key works until then."},
-            "environment": {"enum": ["live", "test"]},
+            "environment": {"enum": list(MINTED_ENVIRONMENTS)},
         },
     },
     "KeyGenerateRequest": {

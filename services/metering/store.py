@@ -12,11 +12,18 @@ import redis.asyncio as aioredis
 from services.metering.keyspace import NS
 from services.metering.plans import Plan
 from services.metering.terms import DEFAULT_CYCLE, note_terms, terms_before, terms_key
-from wavis.core.api_keys import hash_matches, is_well_formed, key_hash, key_prefix, mint_key
+from wavis.core.api_keys import (
+    NAME_MAX_CHARS,
+    hash_matches,
+    is_well_formed,
+    key_hash,
+    key_prefix,
+    mint_key,
+)
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
 from wavis.core.redis_pages import index_member, newest_first
-from wavis.core.roles import ROLES
+from wavis.core.roles import MINTED_ENVIRONMENTS, MINTED_ROLES
 from wavis.core.timefmt import parse_rfc3339, rfc3339
 
 REVOCATIONS_CHANNEL = f"{NS}:revocations"
@@ -165,13 +172,15 @@ class AccountStore:
 
     async def create_key(self, account_id: str, name: str, role: str,
                          environment: str) -> Minted:
-        if role not in ROLES or role == "trial":
+        if role not in MINTED_ROLES:
             raise WavisError("VALIDATION_ERROR",
-                             "role must be one of viewer, developer, account_admin.")
-        if environment not in ("live", "test"):
-            raise WavisError("VALIDATION_ERROR", "environment must be live or test.")
-        if len(name) > 100:
-            raise WavisError("VALIDATION_ERROR", "name is limited to 100 characters.")
+                             f"role must be one of {', '.join(MINTED_ROLES)}.")
+        if environment not in MINTED_ENVIRONMENTS:
+            raise WavisError("VALIDATION_ERROR",
+                             f"environment must be {' or '.join(MINTED_ENVIRONMENTS)}.")
+        if len(name) > NAME_MAX_CHARS:
+            raise WavisError("VALIDATION_ERROR",
+                             f"name is limited to {NAME_MAX_CHARS} characters.")
         account = await self.get_account(account_id)
         if account["plan"] == "trial":
             raise WavisError("FORBIDDEN", "Trial accounts cannot mint keys.")

@@ -10,6 +10,7 @@ import secrets
 import string
 
 PREFIX_LENGTH = 16
+NAME_MAX_CHARS = 100  # the name an account gives a key
 _RANDOM_CHARS = 32
 _ALPHABET = string.ascii_letters + string.digits
 KEY_PATTERN = re.compile(r"wvs_(live|test|trial)_[A-Za-z0-9]{32,128}")

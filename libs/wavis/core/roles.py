@@ -10,6 +10,10 @@ TRIAL, READ, WRITE, ADMIN = ROLES
 
 ENVIRONMENTS = ("live", "test", "trial")
 
+# What an account may mint with POST /api-keys: trial keys come only from onboarding.
+MINTED_ROLES = tuple(role for role in ROLES if role != TRIAL)
+MINTED_ENVIRONMENTS = tuple(environment for environment in ENVIRONMENTS if environment != "trial")
+
 
 def role_allows(held: str, needed: str) -> bool:
     """Whether a key with role `held` may call an endpoint that needs `needed`."""
