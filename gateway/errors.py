@@ -11,8 +11,8 @@ from aiohttp import web
 
 from gateway import state
 from gateway.response_headers import ALLOW, RETRY_AFTER
-from gateway.settings import MB
 from wavis.core.errors import ERROR_CODES, WavisError, error_from_rpc
+from wavis.core.limits import MB
 from wavis.core.redis_client import REDIS_UNAVAILABLE, redis_unavailable
 from wavis.core.request_context import current_request_id
 

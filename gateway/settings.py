@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
+from wavis.core.limits import DEFAULT_MAX_REQUEST_BYTES, MB
 from wavis.core.secrets import parse_secret
 from wavis.core.settings import (
     CommonSettings,
@@ -17,8 +18,6 @@ from wavis.core.settings import (
     parse_path,
     setting,
 )
-
-MB = 1024 * 1024
 
 
 def parse_networks(raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
@@ -45,7 +44,7 @@ class GatewaySettings(CommonSettings):
         "WAVIS_HEALTH_PROBE_TIMEOUT_SECONDS", 2.0, parse_float(0.05, 30),
         doc="time limit of each dependency probe in /health")
     max_request_bytes: int = setting(
-        "WAVIS_MAX_REQUEST_BYTES", 40 * MB, parse_int(1024, 1024 * MB),
+        "WAVIS_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES, parse_int(1024, 1024 * MB),
         doc="largest request body; larger ones answer 413 PAYLOAD_TOO_LARGE")
     cursor_secret: str | None = setting(
         "WAVIS_CURSOR_SECRET", None, parse_secret,

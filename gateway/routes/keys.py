@@ -16,12 +16,12 @@ from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
 from gateway.listing import paged_list
 from gateway.response_headers import LOCATION, SECURITY_WARNING, security_warning
 from wavis.core.errors import WavisError
+from wavis.core.limits import DEFAULT_MAX_REQUEST_BYTES, MAX_UPLOAD_PART_BYTES, megabytes
 from wavis.core.roles import READ, TRIAL, WRITE
 from wavis.generated.keys.v1 import keys_pb2
 
 LIST_NAME = "keys"
 CHUNK_BYTES = 1024 * 1024
-PART_LIMIT_BYTES = 40 * 1024 * 1024
 SLOW_CALL_SECONDS = 300.0  # checking a ~1 GB bootstrapping key takes a while
 BLIND_GUARANTEE = ("The server holds no secret key for this key: it cannot decrypt anything "
                    "encrypted under it. Encrypt and decrypt on your side.")
@@ -183,8 +183,8 @@ async def put_upload_part(request: web.Request) -> web.Response:
         received = 0
         async for chunk in request.content.iter_chunked(CHUNK_BYTES):
             received += len(chunk)
-            if received > PART_LIMIT_BYTES:  # streamed bodies have no Content-Length check
-                raise web.HTTPRequestEntityTooLarge(max_size=PART_LIMIT_BYTES,
+            if received > MAX_UPLOAD_PART_BYTES:  # streamed bodies have no Content-Length check
+                raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPLOAD_PART_BYTES,
                                                     actual_size=received)
             yield keys_pb2.PutUploadPartRequest(data=chunk)
 
@@ -211,7 +211,8 @@ ENDPOINTS = (
     Endpoint("POST", "/keys/upload", upload_key, "Upload a client's key (FHE-blind)",
              "Keys", {201: Reply("The key, mode blind.", "Key", _WARN)},
              min_role=TRIAL, request_schema="KeyUploadRequest",
-             description="Up to 40 MB; larger keys use POST /keys/uploads. CKKS: the context "
+             description=f"Up to {megabytes(DEFAULT_MAX_REQUEST_BYTES)}; larger keys use "
+                         "POST /keys/uploads. CKKS: the context "
                          "and keys; TFHE: eval_key, the ZIP of a chunked tfhe_eval_key upload "
                          "(a toy key is ~20 MB)."),
     Endpoint("GET", "/keys", list_keys, "List FHE keys", "Keys",
@@ -226,7 +227,8 @@ ENDPOINTS = (
              {201: Reply("The upload.", "KeyUpload")}, min_role=TRIAL,
              request_schema="KeyUploadCreateRequest"),
     Endpoint("PUT", "/keys/uploads/{upload_id}/parts/{n}", put_upload_part,
-             "Upload one part (application/octet-stream, <= 40 MB)", "Keys",
+             f"Upload one part (application/octet-stream, <= {megabytes(MAX_UPLOAD_PART_BYTES)})",
+             "Keys",
              {204: Reply("Stored; retrying a part replaces it.")}, min_role=TRIAL,
              extra={"requestBody": {"required": True, "content": {
                  "application/octet-stream": {"schema": {"type": "string",

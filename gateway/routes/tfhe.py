@@ -22,6 +22,7 @@ from gateway.schemas import register_schemas
 from gateway.usage import already_counted, charged, metered_call
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
+from wavis.core.limits import DEFAULT_MAX_REQUEST_BYTES, megabytes
 from wavis.core.pricing import (
     BATCH_DISCOUNT,
     BATCH_DISCOUNT_FROM_GATES,
@@ -44,6 +45,7 @@ LIST_INPUT_GATES = ("AND3", "OR3", "MAJORITY")
 INPUTS = ("a", "b", "sel", "c")
 SESSION_TIMEOUT_SECONDS = 900.0
 EVAL_TIMEOUT_SECONDS = 600.0
+_INLINE_KEY_LIMIT = megabytes(DEFAULT_MAX_REQUEST_BYTES)  # a key in a JSON body
 
 
 def _warning(session: pb.Session) -> dict[str, str]:
@@ -267,7 +269,7 @@ register_schemas({
         "description": "Exactly one of eval_key_b64 and key_id.",
         "properties": {
             "eval_key_b64": _B64 | {"description": "ZIP of context.bin + bootstrap_key.bin, "
-                                                   "at most 40 MB."},
+                                                   f"at most {_INLINE_KEY_LIMIT}."},
             "key_id": {"type": "string", "description": "A TFHE key from a chunked upload."},
             "session_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}},
     "TfheSession": _SESSION,
@@ -336,7 +338,8 @@ ENDPOINTS = (
              "Open an FHE-blind TFHE session from a client's eval key", "TFHE",
              {201: Reply("The session.", "TfheSession", _WARN)}, min_role=TRIAL,
              request_schema="TfheEvalSessionRequest",
-             description="eval_key_b64 (<= 40 MB) or key_id (chunked upload). A session_id "
+             description=f"eval_key_b64 (<= {_INLINE_KEY_LIMIT}) or key_id (chunked upload). "
+                         "A session_id "
                          "already in use: 409 SESSION_EXISTS."),
     Endpoint("DELETE", _SESSION_PATH, delete_session, "End a TFHE session", "TFHE",
              {204: Reply("Ended, with the key it created.", None, _WARN)}, min_role=TRIAL),

@@ -23,6 +23,7 @@ from services.tfhe_eval.keycache import CachedKey, KeyCache, KeyGone
 from services.tfhe_eval.sessions import CLIENT_SESSION_ID, SessionStore, not_found
 from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.ids import new_id
+from wavis.core.limits import DEFAULT_MAX_REQUEST_BYTES, megabytes
 from wavis.fhe.binfhe_io import BinFheFormatError
 from wavis.fhe.tfhe_gates import decrypt_bits, encrypt_bits, load_key, trim
 from wavis.fhe.tfhe_keys import PRESETS, SECURITY_BITS
@@ -31,7 +32,7 @@ from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-MAX_EVAL_KEY_BYTES = 40 * 1024 * 1024
+MAX_EVAL_KEY_BYTES = DEFAULT_MAX_REQUEST_BYTES  # what the gateway's body limit lets through
 MAX_BITS = 1024
 UPLOAD_CHUNK_BYTES = 1024 * 1024
 SLOW_CALL_SECONDS = 600.0
@@ -117,8 +118,9 @@ class TfheService:
     async def _upload(self, account_id: str, data: bytes,
                       limits: keys_pb2.KeyLimits) -> keys_pb2.Key:
         if len(data) > MAX_EVAL_KEY_BYTES:
-            raise WavisError("PAYLOAD_TOO_LARGE", "eval_key_b64 holds more than 40 MB; use the "
-                             "chunked upload (POST /keys/uploads) and key_id.")
+            raise WavisError("PAYLOAD_TOO_LARGE", "eval_key_b64 holds more than "
+                             f"{megabytes(MAX_EVAL_KEY_BYTES)}; use the chunked upload "
+                             "(POST /keys/uploads) and key_id.")
         upload = (await self.keys.CreateUpload(keys_pb2.CreateUploadRequest(
             account_id=account_id, scheme="tfhe", kind="tfhe_eval_key", size_bytes=len(data),
             sha256=hashlib.sha256(data).hexdigest(), limits=limits))).upload

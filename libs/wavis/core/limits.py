@@ -8,6 +8,12 @@ MB = 1024 * 1024
 
 # One serialized ciphertext, CKKS or TFHE: uploaded, stored, or given to a gate.
 MAX_CIPHERTEXT_BYTES = 2 * MB
+# The largest request body the gateway accepts unless configured otherwise
+# (WAVIS_MAX_REQUEST_BYTES), and so the largest key sent inline (POST /keys/upload,
+# eval_key_b64); larger keys go through a chunked upload.
+DEFAULT_MAX_REQUEST_BYTES = 40 * MB
+# One part of a chunked key upload (the most WAVIS_UPLOAD_PART_BYTES may be).
+MAX_UPLOAD_PART_BYTES = 40 * MB
 
 
 def megabytes(size: int) -> str:
