@@ -22,7 +22,12 @@ from gateway.schemas import register_schemas
 from gateway.usage import already_counted, charged, metered_call
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
-from wavis.core.limits import DEFAULT_MAX_REQUEST_BYTES, megabytes
+from wavis.core.limits import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    MAX_BATCH_GATES,
+    MAX_TFHE_BITS,
+    megabytes,
+)
 from wavis.core.pricing import (
     BATCH_DISCOUNT,
     BATCH_DISCOUNT_FROM_GATES,
@@ -275,12 +280,13 @@ register_schemas({
     "TfheSession": _SESSION,
     "TfheEncryptRequest": {"type": "object", "additionalProperties": False, "properties": {
         "bit": _BIT,
-        "bits": {"type": "array", "minItems": 1, "maxItems": 1024, "items": _BIT}}},
+        "bits": {"type": "array", "minItems": 1, "maxItems": MAX_TFHE_BITS, "items": _BIT}}},
     "TfheEncryptResult": {"type": "object", "properties": {
         "ciphertext_b64": _B64, "ciphertexts_b64": {"type": "array", "items": _B64}}},
     "TfheDecryptRequest": {"type": "object", "additionalProperties": False, "properties": {
         "ciphertext_b64": _B64,
-        "ciphertexts_b64": {"type": "array", "minItems": 1, "maxItems": 1024, "items": _B64}}},
+        "ciphertexts_b64": {"type": "array", "minItems": 1, "maxItems": MAX_TFHE_BITS,
+                            "items": _B64}}},
     "TfheDecryptResult": {"type": "object", "properties": {
         "bit": {"type": "integer"}, "bits": {"type": "array", "items": {"type": "integer"}}}},
     "TfheGateRequest": {"type": "object", "required": ["session_id", "op", "a"],
@@ -296,7 +302,7 @@ register_schemas({
         "type": "object", "required": ["session_id", "gates"], "additionalProperties": False,
         "properties": {
             "session_id": {"type": "string"},
-            "gates": {"type": "array", "minItems": 1, "maxItems": 1024,
+            "gates": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH_GATES,
                       "items": {"type": "object", "required": ["op", "a"],
                                 "additionalProperties": False, "properties": _GATE_FIELDS}}}},
     "TfheBatchResult": {
@@ -360,8 +366,9 @@ ENDPOINTS = (
     Endpoint("POST", "/tfhe/batch", evaluate_batch, "Evaluate a batch of gates (a DAG)",
              "TFHE", {200: Reply("Every gate's output, in order.", "TfheBatchResult", _WARN)},
              min_role=TRIAL, request_schema="TfheBatchRequest", operation=True,
-             description="1-1024 gates; inputs may be \"$k\" (earlier gate k). Independent "
-                         "gates run in parallel; 30% off from 32 gates."),
+             description=f"1-{MAX_BATCH_GATES} gates; inputs may be \"$k\" (earlier gate k). "
+                         f"Independent gates run in parallel; {BATCH_DISCOUNT:.0%} off from "
+                         f"{BATCH_DISCOUNT_FROM_GATES} gates."),
     Endpoint("GET", "/tfhe/pricing", get_pricing, "Prices of TFHE gates", "TFHE",
              {200: Reply("Bootstraps and FCU per gate, and the batch discount.",
                          "TfhePricing")}),

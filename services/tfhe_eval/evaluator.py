@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wavis.core.errors import WavisError
-from wavis.core.limits import MAX_CIPHERTEXT_BYTES, megabytes
+from wavis.core.limits import MAX_BATCH_GATES, MAX_CIPHERTEXT_BYTES, megabytes
 from wavis.fhe.tfhe_gates import (
     GATE_BOOTSTRAPS,
     GATE_INPUTS,
@@ -29,7 +29,6 @@ from wavis.fhe.tfhe_gates import (
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
 from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2 as pb
 
-MAX_BATCH_GATES = 1024
 CIPHERTEXT_TOO_LARGE = f"A ciphertext is larger than {megabytes(MAX_CIPHERTEXT_BYTES)}."
 INPUT_FIELDS = ("a", "b", "sel", "c")
 

@@ -23,7 +23,7 @@ from services.tfhe_eval.keycache import CachedKey, KeyCache, KeyGone
 from services.tfhe_eval.sessions import CLIENT_SESSION_ID, SessionStore, not_found
 from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.ids import new_id
-from wavis.core.limits import DEFAULT_MAX_REQUEST_BYTES, megabytes
+from wavis.core.limits import DEFAULT_MAX_REQUEST_BYTES, MAX_TFHE_BITS, megabytes
 from wavis.fhe.binfhe_io import BinFheFormatError
 from wavis.fhe.tfhe_gates import decrypt_bits, encrypt_bits, load_key, trim
 from wavis.fhe.tfhe_keys import PRESETS, SECURITY_BITS
@@ -33,7 +33,6 @@ from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 log = logging.getLogger(__name__)
 
 MAX_EVAL_KEY_BYTES = DEFAULT_MAX_REQUEST_BYTES  # what the gateway's body limit lets through
-MAX_BITS = 1024
 UPLOAD_CHUNK_BYTES = 1024 * 1024
 SLOW_CALL_SECONDS = 600.0
 
@@ -239,16 +238,16 @@ class TfheService:
     async def encrypt(self, account_id: str, session_id: str, bits: list[int],
                       ) -> tuple[list[bytes], dict[str, Any]]:
         record = await self._server_mode(account_id, session_id)
-        if not 1 <= len(bits) <= MAX_BITS or any(bit not in (0, 1) for bit in bits):
-            raise WavisError("VALIDATION_ERROR", f"1 to {MAX_BITS} bits, each 0 or 1.",
+        if not 1 <= len(bits) <= MAX_TFHE_BITS or any(bit not in (0, 1) for bit in bits):
+            raise WavisError("VALIDATION_ERROR", f"1 to {MAX_TFHE_BITS} bits, each 0 or 1.",
                              {"field": "bits"})
         return await self._in_worker(record, encrypt_bits, bits, secret=True), record
 
     async def decrypt(self, account_id: str, session_id: str, ciphertexts: list[bytes],
                       ) -> tuple[list[int], dict[str, Any]]:
         record = await self._server_mode(account_id, session_id)
-        if not 1 <= len(ciphertexts) <= MAX_BITS:
-            raise WavisError("VALIDATION_ERROR", f"1 to {MAX_BITS} ciphertexts.",
+        if not 1 <= len(ciphertexts) <= MAX_TFHE_BITS:
+            raise WavisError("VALIDATION_ERROR", f"1 to {MAX_TFHE_BITS} ciphertexts.",
                              {"field": "ciphertexts_b64"})
         if any(len(c) > evaluator.MAX_CIPHERTEXT_BYTES for c in ciphertexts):
             raise WavisError("PAYLOAD_TOO_LARGE", evaluator.CIPHERTEXT_TOO_LARGE)

@@ -23,7 +23,7 @@ from gateway.routes import tfhe as tfhe_routes
 from gateway.settings import GatewaySettings
 from services.webhooks import signing
 from wavis.core.errors import ERROR_CODES, WavisError
-from wavis.core.limits import MAX_CIPHERTEXT_BYTES
+from wavis.core.limits import MAX_BATCH_GATES, MAX_CIPHERTEXT_BYTES
 from wavis.fhe import ckks_keys, tfhe_keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +98,7 @@ def test_limits_and_presets_are_the_servers() -> None:
     default_body_limit = GatewaySettings.__dataclass_fields__["max_request_bytes"].default
     assert _core.MAX_REQUEST_BYTES == default_body_limit
     assert ckks.MAX_CIPHERTEXT_BYTES == MAX_CIPHERTEXT_BYTES
+    assert tfhe.MAX_BATCH_GATES == MAX_BATCH_GATES
     assert (tfhe.CONTEXT_FILE, tfhe.BOOTSTRAP_KEY_FILE) == (
         tfhe_keys.KEY_FILES["context"], tfhe_keys.KEY_FILES["bootstrap_key"])
 

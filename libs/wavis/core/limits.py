@@ -14,6 +14,9 @@ MAX_CIPHERTEXT_BYTES = 2 * MB
 DEFAULT_MAX_REQUEST_BYTES = 40 * MB
 # One part of a chunked key upload (the most WAVIS_UPLOAD_PART_BYTES may be).
 MAX_UPLOAD_PART_BYTES = 40 * MB
+# TFHE: gates in one batch; bits (or ciphertexts) in one encrypt or decrypt call.
+MAX_BATCH_GATES = 1024
+MAX_TFHE_BITS = 1024
 
 
 def megabytes(size: int) -> str:
