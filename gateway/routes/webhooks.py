@@ -15,17 +15,24 @@ from gateway.listing import paged_list
 from gateway.schemas import register_schemas
 from wavis.core.events import EVENT_TYPES
 from wavis.core.roles import READ, WRITE
+from wavis.core.webhook_signing import (
+    EVENT_ID_HEADER,
+    MIN_SECRET_CHARS,
+    SIGNATURE_HEADER,
+    SIGNATURE_PREFIX,
+    TIMESTAMP_HEADER,
+)
 from wavis.generated.webhooks.v1 import webhooks_pb2
 
 LIST_NAME = "webhooks"
 HISTORY_NAME = "webhook_events"
 SIGNATURE_INFO = {
     "algorithm": "HMAC-SHA256",
-    "header": "X-WAVIS-Signature",
-    "format": "sha256=<hex digest>",
-    "signed_payload": "<X-WAVIS-Timestamp>.<raw request body>",
-    "timestamp_header": "X-WAVIS-Timestamp",
-    "event_id_header": "X-WAVIS-Event-Id",
+    "header": SIGNATURE_HEADER,
+    "format": f"{SIGNATURE_PREFIX}<hex digest>",
+    "signed_payload": f"<{TIMESTAMP_HEADER}>.<raw request body>",
+    "timestamp_header": TIMESTAMP_HEADER,
+    "event_id_header": EVENT_ID_HEADER,
 }
 
 
@@ -170,8 +177,9 @@ EVENT_TABLE = "\n".join(
     for name, (fields, when) in EVENT_DATA.items())
 DELIVERY_DESCRIPTION = (
     "Each event is POSTed to every subscribed endpoint as `WebhookEvent` JSON with headers "
-    "`X-WAVIS-Event-Id` (the same on every retry), `X-WAVIS-Timestamp` (Unix seconds) and "
-    "`X-WAVIS-Signature: sha256=<hex HMAC-SHA256(secret, \"<timestamp>.<raw body>\")>`. "
+    f"`{EVENT_ID_HEADER}` (the same on every retry), `{TIMESTAMP_HEADER}` (Unix seconds) and "
+    f"`{SIGNATURE_HEADER}: {SIGNATURE_PREFIX}<hex HMAC-SHA256(secret, "
+    "\"<timestamp>.<raw body>\")>`. "
     "A 2xx answer within 10 s is delivered; anything else (redirects are not followed) is "
     "retried with exponential backoff and full jitter for up to 24 h, across restarts. An "
     "endpoint failing for 3 days is disabled (`enabled: false`, `disabled_reason`).\n\n"
@@ -203,7 +211,7 @@ _WEBHOOK_PROPERTIES: dict[str, Any] = {
 }
 _WEBHOOK_REQUIRED = list(_WEBHOOK_PROPERTIES)
 _SECRET_PROPERTIES: dict[str, Any] = {
-    "secret": {"type": "string", "minLength": 32,
+    "secret": {"type": "string", "minLength": MIN_SECRET_CHARS,
                "description": "The signing secret, shown only here; stored encrypted."},
     "signature_info": {"type": "object",
                        "required": ["algorithm", "header", "format", "signed_payload"],
@@ -215,7 +223,7 @@ register_schemas({
         "type": "object", "required": ["url"], "additionalProperties": False,
         "properties": {
             "url": _URL, "events": _EVENTS,
-            "secret": {"type": "string", "minLength": 32, "maxLength": 256,
+            "secret": {"type": "string", "minLength": MIN_SECRET_CHARS, "maxLength": 256,
                        "description": "Your own signing secret; absent: WAVIS makes one."},
         },
     },
@@ -288,8 +296,8 @@ ENDPOINTS = (
                          "WebhookWithSecret")},
              min_role=WRITE, request_schema="WebhookCreateRequest",
              description="URL rules: https, <= 2048 characters, public addresses only "
-                         "(400 INVALID_WEBHOOK_URL). secret: >= 32 characters, else "
-                         "generated.\n\n" + DELIVERY_DESCRIPTION),
+                         f"(400 INVALID_WEBHOOK_URL). secret: >= {MIN_SECRET_CHARS} characters, "
+                         "else generated.\n\n" + DELIVERY_DESCRIPTION),
     Endpoint("GET", "/webhooks", list_webhooks, "List webhook endpoints", _TAG,
              {200: Reply("One page of endpoints, newest first.", "WebhookList")},
              min_role=READ, query_parameters=PAGE_PARAMETERS),

@@ -21,7 +21,6 @@ from typing import Any
 import aiohttp
 from redis.exceptions import RedisError
 
-from services.webhooks import signing
 from services.webhooks.queue import EventQueue, event_data
 from services.webhooks.settings import WebhooksSettings
 from services.webhooks.ssrf import (
@@ -32,6 +31,7 @@ from services.webhooks.ssrf import (
     vet_url,
 )
 from services.webhooks.store import EndpointStore
+from wavis.core import webhook_signing as signing
 from wavis.core.timefmt import rfc3339
 
 log = logging.getLogger(__name__)

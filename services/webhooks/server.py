@@ -12,12 +12,12 @@ from typing import Any
 
 import grpc.aio
 
-from services.webhooks import signing
 from services.webhooks.delivery import DeliveryWorker, FanOut, Sender, matches
 from services.webhooks.queue import EventQueue
 from services.webhooks.settings import WebhooksSettings
 from services.webhooks.ssrf import SsrfRefused, invalid, vet_url
 from services.webhooks.store import EndpointStore
+from wavis.core import webhook_signing as signing
 from wavis.core.errors import WavisError
 from wavis.core.events import EVENT_TYPES
 from wavis.core.grpc_server import ServiceContext

@@ -21,7 +21,7 @@ from gateway.app import ENDPOINTS
 from gateway.routes import compute as compute_routes
 from gateway.routes import tfhe as tfhe_routes
 from gateway.settings import GatewaySettings
-from services.webhooks import signing
+from wavis.core import webhook_signing as signing
 from wavis.core.errors import ERROR_CODES, WavisError
 from wavis.core.limits import MAX_BATCH_GATES, MAX_CIPHERTEXT_BYTES
 from wavis.fhe import ckks_keys, tfhe_keys

@@ -1,4 +1,6 @@
-"""Webhook signatures: HMAC-SHA256(secret, "<timestamp>.<raw body>"), sent as sha256=<hex>."""
+"""Webhook signatures: HMAC-SHA256(secret, "<timestamp>.<raw body>"), sent as sha256=<hex>.
+
+The webhooks service signs with it; the gateway documents it to the endpoints' owners."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ SIGNATURE_HEADER = "X-WAVIS-Signature"
 TIMESTAMP_HEADER = "X-WAVIS-Timestamp"
 EVENT_ID_HEADER = "X-WAVIS-Event-Id"
 MIN_SECRET_CHARS = 32
+SIGNATURE_PREFIX = "sha256="
 
 def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
@@ -19,7 +22,7 @@ def new_secret() -> str:
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
+    return SIGNATURE_PREFIX + digest.hexdigest()
 
 
 def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
