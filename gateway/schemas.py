@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wavis.core.api_keys import NAME_MAX_CHARS
+from wavis.core.api_keys import NAME_MAX_CHARS, PREFIX_LENGTH
 from wavis.core.roles import ENVIRONMENTS, MINTED_ENVIRONMENTS, MINTED_ROLES, ROLES
 
 _ERROR = {
@@ -62,7 +62,8 @@ _HEALTH = {
 _TIMESTAMP = {"type": "string", "format": "date-time", "examples": ["2026-11-23T00:00:00Z"]}
 _NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
 _API_KEY_PROPERTIES = {
-    "prefix": {"type": "string", "description": "The key's first 16 characters; its id."},
+    "prefix": {"type": "string",
+               "description": f"The key's first {PREFIX_LENGTH} characters; its id."},
     "name": {"type": "string"},
     "role": {"enum": list(ROLES)},
     "environment": {"enum": list(ENVIRONMENTS)},

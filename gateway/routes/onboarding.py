@@ -10,6 +10,7 @@ from gateway import state
 from gateway.access import caller_ip
 from gateway.endpoints import Endpoint, Reply
 from gateway.rate_limits import Window
+from wavis.core.api_keys import PREFIX_LENGTH
 from wavis.core.errors import WavisError
 from wavis.generated.metering.v1 import metering_pb2
 
@@ -49,5 +50,5 @@ ENDPOINTS = (
              description="No body, no auth. 5 per client IP per minute."),
     Endpoint("DELETE", "/onboarding/temp-key/{key_prefix}", revoke_temp_key,
              "Revoke a trial key", "Onboarding", {204: Reply("Revoked.")},
-             description="key_prefix: at least the key's first 16 characters."),
+             description=f"key_prefix: at least the key's first {PREFIX_LENGTH} characters."),
 )

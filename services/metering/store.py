@@ -14,6 +14,7 @@ from services.metering.plans import Plan
 from services.metering.terms import DEFAULT_CYCLE, note_terms, terms_before, terms_key
 from wavis.core.api_keys import (
     NAME_MAX_CHARS,
+    PREFIX_LENGTH,
     hash_matches,
     is_well_formed,
     key_hash,
@@ -232,9 +233,9 @@ class AccountStore:
             await pipe.execute()
 
     async def revoke_trial_key(self, given: str) -> None:
-        if len(given) < 16:
+        if len(given) < PREFIX_LENGTH:
             raise WavisError("VALIDATION_ERROR", "key_prefix needs at least the key's first "
-                             "16 characters.")
+                             f"{PREFIX_LENGTH} characters.")
         record = await self._hash(_key_record(key_prefix(given)))
         whole_key_wrong = is_well_formed(given) and record and not hash_matches(
             self.pepper, given, record["hash"])
