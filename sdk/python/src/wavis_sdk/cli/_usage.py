@@ -70,7 +70,9 @@ def usage(app: App, period: str | None) -> None:
         if not operations:
             app.out.print("No operations this month.")
             return
-        table = Table("operation", "count", "FCU", "USD", "share", title="By operation")
+        table = Table("operation", title="By operation")
+        for heading in ("count", "FCU", "USD", "share"):
+            table.add_column(heading, justify="right")
         total = max(1, int(report["total_fcu"]))
         for name, row in sorted(operations.items(), key=lambda item: -item[1]["fcu"]):
             table.add_row(name, f"{row['count']:,}", f"{row['fcu']:,}",
