@@ -15,6 +15,7 @@ from gateway.body import read_body
 from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
 from gateway.listing import paged_list
 from gateway.response_headers import LOCATION, SECURITY_WARNING, security_warning
+from gateway.schemas import register_schemas
 from wavis.core.errors import WavisError
 from wavis.core.limits import DEFAULT_MAX_REQUEST_BYTES, MAX_UPLOAD_PART_BYTES, megabytes
 from wavis.core.roles import READ, TRIAL, WRITE
@@ -192,6 +193,23 @@ async def put_upload_part(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def get_upload(request: web.Request) -> web.Response:
+    reply = await request.app[state.SERVICES].keys.GetUpload(keys_pb2.GetUploadRequest(
+        account_id=request[state.CALLER].account_id,
+        upload_id=request.match_info["upload_id"]))
+    upload = reply.upload
+    parts = [{"part_number": part.part_number, "size_bytes": part.size_bytes,
+              "sha256": part.sha256.hex() or None} for part in reply.parts]
+    received = sum(part["size_bytes"] for part in parts)
+    return web.json_response({
+        "upload_id": upload.upload_id, "scheme": reply.scheme, "kind": reply.kind,
+        "size_bytes": reply.size_bytes, "sha256": reply.sha256,
+        "part_size": upload.part_size, "part_count": upload.part_count,
+        "expires_at": upload.expires_at,
+        "status": "ready_to_complete" if len(parts) == upload.part_count else "uploading",
+        "parts_received": len(parts), "bytes_received": received, "parts": parts})
+
+
 async def complete_upload(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     reply = await request.app[state.SERVICES].keys.CompleteUpload(
@@ -202,6 +220,37 @@ async def complete_upload(request: web.Request) -> web.Response:
 
 
 _WARN = (SECURITY_WARNING.name,)
+
+_SHA256_HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+register_schemas({
+    "KeyUploadStatus": {
+        "type": "object",
+        "required": ["upload_id", "scheme", "kind", "size_bytes", "sha256", "part_size",
+                     "part_count", "expires_at", "status", "parts_received", "bytes_received",
+                     "parts"],
+        "properties": {
+            "upload_id": {"type": "string"}, "scheme": {"enum": ["tfhe", "ckks"]},
+            "kind": {"enum": ["tfhe_eval_key", "ckks_key_bundle"]},
+            "size_bytes": {"type": "integer"}, "sha256": _SHA256_HEX,
+            "part_size": {"type": "integer"}, "part_count": {"type": "integer"},
+            "expires_at": {"type": "string", "format": "date-time"},
+            "status": {"enum": ["uploading", "ready_to_complete"],
+                       "description": "ready_to_complete: every part is stored."},
+            "parts_received": {"type": "integer"}, "bytes_received": {"type": "integer"},
+            "parts": {"type": "array", "description": "Stored parts, by part number.",
+                      "items": {
+                          "type": "object", "required": ["part_number", "size_bytes", "sha256"],
+                          "properties": {
+                              "part_number": {"type": "integer", "minimum": 1},
+                              "size_bytes": {"type": "integer"},
+                              "sha256": {**_SHA256_HEX, "type": ["string", "null"],
+                                         "description": "Of the part's bytes; null when the "
+                                                        "service stopped before recording it "
+                                                        "(send the part again)."}}}},
+        },
+    },
+})
+
 ENDPOINTS = (
     Endpoint("POST", "/keys/generate", generate_key, "Generate a server-mode FHE key", "Keys",
              {201: Reply("The key.", "Key", _WARN),
@@ -233,6 +282,13 @@ ENDPOINTS = (
              extra={"requestBody": {"required": True, "content": {
                  "application/octet-stream": {"schema": {"type": "string",
                                                          "format": "binary"}}}}}),
+    Endpoint("GET", "/keys/uploads/{upload_id}", get_upload,
+             "Status of a chunked upload: the parts received", "Keys",
+             {200: Reply("The upload and every part stored so far, with its sha256.",
+                         "KeyUploadStatus")}, min_role=TRIAL,
+             description="To resume an interrupted upload: compare each part's sha256 with "
+                         "your file's bytes, send the parts missing or different, then "
+                         "complete. 404 once completed or expired."),
     Endpoint("POST", "/keys/uploads/{upload_id}/complete", complete_upload,
              "Finish a chunked upload", "Keys",
              {201: Reply("The key (checksum and parameters verified).", "Key")},

@@ -134,6 +134,20 @@ class KeysServicer(keys_pb2_grpc.KeysServiceServicer):
                                                     _limits(request.limits))
         return keys_pb2.CompleteUploadResponse(key=key_message(record))
 
+    async def GetUpload(self, request: keys_pb2.GetUploadRequest,
+                        grpc_context: grpc.aio.ServicerContext) -> keys_pb2.GetUploadResponse:
+        record = await self.keyring.uploads.get(request.account_id, request.upload_id)
+        parts = await self.keyring.uploads.parts(record)
+        return keys_pb2.GetUploadResponse(
+            upload=keys_pb2.Upload(upload_id=record["upload_id"], part_size=record["part_size"],
+                                   part_count=record["part_count"],
+                                   expires_at=record["expires_at"]),
+            scheme=record["scheme"], kind=record["kind"], size_bytes=record["size_bytes"],
+            sha256=record["sha256"],
+            parts=[keys_pb2.UploadPart(part_number=p["part_number"], size_bytes=p["size_bytes"],
+                                       sha256=bytes.fromhex(p["sha256"] or ""))
+                   for p in parts])
+
     async def GetKey(self, request: keys_pb2.GetKeyRequest,
                      grpc_context: grpc.aio.ServicerContext) -> keys_pb2.GetKeyResponse:
         record = await self.keyring.store.get(request.account_id, request.key_id)

@@ -1,9 +1,11 @@
 """Chunked uploads of large keys: parts on disk, metadata in Redis (wavis:keys:upload:*).
 
 Parts may arrive in any order and be retried (a part is written to a temp file and renamed
-over any earlier copy). Completing streams the parts, in order, into one file while hashing
-it, so no key is ever held in memory. Uploads not completed within their lifetime lose their
-Redis record (TTL) and a periodic sweep removes their parts.
+over any earlier copy). Each part's sha256 is computed as it is written and recorded beside
+the upload's record, so a client resuming an upload learns which parts the service holds
+and whether they match its file (GetUpload). Completing streams the parts, in order, into
+one file while hashing it, so no key is ever held in memory. Uploads not completed within
+their lifetime lose their Redis records (TTL) and a periodic sweep removes their parts.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import redis.asyncio as aioredis
 
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
-from wavis.core.timefmt import rfc3339
+from wavis.core.timefmt import parse_rfc3339, rfc3339
 
 NS = "wavis:keys:upload"
 KINDS = {"tfhe_eval_key": "tfhe", "ckks_key_bundle": "ckks"}
@@ -76,6 +78,22 @@ class UploadStore:
         return {**record, **{k: int(record[k]) for k in ("size_bytes", "part_size",
                                                          "part_count")}}
 
+    async def parts(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """The parts on disk, by number, with the sha256 recorded when each was stored
+        (None for a part stored but not recorded: the service stopped in between)."""
+        folder = self.root / record["upload_id"]
+        recorded = cast(dict[str, str], await self.redis.hgetall(
+            _parts_key(record["upload_id"])))
+        found = []
+        for path in await asyncio.to_thread(sorted, folder.glob("part-*")):
+            number = int(path.name.removeprefix("part-"))
+            size = path.stat().st_size
+            entry = recorded.get(str(number), "")
+            recorded_size, _, sha256 = entry.partition(":")
+            found.append({"part_number": number, "size_bytes": size,
+                          "sha256": sha256 if recorded_size == str(size) else None})
+        return found
+
     def _expected_part_size(self, record: dict[str, Any], number: int) -> int:
         if number < record["part_count"]:
             return int(record["part_size"])
@@ -91,6 +109,7 @@ class UploadStore:
         folder = self.root / record["upload_id"]
         fd, name = tempfile.mkstemp(dir=folder, prefix=".part-")
         size = 0
+        digest = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as handle:
                 async for chunk in chunks:
@@ -98,7 +117,7 @@ class UploadStore:
                     if size > expected:
                         raise WavisError("VALIDATION_ERROR", f"Part {number} must be exactly "
                                          f"{expected} bytes.", {"expected_bytes": expected})
-                    await asyncio.to_thread(handle.write, chunk)
+                    await asyncio.to_thread(_hash_and_write, digest, handle, chunk)
                 handle.flush()
                 await asyncio.to_thread(os.fsync, handle.fileno())
             if size != expected:
@@ -108,6 +127,11 @@ class UploadStore:
         finally:
             with contextlib.suppress(FileNotFoundError):  # left only when the part was refused
                 os.unlink(name)
+        parts_key = _parts_key(record["upload_id"])
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(parts_key, str(number), f"{size}:{digest.hexdigest()}")
+            pipe.expireat(parts_key, int(parse_rfc3339(record["expires_at"])))
+            await pipe.execute()
         return size
 
     def assemble(self, record: dict[str, Any], into_dir: Path) -> Path:
@@ -133,7 +157,7 @@ class UploadStore:
         return target
 
     async def finish(self, upload_id: str) -> None:
-        await self.redis.delete(f"{NS}:{upload_id}")
+        await self.redis.delete(f"{NS}:{upload_id}", _parts_key(upload_id))
         shutil.rmtree(self.root / upload_id, ignore_errors=True)
 
     async def sweep(self) -> list[str]:
@@ -144,3 +168,14 @@ class UploadStore:
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder.name)
         return removed
+
+
+def _parts_key(upload_id: str) -> str:
+    """The Redis hash of an upload's stored parts: part number -> "size:sha256"."""
+    return f"{NS}:{upload_id}:parts"
+
+
+def _hash_and_write(digest: Any, handle: Any, chunk: bytes) -> None:
+    # One trip to a worker thread per chunk; hashlib releases the GIL on large buffers.
+    digest.update(chunk)
+    handle.write(chunk)

@@ -189,3 +189,64 @@ async def test_a_part_refused_before_it_is_read_gets_the_services_answer(
         reply = await _put(api_for, tenant, "upl_doesnotexist0000000", 1, body)
         assert reply.status == 404, reply.text
         assert reply.json["error"]["code"] == "NOT_FOUND"
+
+
+async def test_upload_status_names_the_parts_received_with_their_checksums(
+        api_for: Api, uploads_stack: Stack, toy_archive: bytes) -> None:
+    tenant, other = await create_account(uploads_stack), await create_account(uploads_stack)
+    upload = (await _start(api_for, tenant, toy_archive)).json
+    parts = _parts(toy_archive, upload["part_size"])
+    url = f"/api/v1/keys/uploads/{upload['upload_id']}"
+    fresh = await api_for.get(url, headers=tenant.auth())
+    assert fresh.status == 200, fresh.text
+    assert fresh.json == {
+        "upload_id": upload["upload_id"], "scheme": "tfhe", "kind": "tfhe_eval_key",
+        "size_bytes": len(toy_archive), "sha256": hashlib.sha256(toy_archive).hexdigest(),
+        "part_size": PART, "part_count": len(parts), "expires_at": upload["expires_at"],
+        "status": "uploading", "parts_received": 0, "bytes_received": 0, "parts": []}
+
+    for number in (3, 1):
+        assert (await _put(api_for, tenant, upload["upload_id"], number,
+                           parts[number - 1])).status == 204
+    assert (await _put(api_for, tenant, upload["upload_id"], 2, b"\0" * PART)).status == 204
+    status = (await api_for.get(url, headers=tenant.auth())).json
+    assert status["status"] == "uploading"
+    assert status["parts_received"] == 3 and status["bytes_received"] == 3 * PART
+    assert status["parts"] == [
+        {"part_number": 1, "size_bytes": PART, "sha256": hashlib.sha256(parts[0]).hexdigest()},
+        {"part_number": 2, "size_bytes": PART, "sha256": hashlib.sha256(b"\0" * PART).hexdigest()},
+        {"part_number": 3, "size_bytes": PART, "sha256": hashlib.sha256(parts[2]).hexdigest()}]
+
+    # A retried part replaces the wrong one, and its checksum with it.
+    assert (await _put(api_for, tenant, upload["upload_id"], 2, parts[1])).status == 204
+    for number in range(4, len(parts) + 1):
+        assert (await _put(api_for, tenant, upload["upload_id"], number,
+                           parts[number - 1])).status == 204
+    status = (await api_for.get(url, headers=tenant.auth())).json
+    assert status["status"] == "ready_to_complete"
+    assert status["bytes_received"] == len(toy_archive)
+    assert [p["sha256"] for p in status["parts"]] == \
+        [hashlib.sha256(p).hexdigest() for p in parts]
+
+    for who, path in ((other, url), (tenant, "/api/v1/keys/uploads/upl_doesnotexist0000000")):
+        missing = await api_for.get(path, headers=who.auth())
+        assert missing.status == 404 and missing.json["error"]["code"] == "NOT_FOUND"
+    assert (await api_for.post(url + "/complete", headers=tenant.auth())).status == 201
+    assert (await api_for.get(url, headers=tenant.auth())).status == 404  # completed: gone
+    assert not await uploads_stack_redis_keys(uploads_stack, upload["upload_id"])
+
+
+async def uploads_stack_redis_keys(stack: Stack, upload_id: str) -> list[str]:
+    import redis.asyncio as aioredis
+
+    assert stack.redis is not None
+    client = aioredis.from_url(stack.redis.url, decode_responses=True)
+    try:
+        return [key async for key in client.scan_iter(f"wavis:keys:upload:{upload_id}*")]
+    finally:
+        await client.aclose()
+
+
+async def test_upload_status_needs_an_api_key(api_for: Api) -> None:
+    reply = await api_for.get("/api/v1/keys/uploads/upl_doesnotexist0000000")
+    assert reply.status == 401

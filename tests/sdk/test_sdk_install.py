@@ -1,8 +1,10 @@
-"""The SDK installs alone: its wheel into a fresh venv brings openfhe, httpx and numpy and
-none of the server's dependencies, and it works there (a local CKKS round trip)."""
+"""The SDK installs alone: its wheel into a fresh venv brings openfhe, httpx, numpy, click and
+rich and none of the server's dependencies, and it works there (a local CKKS round trip; the
+`wavis` command, making a local key)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -50,8 +52,16 @@ def test_the_wheel_installs_alone_into_a_fresh_venv(tmp_path: Path) -> None:
          cwd=tmp_path)
     installed = {re.split(r"[=@ ]", line)[0].lower() for line in
                  _run(python, "-m", "pip", "freeze").splitlines()}
-    assert {"wavis-sdk", "openfhe", "httpx", "numpy"} <= installed
+    assert {"wavis-sdk", "openfhe", "httpx", "numpy", "click", "rich"} <= installed
     assert not installed & set(SERVER_ONLY), installed & set(SERVER_ONLY)
     report = _run(python, "-c", CHECK, cwd=tmp_path)
     assert report.strip() == ('{"version": "0.1.0", "agent": "wavis-sdk/0.1.0", '
                               '"value": 1.5}')
+
+    # The console script is there and runs without the server's packages.
+    wavis = venv / "bin" / "wavis"
+    assert _run(wavis, "--version").strip() == "wavis 0.1.0 (wavis-sdk)"
+    made = json.loads(_run(wavis, "--json", "keys", "generate", "ckks", "--local", "--out",
+                           tmp_path / "key", "--poly-degree", "1024", "--scale-bits", "30",
+                           "--security-level", "testing", "--rotations", "", cwd=tmp_path))
+    assert made["secret_key_mode"] == "0o600" and made["poly_degree"] == 1024

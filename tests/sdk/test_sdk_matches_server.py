@@ -162,3 +162,9 @@ def test_every_compute_operation_has_a_method() -> None:
         name = operation.replace("-", "_")
         assert callable(getattr(_client.Compute, name)), operation
         assert callable(getattr(_client.AsyncCompute, name)), operation
+
+
+def test_the_cli_offers_every_compute_operation() -> None:
+    from wavis_sdk.cli import _ckks
+
+    assert set(_ckks.COMPUTE_OPERATIONS) == set(compute_routes.OPERATIONS)

@@ -1,8 +1,10 @@
 """The chunked upload through the SDK on a stack with 1 MiB parts: an upload interrupted
-after some parts resumes (the server says what it misses, only that is sent) and completes."""
+after some parts resumes (the server's upload status says which parts it holds, with their
+checksums; only the missing or different ones are sent) and completes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -35,19 +37,35 @@ def test_an_interrupted_upload_resumes_where_it_stopped(own_stack: Stack,
         client.keys.upload(keys, progress=stop_after_some_parts)
     assert len(list((state / "uploads").iterdir())) == 1  # the journal of the upload
 
-    puts: list[httpx.Request] = []
+    # Part 2 on the server replaced by other bytes of the same size (as a buggy client or a
+    # second writer would): the resume must notice it from the server's checksums.
+    (journal_file,) = (state / "uploads").iterdir()
+    upload_id = json.loads(journal_file.read_text())["upload_id"]
+    with httpx.Client() as raw:
+        replaced = raw.put(f"{own_stack.gateway_url}/api/v1/keys/uploads/{upload_id}/parts/2",
+                           content=b"\0" * (1024 * 1024), headers={
+                               "Authorization": f"Bearer {tenant.api_key}",
+                               "X-Forwarded-For": tenant.client_ip})
+        assert replaced.status_code == 204, replaced.text
+
+    sent: list[httpx.Request] = []
     seen: list[wavis_sdk.UploadProgress] = []
-    hooks = {"request": [lambda r: puts.append(r) if r.method == "PUT" else None]}
+    hooks = {"request": [sent.append]}
     with httpx.Client(event_hooks=hooks) as http, \
             sdk_client(own_stack, tenant, state, http_client=http) as client:
         key = client.keys.upload(keys, progress=seen.append)
         uploading = [p for p in seen if p.phase == "uploading"]
         part_count = uploading[0].part_count
         assert part_count == -(-archive.stat().st_size // (1024 * 1024)) > INTERRUPT_AFTER
-        assert uploading[0].resumed and uploading[0].parts_done == INTERRUPT_AFTER
-        assert len(puts) == part_count - INTERRUPT_AFTER  # only what the server missed
-        assert {int(r.url.path.rsplit("/", 1)[1]) for r in puts} == \
-            set(range(INTERRUPT_AFTER + 1, part_count + 1))
+        # The server held parts 1-5; part 2's checksum differs from the file's: 4 are kept.
+        assert uploading[0].resumed and uploading[0].parts_done == INTERRUPT_AFTER - 1
+        assert [p.phase for p in seen].count("verifying") >= 1
+        assert (sent[0].method, sent[0].url.path) == \
+            ("GET", f"/api/v1/keys/uploads/{upload_id}")  # it asked first
+        puts = [r for r in sent if r.method == "PUT"]
+        assert [int(r.url.path.rsplit("/", 1)[1]) for r in puts] == \
+            [2, *range(INTERRUPT_AFTER + 1, part_count + 1)]
+        assert [r.method for r in sent].count("POST") == 1  # completed at the first try
         assert uploading[-1].bytes_done == archive.stat().st_size
         assert key.preset == "toy" and key.mode == "blind"
         session = client.tfhe.create_eval_session(keys)

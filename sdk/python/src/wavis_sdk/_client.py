@@ -226,6 +226,10 @@ class Keys(_Namespace):
         resumable after an interruption."""
         return self._run(self._ops.upload_file(path, scheme, kind, progress, resume))
 
+    def upload_status(self, upload_id: str) -> WavisObject:
+        """A chunked upload's state and the parts the server holds, each with its sha256."""
+        return self._run(self._ops.obj("GET", f"/keys/uploads/{upload_id}"))
+
     def get(self, key_id: str) -> Key:
         return self._run(self._ops.get_key(key_id))
 
@@ -632,6 +636,9 @@ class AsyncKeys(_AsyncNamespace):
     async def upload_file(self, path: str, *, scheme: str, kind: str,
                           progress: ProgressCallback | None = None, resume: bool = True) -> Key:
         return await self._run(self._ops.upload_file(path, scheme, kind, progress, resume))
+
+    async def upload_status(self, upload_id: str) -> WavisObject:
+        return await self._run(self._ops.obj("GET", f"/keys/uploads/{upload_id}"))
 
     async def get(self, key_id: str) -> Key:
         return await self._run(self._ops.get_key(key_id))

@@ -41,6 +41,21 @@ def sha256_file(path: str | os.PathLike[str],
     return digest.hexdigest()
 
 
+def sha256_slice(path: str | os.PathLike[str], offset: int, length: int,
+                 on_bytes: Callable[[int], None] | None = None) -> str:
+    """The sha256 of bytes [offset, offset + length) of a file (one part of an upload)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        left = length
+        while left > 0 and (chunk := handle.read(min(HASH_CHUNK_BYTES, left))):
+            digest.update(chunk)
+            left -= len(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class UploadJournal:
     """What an interrupted chunked upload needs to go on: kept in the SDK's state folder,
@@ -53,6 +68,10 @@ class UploadJournal:
     part_size: int
     part_count: int
     expires_at: str
+
+    def part_length(self, number: int) -> int:
+        """Bytes of part `number` (1-based; the last part may be shorter)."""
+        return min(self.part_size, self.size_bytes - (number - 1) * self.part_size)
 
     @staticmethod
     def path(state_dir: str, base_url: str, api_key: str | None, kind: str, sha256: str,

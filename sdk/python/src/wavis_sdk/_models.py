@@ -284,7 +284,9 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class UploadProgress:
-    """Where a chunked upload is: `phase` is "hashing", "uploading" or "completing"."""
+    """Where a chunked upload is: `phase` is "hashing" (the file's sha256), "verifying"
+    (resuming: the parts the server holds, hashed here to compare), "uploading" or
+    "completing" (the server checks the key)."""
 
     phase: str
     bytes_done: int

@@ -12,7 +12,6 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,9 +22,8 @@ from wavis_sdk._errors import (
     OperationFailedError,
     ValidationError,
     WaitTimeoutError,
-    WavisError,
 )
-from wavis_sdk._files import UploadJournal, forget, sha256_file
+from wavis_sdk._files import UploadJournal, forget, sha256_file, sha256_slice
 from wavis_sdk._models import (
     BatchResult,
     Ciphertext,
@@ -53,6 +51,8 @@ EVAL_TIMEOUT = 630.0
 # Polling: first wait, growth per poll, longest wait.
 POLL_FIRST, POLL_GROWTH, POLL_MAX = 0.1, 1.5, 2.0
 CKKS_BUNDLE_KIND, TFHE_EVAL_KEY_KIND = "ckks_key_bundle", "tfhe_eval_key"
+# Send, complete, and on a refusal send what the server's checksums say is wrong: how often.
+_UPLOAD_ROUNDS = 3
 # The JSON around base64 key parts, generously.
 _JSON_OVERHEAD = 4096
 
@@ -102,12 +102,6 @@ def _ciphertext_text(value: Any) -> str:
     if isinstance(data, str):
         return data
     raise TypeError(f"expected ciphertext bytes, got {type(value).__name__}")
-
-
-@dataclass(frozen=True)
-class _Missing:
-    parts: list[int]
-    checksum_mismatch: bool = False
 
 
 class Poller:
@@ -246,8 +240,9 @@ class Ops:
         """A key archive from disk by the chunked upload: parts streamed from the file,
         its sha256 checked by the server at completion. With `resume`, an interrupted run
         (any exception, Ctrl-C, a lost connection) is recorded in a journal, and the next
-        call for the same file asks the server which parts it is missing and sends only
-        those."""
+        call for the same file asks the server which parts it holds (GET
+        /keys/uploads/{id}, with each part's sha256), compares them with the file and sends
+        only the parts missing or different (decision 0055)."""
         path = os.fspath(path)
         size = os.path.getsize(path)
         report = progress or (lambda _: None)
@@ -261,19 +256,14 @@ class Ops:
         journal_path = UploadJournal.path(self.config.upload_state_dir(), self.config.base_url,
                                           self.config.api_key, kind, sha256, size)
         journal = UploadJournal.read(journal_path) if resume else None
-        missing: _Missing | None = None
+        pending: set[int] | None = None
         if journal is not None:
-            # Ask the server which parts it still needs: completing names them (400
-            # missing_parts), or finishes at once if the last run had sent them all.
-            outcome = yield from self._complete(journal.upload_id, journal.part_count,
-                                                resuming=True)
-            if isinstance(outcome, Key):
+            status = yield from self._upload_status(journal.upload_id)
+            if status is None:  # the upload expired or is unknown: start again
                 forget(journal_path)
-                return outcome
-            if outcome is None:  # the upload expired or is unknown: start again
                 journal = None
             else:
-                missing = outcome
+                pending = yield from self._parts_to_send(path, journal, status, report)
         if journal is None:
             response = yield from self.request("POST", "/keys/uploads", {
                 "scheme": scheme, "kind": kind, "size_bytes": size, "sha256": sha256})
@@ -284,60 +274,83 @@ class Ops:
                 journal.write(journal_path)
         part_size, count, upload_id = journal.part_size, journal.part_count, journal.upload_id
         every_part = set(range(1, count + 1))
-        resumed = missing is not None
-        resent_all = missing is not None and missing.checksum_mismatch
-        pending = every_part if missing is None else set(missing.parts)
-
-        def length(number: int) -> int:
-            return min(part_size, size - (number - 1) * part_size)
-
-        while True:
+        resumed = pending is not None
+        if pending is None:
+            pending = every_part
+        for _round in range(_UPLOAD_ROUNDS):
             done = every_part - pending
-            sent_bytes = sum(length(n) for n in done)
+            sent_bytes = sum(journal.part_length(n) for n in done)
             report(UploadProgress("uploading", sent_bytes, size, len(done), count, upload_id,
                                   resumed))
             for number in sorted(pending):
                 yield from self.request_file("PUT", f"/keys/uploads/{upload_id}/parts/{number}",
                                              FileSlice(path, (number - 1) * part_size,
-                                                       length(number)))
+                                                       journal.part_length(number)))
                 done.add(number)
-                sent_bytes += length(number)
+                sent_bytes += journal.part_length(number)
                 report(UploadProgress("uploading", sent_bytes, size, len(done), count,
                                       upload_id, resumed))
             report(UploadProgress("completing", size, size, count, count, upload_id, resumed))
-            outcome = yield from self._complete(upload_id, count, resuming=False)
-            if isinstance(outcome, Key):
+            key = yield from self._complete(upload_id)
+            if key is not None:
                 forget(journal_path)
-                return outcome
-            assert outcome is not None
-            if outcome.checksum_mismatch:
-                if resent_all:
-                    raise ValidationError(
-                        f"The bytes of upload {upload_id} still do not match the file's "
-                        "sha256 after every part was sent again.",
-                        code="VALIDATION_ERROR", details={"field": "sha256"})
-                resent_all, pending = True, every_part  # a part went bad: send them all
-                continue
-            if set(outcome.parts) & pending:
-                raise WavisError(f"The server still misses parts {sorted(outcome.parts)[:10]}"
-                                 f" of upload {upload_id} after they were sent.",
-                                 code="UPLOAD_INCOMPLETE", details={"upload_id": upload_id})
-            pending = set(outcome.parts)  # the server names at most 100 at a time
+                return key
+            # Completion found parts missing or bytes that do not match the file's sha256:
+            # the server's per-part checksums say which parts to send again.
+            status = yield from self._upload_status(upload_id)
+            if status is None:
+                raise NotFoundError(f"Upload {upload_id} expired before it completed.",
+                                    code="NOT_FOUND", details={"upload_id": upload_id})
+            pending = yield from self._parts_to_send(path, journal, status, report)
+            if not pending:
+                break
+        raise ValidationError(
+            f"Upload {upload_id} cannot complete: the server's parts match this file, but "
+            f"not the sha256 it had when the upload began (did {path} change?)"
+            if not pending else
+            f"The server still misses or mistrusts parts {sorted(pending)[:10]} of upload "
+            f"{upload_id} after {_UPLOAD_ROUNDS} rounds.",
+            code="VALIDATION_ERROR", details={"upload_id": upload_id, "field": "sha256"})
 
-    def _complete(self, upload_id: str, part_count: int, resuming: bool,
-                  ) -> Op[Key | _Missing | None]:
-        """The key; or the parts still missing; or, resuming, None when the upload is gone."""
+    def _upload_status(self, upload_id: str) -> Op[dict[str, Any] | None]:
+        """GET /keys/uploads/{id}: the upload and its stored parts; None once it is gone."""
+        try:
+            response = yield from self.request("GET", f"/keys/uploads/{upload_id}")
+        except NotFoundError:
+            return None
+        body: dict[str, Any] = response.json()
+        return body
+
+    def _parts_to_send(self, path: str, journal: UploadJournal, status: Mapping[str, Any],
+                       report: ProgressCallback) -> Op[set[int]]:
+        """The part numbers the server lacks, or holds with another size or sha256 than
+        this file's bytes (each held part is hashed here to compare)."""
+        held = {int(p["part_number"]): p for p in status.get("parts") or []
+                if p.get("sha256") and int(p["size_bytes"]) == journal.part_length(
+                    int(p["part_number"]))}
+        total = sum(journal.part_length(n) for n in held)
+        checked = [0]
+
+        def on_bytes(count: int) -> None:
+            checked[0] += count
+            report(UploadProgress("verifying", checked[0], total, 0, journal.part_count,
+                                  journal.upload_id, True))
+
+        def matching() -> set[int]:
+            return {n for n, part in held.items()
+                    if sha256_slice(path, (n - 1) * journal.part_size, journal.part_length(n),
+                                    on_bytes) == part["sha256"]}
+
+        same: set[int] = yield Blocking(matching)
+        return set(range(1, journal.part_count + 1)) - same
+
+    def _complete(self, upload_id: str) -> Op[Key | None]:
+        """The key; or None when the server misses parts or the bytes do not match."""
         try:
             response = yield from self.request("POST", f"/keys/uploads/{upload_id}/complete",
                                                timeout=KEY_CHECK_TIMEOUT)
         except ValidationError as error:
-            if error.details.get("missing_parts"):
-                return _Missing([int(n) for n in error.details["missing_parts"]])
-            if error.details.get("field") == "sha256":
-                return _Missing(list(range(1, part_count + 1)), checksum_mismatch=True)
-            raise
-        except NotFoundError:
-            if resuming:
+            if error.details.get("missing_parts") or error.details.get("field") == "sha256":
                 return None
             raise
         return Key.parse(response.json(), response)

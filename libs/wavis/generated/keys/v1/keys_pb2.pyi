@@ -224,6 +224,40 @@ class CompleteUploadResponse(_message.Message):
     key: Key
     def __init__(self, key: _Optional[_Union[Key, _Mapping]] = ...) -> None: ...
 
+class GetUploadRequest(_message.Message):
+    __slots__ = ("account_id", "upload_id")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    upload_id: str
+    def __init__(self, account_id: _Optional[str] = ..., upload_id: _Optional[str] = ...) -> None: ...
+
+class UploadPart(_message.Message):
+    __slots__ = ("part_number", "size_bytes", "sha256")
+    PART_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    part_number: int
+    size_bytes: int
+    sha256: bytes
+    def __init__(self, part_number: _Optional[int] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[bytes] = ...) -> None: ...
+
+class GetUploadResponse(_message.Message):
+    __slots__ = ("upload", "scheme", "kind", "size_bytes", "sha256", "parts")
+    UPLOAD_FIELD_NUMBER: _ClassVar[int]
+    SCHEME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    PARTS_FIELD_NUMBER: _ClassVar[int]
+    upload: Upload
+    scheme: str
+    kind: str
+    size_bytes: int
+    sha256: str
+    parts: _containers.RepeatedCompositeFieldContainer[UploadPart]
+    def __init__(self, upload: _Optional[_Union[Upload, _Mapping]] = ..., scheme: _Optional[str] = ..., kind: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., parts: _Optional[_Iterable[_Union[UploadPart, _Mapping]]] = ...) -> None: ...
+
 class GetKeyRequest(_message.Message):
     __slots__ = ("account_id", "key_id")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]

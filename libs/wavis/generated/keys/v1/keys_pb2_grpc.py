@@ -68,6 +68,11 @@ class KeysServiceStub:
                 request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadRequest.SerializeToString,
                 response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadResponse.FromString,
                 _registered_method=True)
+        self.GetUpload = channel.unary_unary(
+                '/wavis.keys.v1.KeysService/GetUpload',
+                request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GetUploadRequest.SerializeToString,
+                response_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GetUploadResponse.FromString,
+                _registered_method=True)
         self.GetKey = channel.unary_unary(
                 '/wavis.keys.v1.KeysService/GetKey',
                 request_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GetKeyRequest.SerializeToString,
@@ -148,6 +153,14 @@ class KeysServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUpload(self, request, context):
+        """GetUpload describes an unfinished chunked upload and the parts received so far, with
+        each part's sha256, so a client resuming it sends only what is missing or different.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetKey(self, request, context):
         """GetKey returns one key's description.
         """
@@ -216,6 +229,11 @@ def add_KeysServiceServicer_to_server(servicer, server):
                     servicer.CompleteUpload,
                     request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadRequest.FromString,
                     response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadResponse.SerializeToString,
+            ),
+            'GetUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUpload,
+                    request_deserializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GetUploadRequest.FromString,
+                    response_serializer=wavis_dot_keys_dot_v1_dot_keys__pb2.GetUploadResponse.SerializeToString,
             ),
             'GetKey': grpc.unary_unary_rpc_method_handler(
                     servicer.GetKey,
@@ -409,6 +427,33 @@ class KeysService:
             '/wavis.keys.v1.KeysService/CompleteUpload',
             wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadRequest.SerializeToString,
             wavis_dot_keys_dot_v1_dot_keys__pb2.CompleteUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.keys.v1.KeysService/GetUpload',
+            wavis_dot_keys_dot_v1_dot_keys__pb2.GetUploadRequest.SerializeToString,
+            wavis_dot_keys_dot_v1_dot_keys__pb2.GetUploadResponse.FromString,
             options,
             channel_credentials,
             insecure,
