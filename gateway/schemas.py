@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from wavis.core.tfhe_catalog import PRESET_NAMES
+
 _ERROR = {
     "type": "object",
     "required": ["error"],
@@ -155,9 +157,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "rotations": {"type": "array", "items": {"type": "integer"}, "maxItems": 256,
                           "description": "CKKS rotation steps; omitted: powers of two both "
                                          "ways; []: no rotation keys."},
-            "preset": {"type": "string",
-                       "enum": ["fast_128", "standard_128", "conservative_128", "toy"],
-                       "description": "TFHE only."},
+            "preset": {"type": "string", "enum": list(PRESET_NAMES), "description": "TFHE only."},
             "bootstrappable": {"type": "boolean", "default": False,
                                "description": "CKKS: add bootstrapping keys (scale_bits >= 55;"
                                               " max_depth = levels between bootstraps)."},

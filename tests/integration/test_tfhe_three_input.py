@@ -247,6 +247,19 @@ async def test_pricing_and_presets(api: Api) -> None:
     assert set(THREE_INPUT_PRESETS) < set(enum)
 
 
+async def test_keys_service_generates_three_input_keys(api: Api, mesh: Stack) -> None:
+    tenant = await create_account(mesh)
+    reply = await api.post("/api/v1/keys/generate", headers=tenant.auth(),
+                           json={"scheme": "tfhe", "preset": "toy_3"})
+    assert reply.status == 201, reply.text
+    assert (reply.json["preset"], reply.json["mode"]) == ("toy_3", "server")
+    assert reply.headers["X-Security-Warning"]
+    session = await api.post("/api/v1/tfhe/eval-session", headers=tenant.auth(),
+                             json={"key_id": reply.json["key_id"]})
+    assert session.status == 201, session.text
+    assert session.json["preset"] == "toy_3"
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("WAVIS_SLOW_TESTS") != "1",
                     reason="fast_128_3 keygen takes ~7-12 s and ~1.4 GB per worker: "
