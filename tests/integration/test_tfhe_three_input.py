@@ -51,7 +51,7 @@ async def test_server_mode_truth_tables(api: Api, mesh: Stack) -> None:
     assert (made.json["preset"], made.json["is_blind"], made.json["security_bits"]) == \
         ("toy_3", False, 0)
     sid = made.json["session_id"]
-    results, expected = [], []
+    results, expected, batch = [], [], []
     for op, table in THREE_INPUT.items():
         bits = [bit for row in INPUTS for bit in row]
         encrypted = await api.post(f"/api/v1/tfhe/session/{sid}/encrypt",
@@ -60,19 +60,27 @@ async def test_server_mode_truth_tables(api: Api, mesh: Stack) -> None:
         assert encrypted.status == 200, encrypted.text
         cts = encrypted.json["ciphertexts_b64"]
         for row, (a, b, c) in enumerate(INPUTS):
-            reply = await _gate(api, tenant, sid, op, a=cts[3 * row], b=cts[3 * row + 1],
-                                c=cts[3 * row + 2])
+            inputs = {"a": cts[3 * row], "b": cts[3 * row + 1], "c": cts[3 * row + 2]}
+            reply = await _gate(api, tenant, sid, op, **inputs)
             assert reply.status == 200, reply.text
             assert reply.headers.get("X-Security-Warning")
             assert (reply.json["op"], reply.json["bootstraps"], reply.json["cost_units"]) == \
                 (op, 1, 5)
             results.append(reply.json["result_b64"])
             expected.append(table(a, b, c))
+            batch.append({"op": op, **inputs})
     decrypted = await api.post(f"/api/v1/tfhe/session/{sid}/decrypt", headers=tenant.auth(),
                                json={"ciphertexts_b64": results})
     assert decrypted.status == 200, decrypted.text
     assert decrypted.json["bits"] == expected
-    assert await _fcu_used(api, tenant) == 5 * len(expected)
+    # The same 24 gates in one batch.
+    batched = await _batch(api, tenant, sid, batch)
+    assert batched.status == 200, batched.text
+    assert (batched.json["bootstraps"], batched.json["cost_units"]) == (24, 120)
+    decrypted = await api.post(f"/api/v1/tfhe/session/{sid}/decrypt", headers=tenant.auth(),
+                               json={"ciphertexts_b64": batched.json["results_b64"]})
+    assert decrypted.json["bits"] == expected
+    assert await _fcu_used(api, tenant) == 2 * 5 * len(expected)
     # Both moduli decrypt, each with its own.
     for modulus in (4, 6):
         one = await api.post(f"/api/v1/tfhe/session/{sid}/encrypt", headers=tenant.auth(),

@@ -21,6 +21,7 @@ import openfhe
 import pytest
 
 from wavis.core.errors import WavisError
+from wavis.core.tfhe_catalog import PRESETS
 from wavis.fhe.binfhe_io import (
     BinFheFormatError,
     deserialize_binfhe_file,
@@ -350,6 +351,18 @@ async def test_inspect_rejects_unsupported_parameter_sets(
         await pool.run(inspect_tfhe_key, str(tmp_path / "context.bin"),
                        str(folder / "bootstrap_key.bin"))
     assert (caught.value.code, caught.value.details) == ("INVALID_KEY", {"field": "context"})
+
+
+def test_every_preset_has_a_parameter_record_of_its_own() -> None:
+    """Uploads are matched to a preset by the context's parameter record (0020): no two
+    presets may share one."""
+    records = {}
+    for preset in PRESETS:
+        cc = openfhe.BinFHEContext()
+        cc.GenerateBinFHEContext(getattr(openfhe, preset.paramset),
+                                 getattr(openfhe, preset.method))
+        records[preset.name] = serialize_binfhe_to_bytes(cc, as_json=True)
+    assert len(set(records.values())) == len(records) == 8
 
 
 async def test_toy_3_key_is_told_from_toy(pool: FheWorkerPool, tmp_path: Path,
