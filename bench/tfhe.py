@@ -1,8 +1,8 @@
 """TFHE gates: raw OpenFHE in one process vs the service (REST end to end), taking turns.
 
 Raw: one long-lived child process per preset and OpenMP setting (OMP_NUM_THREADS=1 and 2,
-which OpenMP reads once), holding that parameter set's context and bootstrapping key (GINX),
-runs NAND gates when asked. Service: its own stack, a server-mode session through
+which OpenMP reads once), holding that preset's context and bootstrapping key, runs NAND
+gates when asked. Service: its own stack, a server-mode session through
 POST /tfhe/session, then
   - single-gate latency through REST (client -> gateway -> tfhe-eval, which meters it with
     the metering service -> worker -> back);
@@ -36,17 +36,19 @@ from dataclasses import dataclass, field
 import aiohttp
 from benchlib import bench_headers, bench_stack, grpc_floor_ms
 
-PARAMSETS = {"fast_128": "STD128", "toy": "TOY"}
+from wavis.core.tfhe_catalog import PRESET_BY_NAME
+
 BATCH_GATES = 256
 THREADS = (1, 2)
 
 
-def raw_child(paramset: str) -> None:
+def raw_child(preset: str) -> None:
     """A raw OpenFHE process: after "ready", answers each line "N" with N gates' timings."""
     import openfhe as fhe
 
+    found = PRESET_BY_NAME[preset]
     cc = fhe.BinFHEContext()
-    cc.GenerateBinFHEContext(getattr(fhe, paramset), fhe.GINX)
+    cc.GenerateBinFHEContext(getattr(fhe, found.paramset), getattr(fhe, found.method))
     secret = cc.KeyGen()
     cc.BTKeyGen(secret)
     a, b = cc.Encrypt(secret, 1), cc.Encrypt(secret, 0)
@@ -68,7 +70,7 @@ class RawGates:
 
     def __init__(self, preset: str, threads: int) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--raw-child", PARAMSETS[preset]],
+            [sys.executable, __file__, "--raw-child", preset],
             env=os.environ | {"OMP_NUM_THREADS": str(threads)}, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.samples: list[float] = []
@@ -229,7 +231,7 @@ async def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=10, help="turns of raw and REST blocks")
     parser.add_argument("--block", type=int, default=4, help="gates per block")
-    parser.add_argument("--preset", default="fast_128", choices=sorted(PARAMSETS))
+    parser.add_argument("--preset", default="fast_128", choices=sorted(PRESET_BY_NAME))
     parser.add_argument("--raw-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.raw_child:

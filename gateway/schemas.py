@@ -6,6 +6,7 @@ from typing import Any
 
 from wavis.core.api_keys import NAME_MAX_CHARS, PREFIX_LENGTH
 from wavis.core.roles import ENVIRONMENTS, MINTED_ENVIRONMENTS, MINTED_ROLES, ROLES
+from wavis.core.tfhe_catalog import PRESET_NAMES
 
 _ERROR = {
     "type": "object",
@@ -160,9 +161,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "rotations": {"type": "array", "items": {"type": "integer"}, "maxItems": 256,
                           "description": "CKKS rotation steps; omitted: powers of two both "
                                          "ways; []: no rotation keys."},
-            "preset": {"type": "string",
-                       "enum": ["fast_128", "standard_128", "conservative_128", "toy"],
-                       "description": "TFHE only."},
+            "preset": {"type": "string", "enum": list(PRESET_NAMES), "description": "TFHE only."},
             "bootstrappable": {"type": "boolean", "default": False,
                                "description": "CKKS: add bootstrapping keys (scale_bits >= 55;"
                                               " max_depth = levels between bootstraps)."},

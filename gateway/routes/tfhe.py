@@ -1,9 +1,9 @@
 """TFHE (BinFHE boolean gates): sessions, encrypt/decrypt (server mode), gates, batches, prices.
 
-Every gate costs its real number of bootstraps x 5 FCU (NOT is free, MUX is three); a batch
-of 32 gates or more gets 30% off, rounded up to a whole FCU (wavis.core.pricing). tfhe-eval
-meters the work (docs/decisions/0003-metering-in-the-compute-services.md). Every response
-about a toy session carries X-Security-Warning.
+Every gate costs its real number of bootstraps (wavis.core.tfhe_catalog) x FCU_PER_BOOTSTRAP;
+a batch of 32 gates or more gets 30% off, rounded up to a whole FCU (wavis.core.pricing).
+tfhe-eval meters the work (docs/decisions/0003-metering-in-the-compute-services.md). Every
+response about a toy session carries X-Security-Warning.
 """
 
 from __future__ import annotations
@@ -38,15 +38,18 @@ from wavis.core.pricing import (
     tfhe_fcu,
 )
 from wavis.core.roles import TRIAL
+from wavis.core.tfhe_catalog import (
+    GATE_OPS,
+    GATES,
+    PLAINTEXT_MODULI,
+    PRESET_NAMES,
+    STANDARD_MODULUS,
+    THREE_INPUT_MODULUS,
+    presets_for_gate,
+)
 from wavis.core.usage_meter import Charge
 from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2 as pb
 
-PRESETS = ("fast_128", "standard_128", "conservative_128", "toy")
-# Bootstraps per gate as tfhe-eval builds them, for GET /tfhe/pricing; a test keeps it equal
-# to wavis.fhe.tfhe_gates.GATE_BOOTSTRAPS (docs/decisions/0024-gateway-holds-no-fhe-code.md).
-GATE_BOOTSTRAPS = {"NAND": 1, "AND": 1, "OR": 1, "XOR": 1, "NOR": 1, "XNOR": 1, "NOT": 0,
-                   "MUX": 3, "AND3": 1, "OR3": 1, "MAJORITY": 1}
-LIST_INPUT_GATES = ("AND3", "OR3", "MAJORITY")
 INPUTS = ("a", "b", "sel", "c")
 SESSION_TIMEOUT_SECONDS = 900.0
 EVAL_TIMEOUT_SECONDS = 600.0
@@ -147,7 +150,9 @@ async def encrypt(request: web.Request) -> web.Response:
     bits = [int(b) for b in ([body["bit"]] if "bit" in body else body["bits"])]
     reply = await request.app[state.SERVICES].tfhe_eval.Encrypt(pb.EncryptRequest(
         account_id=request[state.CALLER].account_id,
-        session_id=request.match_info["session_id"], bits=bits), timeout=EVAL_TIMEOUT_SECONDS)
+        session_id=request.match_info["session_id"], bits=bits,
+        plaintext_modulus=body.get("plaintext_modulus", STANDARD_MODULUS)),
+        timeout=EVAL_TIMEOUT_SECONDS)
     texts = [base64.b64encode(c).decode() for c in reply.ciphertexts]
     out = {"ciphertext_b64": texts[0]} if "bit" in body else {"ciphertexts_b64": texts}
     return web.json_response(out, headers=_warning(reply.session))
@@ -224,11 +229,13 @@ async def evaluate_batch(request: web.Request) -> web.Response:
 async def get_pricing(request: web.Request) -> web.Response:
     rate = request.app[state.SETTINGS].jpy_per_usd
     gates = []
-    for op, bootstraps in GATE_BOOTSTRAPS.items():
-        fcu = tfhe_fcu(bootstraps)
-        gates.append({"op": op, "bootstraps": bootstraps, "cost_units": fcu,
+    for gate in GATES:
+        fcu = tfhe_fcu(gate.bootstraps)
+        gates.append({"op": gate.op, "inputs": list(gate.inputs),
+                      "bootstraps": gate.bootstraps, "cost_units": fcu,
                       "cost_usd": cost_usd(fcu), "cost_jpy": cost_jpy(fcu, rate),
-                      "presets": [] if op in LIST_INPUT_GATES else list(PRESETS)})
+                      "plaintext_modulus": gate.plaintext_modulus,
+                      "presets": list(presets_for_gate(gate.op))})
     return web.json_response({
         "fcu_per_bootstrap": FCU_PER_BOOTSTRAP, "usd_per_fcu": USD_PER_FCU, "gates": gates,
         "batch_discount": {"from_gates": BATCH_DISCOUNT_FROM_GATES, "rate": BATCH_DISCOUNT,
@@ -240,18 +247,18 @@ _INPUT = {"type": "string", "description": "A ciphertext (base64); in a batch al
           "the output of earlier gate k (0-based)."}
 _GATE_FIELDS: dict[str, Any] = {
     "session_id": {"type": "string"},
-    "op": {"type": "string", "enum": list(GATE_BOOTSTRAPS)},
+    "op": {"type": "string", "enum": list(GATE_OPS)},
     "a": _INPUT | {"description": "First input; MUX: the value when sel is 1."},
     "b": _INPUT | {"description": "Second input; MUX: the value when sel is 0."},
     "sel": _INPUT | {"description": "MUX's selector."},
-    "c": _INPUT | {"description": "Third input of AND3, OR3, MAJORITY."},
+    "c": _INPUT | {"description": "Third input of the three-input gates."},
 }
 _SESSION = {
     "type": "object",
     "required": ["session_id", "preset", "n", "big_n", "is_blind", "key_id", "security_bits",
                  "idle_timeout_seconds"],
     "properties": {
-        "session_id": {"type": "string"}, "preset": {"enum": list(PRESETS)},
+        "session_id": {"type": "string"}, "preset": {"enum": list(PRESET_NAMES)},
         "n": {"type": "integer", "description": "LWE dimension."},
         "big_n": {"type": "integer", "description": "Ring dimension of the bootstrapping key."},
         "is_blind": {"type": "boolean"}, "key_id": {"type": "string"},
@@ -268,7 +275,8 @@ _BIT = {"type": ["integer", "boolean"], "enum": [0, 1, False, True],
 register_schemas({
     "TfheSessionRequest": {"type": "object", "required": ["preset"],
                            "additionalProperties": False,
-                           "properties": {"preset": {"type": "string", "enum": list(PRESETS)}}},
+                           "properties": {"preset": {"type": "string",
+                                                     "enum": list(PRESET_NAMES)}}},
     "TfheEvalSessionRequest": {
         "type": "object", "additionalProperties": False,
         "description": "Exactly one of eval_key_b64 and key_id.",
@@ -280,7 +288,14 @@ register_schemas({
     "TfheSession": _SESSION,
     "TfheEncryptRequest": {"type": "object", "additionalProperties": False, "properties": {
         "bit": _BIT,
-        "bits": {"type": "array", "minItems": 1, "maxItems": MAX_TFHE_BITS, "items": _BIT}}},
+        "bits": {"type": "array", "minItems": 1, "maxItems": MAX_TFHE_BITS, "items": _BIT},
+        "plaintext_modulus": {
+            "type": "integer", "enum": list(PLAINTEXT_MODULI), "default": STANDARD_MODULUS,
+            "description": f"{THREE_INPUT_MODULUS} for the inputs of "
+                           + ", ".join(g.op for g in GATES
+                                       if g.plaintext_modulus == THREE_INPUT_MODULUS)
+                           + " (three-input presets), else the default; GET /tfhe/pricing "
+                             "lists each gate's."}}},
     "TfheEncryptResult": {"type": "object", "properties": {
         "ciphertext_b64": _B64, "ciphertexts_b64": {"type": "array", "items": _B64}}},
     "TfheDecryptRequest": {"type": "object", "additionalProperties": False, "properties": {
@@ -322,11 +337,18 @@ register_schemas({
             "fcu_per_bootstrap": {"type": "integer"}, "usd_per_fcu": {"type": "number"},
             "gates": {"type": "array", "items": {
                 "type": "object",
-                "required": ["op", "bootstraps", "cost_units", "cost_usd", "cost_jpy",
-                             "presets"],
-                "properties": {"op": {"type": "string"}, "bootstraps": {"type": "integer"},
-                               **_COSTS, "presets": {"type": "array",
-                                                     "items": {"type": "string"}}}}},
+                "required": ["op", "inputs", "bootstraps", "cost_units", "cost_usd",
+                             "cost_jpy", "plaintext_modulus", "presets"],
+                "properties": {
+                    "op": {"type": "string"},
+                    "inputs": {"type": "array", "items": {"type": "string"},
+                               "description": "The gate's input fields, in order."},
+                    "bootstraps": {"type": "integer"}, **_COSTS,
+                    "plaintext_modulus": {
+                        "type": "integer", "description": "Plaintext modulus of the "
+                        "ciphertexts the gate takes and gives (encrypt's plaintext_modulus)."},
+                    "presets": {"type": "array", "items": {"type": "string"},
+                                "description": "The presets whose sessions evaluate it."}}}},
             "batch_discount": {"type": "object", "properties": {
                 "from_gates": {"type": "integer"}, "rate": {"type": "number"},
                 "rounding": {"type": "string"}}}}},
@@ -352,24 +374,31 @@ ENDPOINTS = (
     Endpoint("POST", _SESSION_PATH + "/encrypt", encrypt, "Encrypt bits (server mode)",
              "TFHE", {200: Reply("The ciphertexts.", "TfheEncryptResult", _WARN)},
              min_role=TRIAL, request_schema="TfheEncryptRequest",
-             description="{bit} -> {ciphertext_b64}; {bits} -> {ciphertexts_b64}. Blind "
+             description="{bit} -> {ciphertext_b64}; {bits} -> {ciphertexts_b64}; "
+                         "plaintext_modulus: that of the gates the bits go into. Blind "
                          "sessions: 400 BLIND_SESSION."),
     Endpoint("POST", _SESSION_PATH + "/decrypt", decrypt, "Decrypt bits (server mode)",
              "TFHE", {200: Reply("The bits.", "TfheDecryptResult", _WARN)}, min_role=TRIAL,
              request_schema="TfheDecryptRequest",
-             description="{ciphertext_b64} -> {bit}; {ciphertexts_b64} -> {bits}."),
+             description="{ciphertext_b64} -> {bit}; {ciphertexts_b64} -> {bits}. Each "
+                         "ciphertext is decrypted with the plaintext modulus it carries."),
     Endpoint("POST", "/tfhe/gate", evaluate_gate, "Evaluate one boolean gate", "TFHE",
              {200: Reply("The output ciphertext and its cost.", "TfheGateResult", _WARN)},
              min_role=TRIAL, request_schema="TfheGateRequest", operation=True,
-             description="MUX = a when sel is 1, b when sel is 0. Identical inputs: 400 "
+             description="MUX = a when sel is 1, b when sel is 0. AND3, OR3, MAJORITY: "
+                         "three-input presets only (400 INVALID_OPERATION elsewhere). Each "
+                         "input must have the gate's plaintext modulus (GET /tfhe/pricing), "
+                         "else 400 INVALID_CIPHERTEXT. Identical inputs: 400 "
                          "DEPENDENT_INPUTS."),
     Endpoint("POST", "/tfhe/batch", evaluate_batch, "Evaluate a batch of gates (a DAG)",
              "TFHE", {200: Reply("Every gate's output, in order.", "TfheBatchResult", _WARN)},
              min_role=TRIAL, request_schema="TfheBatchRequest", operation=True,
-             description=f"1-{MAX_BATCH_GATES} gates; inputs may be \"$k\" (earlier gate k). "
-                         f"Independent gates run in parallel; {BATCH_DISCOUNT:.0%} off from "
-                         f"{BATCH_DISCOUNT_FROM_GATES} gates."),
+             description=f"1-{MAX_BATCH_GATES} gates; inputs may be \"$k\" (earlier gate k, "
+                         "whose output must have this gate's plaintext modulus, else 400 "
+                         f"INVALID_BATCH). Independent gates run in parallel; {BATCH_DISCOUNT:.0%} "
+                         f"off from {BATCH_DISCOUNT_FROM_GATES} gates."),
     Endpoint("GET", "/tfhe/pricing", get_pricing, "Prices of TFHE gates", "TFHE",
-             {200: Reply("Bootstraps and FCU per gate, and the batch discount.",
+             {200: Reply("Per gate: its inputs, bootstraps, FCU, plaintext modulus and "
+                         "presets; and the batch discount.",
                          "TfhePricing")}),
 )

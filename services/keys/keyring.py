@@ -22,13 +22,14 @@ from wavis.core.errors import WavisError
 from wavis.core.events import EventPublisher
 from wavis.core.ids import new_id
 from wavis.core.sealing import Sealer
+from wavis.core.tfhe_catalog import PRESET_NAMES
 from wavis.fhe.ckks_keys import (
     CkksParams,
     generate_ckks_key,
     inspect_ckks_key,
     validate_ckks_params,
 )
-from wavis.fhe.tfhe_keys import PRESETS, generate_tfhe_key, inspect_tfhe_key
+from wavis.fhe.tfhe_keys import generate_tfhe_key, inspect_tfhe_key
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,9 @@ class Keyring:
             validate_ckks_params(params)
             job: tuple[Any, ...] = (generate_ckks_key, params, rotations)
         elif scheme == "tfhe":
-            if preset not in PRESETS:
+            if preset not in PRESET_NAMES:
                 raise WavisError("INVALID_PARAMS", f"preset must be one of "
-                                 f"{', '.join(PRESETS)}.", {"field": "preset"})
+                                 f"{', '.join(PRESET_NAMES)}.", {"field": "preset"})
             job = (generate_tfhe_key, preset)
         else:
             raise WavisError("INVALID_PARAMS", "scheme must be ckks or tfhe.",

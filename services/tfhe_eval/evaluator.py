@@ -5,7 +5,9 @@ or a later gate is INVALID_BATCH, so there are no cycles). Each gate's level is 
 the highest level of the gates it reads; levels run one after the other, and within a level
 the gates are dealt to every worker (largest bootstrap counts first, each to the least loaded
 worker), one call per worker. A worker that crashes on untrusted bytes costs only its share:
-INVALID_CIPHERTEXT (docs/decisions/0006-binfhe-worker-processes.md).
+INVALID_CIPHERTEXT (docs/decisions/0006-binfhe-worker-processes.md). A "$k" input must come
+from a gate whose output has the plaintext modulus this gate takes
+(docs/decisions/0045-three-input-tfhe-presets.md).
 """
 
 from __future__ import annotations
@@ -18,14 +20,14 @@ from typing import Any
 
 from wavis.core.errors import WavisError
 from wavis.core.limits import MAX_BATCH_GATES, MAX_CIPHERTEXT_BYTES, megabytes
-from wavis.fhe.tfhe_gates import (
+from wavis.core.tfhe_catalog import (
     GATE_BOOTSTRAPS,
-    GATE_INPUTS,
-    GATES,
-    GateJob,
-    evaluate_gates,
+    GATE_BY_OP,
+    GATE_OPS,
     gates_for_preset,
+    presets_for_gate,
 )
+from wavis.fhe.tfhe_gates import GateJob, evaluate_gates
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
 from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2 as pb
 
@@ -48,18 +50,18 @@ def parse_gates(gates: list[pb.Gate], preset: str, *, batch: bool) -> list[Parse
         raise WavisError("INVALID_BATCH", f"A batch holds 1 to {MAX_BATCH_GATES} gates, not "
                          f"{len(gates)}.", {"gates": len(gates)})
     allowed = gates_for_preset(preset)
-    parsed = []
+    parsed: list[ParsedGate] = []
     for index, gate in enumerate(gates):
         where: dict[str, Any] = {"gate": index} if batch else {}
         op = gate.op.upper()
-        if op not in GATES:
+        if op not in GATE_OPS:
             raise WavisError("INVALID_OPERATION", f"Unknown gate {gate.op!r}; one of "
-                             f"{', '.join(GATES)}.", where | {"field": "op"})
+                             f"{', '.join(GATE_OPS)}.", where | {"field": "op"})
         if op not in allowed:
-            raise WavisError("INVALID_OPERATION", f"{op} needs a parameter set for list-input "
-                             f"gates; the {preset} preset supports {', '.join(allowed)}.",
-                             where | {"field": "op"})
-        needed = GATE_INPUTS[op]
+            raise WavisError("INVALID_OPERATION", f"{op} needs a three-input preset ("
+                             f"{', '.join(presets_for_gate(op))}); the {preset} preset "
+                             f"supports {', '.join(allowed)}.", where | {"field": "op"})
+        needed = GATE_BY_OP[op].inputs
         inputs: dict[str, Input] = {}
         for name in INPUT_FIELDS:
             present = gate.HasField(name)
@@ -69,9 +71,25 @@ def parse_gates(gates: list[pb.Gate], preset: str, *, batch: bool) -> list[Parse
                                  where | {"field": name})
             if present:
                 inputs[name] = _input(getattr(gate, name), index, batch, where | {"input": name})
+                _check_modulus(op, inputs[name], parsed, where | {"input": name})
         _check_independent(op, inputs, where)
         parsed.append(ParsedGate(op, inputs))
     return parsed
+
+
+def _check_modulus(op: str, value: Input, earlier: list[ParsedGate],
+                   where: dict[str, Any]) -> None:
+    """A gate reference must carry the plaintext modulus op takes (ciphertexts are checked
+    when the worker reads them)."""
+    if not isinstance(value, int):
+        return
+    wanted = GATE_BY_OP[op].plaintext_modulus
+    source = earlier[value].op
+    given = GATE_BY_OP[source].plaintext_modulus
+    if given != wanted:
+        raise WavisError("INVALID_BATCH", f"{op} takes ciphertexts of plaintext modulus "
+                         f"{wanted}, but gate {value} ({source}) gives modulus {given}.",
+                         where | {"ref": value})
 
 
 def _input(value: pb.GateInput, index: int, batch: bool, where: dict[str, Any]) -> Input:
@@ -95,7 +113,7 @@ def _input(value: pb.GateInput, index: int, batch: bool, where: dict[str, Any]) 
 def _pairs(op: str) -> list[tuple[str, str]]:
     if op == "MUX":  # a and b may be equal; the selector must differ from both
         return [("sel", "a"), ("sel", "b")]
-    names = GATE_INPUTS[op]
+    names = GATE_BY_OP[op].inputs
     return [(x, y) for i, x in enumerate(names) for y in names[i + 1:]]
 
 

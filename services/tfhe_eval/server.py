@@ -23,9 +23,9 @@ from wavis.core.ids import new_id
 from wavis.core.key_deletions import follow_key_deletions
 from wavis.core.pricing import batch_fcu, tfhe_fcu
 from wavis.core.redis_client import open_redis
+from wavis.core.tfhe_catalog import GATE_BOOTSTRAPS
 from wavis.core.usage_meter import Charge, UsageMeter
 from wavis.fhe.engine import fhe_engine_description
-from wavis.fhe.tfhe_gates import GATE_BOOTSTRAPS
 from wavis.fhe.workers import FheWorkerPool
 from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 from wavis.generated.metering.v1 import metering_pb2_grpc
@@ -83,8 +83,8 @@ class TfheEvalServicer(tfhe_eval_pb2_grpc.TfheEvalServiceServicer):
 
     async def Encrypt(self, request: pb.EncryptRequest,
                       grpc_context: grpc.aio.ServicerContext) -> pb.EncryptResponse:
-        ciphertexts, record = await self.service.encrypt(request.account_id,
-                                                         request.session_id, list(request.bits))
+        ciphertexts, record = await self.service.encrypt(
+            request.account_id, request.session_id, list(request.bits), request.plaintext_modulus)
         return pb.EncryptResponse(ciphertexts=ciphertexts, session=self._session(record))
 
     async def Decrypt(self, request: pb.DecryptRequest,

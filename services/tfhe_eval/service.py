@@ -24,9 +24,14 @@ from services.tfhe_eval.sessions import CLIENT_SESSION_ID, SessionStore, not_fou
 from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.ids import new_id
 from wavis.core.limits import DEFAULT_MAX_REQUEST_BYTES, MAX_TFHE_BITS, megabytes
+from wavis.core.tfhe_catalog import (
+    PRESET_NAMES,
+    STANDARD_MODULUS,
+    moduli_for_preset,
+    security_bits,
+)
 from wavis.fhe.binfhe_io import BinFheFormatError
 from wavis.fhe.tfhe_gates import decrypt_bits, encrypt_bits, load_key, trim
-from wavis.fhe.tfhe_keys import PRESETS, SECURITY_BITS
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
 from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
@@ -60,9 +65,9 @@ class TfheService:
 
     async def create_session(self, account_id: str, preset: str,
                              limits: keys_pb2.KeyLimits) -> dict[str, Any]:
-        if preset not in PRESETS:
-            raise WavisError("INVALID_PARAMS", f"preset must be one of {', '.join(PRESETS)}.",
-                             {"field": "preset"})
+        if preset not in PRESET_NAMES:
+            raise WavisError("INVALID_PARAMS", f"preset must be one of "
+                             f"{', '.join(PRESET_NAMES)}.", {"field": "preset"})
         reply = await self.keys.GenerateKey(keys_pb2.GenerateKeyRequest(
             account_id=account_id, scheme="tfhe", preset=preset, limits=limits),
             timeout=self.keygen_timeout)
@@ -144,7 +149,7 @@ class TfheService:
         record = {"session_id": session_id, "account_id": account_id, "key_id": key.key_id,
                   "preset": key.preset, "n": int(key.n), "big_n": int(key.big_n),
                   "is_blind": blind, "owns_key": owns_key,
-                  "security_bits": SECURITY_BITS.get(key.preset, 0),
+                  "security_bits": security_bits(key.preset),
                   "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "replica": self.replica}
         try:
@@ -236,12 +241,21 @@ class TfheService:
         raise AssertionError("unreachable")
 
     async def encrypt(self, account_id: str, session_id: str, bits: list[int],
-                      ) -> tuple[list[bytes], dict[str, Any]]:
+                      plaintext_modulus: int = 0) -> tuple[list[bytes], dict[str, Any]]:
+        """Bits as ciphertexts of plaintext_modulus (0: the standard one), which must be one
+        the session's gates take (docs/decisions/0045-three-input-tfhe-presets.md)."""
         record = await self._server_mode(account_id, session_id)
         if not 1 <= len(bits) <= MAX_TFHE_BITS or any(bit not in (0, 1) for bit in bits):
             raise WavisError("VALIDATION_ERROR", f"1 to {MAX_TFHE_BITS} bits, each 0 or 1.",
                              {"field": "bits"})
-        return await self._in_worker(record, encrypt_bits, bits, secret=True), record
+        modulus = plaintext_modulus or STANDARD_MODULUS
+        allowed = moduli_for_preset(record["preset"])
+        if modulus not in allowed:
+            raise WavisError("VALIDATION_ERROR", f"The {record['preset']} preset encrypts with "
+                             "plaintext modulus " + " or ".join(map(str, allowed))
+                             + f", not {modulus}.", {"field": "plaintext_modulus"})
+        return (await self._in_worker(record, encrypt_bits, bits, modulus, secret=True),
+                record)
 
     async def decrypt(self, account_id: str, session_id: str, ciphertexts: list[bytes],
                       ) -> tuple[list[int], dict[str, Any]]:

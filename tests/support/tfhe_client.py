@@ -1,4 +1,5 @@
-"""An FHE-blind TFHE client: a toy BinFHE key made by openfhe here, encrypt and decrypt locally."""
+"""An FHE-blind TFHE client: a toy BinFHE key (toy or toy_3) made by openfhe here, encrypt and
+decrypt locally."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from typing import Any
 
 import openfhe as fhe
 
+from wavis.core.tfhe_catalog import PRESET_BY_NAME, STANDARD_MODULUS
+
 
 class ToyTfheClient:
-    def __init__(self) -> None:
+    def __init__(self, preset: str = "toy") -> None:
+        found = PRESET_BY_NAME[preset]
+        assert found.security_bits == 0, "tests use the insecure presets"
         self.context = fhe.BinFHEContext()
-        self.context.GenerateBinFHEContext(fhe.TOY, fhe.GINX)
+        self.context.GenerateBinFHEContext(getattr(fhe, found.paramset),
+                                           getattr(fhe, found.method))
         self.secret = self.context.KeyGen()
         self.context.BTKeyGen(self.secret)
         self._folder = tempfile.mkdtemp(prefix="tfhe-client-")
@@ -35,17 +41,25 @@ class ToyTfheClient:
     def archive_b64(self) -> str:
         return base64.b64encode(self.archive()).decode()
 
-    def encrypt(self, bit: int) -> str:
-        return base64.b64encode(_to_bytes(self.context.Encrypt(self.secret, bit),
-                                          self._folder)).decode()
+    def encrypt(self, bit: int, plaintext_modulus: int = STANDARD_MODULUS) -> str:
+        ct = self.context.Encrypt(self.secret, bit, fhe.FRESH, plaintext_modulus)
+        return base64.b64encode(_to_bytes(ct, self._folder)).decode()
 
     def decrypt(self, text: str) -> int:
+        """The bit, decrypted with the plaintext modulus the ciphertext carries."""
+        ct = self._read(text)
+        return int(self.context.Decrypt(self.secret, ct, ct.GetptModulus()))
+
+    def plaintext_modulus(self, text: str) -> int:
+        return int(self._read(text).GetptModulus())
+
+    def _read(self, text: str) -> Any:
         path = os.path.join(self._folder, "ct.bin")
         with open(path, "wb") as out:
             out.write(base64.b64decode(text))
         ct, ok = fhe.DeserializeLWECiphertext(path, fhe.BINARY)
         assert ok
-        return int(self.context.Decrypt(self.secret, ct))
+        return ct
 
 
 def _to_bytes(obj: Any, folder: str) -> bytes:

@@ -21,6 +21,7 @@ import openfhe
 import pytest
 
 from wavis.core.errors import WavisError
+from wavis.core.tfhe_catalog import PRESETS
 from wavis.fhe.binfhe_io import (
     BinFheFormatError,
     deserialize_binfhe_file,
@@ -344,12 +345,50 @@ async def test_inspect_rejects_unsupported_parameter_sets(
         pool: FheWorkerPool, tmp_path: Path, tfhe_key: tuple[Path, dict[str, Any]]) -> None:
     folder, _ = tfhe_key
     cc = openfhe.BinFHEContext()
-    cc.GenerateBinFHEContext(openfhe.TOY, openfhe.LMKCDEY)  # TOY's sizes, another method
+    cc.GenerateBinFHEContext(openfhe.TOY, openfhe.AP)  # TOY's sizes, a method no preset has
     (tmp_path / "context.bin").write_bytes(serialize_binfhe_to_bytes(cc))
     with pytest.raises(WavisError, match="unsupported parameter set") as caught:
         await pool.run(inspect_tfhe_key, str(tmp_path / "context.bin"),
                        str(folder / "bootstrap_key.bin"))
     assert (caught.value.code, caught.value.details) == ("INVALID_KEY", {"field": "context"})
+
+
+def test_every_preset_has_a_parameter_record_of_its_own() -> None:
+    """Uploads are matched to a preset by the context's parameter record (0020): no two
+    presets may share one."""
+    records = {}
+    for preset in PRESETS:
+        cc = openfhe.BinFHEContext()
+        cc.GenerateBinFHEContext(getattr(openfhe, preset.paramset),
+                                 getattr(openfhe, preset.method))
+        records[preset.name] = serialize_binfhe_to_bytes(cc, as_json=True)
+    assert len(set(records.values())) == len(records) == 8
+
+
+async def test_toy_3_key_is_told_from_toy(pool: FheWorkerPool, tmp_path: Path,
+                                          tfhe_key: tuple[Path, dict[str, Any]]) -> None:
+    """toy_3 is TOY's sizes with LMKCDEY: its uploads name toy_3. A toy_3 (LMKCDEY) key under
+    a toy (GINX) context is refused; a toy key under a toy_3 context only computes garbage
+    for its owner (both methods' keys have the same shape, and LMKCDEY reads GINX's larger
+    entries within bounds), so checking it must not crash the checker."""
+    metadata = await pool.run(generate_tfhe_key, "toy_3", str(tmp_path))
+    assert (metadata["preset"], metadata["n"], metadata["big_n"], metadata["security_bits"]) \
+        == ("toy_3", 64, 512, 0)
+    assert await pool.run(inspect_tfhe_key, str(tmp_path / "context.bin"),
+                          str(tmp_path / "bootstrap_key.bin")) == metadata
+    toy_folder, _ = tfhe_key
+    try:
+        await pool.run(inspect_tfhe_key, str(toy_folder / "context.bin"),
+                       str(tmp_path / "bootstrap_key.bin"))
+    except WorkerCrashed:
+        pass  # the keys service maps this to INVALID_KEY
+    except WavisError as error:
+        assert (error.code, error.details) == ("INVALID_KEY", {"field": "bootstrap_key"})
+    else:
+        pytest.fail("a toy_3 bootstrapping key was accepted for a toy context")
+    crossed = await pool.run(inspect_tfhe_key, str(tmp_path / "context.bin"),
+                             str(toy_folder / "bootstrap_key.bin"))
+    assert crossed["preset"] == "toy_3"
 
 
 async def test_bootstrap_key_for_other_parameters_is_contained(

@@ -17,7 +17,8 @@ CKKS_FCU = {
     "bootstrap": 50,
 }
 
-FCU_PER_BOOTSTRAP = 5  # TFHE: a gate costs its bootstraps x 5; NOT (no bootstrap) is free
+# TFHE: a gate costs its bootstraps (wavis.core.tfhe_catalog) x this; NOT, with none, is free.
+FCU_PER_BOOTSTRAP = 5
 BATCH_DISCOUNT_FROM_GATES = 32
 BATCH_DISCOUNT = 0.30
 

@@ -5,10 +5,9 @@ A worker keeps the keys it loaded in a module-level table; each call carries a `
 worker, even a fresh replacement, loads the key from local files on first use) and `keep`,
 the key ids the replica still holds, so a worker drops what the replica evicted.
 
-Bootstraps per gate: NOT is free (a negation), every two-input and list-input gate is one,
-MUX built as (sel AND a) OR (NOT sel AND b) is three. The list-input gates need parameter sets
-none of the presets is (`MULTI_INPUT_PRESETS`), see
-docs/decisions/0020-uploaded-tfhe-keys-matched-to-a-preset.md.
+What each gate takes and costs, and which plaintext modulus its ciphertexts carry, is
+wavis.core.tfhe_catalog; a ciphertext of another modulus is refused, as OpenFHE would
+silently compute another function on it (docs/decisions/0045-three-input-tfhe-presets.md).
 """
 
 from __future__ import annotations
@@ -18,35 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from wavis.core.errors import WavisError
+from wavis.core.tfhe_catalog import GATE_BY_OP, PLAINTEXT_MODULI, STANDARD_MODULUS
 from wavis.fhe.binfhe_io import (
     BinFheFormatError,
     deserialize_binfhe_file,
     deserialize_binfhe_from_bytes,
     serialize_binfhe_to_bytes,
 )
-
-TWO_INPUT_GATES = ("NAND", "AND", "OR", "XOR", "NOR", "XNOR")
-MULTI_INPUT_GATES = ("AND3", "OR3", "MAJORITY")
-GATES = (*TWO_INPUT_GATES, "NOT", "MUX", *MULTI_INPUT_GATES)
-# Inputs each gate takes, by field name of the API.
-GATE_INPUTS: dict[str, tuple[str, ...]] = {
-    **{op: ("a", "b") for op in TWO_INPUT_GATES},
-    "NOT": ("a",),
-    "MUX": ("a", "b", "sel"),
-    **{op: ("a", "b", "c") for op in MULTI_INPUT_GATES},
-}
-GATE_BOOTSTRAPS: dict[str, int] = {
-    **{op: 1 for op in TWO_INPUT_GATES}, "NOT": 0, "MUX": 3,
-    **{op: 1 for op in MULTI_INPUT_GATES},
-}
-# Presets whose parameter sets support the list-input gates: none of the four.
-MULTI_INPUT_PRESETS: frozenset[str] = frozenset()
-
-
-def gates_for_preset(preset: str) -> tuple[str, ...]:
-    if preset in MULTI_INPUT_PRESETS:
-        return GATES
-    return tuple(op for op in GATES if op not in MULTI_INPUT_GATES)
 
 
 @dataclass(frozen=True)
@@ -102,16 +79,24 @@ def trim(keep: frozenset[str]) -> int:
     return len(_loaded)
 
 
-def encrypt_bits(ref: KeyRef, keep: frozenset[str], bits: list[int]) -> list[bytes]:
+def encrypt_bits(ref: KeyRef, keep: frozenset[str], bits: list[int],
+                 plaintext_modulus: int = STANDARD_MODULUS) -> list[bytes]:
+    import openfhe
+
     loaded = _key(ref, keep)
-    return [serialize_binfhe_to_bytes(loaded.cc.Encrypt(loaded.secret, int(bit)))
+    return [serialize_binfhe_to_bytes(loaded.cc.Encrypt(loaded.secret, int(bit), openfhe.FRESH,
+                                                        plaintext_modulus))
             for bit in bits]
 
 
 def decrypt_bits(ref: KeyRef, keep: frozenset[str], ciphertexts: list[bytes]) -> list[int]:
+    """Each ciphertext decrypted with the plaintext modulus it carries."""
     loaded = _key(ref, keep)
-    return [int(loaded.cc.Decrypt(loaded.secret, _ciphertext(loaded, data, {"index": i})))
-            for i, data in enumerate(ciphertexts)]
+    bits = []
+    for i, data in enumerate(ciphertexts):
+        ct = _ciphertext(loaded, data, {"index": i})
+        bits.append(int(loaded.cc.Decrypt(loaded.secret, ct, int(ct.GetptModulus()))))
+    return bits
 
 
 # One gate of a worker's share of a batch: (batch index, op, {input name: bytes}).
@@ -128,7 +113,9 @@ def evaluate_gates(ref: KeyRef, keep: frozenset[str],
     outputs: list[bytes] = []
     bootstraps = 0
     for index, op, inputs in jobs:
-        cts = {name: _ciphertext(loaded, data, {"gate": index, "input": name})
+        gate = GATE_BY_OP[op]
+        cts = {name: _ciphertext(loaded, data, {"gate": index, "input": name},
+                                 gate=(op, gate.plaintext_modulus))
                for name, data in inputs.items()}
         cc = loaded.cc
         try:
@@ -138,8 +125,8 @@ def evaluate_gates(ref: KeyRef, keep: frozenset[str],
                 chosen_a = cc.EvalBinGate(openfhe.AND, cts["sel"], cts["a"])
                 chosen_b = cc.EvalBinGate(openfhe.AND, cc.EvalNOT(cts["sel"]), cts["b"])
                 result = cc.EvalBinGate(openfhe.OR, chosen_a, chosen_b)
-            elif op in MULTI_INPUT_GATES:
-                result = cc.EvalBinGate(getattr(openfhe, op), [cts["a"], cts["b"], cts["c"]])
+            elif gate.three_input:
+                result = cc.EvalBinGate(getattr(openfhe, op), [cts[n] for n in gate.inputs])
             else:
                 result = cc.EvalBinGate(getattr(openfhe, op), cts["a"], cts["b"])
         except RuntimeError as exc:
@@ -148,13 +135,15 @@ def evaluate_gates(ref: KeyRef, keep: frozenset[str],
                                  "ciphertext.", {"gate": index}) from None
             raise WavisError("INVALID_CIPHERTEXT", "The gate could not be evaluated on "
                              "these ciphertexts.", {"gate": index}) from None
-        bootstraps += GATE_BOOTSTRAPS[op]
+        bootstraps += gate.bootstraps
         outputs.append(serialize_binfhe_to_bytes(result))
     return outputs, bootstraps, time.perf_counter() - started
 
 
-def _ciphertext(loaded: _Loaded, data: bytes, where: dict[str, Any]) -> Any:
-    """Deserialize untrusted bytes and check they are a ciphertext of this key's parameters."""
+def _ciphertext(loaded: _Loaded, data: bytes, where: dict[str, Any],
+                gate: tuple[str, int] | None = None) -> Any:
+    """Deserialize untrusted bytes and check they are a ciphertext of this key's parameters,
+    of the plaintext modulus the gate (op, modulus) takes, or of any modulus a gate takes."""
     try:
         ct = deserialize_binfhe_from_bytes("ciphertext", data)
     except BinFheFormatError:
@@ -164,4 +153,13 @@ def _ciphertext(loaded: _Loaded, data: bytes, where: dict[str, Any]) -> Any:
         raise WavisError("INVALID_CIPHERTEXT", f"The ciphertext has dimension "
                          f"{ct.GetLength()} mod {ct.GetModulus()}; this session's key needs "
                          f"{loaded.n} mod {loaded.q}.", where)
+    modulus = int(ct.GetptModulus())
+    if gate is not None and modulus != gate[1]:
+        raise WavisError("INVALID_CIPHERTEXT", f"{gate[0]} takes ciphertexts of plaintext "
+                         f"modulus {gate[1]}; this one has {modulus}.",
+                         where | {"plaintext_modulus": modulus})
+    if modulus not in PLAINTEXT_MODULI:
+        raise WavisError("INVALID_CIPHERTEXT", f"The ciphertext has plaintext modulus "
+                         f"{modulus}; gates take " + " or ".join(map(str, PLAINTEXT_MODULI))
+                         + ".", where | {"plaintext_modulus": modulus})
     return ct

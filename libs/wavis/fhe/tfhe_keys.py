@@ -4,7 +4,8 @@ The eval key is two OpenFHE objects (the wire encoding is in docs/api.md): the B
 and the RingGSWBTKey that `cc.GetBTKey()` returns, reloaded with `cc.BTKeyLoad(key)`. An
 uploaded key's preset is the one whose context's parameter record equals the upload's; the
 bootstrapping key is then exercised with two gates (a key for other parameters crashes the
-worker: INVALID_KEY). See docs/decisions/0020-uploaded-tfhe-keys-matched-to-a-preset.md.
+worker: INVALID_KEY). See docs/decisions/0020-uploaded-tfhe-keys-matched-to-a-preset.md; the
+presets are wavis.core.tfhe_catalog.PRESETS.
 """
 
 from __future__ import annotations
@@ -14,22 +15,13 @@ import os
 from typing import Any
 
 from wavis.core.errors import WavisError
+from wavis.core.tfhe_catalog import PRESET_BY_NAME, PRESET_NAMES
 from wavis.fhe.binfhe_io import (
     BinFheFormatError,
     deserialize_binfhe_file,
     serialize_binfhe_to_bytes,
     serialize_binfhe_to_file,
 )
-
-# Preset -> (openfhe BINFHE_PARAMSET member, BINFHE_METHOD member), resolved on use so that
-# importing this module does not load OpenFHE.
-PRESETS: dict[str, tuple[str, str]] = {
-    "fast_128": ("STD128", "GINX"),
-    "standard_128": ("STD128_LMKCDEY", "LMKCDEY"),
-    "conservative_128": ("STD128Q_LMKCDEY", "LMKCDEY"),
-    "toy": ("TOY", "GINX"),
-}
-SECURITY_BITS = {"fast_128": 128, "standard_128": 128, "conservative_128": 128, "toy": 0}
 
 KEY_FILES = {
     "context": "context.bin",
@@ -72,10 +64,10 @@ def inspect_tfhe_key(context_path: str, bootstrap_key_path: str) -> dict[str, An
     except Exception as exc:  # whatever OpenFHE raises, the context is unusable
         raise _bad_key("context", "The context's parameters cannot be read: "
                        f"{_short(exc)}.") from exc
-    preset = next((name for name in PRESETS if _preset_record(name) == record), None)
+    preset = next((name for name in PRESET_NAMES if _preset_record(name) == record), None)
     if preset is None:
         raise _bad_key("context", "The context uses an unsupported parameter set: it matches "
-                       "none of the presets " + ", ".join(PRESETS) + ".")
+                       "none of the presets " + ", ".join(PRESET_NAMES) + ".")
     try:
         key = deserialize_binfhe_file("bootstrap_key", bootstrap_key_path)
     except BinFheFormatError as exc:
@@ -114,24 +106,26 @@ def _metadata(preset: str, cc: Any, key_bytes: int) -> dict[str, Any]:
         "preset": preset,
         "n": int(cc.Getn()),
         "big_n": int(cc.GetN()),
-        "security_bits": SECURITY_BITS[preset],
+        "security_bits": PRESET_BY_NAME[preset].security_bits,
         "bootstrap_key_bytes": key_bytes,
     }
 
 
 def _preset(preset: str) -> tuple[str, str]:
+    """(openfhe BINFHE_PARAMSET member, BINFHE_METHOD member) of a preset."""
     try:
-        return PRESETS[preset]
+        found = PRESET_BY_NAME[preset]
     except KeyError:
         raise WavisError("INVALID_PARAMS", f"Unknown TFHE preset {preset!r}: use one of "
-                         + ", ".join(PRESETS) + ".", {"field": "preset"}) from None
+                         + ", ".join(PRESET_NAMES) + ".", {"field": "preset"}) from None
+    return found.paramset, found.method
 
 
 def _preset_record(preset: str) -> dict[str, Any]:
     if preset not in _preset_records:
         import openfhe
 
-        paramset, method = PRESETS[preset]
+        paramset, method = _preset(preset)
         cc = openfhe.BinFHEContext()
         cc.GenerateBinFHEContext(getattr(openfhe, paramset), getattr(openfhe, method))
         _preset_records[preset] = _params_record(cc)

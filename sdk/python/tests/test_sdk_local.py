@@ -103,6 +103,35 @@ def test_tfhe_round_trip_files_and_archive(toy: TfheKeys, tmp_path: Path) -> Non
         loaded.decrypt(b"not a ciphertext")
 
 
+def test_three_input_presets_encrypt_both_moduli(toy: TfheKeys) -> None:
+    keys = TfheKeys.generate("toy_3")
+    six = keys.encrypt_bits([1, 0], plaintext_modulus=6)
+    assert keys.decrypt_bits(six + keys.encrypt_bits([0, 1])) == [1, 0, 0, 1]
+    with pytest.raises(wavis_sdk.ValidationError) as refused:
+        toy.encrypt(1, plaintext_modulus=6)  # toy has no gate that takes modulus 6
+    assert (refused.value.code, refused.value.details) == (
+        "VALIDATION_ERROR", {"field": "plaintext_modulus"})
+    with pytest.raises(wavis_sdk.ValidationError):
+        keys.encrypt(1, plaintext_modulus=5)
+
+
+def test_three_input_circuits_keep_moduli_apart(toy: TfheKeys) -> None:
+    circuit = Circuit()
+    xs = circuit.inputs(toy.encrypt_bits([1, 0, 1]))  # stand-ins: only the wiring is built
+    first, second = circuit.and3(*xs), circuit.or3(xs[2], xs[0], xs[1])
+    nested = circuit.and3(first, second, circuit.or3(*xs))
+    vote = circuit.majority(circuit.nand(xs[0], xs[1]), xs[1], xs[2])
+    assert circuit.gates[3] == {"op": "AND3", "a": "$0", "b": "$1", "c": "$2"}
+    assert (nested.gate_index, nested.plaintext_modulus, vote.plaintext_modulus) == (3, 6, 4)
+    for wrong in (lambda: circuit.majority(first, xs[0], xs[1]),
+                  lambda: circuit.nand(second, xs[0]), lambda: ~nested,
+                  lambda: circuit.or3(vote, xs[0], xs[1])):
+        with pytest.raises(wavis_sdk.ValidationError) as refused:
+            wrong()
+        assert refused.value.code == "INVALID_BATCH"
+    assert len(circuit) == 6
+
+
 def test_circuits_refer_to_earlier_gates(toy: TfheKeys) -> None:
     circuit = Circuit()
     a, b, c = circuit.inputs(toy.encrypt_bits([1, 0, 1]))
@@ -115,7 +144,10 @@ def test_circuits_refer_to_earlier_gates(toy: TfheKeys) -> None:
     assert circuit.gates[-1]["sel"] == circuit.gates[0]["a"] and circuit.gates[-1]["b"] == "$5"
     assert chosen.gate_index == 6
     with pytest.raises(wavis_sdk.ValidationError):
-        circuit.gate("AND3", a, b)
+        circuit.gate("AND3", a, b)  # AND3 takes c too
+    with pytest.raises(wavis_sdk.ValidationError) as wiring:
+        circuit.and3(total, b, c)  # total is an XOR's output: modulus 4, AND3 takes 6
+    assert wiring.value.code == "INVALID_BATCH" and wiring.value.details["ref"] == 1
     with pytest.raises(wavis_sdk.ValidationError):
         circuit.gate("AND", a)
     with pytest.raises(wavis_sdk.ValidationError):

@@ -385,17 +385,19 @@ class Tfhe(_Namespace):
     def delete_session(self, session: Any) -> None:
         self._run(self._ops.delete_session(session))
 
-    def encrypt(self, session: Any, bits: Sequence[int]) -> list[bytes]:
-        """Server mode only."""
-        return self._run(self._ops.tfhe_encrypt(session, bits))
+    def encrypt(self, session: Any, bits: Sequence[int], *,
+                plaintext_modulus: int | None = None) -> list[bytes]:
+        """Server mode only; plaintext_modulus 6 for the inputs of AND3 and OR3."""
+        return self._run(self._ops.tfhe_encrypt(session, bits, plaintext_modulus))
 
     def decrypt(self, session: Any, ciphertexts: Sequence[Any]) -> list[int]:
         """Server mode only."""
         return self._run(self._ops.tfhe_decrypt(session, ciphertexts))
 
-    def gate(self, session: Any, op: str, a: Any, b: Any = None, *, sel: Any = None,
-             ) -> GateResult:
-        return self._run(self._ops.gate(session, op, a, b, sel))
+    def gate(self, session: Any, op: str, a: Any, b: Any = None, c: Any = None, *,
+             sel: Any = None) -> GateResult:
+        """One gate: a and b; c too for AND3, OR3 and MAJORITY; sel too for MUX."""
+        return self._run(self._ops.gate(session, op, a, b, sel, c))
 
     def batch(self, session: Any, circuit: Any) -> BatchResult:
         """A Circuit (or a list of gate dicts) in one request; index the result by wire."""
@@ -783,15 +785,16 @@ class AsyncTfhe(_AsyncNamespace):
     async def delete_session(self, session: Any) -> None:
         await self._run(self._ops.delete_session(session))
 
-    async def encrypt(self, session: Any, bits: Sequence[int]) -> list[bytes]:
-        return await self._run(self._ops.tfhe_encrypt(session, bits))
+    async def encrypt(self, session: Any, bits: Sequence[int], *,
+                      plaintext_modulus: int | None = None) -> list[bytes]:
+        return await self._run(self._ops.tfhe_encrypt(session, bits, plaintext_modulus))
 
     async def decrypt(self, session: Any, ciphertexts: Sequence[Any]) -> list[int]:
         return await self._run(self._ops.tfhe_decrypt(session, ciphertexts))
 
-    async def gate(self, session: Any, op: str, a: Any, b: Any = None, *, sel: Any = None,
-                   ) -> GateResult:
-        return await self._run(self._ops.gate(session, op, a, b, sel))
+    async def gate(self, session: Any, op: str, a: Any, b: Any = None, c: Any = None, *,
+                   sel: Any = None) -> GateResult:
+        return await self._run(self._ops.gate(session, op, a, b, sel, c))
 
     async def batch(self, session: Any, circuit: Any) -> BatchResult:
         return await self._run(self._ops.batch(session, circuit))

@@ -485,10 +485,14 @@ class Ops:
     def delete_session(self, session: Any) -> Op[None]:
         yield from self.request("DELETE", f"/tfhe/session/{session_id_of(session)}")
 
-    def tfhe_encrypt(self, session: Any, bits: Sequence[int]) -> Op[list[bytes]]:
+    def tfhe_encrypt(self, session: Any, bits: Sequence[int],
+                     plaintext_modulus: int | None = None) -> Op[list[bytes]]:
+        body: dict[str, Any] = {"bits": [int(b) for b in bits]}
+        if plaintext_modulus is not None:
+            body["plaintext_modulus"] = plaintext_modulus
         response = yield from self.request(
-            "POST", f"/tfhe/session/{session_id_of(session)}/encrypt",
-            {"bits": [int(b) for b in bits]}, timeout=EVAL_TIMEOUT)
+            "POST", f"/tfhe/session/{session_id_of(session)}/encrypt", body,
+            timeout=EVAL_TIMEOUT)
         return [base64.b64decode(t) for t in response.json()["ciphertexts_b64"]]
 
     def tfhe_decrypt(self, session: Any, ciphertexts: Sequence[Any]) -> Op[list[int]]:
@@ -498,12 +502,12 @@ class Ops:
             timeout=EVAL_TIMEOUT)
         return [int(b) for b in response.json()["bits"]]
 
-    def gate(self, session: Any, op: str, a: Any, b: Any, sel: Any) -> Op[GateResult]:
+    def gate(self, session: Any, op: str, a: Any, b: Any, sel: Any,
+             c: Any = None) -> Op[GateResult]:
         body = {"session_id": session_id_of(session), "op": op.upper(), "a": _ciphertext_text(a)}
-        if b is not None:
-            body["b"] = _ciphertext_text(b)
-        if sel is not None:
-            body["sel"] = _ciphertext_text(sel)
+        for name, value in (("b", b), ("sel", sel), ("c", c)):
+            if value is not None:
+                body[name] = _ciphertext_text(value)
         response = yield from self.request("POST", "/tfhe/gate", body, timeout=EVAL_TIMEOUT)
         return GateResult.parse(response.json())
 

@@ -8,6 +8,10 @@ secret key stays here; bits are encrypted and decrypted here.
 
 `Circuit` builds the gate list of `POST /tfhe/batch`: each gate's inputs are ciphertexts or
 `$k`, the output of an earlier gate k. Wires support `^ & | ~`, so an adder reads like one.
+
+The three-input presets (`*_3`) add AND3, OR3 and MAJORITY. AND3 and OR3 take and give bits
+of plaintext modulus 6 (`encrypt(bit, plaintext_modulus=6)`), every other gate modulus 4; a
+ciphertext carries its modulus, and the server refuses one of the wrong modulus.
 """
 
 from __future__ import annotations
@@ -28,13 +32,21 @@ from wavis_sdk._errors import DecryptionError, ValidationError
 from wavis_sdk._files import binfhe_from_bytes, binfhe_from_file, binfhe_to_bytes, write_private
 
 # Preset -> (openfhe BINFHE_PARAMSET, BINFHE_METHOD): the API's presets (the repository's
-# tests compare this table with the server's).
+# tests compare this table, the gates below and the three-input presets with the server's).
 PRESETS: dict[str, tuple[str, str]] = {
     "fast_128": ("STD128", "GINX"),
     "standard_128": ("STD128_LMKCDEY", "LMKCDEY"),
     "conservative_128": ("STD128Q_LMKCDEY", "LMKCDEY"),
     "toy": ("TOY", "GINX"),
+    "fast_128_3": ("STD128_3", "GINX"),
+    "standard_128_3": ("STD128_3_LMKCDEY", "LMKCDEY"),
+    "conservative_128_3": ("STD128Q_3_LMKCDEY", "LMKCDEY"),
+    "toy_3": ("TOY", "LMKCDEY"),
 }
+# Presets whose sessions also evaluate the three-input gates (AND3, OR3, MAJORITY).
+THREE_INPUT_PRESETS = frozenset({"fast_128_3", "standard_128_3", "conservative_128_3",
+                                 "toy_3"})
+STANDARD_MODULUS = 4  # a bit's plaintext modulus for every gate but AND3 and OR3
 CONTEXT_FILE = "context.bin"
 BOOTSTRAP_KEY_FILE = "bootstrap_key.bin"
 SECRET_FILE = "secret_key.bin"
@@ -141,23 +153,35 @@ class TfheKeys:
 
     # -- bits -----------------------------------------------------------------------------------
 
-    def encrypt(self, bit: int | bool) -> bytes:
-        """One bit's LWE ciphertext (BINARY serialization)."""
+    def encrypt(self, bit: int | bool, plaintext_modulus: int = STANDARD_MODULUS) -> bytes:
+        """One bit's LWE ciphertext (BINARY serialization), with the plaintext modulus of the
+        gates it goes into: 6 for AND3 and OR3 (three-input presets), else the default."""
         if bit not in (0, 1):
             raise ValidationError(f"A bit is 0 or 1, not {bit!r}.", code="VALIDATION_ERROR")
-        return binfhe_to_bytes(self.context.Encrypt(self.secret_key, int(bit)))
+        allowed = moduli_for_preset(self.preset)
+        if plaintext_modulus not in allowed:
+            raise ValidationError(f"The {self.preset} preset encrypts with plaintext modulus "
+                                  + " or ".join(map(str, allowed))
+                                  + f", not {plaintext_modulus}.", code="VALIDATION_ERROR",
+                                  details={"field": "plaintext_modulus"})
+        import openfhe
 
-    def encrypt_bits(self, bits: Iterable[int | bool]) -> list[bytes]:
-        return [self.encrypt(bit) for bit in bits]
+        return binfhe_to_bytes(self.context.Encrypt(self.secret_key, int(bit), openfhe.FRESH,
+                                                    plaintext_modulus))
+
+    def encrypt_bits(self, bits: Iterable[int | bool],
+                     plaintext_modulus: int = STANDARD_MODULUS) -> list[bytes]:
+        return [self.encrypt(bit, plaintext_modulus) for bit in bits]
 
     def decrypt(self, ciphertext: Any) -> int:
-        """A bit from bytes, base64 text, or a GateResult."""
+        """A bit from bytes, base64 text, or a GateResult, decrypted with the plaintext
+        modulus the ciphertext carries."""
         data = getattr(ciphertext, "result", ciphertext)
         if isinstance(data, str):
             data = base64.b64decode(data)
         try:
             value = binfhe_from_bytes("DeserializeLWECiphertext", data)
-            return int(self.context.Decrypt(self.secret_key, value))
+            return int(self.context.Decrypt(self.secret_key, value, value.GetptModulus()))
         except Exception as exc:
             raise DecryptionError(f"Decryption failed: {exc}.", code="DECRYPTION_FAILED") \
                 from exc
@@ -168,7 +192,34 @@ class TfheKeys:
 
 # -- circuits -------------------------------------------------------------------------------
 
-GATES = ("NAND", "AND", "OR", "XOR", "NOR", "XNOR", "NOT", "MUX")
+@dataclass(frozen=True)
+class GateSpec:
+    """What a gate takes: its input fields, in order, and the plaintext modulus of its
+    ciphertexts (inputs and output); three-input gates need a three-input preset."""
+
+    inputs: tuple[str, ...]
+    plaintext_modulus: int = STANDARD_MODULUS
+    three_input: bool = False
+
+
+_TWO, _THREE = ("a", "b"), ("a", "b", "c")
+GATES: dict[str, GateSpec] = {
+    **{op: GateSpec(_TWO) for op in ("NAND", "AND", "OR", "XOR", "NOR", "XNOR")},
+    "NOT": GateSpec(("a",)),
+    "MUX": GateSpec(("a", "b", "sel")),
+    "AND3": GateSpec(_THREE, 6, three_input=True),
+    "OR3": GateSpec(_THREE, 6, three_input=True),
+    "MAJORITY": GateSpec(_THREE, three_input=True),
+}
+
+
+def moduli_for_preset(preset: str) -> tuple[int, ...]:
+    """The plaintext moduli the gates of a preset's sessions take."""
+    three_input = preset in THREE_INPUT_PRESETS
+    return tuple(sorted({spec.plaintext_modulus for spec in GATES.values()
+                         if three_input or not spec.three_input}))
+
+
 MAX_BATCH_GATES = 1024
 
 
@@ -179,6 +230,7 @@ class Wire:
     circuit: Circuit
     ciphertext: bytes | None = None
     gate_index: int | None = None
+    plaintext_modulus: int | None = None  # of a gate's output (an input's is not known)
 
     def wire_value(self) -> str:
         if self.gate_index is not None:
@@ -212,23 +264,34 @@ class Circuit:
     def inputs(self, ciphertexts: Iterable[bytes | str]) -> list[Wire]:
         return [self.input(c) for c in ciphertexts]
 
-    def gate(self, op: str, a: Wire, b: Wire | None = None, sel: Wire | None = None) -> Wire:
+    def gate(self, op: str, a: Wire, b: Wire | None = None, sel: Wire | None = None,
+             c: Wire | None = None) -> Wire:
         op = op.upper()
-        if op not in GATES:
+        spec = GATES.get(op)
+        if spec is None:
             raise ValidationError(f"Unknown gate {op!r}: one of {', '.join(GATES)}.",
                                   code="INVALID_OPERATION", details={"op": op})
-        needs_b = op != "NOT"
-        if needs_b != (b is not None) or (op == "MUX") != (sel is not None):
-            raise ValidationError(f"{op} takes " + ("a, b and sel" if op == "MUX" else
-                                                    "a and b" if needs_b else "only a") + ".",
-                                  code="VALIDATION_ERROR", details={"op": op})
-        entry = {"op": op, "a": self._own(a).wire_value()}
-        if b is not None:
-            entry["b"] = self._own(b).wire_value()
-        if sel is not None:
-            entry["sel"] = self._own(sel).wire_value()
+        given = {name: wire for name, wire in (("a", a), ("b", b), ("sel", sel), ("c", c))
+                 if wire is not None}
+        if set(given) != set(spec.inputs):
+            names = spec.inputs
+            takes = "only a" if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            raise ValidationError(f"{op} takes {takes}.", code="VALIDATION_ERROR",
+                                  details={"op": op})
+        entry = {"op": op}
+        for name, wire in given.items():
+            self._own(wire)
+            if wire.gate_index is not None and wire.plaintext_modulus != spec.plaintext_modulus:
+                source = self.gates[wire.gate_index]["op"]
+                raise ValidationError(
+                    f"{op} takes ciphertexts of plaintext modulus {spec.plaintext_modulus}, "
+                    f"but gate {wire.gate_index} ({source}) gives modulus "
+                    f"{wire.plaintext_modulus}.", code="INVALID_BATCH",
+                    details={"op": op, "input": name, "ref": wire.gate_index})
+            entry[name] = wire.wire_value()
         self.gates.append(entry)
-        return Wire(self, gate_index=len(self.gates) - 1)
+        return Wire(self, gate_index=len(self.gates) - 1,
+                    plaintext_modulus=spec.plaintext_modulus)
 
     def _own(self, wire: Wire) -> Wire:
         if wire.circuit is not self:
@@ -260,6 +323,18 @@ class Circuit:
     def mux(self, sel: Wire, a: Wire, b: Wire) -> Wire:
         """a when sel is 1, b when sel is 0."""
         return self.gate("MUX", a, b, sel)
+
+    def and3(self, a: Wire, b: Wire, c: Wire) -> Wire:
+        """Three-input presets; inputs of plaintext modulus 6, and so is the output."""
+        return self.gate("AND3", a, b, c=c)
+
+    def or3(self, a: Wire, b: Wire, c: Wire) -> Wire:
+        """Three-input presets; inputs of plaintext modulus 6, and so is the output."""
+        return self.gate("OR3", a, b, c=c)
+
+    def majority(self, a: Wire, b: Wire, c: Wire) -> Wire:
+        """1 when at least two inputs are 1; three-input presets."""
+        return self.gate("MAJORITY", a, b, c=c)
 
     def __len__(self) -> int:
         return len(self.gates)

@@ -96,14 +96,16 @@ class DeleteSessionResponse(_message.Message):
     def __init__(self, session: _Optional[_Union[Session, _Mapping]] = ...) -> None: ...
 
 class EncryptRequest(_message.Message):
-    __slots__ = ("account_id", "session_id", "bits")
+    __slots__ = ("account_id", "session_id", "bits", "plaintext_modulus")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     BITS_FIELD_NUMBER: _ClassVar[int]
+    PLAINTEXT_MODULUS_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     session_id: str
     bits: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, account_id: _Optional[str] = ..., session_id: _Optional[str] = ..., bits: _Optional[_Iterable[int]] = ...) -> None: ...
+    plaintext_modulus: int
+    def __init__(self, account_id: _Optional[str] = ..., session_id: _Optional[str] = ..., bits: _Optional[_Iterable[int]] = ..., plaintext_modulus: _Optional[int] = ...) -> None: ...
 
 class EncryptResponse(_message.Message):
     __slots__ = ("ciphertexts", "session")
