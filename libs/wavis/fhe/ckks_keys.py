@@ -213,19 +213,21 @@ def inspect_ckks_key(files: dict[str, str]) -> dict[str, Any]:
         # OpenFHE reuses a registered context whose parameters equal the ones a key carries,
         # so a second context in the registry means the key was made under other parameters.
         _require_one_context(openfhe, "public_key")
-        tag = public_key.GetKeyTag()
+        # Tags are read back as str: bytes that are not UTF-8 make the key invalid, not a bug.
+        tag = _parse("public_key", public_key.GetKeyTag)
         _parse("eval_mult_key", lambda: openfhe.DeserializeEvalMultKeyString(
             data["eval_mult_key"], openfhe.BINARY))
         _require_one_context(openfhe, "eval_mult_key")
-        _require_tag(set(openfhe.CryptoContext.GetAllEvalMultKeys()), tag, "eval_mult_key")
-        if not openfhe.CryptoContext.GetEvalMultKeyVector(tag):
+        _require_tag(_parse("eval_mult_key", lambda: set(
+            openfhe.CryptoContext.GetAllEvalMultKeys())), tag, "eval_mult_key")
+        if not _parse("eval_mult_key", lambda: openfhe.CryptoContext.GetEvalMultKeyVector(tag)):
             raise _bad_key("eval_mult_key", "The eval_mult_key holds no relinearization key.")
         if "eval_rotation_keys" in data:
             _parse("eval_rotation_keys", lambda: openfhe.DeserializeEvalAutomorphismKeyString(
                 data["eval_rotation_keys"], openfhe.BINARY))
             _require_one_context(openfhe, "eval_rotation_keys")
-            _require_tag(set(openfhe.CryptoContext.GetAllEvalAutomorphismKeys()), tag,
-                         "eval_rotation_keys")
+            _require_tag(_parse("eval_rotation_keys", lambda: set(
+                openfhe.CryptoContext.GetAllEvalAutomorphismKeys())), tag, "eval_rotation_keys")
         try:
             return _describe(openfhe, cc, tag)
         except Exception as exc:  # whatever OpenFHE raises, the context is unusable
