@@ -160,7 +160,12 @@ class Calculator:
         ciphertext = await self.load(account_id, ciphertext_id, key)
 
         def decrypt() -> tuple[list[float], float]:
-            plain = key.context.Decrypt(ciphertext, key.secret_key)
+            try:
+                plain = key.context.Decrypt(ciphertext, key.secret_key)
+            except RuntimeError:  # OpenFHE will not decode noise
+                raise WavisError("INVALID_CIPHERTEXT", "The ciphertext decrypts to noise: its "
+                                 "bytes were altered after encryption, or it is not under "
+                                 "this key.") from None
             plain.SetLength(key.shape.slot_count)
             return [float(v) for v in plain.GetRealPackedValue()], float(plain.GetLogPrecision())
 

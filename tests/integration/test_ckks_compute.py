@@ -519,3 +519,23 @@ async def test_decrypt_returns_the_values_encrypted(session: Session, api: Api) 
     status, values = await decrypt(rotated.json["result_ciphertext_id"])
     assert status == 200 and len(values) == SLOTS  # values moved: every slot
     _close(np.array(values[:4]), np.array([0.0, 1.0, 2.0, 3.0]))
+
+
+async def test_a_ciphertext_that_decrypts_to_noise_is_refused_not_a_500(
+        session: Session, api: Api) -> None:
+    """Well-formed bytes whose coefficients were overwritten: they deserialize under the key
+    (so the upload takes them) but decrypt to noise, which OpenFHE refuses to decode."""
+    stored = await api.get(f"/api/v1/ciphertexts/{await session.encrypt(_vector())}",
+                           headers=session.tenant.auth())
+    raw = bytearray(base64.b64decode(stored.json["data"]))
+    middle = len(raw) // 2 // 8 * 8  # inside the first polynomial's coefficients
+    raw[middle:middle + 64] = bytes(64)
+    upload = await api.post("/api/v1/ciphertexts", headers=session.tenant.auth(),
+                            json={"key_id": session.key["key_id"],
+                                  "data": base64.b64encode(bytes(raw)).decode()})
+    assert upload.status == 201, upload.text
+    reply = await api.post(f"/api/v1/ciphertexts/{upload.json['ciphertext_id']}/decrypt",
+                           headers=session.tenant.auth())
+    assert reply.status == 400, reply.text
+    assert reply.json["error"]["code"] == "INVALID_CIPHERTEXT"
+    assert "noise" in reply.json["error"]["message"]
