@@ -4,7 +4,7 @@ aiohttp closes a connection that stays idle for its keep-alive timeout (counted 
 connection's start and from each response), but has no deadline for a request's headers: a
 client that trickles a header byte at a time keeps a connection and a parser forever
 (slowloris). `HeaderDeadlineHandler` closes such a connection when the headers of a request
-are not complete within the header timeout of its first byte.
+are not complete within the header timeout of its first byte; bytes of a body never count.
 See docs/decisions/0037-http-connection-timeouts.md.
 """
 
@@ -18,37 +18,52 @@ from aiohttp.web_protocol import RequestHandler
 
 
 class HeaderDeadlineHandler(RequestHandler):
-    """aiohttp's protocol with a deadline from a request's first byte to its last header."""
+    """aiohttp's protocol with a deadline from a request's first byte to its last header.
 
-    __slots__ = ("_header_deadline", "_header_timeout", "_requests_at_deadline")
+    The connection awaits headers when it opens and again once each response is sent; the
+    first byte that arrives then arms the deadline, and the next complete request head
+    disarms it. Bytes that arrive at any other time are a body, whatever aiohttp's handler
+    task is doing, and arm nothing.
+    """
+
+    __slots__ = ("_awaiting_headers", "_header_deadline", "_header_timeout", "_requests_seen")
 
     def __init__(self, *args: Any, header_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timeout = header_timeout
         self._header_deadline: asyncio.TimerHandle | None = None
-        self._requests_at_deadline = 0
+        self._awaiting_headers = True
+        self._requests_seen = 0
 
     def data_received(self, data: bytes) -> None:
-        # Waiting for headers: no request is being handled and none is queued. (Bytes that
-        # arrive while a request is handled are its body.)
-        waiting = not self._request_in_progress and not self._messages
-        if data and waiting and self._header_deadline is None:
-            self._requests_at_deadline = self._request_count
+        if data and self._awaiting_headers and self._header_deadline is None:
             self._header_deadline = self._loop.call_later(self._header_timeout, self._expire)
         super().data_received(data)
-        if self._header_deadline is not None and self._request_count > self._requests_at_deadline:
-            self._header_deadline.cancel()
-            self._header_deadline = None
+        if self._request_count > self._requests_seen:  # a request head is complete
+            self._requests_seen = self._request_count
+            self._awaiting_headers = False
+            self._disarm()
+
+    async def finish_response(self, request: Any, resp: Any, start_time: Any) -> Any:
+        try:
+            return await super().finish_response(request, resp, start_time)
+        finally:
+            # The next bytes begin the next request, unless the client already sent (part of)
+            # it, pipelined: then its head may complete without a deadline, as before.
+            self._awaiting_headers = self._request_count == self._requests_seen
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _disarm(self) -> None:
         if self._header_deadline is not None:
             self._header_deadline.cancel()
             self._header_deadline = None
-        super().connection_lost(exc)
 
     def _expire(self) -> None:
         self._header_deadline = None
-        if self._request_count == self._requests_at_deadline:
+        if self._awaiting_headers:
             self.force_close()
 
 

@@ -4,12 +4,16 @@ whose headers never finish (slowloris) are closed after their timeouts."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 
+from support.accounts import create_account
+from support.fhe_client import toy_tfhe_archive
 from wavis.devstack.stack import Stack
 
 KEEPALIVE_SECONDS = 4.0  # well above the header deadline, so the tests tell them apart
@@ -76,3 +80,17 @@ async def test_a_slow_but_timely_request_is_answered(timeouts_stack: Stack) -> N
     status = await asyncio.wait_for(reader.readline(), 5)
     assert status.startswith(b"HTTP/1.1 200"), status
     writer.close()
+
+
+async def test_a_long_request_with_a_large_body_is_not_cut_by_the_header_deadline(
+        timeouts_stack: Stack) -> None:
+    """A 26 MB body (a toy TFHE eval key) whose handling outlasts the header timeout: its body
+    bytes are not headers, so the deadline must not close the connection under it."""
+    tenant = await create_account(timeouts_stack)
+    body = {"eval_key_b64": base64.b64encode(toy_tfhe_archive()).decode()}
+    async with aiohttp.ClientSession(headers=tenant.auth()) as session:
+        started = time.monotonic()
+        async with session.post(f"{timeouts_stack.gateway_url}/api/v1/tfhe/eval-session",
+                                json=body) as reply:
+            assert reply.status == 201, await reply.text()
+        assert time.monotonic() - started > HEADER_SECONDS  # it did outlast the deadline
