@@ -188,7 +188,7 @@ async def fuzz_tfhe_ciphertexts(client: Client, rng: random.Random, cases: int) 
     _, bits = await client.call("setup", "POST", f"/tfhe/session/{server['session_id']}/encrypt",
                                 {"bits": [1, 0]})
     good = bits["ciphertexts_b64"][1]
-    seeds = corpus("tfhe_ciphertext") + [base64.b64decode(bits["ciphertexts_b64"][0])]
+    seeds = [*corpus("tfhe_ciphertext"), base64.b64decode(bits["ciphertexts_b64"][0])]
     candidates = seeds + [m for _, m in mutants(seeds[-1], rng, cases)]
     session = server["session_id"]
     for blob in candidates:
