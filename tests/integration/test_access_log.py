@@ -6,8 +6,8 @@ import asyncio
 import json
 
 import aiohttp
-from conftest import read_logs
 
+from support.logs import read_logs
 from wavis.devstack.stack import Stack
 
 
