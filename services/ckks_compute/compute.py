@@ -92,7 +92,7 @@ class Calculator:
         check_size(data)  # before a worker reads it
         key = await self.engine.key(account_id, key_id)
         try:  # untrusted bytes: first read in a worker process, where a crash is contained
-            facts = await self.pool.run(inspect_ckks_ciphertext, data, key.tag, key.ring_dim)
+            facts = await self.pool.run(inspect_ckks_ciphertext, data, key.tag, key.params)
         except WorkerCrashed:
             raise WavisError("INVALID_CIPHERTEXT", "The bytes could not be read.") from None
         used = facts["level"] + max(0, facts["noise_scale_degree"] - key.shape.fresh_scale_degree)

@@ -205,7 +205,7 @@ def inspect_ckks_key(files: dict[str, str]) -> dict[str, Any]:
     try:
         cc = _parse("crypto_context", lambda: openfhe.DeserializeCryptoContextString(
             data["crypto_context"], openfhe.BINARY))
-        record = _parse("crypto_context", lambda: _params_tree(openfhe, cc))
+        record = _parse("crypto_context", lambda: params_record(openfhe, cc))
         if record.get("cc/polymorphic_name") != _CKKS_PARAMS_CLASS:
             raise _bad_key("crypto_context", "The crypto_context is not a CKKS crypto context.")
         public_key = _parse("public_key", lambda: openfhe.DeserializePublicKeyString(
@@ -302,13 +302,13 @@ def _security_bits(openfhe: Any, cc: Any) -> int:
             "batch_size": int(cc.GetBatchSize()),
             "digit_size": int(cc.GetDigitSize()),
         }
-        record = _params_tree(openfhe, cc)
+        record = params_record(openfhe, cc)
         large_digits = record.get("cc/dnum")
         reproduced = _make_context(openfhe, level="HEStd_NotSet", large_digits=large_digits,
                                    **settings)
     except (RuntimeError, ValueError, ArithmeticError):
         return 0
-    if _params_tree(openfhe, reproduced) != record:
+    if params_record(openfhe, reproduced) != record:
         return 0
     for bits, level in _PROBE_LEVELS:
         try:
@@ -338,8 +338,9 @@ def _make_context(openfhe: Any, *, ring_dim: int, depth: int, scale_bits: int, f
     return openfhe.GenCryptoContext(parameters)
 
 
-def _params_tree(openfhe: Any, cc: Any) -> dict[str, Any]:
-    """The context's crypto-parameter record ("cc/..." paths of its JSON serialization).
+def params_record(openfhe: Any, cc: Any) -> dict[str, Any]:
+    """The context's crypto-parameter record ("cc/..." paths of its JSON serialization): equal
+    for two contexts exactly when OpenFHE treats them as one, whatever features each enabled.
 
     The security level it was made at ("cc/slv") is left out: it is what we recompute.
     Serializer plumbing (ptr_wrapper, data, value0) is dropped from the paths.
