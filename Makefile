@@ -35,6 +35,7 @@ help:
 	@echo "make docs     regenerate docs/configuration.md from the settings classes"
 	@echo "make lint     ruff and mypy on hand-written code"
 	@echo "make coverage line coverage of the whole suite"
+	@echo "make fuzz     fuzz the API and OpenFHE's readers with large budgets"
 	@echo "make clean    remove .venv and var/"
 
 # The virtualenv is (re)built when the dependency pins change.
@@ -84,6 +85,12 @@ lint: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Fuzzing with large budgets: native OpenFHE crash finder, then mutated blobs through the API.
+.PHONY: fuzz
+fuzz: $(VENV)/.installed
+	$(PY) tests/fuzz/native.py --cases 5000
+	$(PY) tests/fuzz/blobs.py --cases 400
 
 # Line coverage of libs/wavis, services/ and gateway/ over the whole suite (every process).
 .PHONY: coverage

@@ -10,6 +10,7 @@ import sys
 from aiohttp import web
 
 from gateway.app import create_app
+from gateway.connections import GatewayRunner
 from gateway.settings import GatewaySettings
 from wavis.core.logging import configure_logging
 from wavis.core.ready_file import write_ready_file
@@ -20,8 +21,10 @@ log = logging.getLogger("gateway")
 
 
 async def serve(settings: GatewaySettings) -> None:
-    runner = web.AppRunner(create_app(settings), access_log=None,
-                           shutdown_timeout=settings.shutdown_grace_seconds)
+    runner = GatewayRunner(create_app(settings), access_log=None,
+                           shutdown_timeout=settings.shutdown_grace_seconds,
+                           keepalive_seconds=settings.http_keepalive_seconds,
+                           header_timeout_seconds=settings.http_header_timeout_seconds)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()

@@ -6,14 +6,13 @@ import json
 import logging
 from typing import Any
 
-import grpc
 from aiohttp import web
 
 from gateway import state
 from gateway.response_headers import ALLOW, RETRY_AFTER
-from wavis.core.errors import ERROR_CODES, WavisError, error_from_rpc
+from wavis.core.errors import ERROR_CODES, WavisError
+from wavis.core.failures import public_error
 from wavis.core.limits import MB
-from wavis.core.redis_client import REDIS_UNAVAILABLE, redis_unavailable
 from wavis.core.request_context import current_request_id
 
 log = logging.getLogger("wavis.gateway.errors")
@@ -73,14 +72,11 @@ def render_exception(request: web.Request, exc: Exception) -> web.Response:
                                          else "VALIDATION_ERROR")
         message = f"No resource at {request.path}." if code == "NOT_FOUND" else exc.reason
         return error_response(WavisError(code, message))
-    if isinstance(exc, grpc.RpcError):
-        upstream_error = error_from_rpc(exc)
-        if upstream_error.http_status >= 500:
-            log.warning("upstream call failed: %s", exc)
-        return error_response(upstream_error)
-    if isinstance(exc, REDIS_UNAVAILABLE):
-        log.warning("redis unavailable: %s", exc)
-        return error_response(redis_unavailable())
+    error = public_error(exc)
+    if error is not None:
+        if error.http_status >= 500:
+            log.warning("upstream failed: %s", exc)
+        return error_response(error)
     # The stack trace goes to our logs under the request id, never to the client.
     log.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
     return error_response(WavisError("INTERNAL_ERROR"))

@@ -79,7 +79,8 @@ NOISE_BUDGET_RECOVERY = ResponseHeader("X-Noise-Budget-Recovery", "How to refres
                                        _STRING, replayed=True)
 SERVER_TIMING = ResponseHeader("Server-Timing", "Where the request's time went: redis, grpc "
                                "(calls to internal services) and total, in ms.", _STRING)
-LOCATION = ResponseHeader("Location", "Where to poll.", _STRING, replayed=True, exposed=False)
+# Exposed: a browser client must read where to poll after a 202.
+LOCATION = ResponseHeader("Location", "Where to poll.", _STRING, replayed=True)
 ALLOW = ResponseHeader("Allow", "Methods the resource allows.", _STRING, exposed=False)
 
 RESPONSE_HEADERS = (REQUEST_ID, RETRY_AFTER, IDEMPOTENT_REPLAYED, SECURITY_WARNING,

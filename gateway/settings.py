@@ -37,6 +37,14 @@ class GatewaySettings(CommonSettings):
                              doc="address the gateway binds (0.0.0.0 in containers)")
     http_port: int = setting("WAVIS_HTTP_PORT", 8080, parse_int(0, 65535),
                              doc="gateway HTTP port; 0 picks a free one")
+    http_keepalive_seconds: float = setting(
+        "WAVIS_HTTP_KEEPALIVE_SECONDS", 75.0, parse_float(0.1, 3600),
+        doc="an idle client connection is closed after this long (keep it above the idle "
+            "timeout of a load balancer in front)")
+    http_header_timeout_seconds: float = setting(
+        "WAVIS_HTTP_HEADER_TIMEOUT_SECONDS", 10.0, parse_float(0.1, 600),
+        doc="a request's headers must be complete this long after its first byte, or the "
+            "connection is closed")
     ready_file: Path | None = setting(
         "WAVIS_READY_FILE", None, parse_path,
         doc="when set, the bound port is written here as JSON once serving")

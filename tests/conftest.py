@@ -6,7 +6,6 @@ import json
 import os
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -80,7 +79,3 @@ async def redis(mesh: Stack) -> AsyncIterator[aioredis.Redis]:
     async with stack_redis(mesh) as client:
         yield client
 
-
-def read_logs(stack: Stack) -> dict[str, str]:
-    assert stack.log_dir is not None
-    return {path.stem: path.read_text() for path in Path(stack.log_dir).glob("*.log")}

@@ -254,7 +254,8 @@ register_schemas({
 ENDPOINTS = (
     Endpoint("POST", "/keys/generate", generate_key, "Generate a server-mode FHE key", "Keys",
              {201: Reply("The key.", "Key", _WARN),
-              202: Reply("Generation continues; poll GET /keys/{key_id}.", "Key")},
+              202: Reply("Generation continues; poll GET /keys/{key_id}.", "Key",
+                         (LOCATION.name,))},
              min_role=TRIAL, request_schema="KeyGenerateRequest",
              description="CKKS or TFHE. The server keeps the secret key, sealed at rest."),
     Endpoint("POST", "/keys/upload", upload_key, "Upload a client's key (FHE-blind)",

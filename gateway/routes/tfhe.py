@@ -17,7 +17,7 @@ from aiohttp import web
 from gateway import state
 from gateway.body import read_body
 from gateway.endpoints import Endpoint, Reply
-from gateway.response_headers import SECURITY_WARNING, security_warning
+from gateway.response_headers import LOCATION, SECURITY_WARNING, security_warning
 from gateway.schemas import register_schemas
 from gateway.usage import already_counted, charged, metered_call
 from wavis.core.errors import WavisError
@@ -61,10 +61,18 @@ def _warning(session: pb.Session) -> dict[str, str]:
 
 
 def session_json(session: pb.Session) -> dict[str, Any]:
-    return {"session_id": session.session_id, "preset": session.preset, "n": session.n,
-            "big_n": session.big_n, "is_blind": session.is_blind, "key_id": session.key_id,
+    body = {"session_id": session.session_id, "status": session.status or "ready",
+            "preset": session.preset, "n": session.n, "big_n": session.big_n,
+            "is_blind": session.is_blind, "key_id": session.key_id,
             "security_bits": session.security_bits,
             "idle_timeout_seconds": session.idle_timeout_seconds}
+    if session.failure:
+        body["failure"] = session.failure
+    return body
+
+
+def _session_path(session_id: str) -> str:
+    return f"/api/v1/tfhe/session/{session_id}"
 
 
 def _charged(request: web.Request, op_id: str,
@@ -109,8 +117,18 @@ async def create_session(request: web.Request) -> web.Response:
         account_id=caller.account_id, preset=body["preset"],
         max_keys=caller.limits.max_keys, max_key_bytes=caller.limits.max_key_bytes),
         timeout=SESSION_TIMEOUT_SECONDS)
+    if reply.session.status == "pending":  # the key outlasted the sync wait: poll
+        return web.json_response(session_json(reply.session), status=202, headers={
+            LOCATION.name: _session_path(reply.session.session_id), **_warning(reply.session)})
     return web.json_response(session_json(reply.session), status=201,
                              headers=_warning(reply.session))
+
+
+async def get_session(request: web.Request) -> web.Response:
+    reply = await request.app[state.SERVICES].tfhe_eval.GetSession(pb.GetSessionRequest(
+        account_id=request[state.CALLER].account_id,
+        session_id=request.match_info["session_id"]), timeout=60)
+    return web.json_response(session_json(reply.session), headers=_warning(reply.session))
 
 
 async def create_eval_session(request: web.Request) -> web.Response:
@@ -255,12 +273,19 @@ _GATE_FIELDS: dict[str, Any] = {
 }
 _SESSION = {
     "type": "object",
-    "required": ["session_id", "preset", "n", "big_n", "is_blind", "key_id", "security_bits",
-                 "idle_timeout_seconds"],
+    "required": ["session_id", "status", "preset", "n", "big_n", "is_blind", "key_id",
+                 "security_bits", "idle_timeout_seconds"],
     "properties": {
-        "session_id": {"type": "string"}, "preset": {"enum": list(PRESET_NAMES)},
-        "n": {"type": "integer", "description": "LWE dimension."},
-        "big_n": {"type": "integer", "description": "Ring dimension of the bootstrapping key."},
+        "session_id": {"type": "string"},
+        "status": {"enum": ["ready", "pending", "failed"],
+                   "description": "pending: the server is still generating the key (poll "
+                                  "GET /tfhe/session/{session_id}); the session answers 409 "
+                                  "SESSION_NOT_READY until it is ready."},
+        "failure": {"type": "string", "description": "Why the key's generation failed."},
+        "preset": {"enum": list(PRESET_NAMES)},
+        "n": {"type": "integer", "description": "LWE dimension (0 while pending)."},
+        "big_n": {"type": "integer", "description": "Ring dimension of the bootstrapping key "
+                                                    "(0 while pending)."},
         "is_blind": {"type": "boolean"}, "key_id": {"type": "string"},
         "security_bits": {"type": "integer"},
         "idle_timeout_seconds": {"type": "integer",
@@ -358,10 +383,17 @@ _WARN = (SECURITY_WARNING.name,)
 _SESSION_PATH = "/tfhe/session/{session_id}"
 ENDPOINTS = (
     Endpoint("POST", "/tfhe/session", create_session, "Open a server-mode TFHE session",
-             "TFHE", {201: Reply("The session.", "TfheSession", _WARN)}, min_role=TRIAL,
-             request_schema="TfheSessionRequest",
-             description="The server generates the key (fast_128 takes seconds) and keeps "
-                         "the secret key, sealed at rest."),
+             "TFHE", {201: Reply("The session, ready.", "TfheSession", _WARN),
+                      202: Reply("The session, pending while its key is generated; poll "
+                                 "Location (GET /tfhe/session/{session_id}).", "TfheSession",
+                                 (LOCATION.name, *_WARN))},
+             min_role=TRIAL, request_schema="TfheSessionRequest",
+             description="The server generates the key and keeps the secret key, sealed at "
+                         "rest. Generation longer than a few seconds (the 128-bit presets) "
+                         "answers 202 at once with a pending session."),
+    Endpoint("GET", _SESSION_PATH, get_session, "Get a TFHE session", "TFHE",
+             {200: Reply("The session and its status.", "TfheSession", _WARN)},
+             min_role=TRIAL),
     Endpoint("POST", "/tfhe/eval-session", create_eval_session,
              "Open an FHE-blind TFHE session from a client's eval key", "TFHE",
              {201: Reply("The session.", "TfheSession", _WARN)}, min_role=TRIAL,

@@ -92,7 +92,7 @@ class Calculator:
         check_size(data)  # before a worker reads it
         key = await self.engine.key(account_id, key_id)
         try:  # untrusted bytes: first read in a worker process, where a crash is contained
-            facts = await self.pool.run(inspect_ckks_ciphertext, data, key.tag, key.ring_dim)
+            facts = await self.pool.run(inspect_ckks_ciphertext, data, key.tag, key.params)
         except WorkerCrashed:
             raise WavisError("INVALID_CIPHERTEXT", "The bytes could not be read.") from None
         used = facts["level"] + max(0, facts["noise_scale_degree"] - key.shape.fresh_scale_degree)
@@ -160,7 +160,12 @@ class Calculator:
         ciphertext = await self.load(account_id, ciphertext_id, key)
 
         def decrypt() -> tuple[list[float], float]:
-            plain = key.context.Decrypt(ciphertext, key.secret_key)
+            try:
+                plain = key.context.Decrypt(ciphertext, key.secret_key)
+            except RuntimeError:  # OpenFHE will not decode noise
+                raise WavisError("INVALID_CIPHERTEXT", "The ciphertext decrypts to noise: its "
+                                 "bytes were altered after encryption, or it is not under "
+                                 "this key.") from None
             plain.SetLength(key.shape.slot_count)
             return [float(v) for v in plain.GetRealPackedValue()], float(plain.GetLogPrecision())
 

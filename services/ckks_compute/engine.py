@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from services.ckks_compute.rwlock import ReadWriteLock
 from wavis.core.errors import WavisError
+from wavis.fhe.ckks_keys import params_record
 from wavis.fhe.ckks_ops import KeyShape, shape_scale_degree
 from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
@@ -34,6 +35,7 @@ class LoadedKey:
     tag: str
     shape: KeyShape
     ring_dim: int
+    params: dict[str, Any]  # wavis.fhe.ckks_keys.params_record of the context
     size: int
     level_budget: list[int]
     insecure: bool = False  # below 128-bit security (testing parameters)
@@ -147,7 +149,8 @@ class CkksEngine:
                 secret = openfhe.DeserializePrivateKeyString(material["secret_key"],
                                                              openfhe.BINARY)
         return LoadedKey(record.key_id, record.account_id, record.mode, context, public_key,
-                         secret, tag, shape, int(context.GetRingDimension()), size,
+                         secret, tag, shape, int(context.GetRingDimension()),
+                         params_record(openfhe, context), size,
                          [int(v) for v in record.level_budget],
                          insecure=int(record.security_bits) < 128)
 

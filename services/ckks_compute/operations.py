@@ -11,6 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from wavis.core.errors import WavisError
+from wavis.core.failures import public_error
 
 log = logging.getLogger(__name__)
 NS = "wavis:ckks:op"
@@ -62,13 +63,13 @@ class Operations:
             await self._write(op_id, record)
             await finished(record)
             raise
-        except WavisError as error:
+        except Exception as exc:
+            error = public_error(exc)
+            if error is None:
+                log.exception("operation %s failed", op_id)
+                error = WavisError("INTERNAL_ERROR", "The operation failed on our side.")
             record = record | {"status": "failed", "error_code": error.code,
                                "error_message": error.message}
-        except Exception:
-            log.exception("operation %s failed", op_id)
-            record = record | {"status": "failed", "error_code": "INTERNAL_ERROR",
-                               "error_message": "The operation failed on our side."}
         await self._write(op_id, record)
         await finished(record)
 

@@ -18,6 +18,7 @@ from services.metering.store import AccountStore
 from services.metering.stripe_client import StripeBilling
 from services.metering.subscriptions import Subscriptions
 from wavis.core.errors import WavisError, status_of
+from wavis.core.failures import public_error
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.redis_pages import page_limit
 from wavis.core.request_context import current_request_id, new_request_id
@@ -62,11 +63,12 @@ class BillingRpcs:
             reply = metering_pb2.ReserveUsageStreamResponse(sequence=message.sequence)
             try:
                 reply.reserved.CopyFrom(await self._reserve_usage(message.reservation))
-            except WavisError as exc:
-                reply.error.CopyFrom(status_of(exc))
-            except Exception:
-                log.exception("reservation %s failed", message.reservation.op_id)
-                reply.error.CopyFrom(status_of(WavisError("INTERNAL_ERROR")))
+            except Exception as exc:
+                error = public_error(exc)
+                if error is None:
+                    log.exception("reservation %s failed", message.reservation.op_id)
+                    error = WavisError("INTERNAL_ERROR")
+                reply.error.CopyFrom(status_of(error))
             finally:
                 current_request_id.reset(token)
             await answers.put(reply)

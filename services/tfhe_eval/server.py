@@ -14,7 +14,7 @@ import grpc.aio
 
 from services.tfhe_eval import evaluator
 from services.tfhe_eval.keycache import KeyCache
-from services.tfhe_eval.service import TfheService
+from services.tfhe_eval.service import READY, TfheService
 from services.tfhe_eval.sessions import SessionStore
 from services.tfhe_eval.settings import TfheSettings
 from wavis.core.grpc_client import open_channel
@@ -41,7 +41,8 @@ def session_message(record: dict[str, Any], idle_seconds: int) -> pb.Session:
     return pb.Session(session_id=record["session_id"], preset=record["preset"],
                       n=record["n"], big_n=record["big_n"], is_blind=record["is_blind"],
                       key_id=record["key_id"], security_bits=record["security_bits"],
-                      idle_timeout_seconds=idle_seconds, replica=record.get("replica", ""))
+                      idle_timeout_seconds=idle_seconds, replica=record.get("replica", ""),
+                      status=record.get("status", READY), failure=record.get("failure", ""))
 
 
 class TfheEvalServicer(tfhe_eval_pb2_grpc.TfheEvalServiceServicer):
@@ -73,6 +74,12 @@ class TfheEvalServicer(tfhe_eval_pb2_grpc.TfheEvalServiceServicer):
     async def CreateEvalSession(self, request: pb.CreateEvalSessionRequest,
                                 grpc_context: grpc.aio.ServicerContext) -> pb.SessionResponse:
         record = await self.service.create_eval_session(request)
+        return pb.SessionResponse(session=self._session(record))
+
+    async def GetSession(self, request: pb.GetSessionRequest,
+                         grpc_context: grpc.aio.ServicerContext) -> pb.SessionResponse:
+        record = await self.service.session(request.account_id, request.session_id,
+                                            usable=False)
         return pb.SessionResponse(session=self._session(record))
 
     async def DeleteSession(self, request: pb.DeleteSessionRequest,

@@ -37,6 +37,8 @@ from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
 log = logging.getLogger(__name__)
 
+READY, PENDING = "ready", "pending"  # session (and key) states
+
 MAX_EVAL_KEY_BYTES = DEFAULT_MAX_REQUEST_BYTES  # what the gateway's body limit lets through
 UPLOAD_CHUNK_BYTES = 1024 * 1024
 SLOW_CALL_SECONDS = 600.0
@@ -71,26 +73,31 @@ class TfheService:
         reply = await self.keys.GenerateKey(keys_pb2.GenerateKeyRequest(
             account_id=account_id, scheme="tfhe", preset=preset, limits=limits),
             timeout=self.keygen_timeout)
-        return await self._open(account_id, await self._ready(reply.key), new_id("sess"),
-                                owns_key=True, blind=False)
-
-    async def _ready(self, key: keys_pb2.Key) -> keys_pb2.Key:
-        """The key once generated (secure presets outlast the keys service's sync wait)."""
-        deadline = time.monotonic() + self.keygen_timeout
+        if reply.key.status == READY:
+            return await self._open(account_id, reply.key, new_id("sess"), owns_key=True,
+                                    blind=False)
+        # Generation outlasted the keys service's sync wait (secure presets take seconds):
+        # the session exists at once, "pending" until its key is ready; any replica
+        # completes it when the session is next read (session()).
+        record = self._record(account_id, reply.key, new_id("sess"), owns_key=True,
+                              blind=False, preset=preset) | {"status": PENDING}
         try:
-            while key.status == "pending":
-                if time.monotonic() > deadline:
-                    raise WavisError("INTERNAL_ERROR", "Key generation took too long.")
-                await asyncio.sleep(0.25)
-                key = (await self.keys.GetKey(keys_pb2.GetKeyRequest(
-                    account_id=key.account_id, key_id=key.key_id))).key
+            await self.sessions.create(record)
         except BaseException:
-            await self._delete_key(key.account_id, key.key_id)
+            await self._delete_key(account_id, reply.key.key_id)
             raise
-        if key.status != "ready":
-            await self._delete_key(key.account_id, key.key_id)
-            raise WavisError("INTERNAL_ERROR", f"Key generation failed: {key.failure}")
-        return key
+        return record
+
+    def _record(self, account_id: str, key: keys_pb2.Key, session_id: str, *,
+                owns_key: bool, blind: bool, preset: str = "") -> dict[str, Any]:
+        """A session's record; `preset` for a key still pending (which does not name it)."""
+        preset = preset or key.preset
+        return {"session_id": session_id, "account_id": account_id, "key_id": key.key_id,
+                "preset": preset, "n": int(key.n), "big_n": int(key.big_n),
+                "is_blind": blind, "owns_key": owns_key,
+                "security_bits": security_bits(preset), "status": READY,
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "replica": self.replica}
 
     async def create_eval_session(self, request: Any) -> dict[str, Any]:
         account_id, session_id = request.account_id, request.session_id
@@ -146,12 +153,7 @@ class TfheService:
 
     async def _open(self, account_id: str, key: keys_pb2.Key, session_id: str, *,
                     owns_key: bool, blind: bool) -> dict[str, Any]:
-        record = {"session_id": session_id, "account_id": account_id, "key_id": key.key_id,
-                  "preset": key.preset, "n": int(key.n), "big_n": int(key.big_n),
-                  "is_blind": blind, "owns_key": owns_key,
-                  "security_bits": security_bits(key.preset),
-                  "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "replica": self.replica}
+        record = self._record(account_id, key, session_id, owns_key=owns_key, blind=blind)
         try:
             entry = await self.cache.get(account_id, key.key_id, secret=not blind)
             await self.preload(entry)
@@ -208,9 +210,34 @@ class TfheService:
 
     # Using sessions -----------------------------------------------------------------------
 
-    async def session(self, account_id: str, session_id: str) -> dict[str, Any]:
+    async def session(self, account_id: str, session_id: str, *,
+                      usable: bool = True) -> dict[str, Any]:
+        """The session's record, its idle time renewed. A pending one is completed first if
+        its key is ready; unless it is, `usable` refuses it (SESSION_NOT_READY)."""
         record = await self.sessions.get(account_id, session_id)
+        if record.get("status", READY) == PENDING:
+            record = await self._complete(record)
+        status = record.get("status", READY)
+        if usable and status != READY:
+            why = (f"its key's generation failed ({record['failure']}); delete it"
+                   if status == "failed" else "its key is still being generated; poll "
+                   f"GET /api/v1/tfhe/session/{session_id}")
+            raise WavisError("SESSION_NOT_READY", f"The session {session_id} is {status}: "
+                             f"{why}.", {"session_id": session_id, "status": status})
         self.recent[f"{account_id}:{session_id}"] = time.monotonic()
+        return record
+
+    async def _complete(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A pending session with its key's outcome, if generation has ended."""
+        key = (await self.keys.GetKey(keys_pb2.GetKeyRequest(
+            account_id=record["account_id"], key_id=record["key_id"]))).key
+        if key.status == PENDING:
+            return record
+        if key.status == READY:
+            record = record | {"status": READY, "n": int(key.n), "big_n": int(key.big_n)}
+        else:
+            record = record | {"status": "failed", "failure": key.failure or "unknown"}
+        await self.sessions.update(record)
         return record
 
     async def _key(self, record: dict[str, Any], secret: bool = False) -> CachedKey:

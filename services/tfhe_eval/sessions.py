@@ -81,6 +81,10 @@ class SessionStore:
 
     async def set_replica(self, record: dict[str, Any], replica: str) -> None:
         record["replica"] = replica
+        await self.update(record)
+
+    async def update(self, record: dict[str, Any]) -> None:
+        """Write a changed record of a session that still exists."""
         await self.redis.set(_record_key(record["account_id"], record["session_id"]),
                              json.dumps(record), ex=self.idle_seconds, xx=True)
 

@@ -2,8 +2,10 @@
 
 https, at most 2048 characters, no credentials, a host that resolves only to public addresses
 (loopback, private addresses and http only with allow_private; link-local, multicast and
-reserved never). At delivery `VettingResolver` is the HTTP client's resolver, so the vetted
-addresses are the ones connected to. See docs/decisions/0022-webhook-urls-vetted-at-connect.md.
+reserved never). An IPv4 address embedded in IPv6 is judged as itself, so every spelling of an
+address gets one verdict. At delivery `VettingResolver` is the HTTP client's resolver, so the
+vetted addresses are the ones connected to. See
+docs/decisions/0022-webhook-urls-vetted-at-connect.md.
 """
 
 from __future__ import annotations
@@ -63,16 +65,46 @@ def parse_url(url: str) -> Target:
     return Target(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), literal)
 
 
+# IPv6 prefixes that carry an IPv4 address in their low 32 bits: IPv4-compatible (::/96,
+# deprecated) and NAT64 (64:ff9b::/96). Mapped (::ffff:0:0/96) and 6to4 (2002::/16) have
+# their own properties in ipaddress.
+_IPV4_IN_LOW_BITS = (ipaddress.IPv6Network("::/96"), ipaddress.IPv6Network("64:ff9b::/96"))
+
+
+def canonical(address: IpAddress) -> IpAddress:
+    """The address a connection to `address` reaches: an IPv4 address embedded in IPv6
+    (mapped, compatible, NAT64, 6to4) is judged as that IPv4 address, so every spelling of
+    one address gets one verdict."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if int(address) > 1 and any(address in net for net in _IPV4_IN_LOW_BITS):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
+def kind_words(address: IpAddress) -> str:
+    """What the canonical address is, in words; loopback before the rest (::1 is also in a
+    reserved block, but it is loopback to every reader)."""
+    ip = canonical(address)
+    for attribute, words in (("is_loopback", "loopback"), ("is_link_local", "link-local"),
+                             ("is_multicast", "multicast"), ("is_unspecified", "unspecified"),
+                             ("is_reserved", "reserved"), ("is_private", "private")):
+        if getattr(ip, attribute):
+            return words
+    return "public" if ip.is_global else "non-public"
+
+
 def classify(address: IpAddress) -> str:
-    """"public", "private" (allowed in development) or "forbidden" (never)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if (address.is_link_local or address.is_multicast or address.is_reserved
-            or address.is_unspecified):
+    """"public", "private" (loopback and private networks: allowed in development) or
+    "forbidden" (never: link-local, multicast, unspecified, reserved)."""
+    words = kind_words(address)
+    if words in ("link-local", "multicast", "unspecified", "reserved"):
         return "forbidden"
-    if address.is_loopback or address.is_private or not address.is_global:
-        return "private"
-    return "public"
+    return "public" if words == "public" else "private"
 
 
 def check_address(address: str | IpAddress, allow_private: bool) -> IpAddress:
@@ -81,17 +113,6 @@ def check_address(address: str | IpAddress, allow_private: bool) -> IpAddress:
     if kind == "forbidden" or (kind == "private" and not allow_private):
         raise SsrfRefused(f"The URL resolves to {ip}, a {kind_words(ip)} address.")
     return ip
-
-
-def kind_words(ip: IpAddress) -> str:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    for attribute, words in (("is_link_local", "link-local"), ("is_multicast", "multicast"),
-                             ("is_unspecified", "unspecified"), ("is_reserved", "reserved"),
-                             ("is_loopback", "loopback"), ("is_private", "private")):
-        if getattr(ip, attribute):
-            return words
-    return "non-public"
 
 
 def check_target(target: Target, allow_private: bool) -> None:

@@ -404,6 +404,12 @@ async def test_bootstrap_refreshes_an_exhausted_ciphertext(api: Api, mesh: Stack
     again = await session.compute("multiply-plain", [refreshed], plain_operand=ones,
                                   scale_stable=True)
     assert again.status == 200  # levels are back
+    # Uploaded ciphertexts are checked against the key's parameters; bootstrapping's setup
+    # must not make a key's own ciphertexts look foreign.
+    downloaded = await api.get(f"/api/v1/ciphertexts/{refreshed}", headers=tenant.auth())
+    uploaded = await api.post("/api/v1/ciphertexts", headers=tenant.auth(), json={
+        "key_id": key["key_id"], "data": downloaded.json["data"]})
+    assert uploaded.status == 201, uploaded.text
     plain_key = (await api.post("/api/v1/keys/generate", headers=tenant.auth(), json={
         "scheme": "ckks", "params": PARAMS})).json
     refused = await api.post("/api/v1/compute/bootstrap", headers=tenant.auth(), json={
@@ -519,3 +525,48 @@ async def test_decrypt_returns_the_values_encrypted(session: Session, api: Api) 
     status, values = await decrypt(rotated.json["result_ciphertext_id"])
     assert status == 200 and len(values) == SLOTS  # values moved: every slot
     _close(np.array(values[:4]), np.array([0.0, 1.0, 2.0, 3.0]))
+
+
+async def test_a_ciphertext_that_decrypts_to_noise_is_refused_not_a_500(
+        session: Session, api: Api) -> None:
+    """Well-formed bytes whose coefficients were overwritten: they deserialize under the key
+    (so the upload takes them) but decrypt to noise, which OpenFHE refuses to decode."""
+    stored = await api.get(f"/api/v1/ciphertexts/{await session.encrypt(_vector())}",
+                           headers=session.tenant.auth())
+    raw = bytearray(base64.b64decode(stored.json["data"]))
+    middle = len(raw) // 2 // 8 * 8  # inside the first polynomial's coefficients
+    raw[middle:middle + 64] = bytes(64)
+    upload = await api.post("/api/v1/ciphertexts", headers=session.tenant.auth(),
+                            json={"key_id": session.key["key_id"],
+                                  "data": base64.b64encode(bytes(raw)).decode()})
+    assert upload.status == 201, upload.text
+    reply = await api.post(f"/api/v1/ciphertexts/{upload.json['ciphertext_id']}/decrypt",
+                           headers=session.tenant.auth())
+    assert reply.status == 400, reply.text
+    assert reply.json["error"]["code"] == "INVALID_CIPHERTEXT"
+    assert "noise" in reply.json["error"]["message"]
+
+
+async def test_a_ciphertext_under_other_parameters_is_refused_at_upload(
+        session: Session, api: Api) -> None:
+    """The key's tag and ring dimension, but another context (scale and moduli): OpenFHE
+    would refuse to compute with it later; the upload refuses it first."""
+    stored = await api.get(f"/api/v1/ciphertexts/{await session.encrypt(_vector())}",
+                           headers=session.tenant.auth())
+    tag = fhe.DeserializeCiphertextString(base64.b64decode(stored.json["data"]),
+                                          fhe.BINARY).GetKeyTag()
+    params = fhe.CCParamsCKKSRNS()
+    params.SetMultiplicativeDepth(PARAMS["max_depth"])
+    params.SetScalingModSize(PARAMS["scale_bits"] - 5)
+    params.SetRingDim(PARAMS["poly_degree"])
+    params.SetSecurityLevel(fhe.HEStd_NotSet)
+    other = fhe.GenCryptoContext(params)
+    for feature in (fhe.PKE, fhe.KEYSWITCH, fhe.LEVELEDSHE):
+        other.Enable(feature)
+    forged = other.Encrypt(other.KeyGen().publicKey, other.MakeCKKSPackedPlaintext([1.0]))
+    forged.SetKeyTag(tag)
+    reply = await api.post("/api/v1/ciphertexts", headers=session.tenant.auth(), json={
+        "key_id": session.key["key_id"],
+        "data": base64.b64encode(fhe.Serialize(forged, fhe.BINARY)).decode()})
+    assert reply.status == 400, reply.text
+    assert reply.json["error"]["code"] == "INVALID_CIPHERTEXT"

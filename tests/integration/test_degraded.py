@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,10 +15,12 @@ import redis.asyncio as aioredis
 
 from support.accounts import create_account
 from support.ckks_http import encrypt, generate_ckks_key
-from wavis.core.errors import error_from_rpc
+from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.grpc_client import open_channel
+from wavis.core.reservation_stream import ReservationStream
 from wavis.devstack.stack import Stack
 from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
 
 async def _get(url: str) -> tuple[int, dict]:
@@ -157,3 +160,30 @@ async def test_ciphertexts_live_in_their_own_redis_and_survive_a_restart(
         assert abs(values[0] - 1.5) < 1e-3 and abs(values[1] + 2.0) < 1e-3
     finally:
         second.stop()
+
+
+async def test_a_reservation_when_redis_does_not_answer_is_upstream_unavailable(
+        make_stack: Callable[..., Stack]) -> None:
+    """Over the reservation stream (as the compute services reserve), metering's Redis timing
+    out is 502 UPSTREAM_UNAVAILABLE, as on any other call, not 500 INTERNAL_ERROR; once Redis
+    answers again the same stream reserves."""
+    stack = make_stack(env={"WAVIS_REDIS_TIMEOUT_SECONDS": "0.5"})
+    tenant = await create_account(stack)
+    assert stack.redis is not None and stack.redis.process is not None
+    async with open_channel(f"127.0.0.1:{stack.service_ports['metering']}") as channel:
+        stream = ReservationStream(metering_pb2_grpc.MeteringServiceStub(channel))
+
+        def reservation(op_id: str) -> metering_pb2.ReserveUsageRequest:
+            return metering_pb2.ReserveUsageRequest(account_id=tenant.account_id, op_id=op_id,
+                                                    operation="add", fcu=1, record=True)
+
+        assert (await stream.reserve(reservation("op_before"))).cost_units == 1
+        stack.redis.process.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(WavisError) as refused:
+                await stream.reserve(reservation("op_paused"))
+        finally:
+            stack.redis.process.send_signal(signal.SIGCONT)
+        assert refused.value.code == "UPSTREAM_UNAVAILABLE"
+        assert (await stream.reserve(reservation("op_after"))).cost_units == 1
+        await stream.close()

@@ -107,12 +107,24 @@ async def test_blind_upload_reads_parameters_from_the_context(api: Api, mesh: St
     assert reply.headers["X-Security-Warning"]
 
 
+def _bad_tag(wire: dict[str, str], part: str, tag: str) -> dict[str, str]:
+    """wire with the key tag inside `part` made invalid UTF-8 (OpenFHE's reader accepts it;
+    reading the tag back as a string fails)."""
+    raw = base64.b64decode(wire[part])
+    assert tag.encode() in raw
+    return wire | {part: base64.b64encode(raw.replace(tag.encode(), b"\xeb" + tag.encode()[1:]))
+                   .decode()}
+
+
 def _garbage_cases() -> list[tuple[str, dict[str, str]]]:
     client = make_ckks_client()
     other = make_ckks_client()
     wire = client.wire()
     raw_context = base64.b64decode(wire["crypto_context"])
+    tag = client.keys.secretKey.GetKeyTag()
     return [
+        *((f"{part} tag not UTF-8", _bad_tag(wire, part, tag))
+          for part in ("public_key", "eval_mult_key", "eval_rotation_keys")),
         ("random context", wire | {"crypto_context": base64.b64encode(b"\x00\x01" * 400).decode()}),
         ("truncated context", wire | {"crypto_context": base64.b64encode(
             raw_context[: len(raw_context) // 2]).decode()}),

@@ -115,15 +115,27 @@ def _service_pid(data_dir: Path, module: str) -> int:
     raise AssertionError(f"no {module} process")
 
 
+def _published_pids(data_dir: Path) -> dict[str, int]:
+    return dict(json.loads((data_dir / "stack.json").read_text())["pids"])
+
+
 def test_a_crashed_service_is_started_again(tmp_path: Path) -> None:
     """SIGKILL (as a native crash would) of ckks-compute: the stack starts it again on its
-    port and serves; only a service that keeps crashing stops the stack."""
+    port and serves; only a service that keeps crashing stops the stack. stack.json names
+    every process's pid, the new one after a restart."""
     port, data_dir = free_port(), tmp_path / "var"
     process = _start([sys.executable, "-m", "wavis.devstack"], data_dir, port,
                      new_session=True)
     try:
         _wait_for_ready_line(process)
         crashed = _service_pid(data_dir, "services.ckks_compute")
+        pids = _published_pids(data_dir)
+        assert set(pids) == {"launcher", "redis", "ciphertext_redis", "gateway", "keys",
+                             "tfhe_eval", "ckks_compute", "metering", "webhooks"}
+        assert pids["launcher"] == process.pid and pids["ckks_compute"] == crashed
+        assert pids["gateway"] == _service_pid(data_dir, "gateway")
+        family = set(processes_with_env("WAVIS_DATA_DIR", str(data_dir)))
+        assert set(pids.values()) <= family | {pids["redis"], pids["ciphertext_redis"]}
         os.kill(crashed, signal.SIGKILL)
         deadline = time.monotonic() + 60
         while True:
@@ -136,6 +148,7 @@ def test_a_crashed_service_is_started_again(tmp_path: Path) -> None:
                 pass
             assert time.monotonic() < deadline, "ckks-compute did not come back"
             time.sleep(0.2)
+        assert _published_pids(data_dir)["ckks_compute"] == replaced
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=15)
         assert "ckks-compute exited (-9); starting it again" in output

@@ -98,3 +98,44 @@ def test_retry_delay_is_full_jitter_within_the_schedule() -> None:
     assert all(0 <= d <= 10.0 for d in delays)  # type: ignore[operator]
     assert min(delays) < 3 and max(delays) > 7  # type: ignore[type-var]
     assert retry_delay(schedule, 3) is None
+
+
+# Every spelling of a loopback address a URL can carry: dotted and shorthand IPv4, decimal,
+# hex and octal forms (what the system resolver accepts), IPv6 loopback, and IPv4 loopback
+# embedded in IPv6 (mapped, compatible, NAT64, 6to4).
+LOOPBACK_SPELLINGS = [
+    "http://127.0.0.1/", "http://127.0.0.2:8000/", "http://127.1/", "http://2130706433/",
+    "http://0x7f000001/", "http://0177.0.0.1/", "http://0x7f.1/", "http://[::1]/",
+    "http://[0:0:0:0:0:0:0:1]/", "http://[::ffff:127.0.0.1]/", "http://[::ffff:7f00:1]/",
+    "http://[::127.0.0.1]/", "http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/",
+    "http://localhost/",
+]
+
+
+@pytest.mark.parametrize("url", LOOPBACK_SPELLINGS)
+async def test_one_loopback_rule_for_every_spelling(url: str) -> None:
+    """With the development flag every spelling of loopback is a private receiver; without
+    it every spelling is refused, whatever the resolver answers for names."""
+    await vet_url(url, True)
+    with pytest.raises(SsrfRefused, match="https"):
+        await vet_url(url, False)
+    with pytest.raises(SsrfRefused, match="loopback"):
+        await vet_url(url.replace("http://", "https://", 1), False)
+
+
+@pytest.mark.parametrize("url", [
+    "https://2852039166/", "https://0xa9fea9fe/", "https://169.254.43518/",
+    "https://[::ffff:a9fe:a9fe]/", "https://[::169.254.169.254]/",
+    "https://[64:ff9b::a9fe:a9fe]/", "https://[2002:a9fe:a9fe::]/",
+])
+@pytest.mark.parametrize("allow_private", [False, True])
+async def test_metadata_address_refused_in_every_spelling(url: str, allow_private: bool) -> None:
+    with pytest.raises(SsrfRefused, match="link-local"):
+        await vet_url(url, allow_private)
+
+
+@pytest.mark.parametrize("url", ["https://[64:ff9b::a00:1]/", "https://[2002:a00:1::]/",
+                                 "https://[::10.0.0.1]/", "https://167772161/"])
+async def test_private_ipv4_embedded_in_ipv6_or_decimal_is_private(url: str) -> None:
+    with pytest.raises(SsrfRefused, match="private"):
+        await vet_url(url, False)

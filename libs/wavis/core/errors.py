@@ -82,6 +82,8 @@ _TABLE: tuple[ErrorCode, ...] = (
     # TFHE.
     ErrorCode("SESSION_NOT_FOUND", 404, _C.NOT_FOUND, "No such TFHE session."),
     ErrorCode("SESSION_EXISTS", 409, _C.ALREADY_EXISTS, "This session_id is already in use."),
+    ErrorCode("SESSION_NOT_READY", 409, _C.FAILED_PRECONDITION,
+              "The session's key is still being generated: poll GET /tfhe/session/{id}."),
     ErrorCode("BLIND_SESSION", 400, _C.FAILED_PRECONDITION,
               "This session is FHE-blind: encrypt and decrypt on the client."),
     ErrorCode("INVALID_BATCH", 400, _C.INVALID_ARGUMENT,

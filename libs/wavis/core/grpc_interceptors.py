@@ -19,8 +19,8 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from wavis.core.errors import WavisError, error_from_rpc, to_rpc_status
-from wavis.core.redis_client import REDIS_UNAVAILABLE, redis_unavailable
+from wavis.core.errors import WavisError, to_rpc_status
+from wavis.core.failures import public_error
 from wavis.core.request_context import REQUEST_ID_METADATA, current_request_id, new_request_id
 from wavis.core.service_auth import AUTHORIZATION_METADATA, UNAUTHENTICATED_PREFIXES, bearer
 
@@ -121,19 +121,15 @@ class CallInterceptor(_WrappingInterceptor):
             yield
         except (asyncio.CancelledError, grpc.aio.AbortError):
             raise
-        except (WavisError, grpc.RpcError, *REDIS_UNAVAILABLE) as exc:
-            # A failed call to another service passes its public error code on unchanged; a
-            # Redis that does not answer is UPSTREAM_UNAVAILABLE (502).
-            error = (exc if isinstance(exc, WavisError) else error_from_rpc(exc)
-                     if isinstance(exc, grpc.RpcError) else redis_unavailable())
-            if error.http_status >= 500:
+        except Exception as exc:
+            error = public_error(exc)
+            if error is None:
+                # The stack trace stays in our logs; the caller learns only that it failed.
+                log.exception("%s raised", method)
+                error = WavisError("INTERNAL_ERROR")
+            elif error.http_status >= 500:
                 log.warning("%s failed: %s", method, error)
             code, message, trailing = to_rpc_status(error)
-            await context.abort(code, message, trailing_metadata=trailing)
-        except Exception:
-            # The stack trace stays in our logs; the caller learns only that it failed.
-            log.exception("%s raised", method)
-            code, message, trailing = to_rpc_status(WavisError("INTERNAL_ERROR"))
             await context.abort(code, message, trailing_metadata=trailing)
         finally:
             current_request_id.reset(token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -13,6 +14,24 @@ from opentelemetry import trace
 from wavis.core.request_context import current_request_id
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# C0 and C1 controls, DEL and the Unicode line/paragraph separators: a client can put any of
+# them in a path or a header, and raw in a log line they forge lines or drive terminals.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """text with every control character spelled as a visible escape (\\x1b, \\u2028)."""
+    return _CONTROLS.sub(lambda match: ascii(match.group())[1:-1], text)
+
+
+def escape_lines(text: str) -> str:
+    """escape_controls on each line: a traceback keeps its lines, the exception's own text
+    (often from a request) does not get to add any."""
+    return "\n".join(escape_controls(line) for line in text.split("\n"))
+
+
+def _escaped(value: Any) -> Any:
+    return escape_controls(value) if isinstance(value, str) else value
 
 
 def _trace_id() -> str | None:
@@ -32,15 +51,15 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self.process_name,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": escape_controls(record.getMessage()),
             "request_id": current_request_id.get(),
             "trace_id": _trace_id(),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                entry[key] = value
+                entry[key] = _escaped(value)
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = escape_lines(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 
@@ -48,7 +67,12 @@ class TextFormatter(logging.Formatter):
     def __init__(self, process_name: str) -> None:
         super().__init__(f"%(asctime)s {process_name} %(levelname)s %(name)s: %(message)s")
 
+    def formatException(self, ei: Any) -> str:
+        return escape_lines(super().formatException(ei))
+
     def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord(
+            vars(record) | {"msg": escape_controls(record.getMessage()), "args": None})
         line = super().format(record)
         request_id = current_request_id.get()
         return f"{line} [{request_id}]" if request_id else line

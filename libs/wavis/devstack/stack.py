@@ -77,6 +77,7 @@ class Stack:
     service_replicas: list[ServiceReplica] = field(default_factory=list, init=False)
     _gateway_env: dict[str, str] = field(default_factory=dict, init=False)
     _run_dir: Path | None = field(default=None, init=False)
+    _redis_url: str = field(default="", init=False)
     _lock: IO[str] | None = field(default=None, init=False)
 
     @property
@@ -143,14 +144,28 @@ class Stack:
         self._gateway_env = env
         replica = self._start_gateway("gateway", self.http_port)
         self.gateway, self.gateway_port = replica.child, replica.port
-        self._publish(redis_url)
+        self._redis_url = redis_url
+        self._publish()
         return self
 
-    def _publish(self, redis_url: str) -> None:
-        """Tell operator tools (wavis-admin) where this stack listens."""
-        published = {"gateway_url": self.gateway_url, "redis_url": redis_url,
+    def pids(self) -> dict[str, int]:
+        """The pid of every process of the stack by name: the launcher (this process), the
+        Redis servers it started, the gateway and each service (by mesh key)."""
+        pids = {"launcher": os.getpid()}
+        for name, server in (("redis", self.redis), ("ciphertext_redis", self.cache_redis)):
+            if server is not None and server.process is not None:
+                pids[name] = server.process.pid
+        if self.gateway is not None:
+            pids["gateway"] = self.gateway.pid
+        return pids | {key: child.pid for key, child in self.services.items()}
+
+    def _publish(self) -> None:
+        """Tell operator tools (wavis-admin) and tests where this stack listens and which
+        processes it is (rewritten when a service is restarted)."""
+        published = {"gateway_url": self.gateway_url, "redis_url": self._redis_url,
                      "services": {key: f"127.0.0.1:{port}"
-                                  for key, port in self.service_ports.items()}}
+                                  for key, port in self.service_ports.items()},
+                     "pids": self.pids()}
         tmp = self.data_dir / f"{STACK_FILE}.tmp"
         tmp.write_text(json.dumps(published, indent=2))
         tmp.replace(self.data_dir / STACK_FILE)
@@ -180,6 +195,7 @@ class Stack:
                                    "WAVIS_READY_FILE": str(ready_file)}
         self.services[key] = Child(old.name, python_module(module), env, self._log_path(key))
         self.service_ports[key] = self._wait_ready(self.services[key], ready_file)
+        self._publish()
         return self.service_ports[key]
 
     def start_extra_gateway(self, targets: dict[str, str] | None = None) -> GatewayReplica:

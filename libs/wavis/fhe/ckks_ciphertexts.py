@@ -7,16 +7,21 @@ from typing import Any
 from wavis.core.errors import WavisError
 
 
-def inspect_ckks_ciphertext(data: bytes, key_tag: str, ring_dim: int) -> dict[str, Any]:
-    """Level facts of a ciphertext that must be under the key with `key_tag`."""
+def inspect_ckks_ciphertext(data: bytes, key_tag: str,
+                            key_params: dict[str, Any]) -> dict[str, Any]:
+    """Level facts of a ciphertext that must be under the key with `key_tag`, in a context of
+    the key's parameters (`params_record` of the key's context): a ciphertext of other
+    parameters under the same tag would fail every operation later."""
     import openfhe
+
+    from wavis.fhe.ckks_keys import params_record
 
     invalid = WavisError("INVALID_CIPHERTEXT",
                          "The bytes are not an OpenFHE CKKS ciphertext under this key.")
     try:
         ciphertext = openfhe.DeserializeCiphertextString(data, openfhe.BINARY)
         tag = ciphertext.GetKeyTag()
-        ring = int(ciphertext.GetCryptoContext().GetRingDimension())
+        params = params_record(openfhe, ciphertext.GetCryptoContext())
         level = int(ciphertext.GetLevel())
         scale_degree = int(ciphertext.GetNoiseScaleDeg())
         slots = int(ciphertext.GetSlots())
@@ -24,6 +29,6 @@ def inspect_ckks_ciphertext(data: bytes, key_tag: str, ring_dim: int) -> dict[st
         raise invalid from None
     finally:
         openfhe.ReleaseAllContexts()  # a long-lived worker must not collect contexts
-    if tag != key_tag or ring != ring_dim or scale_degree < 1:
+    if tag != key_tag or params != key_params or scale_degree < 1:
         raise invalid
     return {"level": level, "noise_scale_degree": scale_degree, "slots": slots}

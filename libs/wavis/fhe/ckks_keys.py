@@ -205,7 +205,7 @@ def inspect_ckks_key(files: dict[str, str]) -> dict[str, Any]:
     try:
         cc = _parse("crypto_context", lambda: openfhe.DeserializeCryptoContextString(
             data["crypto_context"], openfhe.BINARY))
-        record = _parse("crypto_context", lambda: _params_tree(openfhe, cc))
+        record = _parse("crypto_context", lambda: params_record(openfhe, cc))
         if record.get("cc/polymorphic_name") != _CKKS_PARAMS_CLASS:
             raise _bad_key("crypto_context", "The crypto_context is not a CKKS crypto context.")
         public_key = _parse("public_key", lambda: openfhe.DeserializePublicKeyString(
@@ -213,19 +213,21 @@ def inspect_ckks_key(files: dict[str, str]) -> dict[str, Any]:
         # OpenFHE reuses a registered context whose parameters equal the ones a key carries,
         # so a second context in the registry means the key was made under other parameters.
         _require_one_context(openfhe, "public_key")
-        tag = public_key.GetKeyTag()
+        # Tags are read back as str: bytes that are not UTF-8 make the key invalid, not a bug.
+        tag = _parse("public_key", public_key.GetKeyTag)
         _parse("eval_mult_key", lambda: openfhe.DeserializeEvalMultKeyString(
             data["eval_mult_key"], openfhe.BINARY))
         _require_one_context(openfhe, "eval_mult_key")
-        _require_tag(set(openfhe.CryptoContext.GetAllEvalMultKeys()), tag, "eval_mult_key")
-        if not openfhe.CryptoContext.GetEvalMultKeyVector(tag):
+        _require_tag(_parse("eval_mult_key", lambda: set(
+            openfhe.CryptoContext.GetAllEvalMultKeys())), tag, "eval_mult_key")
+        if not _parse("eval_mult_key", lambda: openfhe.CryptoContext.GetEvalMultKeyVector(tag)):
             raise _bad_key("eval_mult_key", "The eval_mult_key holds no relinearization key.")
         if "eval_rotation_keys" in data:
             _parse("eval_rotation_keys", lambda: openfhe.DeserializeEvalAutomorphismKeyString(
                 data["eval_rotation_keys"], openfhe.BINARY))
             _require_one_context(openfhe, "eval_rotation_keys")
-            _require_tag(set(openfhe.CryptoContext.GetAllEvalAutomorphismKeys()), tag,
-                         "eval_rotation_keys")
+            _require_tag(_parse("eval_rotation_keys", lambda: set(
+                openfhe.CryptoContext.GetAllEvalAutomorphismKeys())), tag, "eval_rotation_keys")
         try:
             return _describe(openfhe, cc, tag)
         except Exception as exc:  # whatever OpenFHE raises, the context is unusable
@@ -300,13 +302,13 @@ def _security_bits(openfhe: Any, cc: Any) -> int:
             "batch_size": int(cc.GetBatchSize()),
             "digit_size": int(cc.GetDigitSize()),
         }
-        record = _params_tree(openfhe, cc)
+        record = params_record(openfhe, cc)
         large_digits = record.get("cc/dnum")
         reproduced = _make_context(openfhe, level="HEStd_NotSet", large_digits=large_digits,
                                    **settings)
     except (RuntimeError, ValueError, ArithmeticError):
         return 0
-    if _params_tree(openfhe, reproduced) != record:
+    if params_record(openfhe, reproduced) != record:
         return 0
     for bits, level in _PROBE_LEVELS:
         try:
@@ -336,8 +338,9 @@ def _make_context(openfhe: Any, *, ring_dim: int, depth: int, scale_bits: int, f
     return openfhe.GenCryptoContext(parameters)
 
 
-def _params_tree(openfhe: Any, cc: Any) -> dict[str, Any]:
-    """The context's crypto-parameter record ("cc/..." paths of its JSON serialization).
+def params_record(openfhe: Any, cc: Any) -> dict[str, Any]:
+    """The context's crypto-parameter record ("cc/..." paths of its JSON serialization): equal
+    for two contexts exactly when OpenFHE treats them as one, whatever features each enabled.
 
     The security level it was made at ("cc/slv") is left out: it is what we recompute.
     Serializer plumbing (ptr_wrapper, data, value0) is dropped from the paths.

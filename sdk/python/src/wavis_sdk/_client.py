@@ -372,9 +372,14 @@ class Operations(_Namespace):
 
 
 class Tfhe(_Namespace):
-    def create_session(self, preset: str = "toy") -> TfheSession:
-        """Server mode: the server makes and keeps the keys (demos)."""
-        return self._run(self._ops.create_session(preset))
+    def create_session(self, preset: str = "toy", *,
+                       timeout: float | None = 600.0) -> TfheSession:
+        """Server mode: the server makes and keeps the keys (demos). Waits while a 128-bit
+        preset's key is generated (seconds), up to `timeout`."""
+        return self._run(self._ops.create_session(preset, timeout))
+
+    def get_session(self, session_id: str) -> TfheSession:
+        return self._run(self._ops.get_session(session_id))
 
     def create_eval_session(self, keys: Any, *, session_id: str | None = None,
                             progress: ProgressCallback | None = None) -> TfheSession:
@@ -775,8 +780,12 @@ class AsyncOperations(_AsyncNamespace):
 
 
 class AsyncTfhe(_AsyncNamespace):
-    async def create_session(self, preset: str = "toy") -> TfheSession:
-        return await self._run(self._ops.create_session(preset))
+    async def create_session(self, preset: str = "toy", *,
+                             timeout: float | None = 600.0) -> TfheSession:
+        return await self._run(self._ops.create_session(preset, timeout))
+
+    async def get_session(self, session_id: str) -> TfheSession:
+        return await self._run(self._ops.get_session(session_id))
 
     async def create_eval_session(self, keys: Any, *, session_id: str | None = None,
                                   progress: ProgressCallback | None = None) -> TfheSession:

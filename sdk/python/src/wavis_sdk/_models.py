@@ -208,6 +208,7 @@ class OperationStatus:
 @dataclass(frozen=True)
 class TfheSession:
     session_id: str
+    status: str  # "ready"; "pending" while a server-mode key is generated; "failed"
     preset: str
     n: int
     big_n: int
@@ -221,7 +222,8 @@ class TfheSession:
     @staticmethod
     def parse(body: Mapping[str, Any], response: Response | None = None) -> TfheSession:
         return TfheSession(
-            session_id=body["session_id"], preset=body["preset"], n=body["n"],
+            session_id=body["session_id"], status=body.get("status", "ready"),
+            preset=body["preset"], n=body["n"],
             big_n=body["big_n"], is_blind=body["is_blind"], key_id=body["key_id"],
             security_bits=body["security_bits"],
             idle_timeout_seconds=body["idle_timeout_seconds"],

@@ -457,9 +457,28 @@ class Ops:
 
     # -- TFHE -----------------------------------------------------------------------------------
 
-    def create_session(self, preset: str) -> Op[TfheSession]:
+    def create_session(self, preset: str, timeout: float | None) -> Op[TfheSession]:
+        """A server-mode session, waited for while its key is generated (202, pending)."""
         response = yield from self.request("POST", "/tfhe/session", {"preset": preset},
                                            timeout=SESSION_TIMEOUT)
+        session = TfheSession.parse(response.json(), response)
+        poller = Poller(timeout)
+        while session.status == "pending":
+            if poller.expired():
+                raise WaitTimeoutError(f"Session {session.session_id} is still pending after "
+                                       f"{timeout} s.", code="WAIT_TIMEOUT",
+                                       details={"session_id": session.session_id})
+            yield Sleep(poller.next_wait())
+            session = yield from self.get_session(session.session_id)
+        if session.status == "failed":
+            raise OperationFailedError(f"The session's key generation failed: "
+                                       f"{session.raw.get('failure')}",
+                                       code="KEY_GENERATION_FAILED",
+                                       details={"session_id": session.session_id})
+        return session
+
+    def get_session(self, session_id: str) -> Op[TfheSession]:
+        response = yield from self.request("GET", f"/tfhe/session/{session_id}")
         return TfheSession.parse(response.json(), response)
 
     def create_eval_session(self, source: Any, session_id: str | None,

@@ -26,7 +26,7 @@ class DescribeResponse(_message.Message):
     def __init__(self, info: _Optional[_Union[_common_pb2.ServiceInfo, _Mapping]] = ..., active_sessions: _Optional[int] = ..., loaded_keys: _Optional[int] = ..., loaded_key_bytes: _Optional[int] = ..., workers: _Optional[int] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("session_id", "preset", "n", "big_n", "is_blind", "key_id", "security_bits", "idle_timeout_seconds", "replica")
+    __slots__ = ("session_id", "preset", "n", "big_n", "is_blind", "key_id", "security_bits", "idle_timeout_seconds", "replica", "status", "failure")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     PRESET_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +36,8 @@ class Session(_message.Message):
     SECURITY_BITS_FIELD_NUMBER: _ClassVar[int]
     IDLE_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     REPLICA_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     preset: str
     n: int
@@ -45,7 +47,9 @@ class Session(_message.Message):
     security_bits: int
     idle_timeout_seconds: int
     replica: str
-    def __init__(self, session_id: _Optional[str] = ..., preset: _Optional[str] = ..., n: _Optional[int] = ..., big_n: _Optional[int] = ..., is_blind: _Optional[bool] = ..., key_id: _Optional[str] = ..., security_bits: _Optional[int] = ..., idle_timeout_seconds: _Optional[int] = ..., replica: _Optional[str] = ...) -> None: ...
+    status: str
+    failure: str
+    def __init__(self, session_id: _Optional[str] = ..., preset: _Optional[str] = ..., n: _Optional[int] = ..., big_n: _Optional[int] = ..., is_blind: _Optional[bool] = ..., key_id: _Optional[str] = ..., security_bits: _Optional[int] = ..., idle_timeout_seconds: _Optional[int] = ..., replica: _Optional[str] = ..., status: _Optional[str] = ..., failure: _Optional[str] = ...) -> None: ...
 
 class SessionResponse(_message.Message):
     __slots__ = ("session",)
@@ -80,6 +84,14 @@ class CreateEvalSessionRequest(_message.Message):
     max_keys: int
     max_key_bytes: int
     def __init__(self, account_id: _Optional[str] = ..., eval_key: _Optional[bytes] = ..., key_id: _Optional[str] = ..., session_id: _Optional[str] = ..., max_keys: _Optional[int] = ..., max_key_bytes: _Optional[int] = ...) -> None: ...
+
+class GetSessionRequest(_message.Message):
+    __slots__ = ("account_id", "session_id")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    session_id: str
+    def __init__(self, account_id: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...
 
 class DeleteSessionRequest(_message.Message):
     __slots__ = ("account_id", "session_id")

@@ -59,6 +59,11 @@ class TfheEvalServiceStub:
                 request_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionRequest.SerializeToString,
                 response_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionResponse.FromString,
                 _registered_method=True)
+        self.GetSession = channel.unary_unary(
+                '/wavis.tfhe_eval.v1.TfheEvalService/GetSession',
+                request_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.GetSessionRequest.SerializeToString,
+                response_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.SessionResponse.FromString,
+                _registered_method=True)
         self.Encrypt = channel.unary_unary(
                 '/wavis.tfhe_eval.v1.TfheEvalService/Encrypt',
                 request_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.EncryptRequest.SerializeToString,
@@ -120,6 +125,14 @@ class TfheEvalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSession(self, request, context):
+        """GetSession answers one session as it is now: a server-mode session whose key is still being generated is
+        "pending" until the key is ready, then "ready" (or "failed").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Encrypt(self, request, context):
         """Encrypt encrypts bits under a server-mode session's secret key.
         """
@@ -172,6 +185,11 @@ def add_TfheEvalServiceServicer_to_server(servicer, server):
                     servicer.DeleteSession,
                     request_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionRequest.FromString,
                     response_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionResponse.SerializeToString,
+            ),
+            'GetSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSession,
+                    request_deserializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.GetSessionRequest.FromString,
+                    response_serializer=wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.SessionResponse.SerializeToString,
             ),
             'Encrypt': grpc.unary_unary_rpc_method_handler(
                     servicer.Encrypt,
@@ -307,6 +325,33 @@ class TfheEvalService:
             '/wavis.tfhe_eval.v1.TfheEvalService/DeleteSession',
             wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionRequest.SerializeToString,
             wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.DeleteSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.tfhe_eval.v1.TfheEvalService/GetSession',
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.GetSessionRequest.SerializeToString,
+            wavis_dot_tfhe__eval_dot_v1_dot_tfhe__eval__pb2.SessionResponse.FromString,
             options,
             channel_credentials,
             insecure,
