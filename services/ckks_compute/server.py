@@ -17,6 +17,7 @@ from services.ckks_compute.compute import Calculator, ComputeInput, ComputeOutpu
 from services.ckks_compute.engine import CkksEngine
 from services.ckks_compute.operations import Operations
 from services.ckks_compute.settings import CkksSettings
+from wavis.core.event_schemas import event_data
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
@@ -172,15 +173,7 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             if not request.skip_metering:
                 await self._settle_usage(work.account_id, op_id,
                                          record["status"] == "completed")
-            data = {"op_id": op_id, "operation": work.operation, "key_id": work.key_id}
-            if record["status"] == "completed":
-                result = record["result"]["result"]
-                await self.events.publish_or_log(work.account_id, "compute_complete", data | {
-                    "result_ciphertext_id": result["ciphertext_id"]})
-            elif record["status"] == "failed":
-                await self.events.publish_or_log(work.account_id, "compute_failed", data | {
-                    "error": {"code": record["error_code"],
-                              "message": record["error_message"]}})
+            await self._operation_event(record)
 
         try:
             await self.operations.submit(op_id, work.account_id, work.operation, work.key_id,
@@ -189,6 +182,25 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             await self.meter.give_back(work.account_id, charge)
             raise
         return pb.ComputeResponse(op_id=op_id, status="pending")
+
+    async def _operation_event(self, record: dict[str, Any]) -> None:
+        """compute_complete or compute_failed for an operation that ended so."""
+        common = {"op_id": record["op_id"], "operation": record["operation"],
+                  "key_id": record["key_id"]}
+        if record["status"] == "completed":
+            result = record["result"]
+            event_type = "compute_complete"
+            data = event_data(event_type, **common,
+                              result_ciphertext_id=result["result"]["ciphertext_id"],
+                              cost_units=int(result["cost_units"]),
+                              cost_usd=float(result["cost_usd"]))
+        elif record["status"] == "failed":
+            event_type = "compute_failed"
+            data = event_data(event_type, **common, error={
+                "code": record["error_code"], "message": record["error_message"]})
+        else:
+            return
+        await self.events.publish_or_log(record["account_id"], event_type, data)
 
     async def _settle_usage(self, account_id: str, op_id: str, completed: bool) -> None:
         """Record a completed async op's reserved FCU; give it back otherwise."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -12,7 +13,7 @@ import grpc.aio
 
 from services.metering.alerts import Alerts
 from services.metering.invoices import Invoices
-from services.metering.ledger import Ledger, Recorded
+from services.metering.ledger import Ledger, Recorded, month_of
 from services.metering.reports import Reports
 from services.metering.store import AccountStore
 from services.metering.stripe_client import StripeBilling
@@ -101,8 +102,7 @@ class BillingRpcs:
                 request.operation_already_counted, record=request.record)
         except WavisError as exc:
             if exc.code in ("QUOTA_EXHAUSTED", "BUDGET_CAP_REACHED"):
-                await self.billing.alerts.limit_reached(request.account_id, exc.code,
-                                                        exc.details)
+                await self._limit_reached(request.account_id, exc)
             raise
         if reserved.recorded is not None:
             await self._alert(request.account_id, reserved.recorded)
@@ -110,6 +110,19 @@ class BillingRpcs:
             cost_units=reserved.fcu, cost_usd=reserved.cost_usd, cost_jpy=reserved.cost_jpy,
             operations_remaining=reserved.operations_remaining,
             recorded=reserved.recorded is not None, headroom_fcu=reserved.headroom_fcu)
+
+    async def _limit_reached(self, account_id: str, refusal: WavisError) -> None:
+        """limit_reached with the month's numbers, for a refusal the ledger answered."""
+        account = await self.store.get_account(account_id)
+        plan = self.store.plans.get(account["plan"])
+        ledger = self.billing.ledger
+        month = await ledger.month_usage(account_id, month_of(time.time()))
+        cap_nano, mode = await ledger.budget(account_id)
+        await self.billing.alerts.limit_reached(
+            account_id, refusal.code, refusal.details, used_fcu=int(month.get("fcu", 0)),
+            included_fcu=0 if plan is None or plan.overage_allowed else plan.monthly_fcu,
+            spent_nano=int(month.get("nano", 0)),
+            hard_cap_nano=cap_nano if mode == "hard" else 0)
 
     async def CommitUsage(self, request: metering_pb2.CommitUsageRequest,
                           grpc_context: _Ctx) -> metering_pb2.CommitUsageResponse:

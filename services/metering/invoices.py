@@ -22,6 +22,7 @@ from services.metering.ledger import Ledger, by_operation, month_bounds, month_o
 from services.metering.plans import Plan
 from services.metering.terms import terms_before
 from wavis.core.errors import WavisError
+from wavis.core.event_schemas import event_data
 from wavis.core.ids import new_id
 from wavis.core.redis_pages import index_member, newest_first
 from wavis.core.timefmt import parse_rfc3339, rfc3339
@@ -69,6 +70,14 @@ def _months(first: str, last: str) -> list[str]:
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+def invoice_event(event_type: str, invoice_id: str, invoice: metering_pb2.Invoice, status: str,
+                  stripe_invoice_id: str) -> dict[str, Any]:
+    """The data of an invoice_* event (wavis.core.event_schemas)."""
+    return event_data(event_type, invoice_id=invoice_id, period=invoice.period,
+                      status=status, total_usd=invoice.total_usd, currency="usd",
+                      stripe_invoice_id=stripe_invoice_id or None)
 
 
 class Invoices:
@@ -166,9 +175,9 @@ class Invoices:
             return  # another replica finalized it first
         if status:
             await self.redis.hset(invoice_key(invoice_id), "status", status)
-        await self.alerts.emit(account_id, "invoice_created", {
-            "invoice_id": invoice_id, "period": period, "total_usd": invoice.total_usd,
-            "currency": "usd"}, once=f"{period}:invoice_created")
+        await self.alerts.emit(account_id, "invoice_created", invoice_event(
+            "invoice_created", invoice_id, invoice, status or "open", ""),
+            once=f"{period}:invoice_created")
 
     async def get(self, account_id: str, invoice_id: str, plan: Plan,
                   billing_cycle: str) -> metering_pb2.Invoice:

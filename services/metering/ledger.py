@@ -404,6 +404,11 @@ class Ledger:
     async def month_usage(self, account_id: str, period: str) -> dict[str, str]:
         return cast(dict[str, str], await self.redis.hgetall(usage_key(account_id, period)))
 
+    async def budget(self, account_id: str) -> tuple[int, str]:
+        """(cap in nano-USD, mode) of the account's budget; (0, '') without one."""
+        fields = cast(dict[str, str], await self.redis.hgetall(budget_key(account_id)))
+        return int(fields.get("cap_nano", 0)), fields.get("mode", "")
+
     async def days(self, account_id: str, period: str) -> list[tuple[str, dict[str, str]]]:
         start, end = month_bounds(period)
         days = [day_of(start.timestamp() + 86_400 * n)

@@ -19,6 +19,7 @@ from services.metering.settings import MeteringSettings
 from services.metering.store import REVOCATIONS_CHANNEL, AccountStore, Minted
 from services.metering.stripe_client import StripeBilling
 from services.metering.subscriptions import Subscriptions
+from wavis.core.event_schemas import event_data
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.redis_client import channel_messages, open_redis
@@ -121,9 +122,9 @@ class MeteringServicer(BillingRpcs, metering_pb2_grpc.MeteringServiceServicer):
                            grpc_context: grpc.aio.ServicerContext,
                            ) -> metering_pb2.RotateApiKeyResponse:
         minted, grace_end = await self.store.rotate_key(request.account_id, request.prefix)
-        await self.billing.alerts.emit(request.account_id, "key_rotated", {
-            "old_key_prefix": request.prefix, "new_key_prefix": minted.record["prefix"],
-            "grace_period_ends_at": grace_end})
+        await self.billing.alerts.emit(request.account_id, "key_rotated", event_data(
+            "key_rotated", old_key_prefix=request.prefix,
+            new_key_prefix=minted.record["prefix"], grace_period_ends_at=grace_end))
         return metering_pb2.RotateApiKeyResponse(
             api_key=minted.api_key, key=key_message(minted.record),
             old_key_prefix=request.prefix, grace_period_ends_at=grace_end)

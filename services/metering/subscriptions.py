@@ -15,7 +15,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from services.metering.alerts import Alerts
-from services.metering.invoices import Invoices, plan_fee_cents
+from services.metering.invoices import Invoices, invoice_event, plan_fee_cents
 from services.metering.keyspace import NS
 from services.metering.ledger import month_bounds, month_of
 from services.metering.store import AccountStore
@@ -243,9 +243,7 @@ class Subscriptions:
             self.store.plan(account["plan"]), record.get("billing_cycle", "monthly"))
         if record.get("status") in ("past_due", "unpaid"):
             await self.redis.hset(_sub_key(account_id), "status", "active")
-        await self.alerts.emit(account_id, "invoice_paid", {
-            "invoice_id": invoice_id, "stripe_invoice_id": obj.get("id"), "period": period,
-            "amount_paid_usd": int(obj.get("amount_paid") or 0) / 100})
+        await self._invoice_event("invoice_paid", account, invoice_id, record)
 
     async def _invoice_failed(self, obj: dict[str, Any]) -> None:
         found = await self._stripe_invoice(obj)
@@ -257,7 +255,12 @@ class Subscriptions:
             "stripe_invoice_id": str(obj.get("id", ""))},
             self.store.plan(account["plan"]), record.get("billing_cycle", "monthly"))
         await self.redis.hset(_sub_key(account_id), "status", "past_due")
-        await self.alerts.emit(account_id, "invoice_failed", {
-            "invoice_id": invoice_id, "stripe_invoice_id": obj.get("id"), "period": period,
-            "amount_due_usd": int(obj.get("amount_due") or 0) / 100,
-            "attempt_count": int(obj.get("attempt_count") or 0)})
+        await self._invoice_event("invoice_failed", account, invoice_id, record)
+
+    async def _invoice_event(self, event_type: str, account: dict[str, str], invoice_id: str,
+                             record: dict[str, str]) -> None:
+        invoice = await self.invoices.get(account["account_id"], invoice_id,
+                                          self.store.plan(account["plan"]),
+                                          record.get("billing_cycle", "monthly"))
+        await self.alerts.emit(account["account_id"], event_type, invoice_event(
+            event_type, invoice_id, invoice, invoice.status, invoice.stripe_invoice_id))
