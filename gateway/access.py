@@ -1,5 +1,6 @@
 """Middlewares deciding who may do what: authentication (with brute-force lockout and
-roles), then rate limits and the trial operation allowance."""
+roles), then rate limits, and (after idempotent replays are answered) the trial operation
+allowance."""
 
 from __future__ import annotations
 
@@ -94,17 +95,8 @@ async def limits_middleware(request: web.Request, handler: Handler) -> web.Strea
     request[state.RESPONSE_HEADERS] = verdict.headers
     if not verdict.allowed:
         raise _too_many(verdict.retry_after)
-    endpoint = endpoint_of(request)
     # FCU charges the handler reserves (gateway/usage.py) are settled once its answer is known.
     request[PENDING_CHARGES] = []
-    # A limited account (a trial) spends one operation per call; refused or failed calls
-    # give it back.
-    counted = bool(endpoint is not None and endpoint.operation and limits.operations_limit)
-    metering = app[state.SERVICES].metering
-    if counted:
-        await metering.ReserveOperations(metering_pb2.ReserveOperationsRequest(
-            account_id=caller.account_id, count=1))
-        request[OPERATION_COUNTED] = True
     status = None
     try:
         response = await handler(request)
@@ -112,6 +104,28 @@ async def limits_middleware(request: web.Request, handler: Handler) -> web.Strea
         return response
     finally:
         await settle(request, status)
-        if counted and (status is None or status >= 400):
+
+
+@web.middleware
+async def operations_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A limited account (a trial) spends one operation per call; refused or failed calls
+    give it back. After the idempotency middleware: a replayed answer ran nothing and costs
+    nothing."""
+    caller = request.get(state.CALLER)
+    endpoint = endpoint_of(request)
+    if (caller is None or endpoint is None or not endpoint.operation
+            or not caller.limits.operations_limit):
+        return await handler(request)
+    metering = request.app[state.SERVICES].metering
+    await metering.ReserveOperations(metering_pb2.ReserveOperationsRequest(
+        account_id=caller.account_id, count=1))
+    request[OPERATION_COUNTED] = True
+    status = None
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        if status is None or status >= 400:
             await metering.ReleaseOperations(metering_pb2.ReleaseOperationsRequest(
                 account_id=caller.account_id, count=1))

@@ -1,4 +1,5 @@
-"""Trial keys: POST /onboarding/temp-key and DELETE /onboarding/temp-key/{key_prefix}."""
+"""Trial keys: POST /onboarding/temp-key and DELETE /onboarding/temp-key/{key_prefix} (by the
+key's holder)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from aiohttp import web
 
 from gateway import state
 from gateway.access import caller_ip
+from gateway.auth import presented_key
 from gateway.endpoints import Endpoint, Reply
 from gateway.rate_limits import Window
 from wavis.core.errors import WavisError
+from wavis.core.roles import TRIAL
 from wavis.generated.metering.v1 import metering_pb2
 
 
@@ -38,8 +41,11 @@ async def create_temp_key(request: web.Request) -> web.Response:
 
 
 async def revoke_temp_key(request: web.Request) -> web.Response:
+    # The prefix shows in listings and logs: only the key's holder (its bearer) revokes it.
     await request.app[state.SERVICES].metering.RevokeTrialKey(
-        metering_pb2.RevokeTrialKeyRequest(key_prefix=request.match_info["key_prefix"]))
+        metering_pb2.RevokeTrialKeyRequest(
+            key_prefix=request.match_info["key_prefix"],
+            api_key=presented_key(request.headers.get("Authorization")) or ""))
     return web.Response(status=204)
 
 
@@ -48,6 +54,8 @@ ENDPOINTS = (
              "Onboarding", {200: Reply("A trial key: 30 minutes, 10 operations.", "TempKey")},
              description="No body, no auth. 5 per client IP per minute."),
     Endpoint("DELETE", "/onboarding/temp-key/{key_prefix}", revoke_temp_key,
-             "Revoke a trial key", "Onboarding", {204: Reply("Revoked.")},
-             description="key_prefix: at least the key's first 16 characters."),
+             "Revoke a trial key", "Onboarding", {204: Reply("Revoked.")}, min_role=TRIAL,
+             description="Called with the trial key itself as the bearer; key_prefix: at "
+                         "least its first 16 characters. Another key, or the prefix "
+                         "alone, revokes nothing (404, 401)."),
 )

@@ -115,7 +115,7 @@ class MeteringServicer(BillingRpcs, metering_pb2_grpc.MeteringServiceServicer):
     async def RevokeTrialKey(self, request: metering_pb2.RevokeTrialKeyRequest,
                              grpc_context: grpc.aio.ServicerContext,
                              ) -> metering_pb2.RevokeTrialKeyResponse:
-        await self.store.revoke_trial_key(request.key_prefix)
+        await self.store.revoke_trial_key(request.key_prefix, request.api_key)
         return metering_pb2.RevokeTrialKeyResponse()
 
     async def RotateApiKey(self, request: metering_pb2.RotateApiKeyRequest,

@@ -222,15 +222,20 @@ class AccountStore:
             pipe.publish(REVOCATIONS_CHANNEL, prefix)
             await pipe.execute()
 
-    async def revoke_trial_key(self, given: str) -> None:
+    async def revoke_trial_key(self, given: str, api_key: str) -> None:
+        """Revoke the trial key `api_key` (its holder presents it) named by `given`, at
+        least its first 16 characters: the prefix alone, seen in listings and logs, is not
+        enough."""
         if len(given) < 16:
             raise WavisError("VALIDATION_ERROR", "key_prefix needs at least the key's first "
                              "16 characters.")
-        record = await self._hash(_key_record(key_prefix(given)))
-        whole_key_wrong = is_well_formed(given) and record and not hash_matches(
-            self.pepper, given, record["hash"])
-        if not record or record.get("role") != "trial" or whole_key_wrong:
-            raise WavisError("NOT_FOUND", "No trial key with that prefix.")
+        not_found = WavisError("NOT_FOUND", "No trial key with that prefix.")
+        if not is_well_formed(api_key) or not api_key.startswith(given):
+            raise not_found
+        record = await self._hash(_key_record(key_prefix(api_key)))
+        if (not record or record.get("role") != "trial"
+                or not hash_matches(self.pepper, api_key, record["hash"])):
+            raise not_found
         await self.revoke_key(None, record["prefix"])
 
     async def rotate_key(self, account_id: str, prefix: str) -> tuple[Minted, str]:

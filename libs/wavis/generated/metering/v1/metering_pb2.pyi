@@ -197,10 +197,12 @@ class RevokeApiKeyResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class RevokeTrialKeyRequest(_message.Message):
-    __slots__ = ("key_prefix",)
+    __slots__ = ("key_prefix", "api_key")
     KEY_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
     key_prefix: str
-    def __init__(self, key_prefix: _Optional[str] = ...) -> None: ...
+    api_key: str
+    def __init__(self, key_prefix: _Optional[str] = ..., api_key: _Optional[str] = ...) -> None: ...
 
 class RevokeTrialKeyResponse(_message.Message):
     __slots__ = ()

@@ -263,7 +263,7 @@ class MeteringServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RevokeTrialKey(self, request, context):
-        """RevokeTrialKey revokes a trial key by its prefix (the public temp-key endpoint).
+        """RevokeTrialKey revokes a trial key presented whole by its holder (the temp-key endpoint).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
