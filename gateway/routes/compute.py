@@ -209,7 +209,9 @@ ENDPOINTS = (
              operation=True),
     Endpoint("GET", "/compute/{op_id}", get_operation, "Poll an operation", "Compute",
              {200: Reply("Its status; the result fields once completed.", "ComputeStatus",
-                         _NOISE_HEADERS)}, min_role=WRITE),
+                         _NOISE_HEADERS)}, min_role=TRIAL,
+             description="A trial key polls the operations it started. An operation whose "
+                         "replica stopped fails with WORKER_LOST within 30 s (not billed)."),
     Endpoint("DELETE", "/compute/{op_id}", cancel_operation, "Cancel an operation", "Compute",
              {200: Reply("Cancelled (or its final status).", "ComputeStatus")},
              min_role=WRITE, description="Best effort; a cancelled operation is not billed."),

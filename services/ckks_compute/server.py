@@ -202,6 +202,12 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             return
         await self.events.publish_or_log(record["account_id"], event_type, data)
 
+    async def operation_lost(self, record: dict[str, Any]) -> None:
+        """An operation whose replica died: its reservation is given back (not billed) and,
+        if it failed with WORKER_LOST, compute_failed fires."""
+        await self._settle_usage(record["account_id"], record["op_id"], completed=False)
+        await self._operation_event(record)
+
     async def _settle_usage(self, account_id: str, op_id: str, completed: bool) -> None:
         """Record a completed async op's reserved FCU; give it back otherwise."""
         try:
@@ -258,19 +264,24 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     store = CiphertextStore(redis_bytes, settings.ciphertext_store_bytes,
                             settings.ciphertext_ttl_seconds)
     calculator = Calculator(engine, store, pool)
-    operations = Operations(redis_text, settings.operation_ttl_seconds)
     events = EventPublisher(settings.webhooks_target)
     # With tracing on, each reservation stays a call of its own (a span in the trace).
     meter = UsageMeter(metering_pb2_grpc.MeteringServiceStub(metering_channel),
                        streamed=context.tracer_provider is None)
-    ckks_compute_pb2_grpc.add_CkksComputeServiceServicer_to_server(
-        CkksComputeServicer(context, calculator, operations, events, meter), context.server)
+    operations = Operations(redis_text, settings.operation_ttl_seconds,
+                            lease_seconds=settings.operation_lease_seconds,
+                            slots=settings.compute_threads)
+    servicer = CkksComputeServicer(context, calculator, operations, events, meter)
+    operations.lost = servicer.operation_lost
+    ckks_compute_pb2_grpc.add_CkksComputeServiceServicer_to_server(servicer, context.server)
+    leases = asyncio.create_task(operations.keep_leases())
     watcher = asyncio.create_task(follow_key_deletions(
         keys, dropped=lambda key_id: _drop_key(calculator, key_id),
         in_use=calculator.store.keys_in_use))
     try:
         yield
     finally:
+        leases.cancel()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher

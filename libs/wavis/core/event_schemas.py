@@ -1,4 +1,5 @@
-"""The account events and the one schema of each one's `data` (docs/billing.md lists them).
+"""The account events and the one schema of each one's `data` (docs/billing.md lists them;
+docs/decisions/0065-event-payloads-defined-once.md).
 
 Publishers build payloads with `event_data(type, **fields)`, which refuses anything the
 schema does not allow; the webhooks service checks every published payload again; the
