@@ -17,7 +17,7 @@ from gateway.endpoints import Endpoint
 from gateway.rate_limits import account_windows
 from gateway.usage import OPERATION_COUNTED, PENDING_CHARGES, settle
 from wavis.core.errors import WavisError, error_from_rpc
-from wavis.core.request_context import timed
+from wavis.core.request_context import current_environment, timed
 from wavis.core.roles import role_allows
 from wavis.generated.metering.v1 import metering_pb2
 
@@ -75,7 +75,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise WavisError("FORBIDDEN", f"This endpoint needs the {endpoint.min_role} role or "
                          f"higher; this key is {caller.role}.")
     request[state.CALLER] = caller
-    return await handler(request)
+    # Calls to the services made for this request carry the key's mode (test-mode usage is
+    # recorded apart: docs/decisions/0067-test-mode-is-separate-state.md).
+    token = current_environment.set(caller.environment)
+    try:
+        return await handler(request)
+    finally:
+        current_environment.reset(token)
 
 
 @web.middleware

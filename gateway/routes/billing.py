@@ -3,6 +3,7 @@ Stripe webhook. The numbers and Stripe calls live in the metering service."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -25,7 +26,7 @@ _SUBSCRIPTION = {
     "type": "object",
     "required": ["plan", "status", "billing_cycle", "email", "current_period_start",
                  "current_period_end", "stripe_customer_id", "stripe_subscription_id",
-                 "cancelled_at", "pending_plan"],
+                 "cancelled_at", "pending_plan", "pending_plan_effective_at"],
     "properties": {
         "plan": {"enum": ["trial", "free", "payg", "starter", "pro", "scale", "enterprise"]},
         "status": {"enum": ["active", "trial", "cancelled", "past_due", "unpaid"]},
@@ -35,7 +36,10 @@ _SUBSCRIPTION = {
         "stripe_customer_id": _NULL_STR, "stripe_subscription_id": _NULL_STR,
         "cancelled_at": _NULL_TS,
         "pending_plan": {**_NULL_STR, "description": "Plan of a Checkout session not "
-                                                    "completed yet."},
+                                                    "completed yet, or of a downgrade at the "
+                                                    "end of the period."},
+        "pending_plan_effective_at": {**_NULL_TS, "description": "When a downgrade applies "
+                                                                "(the period's end)."},
     },
 }
 _LINE = {
@@ -180,7 +184,8 @@ def subscription_json(sub: metering_pb2.Subscription) -> dict[str, Any]:
             "stripe_customer_id": _or_none(sub.stripe_customer_id),
             "stripe_subscription_id": _or_none(sub.stripe_subscription_id),
             "cancelled_at": _or_none(sub.cancelled_at),
-            "pending_plan": _or_none(sub.pending_plan)}
+            "pending_plan": _or_none(sub.pending_plan),
+            "pending_plan_effective_at": _or_none(sub.pending_plan_effective_at)}
 
 
 def invoice_json(invoice: metering_pb2.Invoice) -> dict[str, Any]:
@@ -222,7 +227,8 @@ async def subscribe(request: web.Request) -> web.Response:
 async def get_subscription(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     reply = await request.app[state.SERVICES].metering.GetSubscription(
-        metering_pb2.GetSubscriptionRequest(account_id=caller.account_id))
+        metering_pb2.GetSubscriptionRequest(account_id=caller.account_id,
+                                            environment=caller.environment))
     return web.json_response(subscription_json(reply.subscription))
 
 
@@ -235,14 +241,18 @@ async def cancel_subscription(request: web.Request) -> web.Response:
 
 
 async def list_invoices(request: web.Request) -> web.Response:
+    # Each key's mode has invoices of its own.
+    in_mode = partial(metering_pb2.ListInvoicesRequest,
+                      environment=request[state.CALLER].environment)
     return await paged_list(request, LIST_NAME, request.app[state.SERVICES].metering.ListInvoices,
-                            metering_pb2.ListInvoicesRequest, "invoices", invoice_json)
+                            in_mode, "invoices", invoice_json)
 
 
 async def get_invoice(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     reply = await request.app[state.SERVICES].metering.GetInvoice(metering_pb2.GetInvoiceRequest(
-        account_id=caller.account_id, invoice_id=request.match_info["invoice_id"]))
+        account_id=caller.account_id, invoice_id=request.match_info["invoice_id"],
+        environment=caller.environment))
     return web.json_response(invoice_json(reply.invoice))
 
 
@@ -251,21 +261,23 @@ async def set_budget(request: web.Request) -> web.Response:
     body = await read_body(request, "BudgetRequest")
     reply = await request.app[state.SERVICES].metering.SetBudget(metering_pb2.SetBudgetRequest(
         account_id=caller.account_id, monthly_cap_usd=float(body["monthly_cap_usd"]),
-        mode=body["mode"]))
+        mode=body["mode"], environment=caller.environment))
     return web.json_response(budget_json(reply.budget))
 
 
 async def get_budget(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     reply = await request.app[state.SERVICES].metering.GetBudget(
-        metering_pb2.GetBudgetRequest(account_id=caller.account_id))
+        metering_pb2.GetBudgetRequest(account_id=caller.account_id,
+                                      environment=caller.environment))
     return web.json_response(budget_json(reply.budget))
 
 
 async def get_usage(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     reply = await request.app[state.SERVICES].metering.GetUsage(metering_pb2.GetUsageRequest(
-        account_id=caller.account_id, period=request.query.get("period", "")))
+        account_id=caller.account_id, period=request.query.get("period", ""),
+        environment=caller.environment))
     return web.json_response({
         "period": reply.period, "total_fcu": reply.total_fcu,
         "total_cost_usd": reply.total_cost_usd, "total_cost_jpy": reply.total_cost_jpy,
@@ -279,7 +291,8 @@ async def get_usage(request: web.Request) -> web.Response:
 async def get_balance(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     b = await request.app[state.SERVICES].metering.GetBalance(
-        metering_pb2.GetBalanceRequest(account_id=caller.account_id))
+        metering_pb2.GetBalanceRequest(account_id=caller.account_id,
+                                       environment=caller.environment))
     limited = not b.unlimited
     return web.json_response({
         "plan": b.plan, "unlimited": b.unlimited,
@@ -313,8 +326,11 @@ ENDPOINTS = (
                          "session to complete.", "SubscribeResult"), 502: _502},
              min_role=ADMIN, request_schema="SubscribeRequest",
              description="Paid plans with a live key go through Stripe Checkout; the plan "
-                         "applies when Stripe reports the session completed. wvs_test_ keys "
-                         "never reach Stripe: the plan applies at once."),
+                         "applies when Stripe reports the session completed. With a Stripe "
+                         "subscription already, that one subscription changes: an upgrade "
+                         "at once (prorated), a downgrade at the end of the period "
+                         "(pending_plan). wvs_test_ keys change a simulated test-mode "
+                         "subscription only, never through Stripe."),
     Endpoint("GET", "/billing/subscription", get_subscription, "The account's subscription",
              _TAG, {200: Reply("The subscription.", "Subscription")}, min_role=READ),
     Endpoint("DELETE", "/billing/subscription", cancel_subscription, "Cancel the subscription",

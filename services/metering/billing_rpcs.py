@@ -14,6 +14,7 @@ import grpc.aio
 from services.metering.alerts import Alerts
 from services.metering.invoices import Invoices
 from services.metering.ledger import Ledger, Recorded, month_of
+from services.metering.modes import scope_of
 from services.metering.reports import Reports
 from services.metering.store import AccountStore
 from services.metering.stripe_client import StripeBilling
@@ -99,27 +100,31 @@ class BillingRpcs:
         try:
             reserved = await self.billing.ledger.reserve(
                 request.account_id, request.op_id, request.operation, request.fcu,
-                request.operation_already_counted, record=request.record)
+                request.operation_already_counted, record=request.record,
+                environment=request.environment)
         except WavisError as exc:
             if exc.code in ("QUOTA_EXHAUSTED", "BUDGET_CAP_REACHED"):
-                await self._limit_reached(request.account_id, exc)
+                await self._limit_reached(request.account_id,
+                                          scope_of(request.account_id, request.environment),
+                                          exc)
             raise
         if reserved.recorded is not None:
-            await self._alert(request.account_id, reserved.recorded)
+            await self._alert(reserved.recorded.scope, reserved.recorded)
         return metering_pb2.ReserveUsageResponse(
             cost_units=reserved.fcu, cost_usd=reserved.cost_usd, cost_jpy=reserved.cost_jpy,
             operations_remaining=reserved.operations_remaining,
             recorded=reserved.recorded is not None, headroom_fcu=reserved.headroom_fcu)
 
-    async def _limit_reached(self, account_id: str, refusal: WavisError) -> None:
-        """limit_reached with the month's numbers, for a refusal the ledger answered."""
+    async def _limit_reached(self, account_id: str, scope: str, refusal: WavisError) -> None:
+        """limit_reached with the month's numbers (of the key's mode), for a refusal the
+        ledger answered."""
         account = await self.store.get_account(account_id)
         plan = self.store.plans.get(account["plan"])
         ledger = self.billing.ledger
-        month = await ledger.month_usage(account_id, month_of(time.time()))
-        cap_nano, mode = await ledger.budget(account_id)
+        month = await ledger.month_usage(scope, month_of(time.time()))
+        cap_nano, mode = await ledger.budget(scope)
         await self.billing.alerts.limit_reached(
-            account_id, refusal.code, refusal.details, used_fcu=int(month.get("fcu", 0)),
+            scope, refusal.code, refusal.details, used_fcu=int(month.get("fcu", 0)),
             included_fcu=0 if plan is None or plan.overage_allowed else plan.monthly_fcu,
             spent_nano=int(month.get("nano", 0)),
             hard_cap_nano=cap_nano if mode == "hard" else 0)
@@ -128,14 +133,15 @@ class BillingRpcs:
                           grpc_context: _Ctx) -> metering_pb2.CommitUsageResponse:
         recorded = await self.billing.ledger.commit(request.account_id, request.op_id)
         if recorded is not None:
-            await self._alert(request.account_id, recorded)
+            await self._alert(recorded.scope or request.account_id, recorded)
         return metering_pb2.CommitUsageResponse(recorded=recorded is not None)
 
-    async def _alert(self, account_id: str, recorded: Recorded) -> None:
-        """usage_alert / budget_alert for the thresholds this record crossed (once each)."""
+    async def _alert(self, scope: str, recorded: Recorded) -> None:
+        """usage_alert / budget_alert for the thresholds this record crossed (once each, per
+        mode: a test-mode scope has alerts of its own)."""
         if recorded.plan or recorded.cap_nano:
             plan = self.store.plans.get(recorded.plan)
-            await self.billing.alerts.after_commit(account_id, recorded, plan)
+            await self.billing.alerts.after_commit(scope, recorded, plan)
 
     async def ReleaseUsage(self, request: metering_pb2.ReleaseUsageRequest,
                            grpc_context: _Ctx) -> metering_pb2.ReleaseUsageResponse:
@@ -145,26 +151,30 @@ class BillingRpcs:
     async def GetUsage(self, request: metering_pb2.GetUsageRequest,
                        grpc_context: _Ctx) -> metering_pb2.GetUsageResponse:
         await self.store.get_account(request.account_id)
-        return await self.billing.reports.usage(request.account_id, request.period)
+        return await self.billing.reports.usage(
+            scope_of(request.account_id, request.environment), request.period)
 
     async def GetBalance(self, request: metering_pb2.GetBalanceRequest,
                          grpc_context: _Ctx) -> metering_pb2.GetBalanceResponse:
+        # The live plan's allowance bounds test-mode work too (modes.py): it is the one shown.
         account = await self.store.get_account(request.account_id)
-        return await self.billing.reports.balance(request.account_id,
-                                                  self.store.plan(account["plan"]))
+        return await self.billing.reports.balance(
+            scope_of(request.account_id, request.environment),
+            self.store.plan(account["plan"]))
 
     async def SetBudget(self, request: metering_pb2.SetBudgetRequest,
                         grpc_context: _Ctx) -> metering_pb2.SetBudgetResponse:
         await self.store.get_account(request.account_id)
-        budget = await self.billing.reports.set_budget(request.account_id,
-                                                       request.monthly_cap_usd, request.mode)
+        budget = await self.billing.reports.set_budget(
+            scope_of(request.account_id, request.environment), request.monthly_cap_usd,
+            request.mode)
         return metering_pb2.SetBudgetResponse(budget=budget)
 
     async def GetBudget(self, request: metering_pb2.GetBudgetRequest,
                         grpc_context: _Ctx) -> metering_pb2.GetBudgetResponse:
         await self.store.get_account(request.account_id)
-        return metering_pb2.GetBudgetResponse(
-            budget=await self.billing.reports.budget(request.account_id))
+        return metering_pb2.GetBudgetResponse(budget=await self.billing.reports.budget(
+            scope_of(request.account_id, request.environment)))
 
     async def Subscribe(self, request: metering_pb2.SubscribeRequest,
                         grpc_context: _Ctx) -> metering_pb2.SubscribeResponse:
@@ -173,7 +183,8 @@ class BillingRpcs:
     async def GetSubscription(self, request: metering_pb2.GetSubscriptionRequest,
                               grpc_context: _Ctx) -> metering_pb2.GetSubscriptionResponse:
         return metering_pb2.GetSubscriptionResponse(
-            subscription=await self.billing.subscriptions.get(request.account_id))
+            subscription=await self.billing.subscriptions.get(request.account_id,
+                                                              request.environment))
 
     async def CancelSubscription(self, request: metering_pb2.CancelSubscriptionRequest,
                                  grpc_context: _Ctx) -> metering_pb2.CancelSubscriptionResponse:
@@ -181,25 +192,21 @@ class BillingRpcs:
             subscription=await self.billing.subscriptions.cancel(request.account_id,
                                                                  request.environment))
 
-    async def _billing_terms(self, account_id: str) -> tuple[dict[str, str], str]:
-        account = await self.store.get_account(account_id)
-        record = await self.billing.subscriptions.record(account_id)
-        return account, record.get("billing_cycle", "monthly")
-
     async def ListInvoices(self, request: metering_pb2.ListInvoicesRequest,
                            grpc_context: _Ctx) -> metering_pb2.ListInvoicesResponse:
-        account, cycle = await self._billing_terms(request.account_id)
+        account, plan, cycle = await self.billing.subscriptions.terms(request.account_id,
+                                                                     request.environment)
         invoices, has_more, cursor = await self.billing.invoices.list(
-            account, self.store.plan(account["plan"]), cycle, page_limit(request.limit),
-            request.cursor)
+            account, plan, cycle, page_limit(request.limit), request.cursor)
         return metering_pb2.ListInvoicesResponse(invoices=invoices, has_more=has_more,
                                                  next_cursor=cursor)
 
     async def GetInvoice(self, request: metering_pb2.GetInvoiceRequest,
                          grpc_context: _Ctx) -> metering_pb2.GetInvoiceResponse:
-        account, cycle = await self._billing_terms(request.account_id)
-        invoice = await self.billing.invoices.get(
-            request.account_id, request.invoice_id, self.store.plan(account["plan"]), cycle)
+        account, plan, cycle = await self.billing.subscriptions.terms(request.account_id,
+                                                                     request.environment)
+        invoice = await self.billing.invoices.get(account["account_id"], request.invoice_id,
+                                                  plan, cycle)
         return metering_pb2.GetInvoiceResponse(invoice=invoice)
 
     async def HandleStripeWebhook(self, request: metering_pb2.HandleStripeWebhookRequest,

@@ -136,7 +136,7 @@ class Invoices:
             total_usd=(fee + usage - credit) / 100, period_start=rfc3339(start.timestamp()),
             period_end=rfc3339(end.timestamp()))
 
-    async def _invoice_id(self, account_id: str, period: str) -> str:
+    async def invoice_id(self, account_id: str, period: str) -> str:
         invoice_id = await self.redis.hget(_periods(account_id), period)
         if invoice_id:
             return str(invoice_id)
@@ -160,11 +160,11 @@ class Invoices:
         current = month_of(time.time())
         first = month_of(parse_rfc3339(account["created_at"]))
         for period in _months(first, current):
-            invoice_id = await self._invoice_id(account_id, period)
+            invoice_id = await self.invoice_id(account_id, period)
             if period < current:
-                await self._finalize(account_id, invoice_id, period, plan, billing_cycle)
+                await self.finalize(account_id, invoice_id, period, plan, billing_cycle)
 
-    async def _finalize(self, account_id: str, invoice_id: str, period: str, plan: Plan,
+    async def finalize(self, account_id: str, invoice_id: str, period: str, plan: Plan,
                         billing_cycle: str) -> None:
         if await self.redis.hexists(invoice_key(invoice_id), "doc"):
             return
@@ -212,7 +212,7 @@ class Invoices:
                    plan: Plan, billing_cycle: str) -> str:
         """Set fields (status, paid_at, stripe ids) on the month's invoice; returns its id."""
         await self.sync(account, plan, billing_cycle)
-        invoice_id = await self._invoice_id(account["account_id"], period)
+        invoice_id = await self.invoice_id(account["account_id"], period)
         await self.redis.hset(invoice_key(invoice_id), mapping=cast(Any, fields))
         return invoice_id
 

@@ -6,16 +6,19 @@ Both ways check the plan's quota and a hard budget cap first, atomically: `recor
 RESERVATION_SECONDS pass. CommitUsage of a "recorded" op marks it "committed" (final). See
 docs/decisions/0003-metering-in-the-compute-services.md.
 
-Keys (namespace wavis:metering:):
-  op:{op_id}                    hash: the operation (account, name, FCU, cost, state
-                                reserved|recorded|committed|released, recorded_at, the ledger
-                                entry written); the exactly-once record
-  pending:{acct}                zset: "op_id|fcu|nano" -> expiry (epoch s) of open reservations
-  pending:{acct}:totals         hash: fcu, nano reserved by open reservations
-  usage:{acct}:{YYYY-MM}        hash: fcu, nano, count and fcu:/nano:/count:<operation>
-  usage:{acct}:{YYYY-MM-DD}     hash: fcu, nano, count of one UTC day
-  ledger:{acct}:{YYYY-MM}       list: one JSON entry per recorded operation
-  budget:{acct}                 hash: cap_nano, mode, updated_at
+Keys (namespace wavis:metering:); {scope} is the account id, or "{acct}:test" for test mode
+(services/metering/modes.py), whose usage the live plan bounds but which is kept apart:
+  op:{op_id}                    hash: the operation (account, scope, environment, name, FCU,
+                                cost, state reserved|recorded|committed|released,
+                                recorded_at, the ledger entry written); the exactly-once
+                                record
+  pending:{scope}               zset: "op_id|fcu|nano" -> expiry (epoch s) of open reservations
+  pending:{scope}:totals        hash: fcu, nano reserved by open reservations
+  usage:{scope}:{YYYY-MM}       hash: fcu, nano, count and fcu:/nano:/count:<operation>
+  usage:{scope}:{YYYY-MM-DD}    hash: fcu, nano, count of one UTC day
+  ledger:{scope}:{YYYY-MM}      list: one JSON entry per recorded operation, with its
+                                environment (live, test, trial)
+  budget:{scope}                hash: cap_nano, mode, updated_at
 Costs are kept as integers of nano-USD, so sums are exact.
 """
 
@@ -30,9 +33,11 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from services.metering.keyspace import NS
+from services.metering.modes import scope_of
 from services.metering.plans import Plan
 from wavis.core import pricing
 from wavis.core.errors import WavisError
+from wavis.core.roles import ENVIRONMENTS
 
 RESERVATION_SECONDS = 3600  # an uncommitted, unreleased reservation frees its quota after this
 _OP_RETENTION = 40 * 86_400  # the exactly-once record of an op_id
@@ -42,7 +47,8 @@ NANO_PER_USD = 1_000_000_000
 # KEYS: op, account, pending zset, pending totals, month usage, budget, operations used,
 #       day usage, ledger
 # ARGV: op_id, account_id, operation, fcu, nano, now, expires_at, plans json, count_op,
-#       cost_usd, cost_jpy, op ttl, record ('1': record now), day ttl, recorded_at (RFC 3339)
+#       cost_usd, cost_jpy, op ttl, record ('1': record now), day ttl, recorded_at (RFC 3339),
+#       environment, scope
 # Returns {1, remaining ops} held; {2, remaining ops, month fcu, month nano, plan, cap_nano,
 # mode, operations limit, pending fcu, pending nano} recorded; {0, state} existing;
 # {-1} other account's op_id; {-2} no account; {-3, used, limit} quota;
@@ -93,11 +99,11 @@ if ARGV[9] == '1' and limit > 0 then
 end
 if ARGV[13] == '1' then
   local entry = cjson.encode({op_id = ARGV[1], operation = ARGV[3], fcu = fcu,
-    cost_usd = ARGV[10], cost_jpy = ARGV[11], recorded_at = ARGV[15]})
+    cost_usd = ARGV[10], cost_jpy = ARGV[11], recorded_at = ARGV[15], environment = ARGV[16]})
   redis.call('HSET', KEYS[1], 'account_id', ARGV[2], 'operation', ARGV[3], 'fcu', ARGV[4],
     'nano', ARGV[5], 'cost_usd', ARGV[10], 'cost_jpy', ARGV[11], 'state', 'recorded',
     'counted', counted, 'member', '', 'reserved_at', ARGV[6], 'recorded_at', ARGV[6],
-    'entry', entry)
+    'entry', entry, 'environment', ARGV[16], 'scope', ARGV[17])
   redis.call('EXPIRE', KEYS[1], tonumber(ARGV[12]))
   local month_fcu = redis.call('HINCRBY', KEYS[5], 'fcu', fcu)
   local month_nano = redis.call('HINCRBY', KEYS[5], 'nano', nano)
@@ -116,7 +122,8 @@ end
 local member = ARGV[1] .. '|' .. ARGV[4] .. '|' .. ARGV[5]
 redis.call('HSET', KEYS[1], 'account_id', ARGV[2], 'operation', ARGV[3], 'fcu', ARGV[4],
   'nano', ARGV[5], 'cost_usd', ARGV[10], 'cost_jpy', ARGV[11], 'state', 'reserved',
-  'counted', counted, 'member', member, 'reserved_at', ARGV[6], 'recorded_at', '', 'entry', '')
+  'counted', counted, 'member', member, 'reserved_at', ARGV[6], 'recorded_at', '', 'entry', '',
+  'environment', ARGV[16], 'scope', ARGV[17])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[12]))
 redis.call('ZADD', KEYS[3], tonumber(ARGV[7]), member)
 redis.call('HINCRBY', KEYS[4], 'fcu', fcu)
@@ -125,12 +132,13 @@ return {1, remaining}
 """
 
 # KEYS: op, pending zset, pending totals, month usage, day usage, ledger, account, budget
+# (all but op and account of the op's scope)
 # ARGV: account_id, now (epoch s), op retention, day retention, recorded_at (RFC 3339), op_id
 # Returns {1, month fcu, month nano, fcu, nano, plan, cap_nano, mode} recorded now; {0} already
 # recorded; {-1} unknown op; {-2} released.
 _COMMIT = """
 local rec = redis.call('HMGET', KEYS[1], 'account_id', 'state', 'fcu', 'nano', 'operation',
-  'member', 'cost_usd', 'cost_jpy')
+  'member', 'cost_usd', 'cost_jpy', 'environment')
 if not rec[1] or rec[1] ~= ARGV[1] or rec[2] == 'void' then return {-1} end
 if rec[2] == 'committed' then return {0} end
 if rec[2] == 'recorded' then  -- recorded when reserved: now final, no longer releasable
@@ -158,7 +166,8 @@ redis.call('HINCRBY', KEYS[5], 'nano', nano)
 redis.call('HINCRBY', KEYS[5], 'count', 1)
 redis.call('EXPIRE', KEYS[5], tonumber(ARGV[4]))
 redis.call('RPUSH', KEYS[6], cjson.encode({op_id = ARGV[6], operation = op, fcu = fcu,
-  cost_usd = rec[7], cost_jpy = rec[8], recorded_at = ARGV[5]}))
+  cost_usd = rec[7], cost_jpy = rec[8], recorded_at = ARGV[5],
+  environment = rec[9] or 'live'}))
 local plan = redis.call('HGET', KEYS[7], 'plan') or ''
 local budget = redis.call('HMGET', KEYS[8], 'cap_nano', 'mode')
 return {1, month_fcu, month_nano, fcu, nano, plan, budget[1] or '0', budget[2] or ''}
@@ -273,6 +282,7 @@ class Recorded:
     plan: str
     cap_nano: int
     budget_mode: str
+    scope: str = ""  # whose ledger: the account id, or "<account id>:test"
 
 
 @dataclass
@@ -300,11 +310,13 @@ class Ledger:
         self._release = redis.register_script(_RELEASE)
 
     async def reserve(self, account_id: str, op_id: str, operation: str, fcu: int,
-                      already_counted: bool, record: bool = False) -> Reserved:
+                      already_counted: bool, record: bool = False,
+                      environment: str = "live") -> Reserved:
         """Take the operation's charge (402 codes when the plan or a hard cap refuses it).
 
         record=True: the charge is recorded now and stands unless released; record=False:
-        it is held until committed or released (or it expires)."""
+        it is held until committed or released (or it expires). A test key's charge goes to
+        the test-mode ledger and budget; the live plan's allowance bounds it all the same."""
         if not op_id or len(op_id) > 128 or not operation or len(operation) > 64:
             raise WavisError("VALIDATION_ERROR", "op_id (<= 128 chars) and operation (<= 64 "
                              "chars) are required.")
@@ -316,23 +328,25 @@ class Ledger:
         nano = nano_of(fcu)
         cost_usd = pricing.cost_usd(fcu)
         cost_jpy = pricing.cost_jpy(fcu, self.jpy_per_usd)
-        pending, totals = _pending(account_id)
+        environment = environment if environment in ENVIRONMENTS else "live"
+        scope = scope_of(account_id, environment)
+        pending, totals = _pending(scope)
         period = month_of(now)
         result = cast(list[Any], await self._reserve(
             keys=[op_key(op_id), _account(account_id), pending, totals,
-                  usage_key(account_id, period), budget_key(account_id),
-                  _operations_used(account_id), usage_key(account_id, day_of(now)),
-                  ledger_key(account_id, period)],
+                  usage_key(scope, period), budget_key(scope),
+                  _operations_used(account_id), usage_key(scope, day_of(now)),
+                  ledger_key(scope, period)],
             args=[op_id, account_id, operation, fcu, nano, now, now + RESERVATION_SECONDS,
                   self._plans_json, "0" if already_counted else "1", repr(cost_usd),
                   repr(cost_jpy), _OP_RETENTION, "1" if record else "0", _DAY_RETENTION,
-                  _rfc3339(now)]))
+                  _rfc3339(now), environment, scope]))
         code = int(result[0])
         if code == 1:
             return Reserved(fcu, cost_usd, cost_jpy, int(result[1]))
         if code == 2:
             recorded = Recorded(int(result[2]), int(result[3]), fcu, nano, _text(result[4]),
-                                int(_text(result[5]) or 0), _text(result[6]))
+                                int(_text(result[5]) or 0), _text(result[6]), scope)
             headroom = headroom_fcu(self.plans.get(recorded.plan), recorded,
                                     operations_limit=int(result[7]),
                                     pending_fcu=int(result[8]), pending_nano=int(result[9]))
@@ -366,17 +380,22 @@ class Ledger:
         """Record the operation; None when it was already recorded."""
         now = time.time()
         period = month_of(now)
-        pending, totals = _pending(account_id)
+        # Whose ledger (set when reserved, never changed); the script re-checks the op.
+        scope = await self.redis.hget(op_key(op_id), "scope") or account_id
+        if scope not in (account_id, scope_of(account_id, "test")):
+            scope = account_id
+        pending, totals = _pending(scope)
         result = cast(list[Any], await self._commit(
-            keys=[op_key(op_id), pending, totals, usage_key(account_id, period),
-                  usage_key(account_id, day_of(now)), ledger_key(account_id, period),
-                  _account(account_id), budget_key(account_id)],
+            keys=[op_key(op_id), pending, totals, usage_key(scope, period),
+                  usage_key(scope, day_of(now)), ledger_key(scope, period),
+                  _account(account_id), budget_key(scope)],
             args=[account_id, now, _OP_RETENTION, _DAY_RETENTION,
                   _rfc3339(now), op_id]))
         code = int(result[0])
         if code == 1:
             return Recorded(int(result[1]), int(result[2]), int(result[3]), int(result[4]),
-                            _text(result[5]), int(_text(result[6]) or 0), _text(result[7]))
+                            _text(result[5]), int(_text(result[6]) or 0), _text(result[7]),
+                            scope)
         if code == 0:
             return None
         if code == -2:
@@ -389,16 +408,18 @@ class Ledger:
         nothing to release (committed, already released, unknown: then marked void)."""
         if not op_id or len(op_id) > 128 or not account_id:
             return False
-        pending, totals = _pending(account_id)
-        # Which month and day a record landed in (recorded_at never changes once written);
-        # the script re-checks the state, so a concurrent release or commit is harmless.
-        recorded_at = await self.redis.hget(op_key(op_id), "recorded_at")
+        # Which ledger, month and day a record landed in (set once); the script re-checks
+        # the state, so a concurrent release or commit is harmless.
+        recorded_at, scope = await self.redis.hmget(op_key(op_id), ["recorded_at", "scope"])
+        if scope not in (account_id, scope_of(account_id, "test")):
+            scope = account_id
+        pending, totals = _pending(scope)
         when = float(recorded_at) if recorded_at else time.time()
         period = month_of(when)
         return bool(await self._release(
             keys=[op_key(op_id), pending, totals, _operations_used(account_id),
-                  usage_key(account_id, period), usage_key(account_id, day_of(when)),
-                  ledger_key(account_id, period)],
+                  usage_key(scope, period), usage_key(scope, day_of(when)),
+                  ledger_key(scope, period)],
             args=[account_id, _OP_RETENTION]))
 
     async def month_usage(self, account_id: str, period: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ import redis.asyncio as aioredis
 
 from services.metering.alerts import Alerts
 from services.metering.billing_rpcs import Billing, BillingRpcs
+from services.metering.collection import Collector
 from services.metering.invoices import Invoices
 from services.metering.ledger import Ledger
 from services.metering.plans import build_plans
@@ -187,11 +189,15 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     billing = Billing(ledger=ledger, alerts=alerts, reports=Reports(redis, ledger),
                       invoices=invoices, stripe=stripe,
                       subscriptions=Subscriptions(redis, store, stripe, invoices, alerts))
+    collector = Collector(redis, invoices, stripe, billing.subscriptions,
+                          settings.billing_close_interval_seconds)
     metering_pb2_grpc.add_MeteringServiceServicer_to_server(
         MeteringServicer(context, store, pubsub_redis, billing), context.server)
+    closing = asyncio.create_task(collector.run())
     try:
         yield
     finally:
+        closing.cancel()
         await alerts.close()
         await publisher.close()
         await redis.aclose()

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import grpc
 
 from wavis.core.errors import WavisError, error_from_rpc
+from wavis.core.request_context import current_environment
 from wavis.core.reservation_stream import ReservationStream
 from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
 
@@ -73,7 +74,8 @@ class UsageMeter:
         as a WavisError."""
         message = metering_pb2.ReserveUsageRequest(
             account_id=account_id, op_id=op_id, operation=operation, fcu=fcu,
-            operation_already_counted=already_counted, record=record)
+            operation_already_counted=already_counted, record=record,
+            environment=current_environment.get())
         try:
             if self._stream is not None:
                 reply = await self._stream.reserve(message)

@@ -293,20 +293,22 @@ class ReleaseOperationsResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ReserveUsageRequest(_message.Message):
-    __slots__ = ("account_id", "op_id", "operation", "fcu", "operation_already_counted", "record")
+    __slots__ = ("account_id", "op_id", "operation", "fcu", "operation_already_counted", "record", "environment")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     OP_ID_FIELD_NUMBER: _ClassVar[int]
     OPERATION_FIELD_NUMBER: _ClassVar[int]
     FCU_FIELD_NUMBER: _ClassVar[int]
     OPERATION_ALREADY_COUNTED_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     op_id: str
     operation: str
     fcu: int
     operation_already_counted: bool
     record: bool
-    def __init__(self, account_id: _Optional[str] = ..., op_id: _Optional[str] = ..., operation: _Optional[str] = ..., fcu: _Optional[int] = ..., operation_already_counted: _Optional[bool] = ..., record: _Optional[bool] = ...) -> None: ...
+    environment: str
+    def __init__(self, account_id: _Optional[str] = ..., op_id: _Optional[str] = ..., operation: _Optional[str] = ..., fcu: _Optional[int] = ..., operation_already_counted: _Optional[bool] = ..., record: _Optional[bool] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class ReserveUsageResponse(_message.Message):
     __slots__ = ("cost_units", "cost_usd", "cost_jpy", "operations_remaining", "recorded", "headroom_fcu")
@@ -373,12 +375,14 @@ class ReleaseUsageResponse(_message.Message):
     def __init__(self, released: _Optional[bool] = ...) -> None: ...
 
 class GetUsageRequest(_message.Message):
-    __slots__ = ("account_id", "period")
+    __slots__ = ("account_id", "period", "environment")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     period: str
-    def __init__(self, account_id: _Optional[str] = ..., period: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, account_id: _Optional[str] = ..., period: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class OperationUsage(_message.Message):
     __slots__ = ("operation", "count", "fcu", "cost_usd")
@@ -419,10 +423,12 @@ class GetUsageResponse(_message.Message):
     def __init__(self, period: _Optional[str] = ..., total_fcu: _Optional[int] = ..., total_cost_usd: _Optional[float] = ..., total_cost_jpy: _Optional[float] = ..., by_operation: _Optional[_Iterable[_Union[OperationUsage, _Mapping]]] = ..., by_day: _Optional[_Iterable[_Union[DayUsage, _Mapping]]] = ...) -> None: ...
 
 class GetBalanceRequest(_message.Message):
-    __slots__ = ("account_id",)
+    __slots__ = ("account_id", "environment")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
-    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, account_id: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class GetBalanceResponse(_message.Message):
     __slots__ = ("plan", "unlimited", "fcu_included", "fcu_used", "fcu_reserved", "fcu_remaining", "cost_usd", "billing_period_start", "next_reset", "days_until_reset", "daily_avg_fcu", "days_remaining_at_current_rate", "projected_reset_balance", "will_exhaust_before_reset")
@@ -471,14 +477,16 @@ class Budget(_message.Message):
     def __init__(self, monthly_cap_usd: _Optional[float] = ..., mode: _Optional[str] = ..., spent_usd: _Optional[float] = ..., period: _Optional[str] = ..., updated_at: _Optional[str] = ...) -> None: ...
 
 class SetBudgetRequest(_message.Message):
-    __slots__ = ("account_id", "monthly_cap_usd", "mode")
+    __slots__ = ("account_id", "monthly_cap_usd", "mode", "environment")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     MONTHLY_CAP_USD_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     monthly_cap_usd: float
     mode: str
-    def __init__(self, account_id: _Optional[str] = ..., monthly_cap_usd: _Optional[float] = ..., mode: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, account_id: _Optional[str] = ..., monthly_cap_usd: _Optional[float] = ..., mode: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class SetBudgetResponse(_message.Message):
     __slots__ = ("budget",)
@@ -487,10 +495,12 @@ class SetBudgetResponse(_message.Message):
     def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ...) -> None: ...
 
 class GetBudgetRequest(_message.Message):
-    __slots__ = ("account_id",)
+    __slots__ = ("account_id", "environment")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
-    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, account_id: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class GetBudgetResponse(_message.Message):
     __slots__ = ("budget",)
@@ -499,7 +509,7 @@ class GetBudgetResponse(_message.Message):
     def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ...) -> None: ...
 
 class Subscription(_message.Message):
-    __slots__ = ("plan", "status", "billing_cycle", "email", "current_period_start", "current_period_end", "stripe_customer_id", "stripe_subscription_id", "cancelled_at", "pending_plan")
+    __slots__ = ("plan", "status", "billing_cycle", "email", "current_period_start", "current_period_end", "stripe_customer_id", "stripe_subscription_id", "cancelled_at", "pending_plan", "pending_plan_effective_at")
     PLAN_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     BILLING_CYCLE_FIELD_NUMBER: _ClassVar[int]
@@ -510,6 +520,7 @@ class Subscription(_message.Message):
     STRIPE_SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_AT_FIELD_NUMBER: _ClassVar[int]
     PENDING_PLAN_FIELD_NUMBER: _ClassVar[int]
+    PENDING_PLAN_EFFECTIVE_AT_FIELD_NUMBER: _ClassVar[int]
     plan: str
     status: str
     billing_cycle: str
@@ -520,7 +531,8 @@ class Subscription(_message.Message):
     stripe_subscription_id: str
     cancelled_at: str
     pending_plan: str
-    def __init__(self, plan: _Optional[str] = ..., status: _Optional[str] = ..., billing_cycle: _Optional[str] = ..., email: _Optional[str] = ..., current_period_start: _Optional[str] = ..., current_period_end: _Optional[str] = ..., stripe_customer_id: _Optional[str] = ..., stripe_subscription_id: _Optional[str] = ..., cancelled_at: _Optional[str] = ..., pending_plan: _Optional[str] = ...) -> None: ...
+    pending_plan_effective_at: str
+    def __init__(self, plan: _Optional[str] = ..., status: _Optional[str] = ..., billing_cycle: _Optional[str] = ..., email: _Optional[str] = ..., current_period_start: _Optional[str] = ..., current_period_end: _Optional[str] = ..., stripe_customer_id: _Optional[str] = ..., stripe_subscription_id: _Optional[str] = ..., cancelled_at: _Optional[str] = ..., pending_plan: _Optional[str] = ..., pending_plan_effective_at: _Optional[str] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
     __slots__ = ("account_id", "plan", "email", "billing_cycle", "environment")
@@ -547,10 +559,12 @@ class SubscribeResponse(_message.Message):
     def __init__(self, subscription: _Optional[_Union[Subscription, _Mapping]] = ..., checkout_url: _Optional[str] = ..., checkout_session_id: _Optional[str] = ...) -> None: ...
 
 class GetSubscriptionRequest(_message.Message):
-    __slots__ = ("account_id",)
+    __slots__ = ("account_id", "environment")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
-    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, account_id: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class GetSubscriptionResponse(_message.Message):
     __slots__ = ("subscription",)
@@ -625,14 +639,16 @@ class Invoice(_message.Message):
     def __init__(self, invoice_id: _Optional[str] = ..., period: _Optional[str] = ..., status: _Optional[str] = ..., currency: _Optional[str] = ..., plan: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., total_fcu: _Optional[int] = ..., usage_usd: _Optional[float] = ..., overage_fcu: _Optional[int] = ..., total_usd: _Optional[float] = ..., period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., finalized: _Optional[bool] = ..., created_at: _Optional[str] = ..., paid_at: _Optional[str] = ..., stripe_invoice_id: _Optional[str] = ...) -> None: ...
 
 class ListInvoicesRequest(_message.Message):
-    __slots__ = ("account_id", "limit", "cursor")
+    __slots__ = ("account_id", "limit", "cursor", "environment")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     limit: int
     cursor: str
-    def __init__(self, account_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, account_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class ListInvoicesResponse(_message.Message):
     __slots__ = ("invoices", "has_more", "next_cursor")
@@ -645,12 +661,14 @@ class ListInvoicesResponse(_message.Message):
     def __init__(self, invoices: _Optional[_Iterable[_Union[Invoice, _Mapping]]] = ..., has_more: _Optional[bool] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class GetInvoiceRequest(_message.Message):
-    __slots__ = ("account_id", "invoice_id")
+    __slots__ = ("account_id", "invoice_id", "environment")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     invoice_id: str
-    def __init__(self, account_id: _Optional[str] = ..., invoice_id: _Optional[str] = ...) -> None: ...
+    environment: str
+    def __init__(self, account_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
 
 class GetInvoiceResponse(_message.Message):
     __slots__ = ("invoice",)
