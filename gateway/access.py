@@ -15,11 +15,11 @@ from gateway.auth import caller_from, presented_key, usable_prefix
 from gateway.client_ip import client_ip
 from gateway.endpoints import Endpoint
 from gateway.rate_limits import account_windows
-from gateway.usage import OPERATION_COUNTED, PENDING_CHARGES, settle
+from gateway.usage import PENDING_CHARGES, settle
 from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.request_context import current_environment, timed
 from wavis.core.roles import role_allows
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import accounts_pb2, usage_pb2
 
 # Brute-force locks still to check for a caller authenticated from the cache: the rate-limit
 # script checks them in the same Redis round trip.
@@ -61,8 +61,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise WavisError("UNAUTHORIZED", "Send your API key as Authorization: Bearer <key>.")
     if caller is None:
         try:
-            reply = await app[state.SERVICES].metering.Authenticate(
-                metering_pb2.AuthenticateRequest(api_key=api_key))
+            reply = await app[state.SERVICES].accounts.Authenticate(
+                accounts_pb2.AuthenticateRequest(api_key=api_key))
         except grpc.RpcError as exc:
             error = error_from_rpc(exc)
             if error.code == "UNAUTHORIZED":
@@ -122,10 +122,9 @@ async def operations_middleware(request: web.Request, handler: Handler) -> web.S
     if (caller is None or endpoint is None or not endpoint.operation
             or not caller.limits.operations_limit):
         return await handler(request)
-    metering = request.app[state.SERVICES].metering
-    await metering.ReserveOperations(metering_pb2.ReserveOperationsRequest(
+    metering = request.app[state.SERVICES].usage
+    await metering.ReserveOperations(usage_pb2.ReserveOperationsRequest(
         account_id=caller.account_id, count=1))
-    request[OPERATION_COUNTED] = True
     status = None
     try:
         response = await handler(request)
@@ -133,5 +132,5 @@ async def operations_middleware(request: web.Request, handler: Handler) -> web.S
         return response
     finally:
         if status is None or status >= 400:
-            await metering.ReleaseOperations(metering_pb2.ReleaseOperationsRequest(
+            await metering.ReleaseOperations(usage_pb2.ReleaseOperationsRequest(
                 account_id=caller.account_id, count=1))

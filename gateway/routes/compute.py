@@ -12,7 +12,7 @@ from gateway.body import read_body
 from gateway.endpoints import Endpoint, Reply
 from gateway.routes.keys import SECURITY_WARNING
 from gateway.schemas import register_schemas
-from gateway.usage import already_counted, charged, metered_call
+from gateway.usage import charged, metered_call
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
 from wavis.core.pricing import CKKS_FCU
@@ -73,8 +73,7 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
         rotation_steps=body.get("rotation_steps", 0),
         matrix=[pb.MatrixRow(values=row) for row in body.get("matrix", [])],
         return_ciphertext=body.get("return_ciphertext", False),
-        run_async=body.get("async", False) or operation == "bootstrap", op_id=op_id,
-        operation_already_counted=already_counted(request))
+        run_async=body.get("async", False) or operation == "bootstrap", op_id=op_id)
     # ckks-compute reserves the FCU while it loads the operands (and, with headroom before the
     # account's limits, while it evaluates; a refusal answers 402 with no result) and
     # records it (sync) or settles it when the queued op ends (async).

@@ -14,7 +14,7 @@ from gateway.endpoints import Endpoint, Reply
 from gateway.rate_limits import Window
 from wavis.core.errors import WavisError
 from wavis.core.roles import TRIAL
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import accounts_pb2
 
 
 async def create_temp_key(request: web.Request) -> web.Response:
@@ -27,8 +27,8 @@ async def create_temp_key(request: web.Request) -> web.Response:
         app[state.SETTINGS].temp_keys_per_ip_per_minute, (minute + 1) * 60)], now)
     if not verdict.allowed:
         raise WavisError("RATE_LIMITED", details={"retry_after": verdict.retry_after})
-    reply = await app[state.SERVICES].metering.CreateTrialAccount(
-        metering_pb2.CreateTrialAccountRequest(client_ip=ip))
+    reply = await app[state.SERVICES].accounts.CreateTrialAccount(
+        accounts_pb2.CreateTrialAccountRequest(client_ip=ip))
     return web.json_response({
         "api_key": reply.api_key,
         "key_prefix": reply.key.prefix,
@@ -42,8 +42,8 @@ async def create_temp_key(request: web.Request) -> web.Response:
 
 async def revoke_temp_key(request: web.Request) -> web.Response:
     # The prefix shows in listings and logs: only the key's holder (its bearer) revokes it.
-    await request.app[state.SERVICES].metering.RevokeTrialKey(
-        metering_pb2.RevokeTrialKeyRequest(
+    await request.app[state.SERVICES].accounts.RevokeTrialKey(
+        accounts_pb2.RevokeTrialKeyRequest(
             key_prefix=request.match_info["key_prefix"],
             api_key=presented_key(request.headers.get("Authorization")) or ""))
     return web.Response(status=204)

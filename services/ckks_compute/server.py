@@ -30,7 +30,7 @@ from wavis.fhe.workers import FheWorkerPool
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2_grpc
 from wavis.generated.keys.v1 import keys_pb2_grpc
-from wavis.generated.metering.v1 import metering_pb2_grpc
+from wavis.generated.metering.v1 import usage_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,6 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
                 output, charge = await self.meter.metered(
                     preparation, self.calculator.execute, account_id=work.account_id,
                     op_id=op_id, operation=work.operation, fcu=fcu,
-                    already_counted=request.operation_already_counted,
                     discard=self.calculator.discard)
             return pb.ComputeResponse(op_id=op_id, status="completed", result=result_message(
                 output, request.return_ciphertext, charge))
@@ -163,8 +162,7 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
         else:  # held until the queued work ends (committed or released)
             prepared, charge = await self.meter.reserve_during(
                 preparation, account_id=work.account_id, op_id=op_id,
-                operation=work.operation, fcu=fcu, record=False,
-                already_counted=request.operation_already_counted)
+                operation=work.operation, fcu=fcu, record=False)
 
         async def run() -> dict[str, Any]:
             return _result_to_json(await self.calculator.execute(prepared), charge)
@@ -266,7 +264,7 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     calculator = Calculator(engine, store, pool)
     events = EventPublisher(settings.webhooks_target)
     # With tracing on, each reservation stays a call of its own (a span in the trace).
-    meter = UsageMeter(metering_pb2_grpc.MeteringServiceStub(metering_channel),
+    meter = UsageMeter(usage_pb2_grpc.UsageServiceStub(metering_channel),
                        streamed=context.tracer_provider is None)
     operations = Operations(redis_text, settings.operation_ttl_seconds,
                             lease_seconds=settings.operation_lease_seconds,

@@ -26,7 +26,7 @@ from wavis.core.event_schemas import event_data
 from wavis.core.ids import new_id
 from wavis.core.redis_pages import index_member, newest_first
 from wavis.core.timefmt import parse_rfc3339, rfc3339
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import billing_pb2
 
 PLAN_FEE_CENTS = {"trial": 0, "free": 0, "payg": 0, "starter": 900, "pro": 4900,
                   "scale": 19900, "enterprise": 0}
@@ -72,7 +72,7 @@ def _months(first: str, last: str) -> list[str]:
     return months
 
 
-def invoice_event(event_type: str, invoice_id: str, invoice: metering_pb2.Invoice, status: str,
+def invoice_event(event_type: str, invoice_id: str, invoice: billing_pb2.Invoice, status: str,
                   stripe_invoice_id: str) -> dict[str, Any]:
     """The data of an invoice_* event (wavis.core.event_schemas)."""
     return event_data(event_type, invoice_id=invoice_id, period=invoice.period,
@@ -99,7 +99,7 @@ class Invoices:
         return self.plans[noted[0]], noted[1]
 
     async def build(self, account_id: str, period: str, plan: Plan,
-                    billing_cycle: str) -> metering_pb2.Invoice:
+                    billing_cycle: str) -> billing_pb2.Invoice:
         """The invoice's numbers for one month, from the ledger's sums, on the terms in
         effect when the month ended (`plan` and `billing_cycle` are today's)."""
         plan, billing_cycle = await self._terms(account_id, period, plan, billing_cycle)
@@ -109,11 +109,11 @@ class Invoices:
         usage_cents = split_cents([row["nano"] for _, row in operations])
         fee = plan_fee_cents(plan.name, billing_cycle)
         included = 0 if plan.overage_allowed else plan.monthly_fcu
-        lines = [metering_pb2.InvoiceLine(
+        lines = [billing_pb2.InvoiceLine(
             kind="plan", description=f"{plan.name} plan ({billing_cycle})", quantity=1,
             fcu=included, amount_usd=fee / 100)]
         for (name, row), cents in zip(operations, usage_cents, strict=True):
-            lines.append(metering_pb2.InvoiceLine(
+            lines.append(billing_pb2.InvoiceLine(
                 kind="usage", description=f"{name}: {row['count']} operations, "
                 f"{row['fcu']} FCU", operation=name, quantity=row["count"], fcu=row["fcu"],
                 amount_usd=cents / 100))
@@ -123,13 +123,13 @@ class Invoices:
             # Every operation of a plan without overage is covered: credit exactly the usage.
             credit = usage if covered_fcu == total_fcu else \
                 (nano_of(covered_fcu) + _NANO_PER_CENT // 2) // _NANO_PER_CENT
-            lines.append(metering_pb2.InvoiceLine(
+            lines.append(billing_pb2.InvoiceLine(
                 kind="included", description=f"{covered_fcu} FCU included in the plan",
                 quantity=1, fcu=covered_fcu, amount_usd=-credit / 100))
         else:
             credit = 0
         start, end = month_bounds(period)
-        return metering_pb2.Invoice(
+        return billing_pb2.Invoice(
             period=period, currency="usd", plan=plan.name, lines=lines, total_fcu=total_fcu,
             usage_usd=usage / 100,
             overage_fcu=max(0, total_fcu - included) if plan.overage_allowed else 0,
@@ -180,12 +180,12 @@ class Invoices:
             once=f"{period}:invoice_created")
 
     async def get(self, account_id: str, invoice_id: str, plan: Plan,
-                  billing_cycle: str) -> metering_pb2.Invoice:
+                  billing_cycle: str) -> billing_pb2.Invoice:
         record = cast(dict[str, str], await self.redis.hgetall(invoice_key(invoice_id)))
         if not record or record.get("account_id") != account_id:
             raise WavisError("NOT_FOUND", f"No invoice {invoice_id!r}.")
         if record.get("doc"):
-            invoice = json_format.Parse(record["doc"], metering_pb2.Invoice())
+            invoice = json_format.Parse(record["doc"], billing_pb2.Invoice())
             finalized = True
         else:
             invoice = await self.build(account_id, record["period"], plan, billing_cycle)
@@ -199,7 +199,7 @@ class Invoices:
         return invoice
 
     async def list(self, account: dict[str, str], plan: Plan, billing_cycle: str, limit: int,
-                   cursor: str) -> tuple[list[metering_pb2.Invoice], bool, str]:
+                   cursor: str) -> tuple[list[billing_pb2.Invoice], bool, str]:
         account_id = account["account_id"]
         if not cursor:
             await self.sync(account, plan, billing_cycle)

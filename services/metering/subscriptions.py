@@ -28,7 +28,7 @@ from services.metering.stripe_client import StripeBilling
 from services.metering.terms import note_terms
 from wavis.core.errors import WavisError
 from wavis.core.timefmt import rfc3339
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import billing_pb2
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +74,14 @@ class Subscriptions:
         return cast(dict[str, str], await self.redis.hgetall(_sub_key(account_id)))
 
     async def get(self, account_id: str,
-                  environment: str = "live") -> metering_pb2.Subscription:
+                  environment: str = "live") -> billing_pb2.Subscription:
         if not is_test(environment):
             await self.apply_due(account_id)
         account = await self.store.get_account(account_id)
         record = await self.record(scope_of(account_id, environment))
         start, end = month_bounds(month_of(time.time()))
         default_status = "trial" if account["plan"] == "trial" else "active"
-        return metering_pb2.Subscription(
+        return billing_pb2.Subscription(
             plan=record.get("plan", account["plan"]) if is_test(environment)
             else account["plan"], status=record.get("status", default_status),
             billing_cycle=record.get("billing_cycle", "monthly"),
@@ -112,8 +112,8 @@ class Subscriptions:
                 pipe.sadd(PAYG_ACCOUNTS, account_id)
             await pipe.execute()
 
-    async def subscribe(self, request: metering_pb2.SubscribeRequest,
-                        ) -> metering_pb2.SubscribeResponse:
+    async def subscribe(self, request: billing_pb2.SubscribeRequest,
+                        ) -> billing_pb2.SubscribeResponse:
         plan, cycle = request.plan, request.billing_cycle or "monthly"
         if plan == "enterprise":
             raise WavisError("VALIDATION_ERROR", "Enterprise plans are arranged with sales, "
@@ -132,13 +132,13 @@ class Subscriptions:
             await self._simulate(request.account_id, plan, {
                 "status": "active", "billing_cycle": cycle, "email": request.email,
                 "cancelled_at": ""})
-            return metering_pb2.SubscribeResponse(
+            return billing_pb2.SubscribeResponse(
                 subscription=await self.get(request.account_id, request.environment))
         record = await self.record(request.account_id)
         stripe_sub = record.get("stripe_subscription_id", "")
         if stripe_sub:  # one subscription per account: it changes, none is added
             await self._change(request.account_id, account["plan"], record, plan, cycle)
-            return metering_pb2.SubscribeResponse(
+            return billing_pb2.SubscribeResponse(
                 subscription=await self.get(request.account_id))
         if plan == "free":
             if account["plan"] == "payg":  # leaving pay as you go: the month so far is due
@@ -147,7 +147,7 @@ class Subscriptions:
                 "status": "active", "billing_cycle": cycle, "email": request.email,
                 "pending_plan": "", "pending_at": "", "cancelled_at": "",
                 "stripe_subscription_id": ""})
-            return metering_pb2.SubscribeResponse(
+            return billing_pb2.SubscribeResponse(
                 subscription=await self.get(request.account_id))
         fee = plan_fee_cents(plan, cycle)
         customer = record.get("stripe_customer_id") or await self._customer(
@@ -157,7 +157,7 @@ class Subscriptions:
         await self.redis.hset(_sub_key(request.account_id), mapping={
             "pending_plan": plan, "checkout_session_id": session_id, "email": request.email,
             "pending_cycle": cycle, "pending_at": ""})
-        return metering_pb2.SubscribeResponse(
+        return billing_pb2.SubscribeResponse(
             subscription=await self.get(request.account_id), checkout_url=url,
             checkout_session_id=session_id)
 
@@ -222,7 +222,7 @@ class Subscriptions:
             await pipe.execute()
         return customer
 
-    async def cancel(self, account_id: str, environment: str) -> metering_pb2.Subscription:
+    async def cancel(self, account_id: str, environment: str) -> billing_pb2.Subscription:
         account = await self.store.get_account(account_id)
         if account["plan"] == "trial":
             raise WavisError("FORBIDDEN", "Trial accounts have no subscription to cancel.")
@@ -260,12 +260,12 @@ class Subscriptions:
     # Stripe webhooks ----------------------------------------------------------------------
 
     async def handle_webhook(self, payload: bytes, signature: str,
-                             ) -> metering_pb2.HandleStripeWebhookResponse:
+                             ) -> billing_pb2.HandleStripeWebhookResponse:
         event = self.stripe.verify(payload, signature)
         event_id, event_type = str(event["id"]), str(event.get("type", ""))
         marker = f"{NS}:stripe:event:{event_id}"
         if not await self.redis.set(marker, "1", nx=True, ex=_EVENT_SECONDS):
-            return metering_pb2.HandleStripeWebhookResponse(event_id=event_id, type=event_type,
+            return billing_pb2.HandleStripeWebhookResponse(event_id=event_id, type=event_type,
                                                             duplicate=True, handled=True)
         obj = cast(dict[str, Any], (event.get("data") or {}).get("object") or {})
         handler = {
@@ -281,7 +281,7 @@ class Subscriptions:
         except BaseException:
             await self.redis.delete(marker)  # not applied: Stripe's retry may apply it
             raise
-        return metering_pb2.HandleStripeWebhookResponse(
+        return billing_pb2.HandleStripeWebhookResponse(
             event_id=event_id, type=event_type, duplicate=False, handled=handler is not None)
 
     async def _account_for(self, obj: dict[str, Any]) -> str | None:
