@@ -92,6 +92,30 @@ class StripeBilling:
         except stripe.StripeError as exc:
             raise _upstream(exc) from None
 
+    async def save_payment_method(self, session: dict[str, Any]) -> str:
+        """Make the card a completed Checkout session collected the customer's default for
+        invoices (Checkout leaves it on the SetupIntent or the subscription only), so that
+        pay-as-you-go invoices can be charged; returns its id ('' when the session has none)."""
+        client = self._require()
+        customer = session.get("customer")
+        try:
+            if isinstance(session.get("setup_intent"), str):
+                intent = await client.v1.setup_intents.retrieve_async(session["setup_intent"])
+                method = _field(intent, "payment_method")
+            elif isinstance(session.get("subscription"), str):
+                subscription = await client.v1.subscriptions.retrieve_async(
+                    session["subscription"])
+                method = _field(subscription, "default_payment_method")
+            else:
+                return ""
+            if not isinstance(method, str) or not isinstance(customer, str):
+                return ""
+            await client.v1.customers.update_async(customer, {
+                "invoice_settings": {"default_payment_method": method}})
+        except stripe.StripeError as exc:
+            raise _upstream(exc) from None
+        return method
+
     async def cancel_at_period_end(self, subscription_id: str) -> None:
         """The subscription ends with its current period (a downgrade to a plan without a
         subscription)."""
@@ -179,6 +203,14 @@ class StripeBilling:
         if not isinstance(event, dict) or not isinstance(event.get("id"), str):
             raise WavisError("VALIDATION_ERROR", "The body is not a Stripe event.")
         return event
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A field of a Stripe object, None when Stripe left it out."""
+    try:
+        return obj[name]
+    except KeyError:
+        return None
 
 
 def _upstream(exc: stripe.StripeError) -> WavisError:

@@ -327,6 +327,8 @@ class Subscriptions:
                 fields["stripe_subscription_id"] = obj["subscription"]
                 pipe.set(_stripe_sub_key(obj["subscription"]), account_id)
             await pipe.execute()
+        # The card it saved pays later invoices (pay as you go): the customer's default.
+        fields["payment_method"] = await self.stripe.save_payment_method(obj)
         await self._apply(account_id, plan, fields)
 
     async def _current(self, obj: dict[str, Any]) -> str | None:

@@ -84,7 +84,7 @@ async def _checkout(api: Api, tenant: Tenant, plan: str, subscription: str | Non
     await _deliver(api, "checkout.session.completed", {
         "id": started["checkout_session_id"], "object": "checkout.session",
         "mode": "subscription" if subscription else "setup", "customer": customer,
-        "subscription": subscription,
+        "subscription": subscription, "setup_intent": None if subscription else "seti_card",
         "metadata": {"account_id": tenant.account_id, "plan": plan,
                      "billing_cycle": "monthly"}})
     assert (await _subscription(api, tenant))["plan"] == plan
@@ -178,6 +178,9 @@ async def test_payg_usage_is_charged_once_per_period(
         assert time.monotonic() < deadline, await _invoices(mapi, tenant)
         await asyncio.sleep(0.3)
     [invoice] = past
+    # The card Checkout saved is the customer's default for invoices (Stripe charges it).
+    assert stripe_server.customers[customer]["invoice_settings"] == {
+        "default_payment_method": "pm_seti_card"}
     [charged] = await _charged(stripe_server, customer)
     assert charged["id"] == invoice["stripe_invoice_id"] and charged["status"] == "open"
     assert charged["metadata"] == {"account_id": tenant.account_id, "wavis_period": period,

@@ -77,6 +77,7 @@ class FakeStripe:
         return self.subscriptions.setdefault(sub_id, {
             "id": sub_id, "object": "subscription", "status": "active", "livemode": False,
             "cancel_at_period_end": False, "metadata": {},
+            "default_payment_method": f"pm_{sub_id}",
             "items": {"object": "list", "data": [{
                 "id": f"si_{sub_id}", "object": "subscription_item", "quantity": 1,
                 "price": {"id": f"price_{sub_id}", "object": "price", "unit_amount": 0,
@@ -116,6 +117,16 @@ class FakeStripe:
         if method == "POST" and path == "/v1/products":
             return 200, {"id": _new_id("prod"), "object": "product", "name": form.get("name"),
                          "metadata": form.get("metadata", {}), "livemode": False}
+        if method == "GET" and path.startswith("/v1/setup_intents/"):
+            intent_id = path.rsplit("/", 1)[1]
+            return 200, {"id": intent_id, "object": "setup_intent", "status": "succeeded",
+                         "payment_method": f"pm_{intent_id}", "livemode": False}
+        if method == "POST" and path.startswith("/v1/customers/"):
+            customer = self.customers.setdefault(path.rsplit("/", 1)[1], {
+                "id": path.rsplit("/", 1)[1], "object": "customer", "metadata": {},
+                "livemode": False})
+            customer["invoice_settings"] = form.get("invoice_settings", {})
+            return 200, customer
         if method == "GET" and path.startswith("/v1/subscriptions/"):
             return 200, self._subscription(path.rsplit("/", 1)[1])
         if method == "POST" and path.startswith("/v1/subscriptions/"):
@@ -136,6 +147,10 @@ class FakeStripe:
             self.invoice_items[item["id"]] = item
             return 200, item
         if method == "POST" and path == "/v1/invoices":
+            payer = (self.customers.get(form["customer"], {}).get("invoice_settings") or {})
+            if not payer.get("default_payment_method"):
+                return 400, {"error": {"type": "invalid_request_error", "message":
+                                       "The customer has no default payment method."}}
             invoice = {"id": _new_id("in"), "object": "invoice", "customer": form["customer"],
                        "status": "draft", "metadata": form.get("metadata", {}),
                        "collection_method": form.get("collection_method"),
