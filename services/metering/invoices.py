@@ -153,6 +153,13 @@ class Invoices:
             return candidate
         return str(await self.redis.hget(_periods(account_id), period))
 
+    async def closed(self, account_id: str, period: str) -> bool:
+        """Whether the month's invoice is final (a month that has not ended is final only
+        when pay as you go ended in it)."""
+        invoice_id = await self.redis.hget(_periods(account_id), period)
+        return bool(invoice_id) and bool(
+            await self.redis.hexists(invoice_key(str(invoice_id)), "doc"))
+
     async def sync(self, account: dict[str, str], plan: Plan, billing_cycle: str) -> None:
         """Make sure every month since the account opened has its invoice; finalize the
         months that are over."""

@@ -149,6 +149,13 @@ class Subscriptions:
                 "stripe_subscription_id": ""})
             return billing_pb2.SubscribeResponse(
                 subscription=await self.get(request.account_id))
+        if plan == "payg" and await self.invoices.closed(request.account_id,
+                                                         month_of(time.time())):
+            # This month was charged when pay as you go ended; its invoice is final.
+            _, next_month = month_bounds(month_of(time.time()))
+            raise WavisError("VALIDATION_ERROR", "Pay as you go ended this month and the "
+                             "month was invoiced; it can be taken again from "
+                             f"{rfc3339(next_month.timestamp())}.", {"field": "plan"})
         fee = plan_fee_cents(plan, cycle)
         customer = record.get("stripe_customer_id") or await self._customer(
             request.account_id, request.email)

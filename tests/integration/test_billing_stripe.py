@@ -213,3 +213,7 @@ async def test_payg_usage_is_charged_once_per_period(
     assert [c["amount_due"] for c in charges if c["id"] == current["stripe_invoice_id"]] == [200]
     await asyncio.sleep(2)
     assert len(await _charged(stripe_server, customer)) == 2
+    # That month is final: pay as you go can be taken again from the next one.
+    again = await mapi.post("/api/v1/billing/subscribe", headers=tenant.auth(ip=fresh_ip()),
+                            json={"plan": "payg", "email": "money@example.com"})
+    assert again.status == 400 and again.json["error"]["details"] == {"field": "plan"}
