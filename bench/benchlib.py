@@ -14,7 +14,7 @@ import aiohttp
 
 from wavis.core.grpc_client import open_channel
 from wavis.devstack.stack import Stack
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import accounts_pb2, accounts_pb2_grpc, usage_pb2, usage_pb2_grpc
 
 
 @contextmanager
@@ -33,8 +33,8 @@ def bench_stack(env: dict[str, str] | None = None) -> Iterator[Stack]:
 async def bench_account(stack: Stack, plan: str = "enterprise") -> tuple[str, dict[str, str]]:
     """A new account: its id and the Authorization header of its admin key."""
     async with open_channel(f"127.0.0.1:{stack.service_ports['metering']}") as channel:
-        account = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
-            metering_pb2.CreateAccountRequest(email="bench@example.com", plan=plan))
+        account = await accounts_pb2_grpc.AccountsServiceStub(channel).CreateAccount(
+            accounts_pb2.CreateAccountRequest(email="bench@example.com", plan=plan))
     return account.account.account_id, {"Authorization": f"Bearer {account.api_key}"}
 
 
@@ -73,18 +73,18 @@ async def grpc_floor_ms(calls: int = 1000) -> float:
 
     import grpc.aio
 
-    class Empty(metering_pb2_grpc.MeteringServiceServicer):
+    class Empty(usage_pb2_grpc.UsageServiceServicer):
         async def ReleaseUsage(self, request: Any, context: Any) -> Any:
-            return metering_pb2.ReleaseUsageResponse()
+            return usage_pb2.ReleaseUsageResponse()
 
     server = grpc.aio.server()
-    metering_pb2_grpc.add_MeteringServiceServicer_to_server(Empty(), server)
+    usage_pb2_grpc.add_UsageServiceServicer_to_server(Empty(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = metering_pb2_grpc.MeteringServiceStub(channel).ReleaseUsage
-            message = metering_pb2.ReleaseUsageRequest(account_id="a", op_id="o")
+            call = usage_pb2_grpc.UsageServiceStub(channel).ReleaseUsage
+            message = usage_pb2.ReleaseUsageRequest(account_id="a", op_id="o")
             samples = []
             for index in range(calls + 100):
                 started = time.perf_counter()

@@ -34,7 +34,7 @@ from benchlib import bench_account, bench_stack, ckks_key_and_ciphertexts, grpc_
 from wavis.core.grpc_client import open_channel
 from wavis.core.ids import new_id
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import billing_pb2, billing_pb2_grpc, usage_pb2, usage_pb2_grpc
 
 BLOCK = 100  # calls per block; blocks of the variants take turns
 # Accounts: (name, plan, what it shows). Each one's adds are timed with skip_metering and
@@ -88,13 +88,13 @@ class CapJustAbove:
     """A payg account kept one add below a hard budget cap: every add's reservation is
     answered before the add is evaluated (the headroom is never enough to overlap)."""
 
-    def __init__(self, metering: metering_pb2_grpc.MeteringServiceStub, account_id: str) -> None:
-        self.metering, self.account_id = metering, account_id
+    def __init__(self, billing: billing_pb2_grpc.BillingServiceStub, account_id: str) -> None:
+        self.billing, self.account_id = billing, account_id
         self.spent_fcu = 0
 
     async def raise_cap(self) -> None:
         self.spent_fcu += 1
-        await self.metering.SetBudget(metering_pb2.SetBudgetRequest(
+        await self.billing.SetBudget(billing_pb2.SetBudgetRequest(
             account_id=self.account_id, monthly_cap_usd=(self.spent_fcu + 0.5) * 0.000002,
             mode="hard"))
 
@@ -117,7 +117,7 @@ async def metering_rate(target: str, account_id: str, concurrency: int,
     done = 0
     call_latencies: list[float] = []
     async with open_channel(target) as channel:
-        stub = metering_pb2_grpc.MeteringServiceStub(channel)
+        stub = usage_pb2_grpc.UsageServiceStub(channel)
         deadline = time.perf_counter() + seconds
 
         async def worker() -> None:
@@ -125,7 +125,7 @@ async def metering_rate(target: str, account_id: str, concurrency: int,
             while time.perf_counter() < deadline:
                 op_id = f"op_bench{next(ids)}"
                 started = time.perf_counter()
-                reply = await stub.ReserveUsage(metering_pb2.ReserveUsageRequest(
+                reply = await stub.ReserveUsage(usage_pb2.ReserveUsageRequest(
                     account_id=account_id, op_id=op_id, operation="add", fcu=1, record=True))
                 assert reply.recorded
                 call_latencies.append(time.perf_counter() - started)
@@ -164,7 +164,7 @@ async def main() -> None:
                                    args.requests // 2)
         async with open_channel(target) as metering_channel, open_channel(
                 f"127.0.0.1:{stack.service_ports['ckks_compute']}") as channel:
-            at_limit = CapJustAbove(metering_pb2_grpc.MeteringServiceStub(metering_channel),
+            at_limit = CapJustAbove(billing_pb2_grpc.BillingServiceStub(metering_channel),
                                     accounts["at a hard cap"][0])
             variants = [
                 Variant(f"{name}, {'metered' if metered else 'skip_metering'}",

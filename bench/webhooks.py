@@ -27,7 +27,7 @@ from wavis.core.events import EventPublisher
 from wavis.core.grpc_client import open_channel
 from wavis.core.ids import new_id
 from wavis.devstack.stack import Stack
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import accounts_pb2, accounts_pb2_grpc
 
 
 class Receiver:
@@ -112,8 +112,8 @@ async def main(args: argparse.Namespace) -> None:
         publisher = EventPublisher(f"127.0.0.1:{stack.service_ports['webhooks']}")
         try:
             async with open_channel(f"127.0.0.1:{stack.service_ports['metering']}") as channel:
-                account = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
-                    metering_pb2.CreateAccountRequest(email="bench@example.com", plan="scale",
+                account = await accounts_pb2_grpc.AccountsServiceStub(channel).CreateAccount(
+                    accounts_pb2.CreateAccountRequest(email="bench@example.com", plan="scale",
                                                       environment="live"))
             async with aiohttp.ClientSession() as session, session.post(
                     f"{stack.gateway_url}/api/v1/webhooks", json={"url": url},

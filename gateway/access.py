@@ -1,5 +1,6 @@
 """Middlewares deciding who may do what: authentication (with brute-force lockout and
-roles), then rate limits and the trial operation allowance."""
+roles), then rate limits, and (after idempotent replays are answered) the trial operation
+allowance."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from gateway.auth import caller_from, presented_key, usable_prefix
 from gateway.client_ip import client_ip
 from gateway.endpoints import Endpoint
 from gateway.rate_limits import account_windows
-from gateway.usage import OPERATION_COUNTED, PENDING_CHARGES, settle
+from gateway.usage import PENDING_CHARGES, settle
 from wavis.core.errors import WavisError, error_from_rpc
-from wavis.core.request_context import timed
+from wavis.core.request_context import current_environment, timed
 from wavis.core.roles import role_allows
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import accounts_pb2, usage_pb2
 
 # Brute-force locks still to check for a caller authenticated from the cache: the rate-limit
 # script checks them in the same Redis round trip.
@@ -60,8 +61,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise WavisError("UNAUTHORIZED", "Send your API key as Authorization: Bearer <key>.")
     if caller is None:
         try:
-            reply = await app[state.SERVICES].metering.Authenticate(
-                metering_pb2.AuthenticateRequest(api_key=api_key))
+            reply = await app[state.SERVICES].accounts.Authenticate(
+                accounts_pb2.AuthenticateRequest(api_key=api_key))
         except grpc.RpcError as exc:
             error = error_from_rpc(exc)
             if error.code == "UNAUTHORIZED":
@@ -74,7 +75,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise WavisError("FORBIDDEN", f"This endpoint needs the {endpoint.min_role} role or "
                          f"higher; this key is {caller.role}.")
     request[state.CALLER] = caller
-    return await handler(request)
+    # Calls to the services made for this request carry the key's mode (test-mode usage is
+    # recorded apart: docs/decisions/0067-test-mode-is-separate-state.md).
+    token = current_environment.set(caller.environment)
+    try:
+        return await handler(request)
+    finally:
+        current_environment.reset(token)
 
 
 @web.middleware
@@ -94,17 +101,8 @@ async def limits_middleware(request: web.Request, handler: Handler) -> web.Strea
     request[state.RESPONSE_HEADERS] = verdict.headers
     if not verdict.allowed:
         raise _too_many(verdict.retry_after)
-    endpoint = endpoint_of(request)
     # FCU charges the handler reserves (gateway/usage.py) are settled once its answer is known.
     request[PENDING_CHARGES] = []
-    # A limited account (a trial) spends one operation per call; refused or failed calls
-    # give it back.
-    counted = bool(endpoint is not None and endpoint.operation and limits.operations_limit)
-    metering = app[state.SERVICES].metering
-    if counted:
-        await metering.ReserveOperations(metering_pb2.ReserveOperationsRequest(
-            account_id=caller.account_id, count=1))
-        request[OPERATION_COUNTED] = True
     status = None
     try:
         response = await handler(request)
@@ -112,6 +110,27 @@ async def limits_middleware(request: web.Request, handler: Handler) -> web.Strea
         return response
     finally:
         await settle(request, status)
-        if counted and (status is None or status >= 400):
-            await metering.ReleaseOperations(metering_pb2.ReleaseOperationsRequest(
+
+
+@web.middleware
+async def operations_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A limited account (a trial) spends one operation per call; refused or failed calls
+    give it back. After the idempotency middleware: a replayed answer ran nothing and costs
+    nothing."""
+    caller = request.get(state.CALLER)
+    endpoint = endpoint_of(request)
+    if (caller is None or endpoint is None or not endpoint.operation
+            or not caller.limits.operations_limit):
+        return await handler(request)
+    metering = request.app[state.SERVICES].usage
+    await metering.ReserveOperations(usage_pb2.ReserveOperationsRequest(
+        account_id=caller.account_id, count=1))
+    status = None
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        if status is None or status >= 400:
+            await metering.ReleaseOperations(usage_pb2.ReleaseOperationsRequest(
                 account_id=caller.account_id, count=1))

@@ -75,7 +75,7 @@ def create_app(settings: GatewaySettings,
             settings.auth_failures_per_key, settings.auth_failures_per_ip,
             settings.auth_failure_window_seconds, settings.auth_lockout_seconds))
         app[state.RATE_LIMITER] = RateLimiter(redis)
-        watchers = [asyncio.create_task(watch_revocations(app[state.SERVICES].metering,
+        watchers = [asyncio.create_task(watch_revocations(app[state.SERVICES].accounts,
                                                           app[state.AUTH_CACHE])),
                     asyncio.create_task(app[state.MAINTENANCE].follow(redis))]
         yield

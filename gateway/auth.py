@@ -14,7 +14,7 @@ import grpc
 
 from wavis.core.api_keys import key_prefix
 from wavis.core.timefmt import parse_rfc3339
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import accounts_pb2, accounts_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class Caller:
     role: str
     environment: str
     plan: str
-    limits: metering_pb2.PlanLimits
+    limits: accounts_pb2.PlanLimits
     expires_at: float | None  # epoch seconds, for keys that expire
 
 
@@ -48,7 +48,7 @@ def usable_prefix(api_key: str) -> str | None:
     return key_prefix(api_key) if api_key.startswith("wvs_") and len(api_key) >= 16 else None
 
 
-def caller_from(reply: metering_pb2.AuthenticateResponse) -> Caller:
+def caller_from(reply: accounts_pb2.AuthenticateResponse) -> Caller:
     expires = reply.key.expires_at
     return Caller(
         account_id=reply.account.account_id, key_prefix=reply.key.prefix, role=reply.key.role,
@@ -94,13 +94,13 @@ class AuthCache:
         self._entries.clear()
 
 
-async def watch_revocations(metering: metering_pb2_grpc.MeteringServiceStub,
+async def watch_revocations(metering: accounts_pb2_grpc.AccountsServiceStub,
                             cache: AuthCache) -> None:
     """Follow the metering service's revocation stream for as long as the gateway runs."""
     backoff = 0.2
     while True:
         try:
-            stream = metering.WatchRevocations(metering_pb2.WatchRevocationsRequest())
+            stream = metering.WatchRevocations(accounts_pb2.WatchRevocationsRequest())
             async for event in stream:
                 if not event.prefix:  # (re)started: anything may have been missed
                     cache.clear()

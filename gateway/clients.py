@@ -12,7 +12,12 @@ from wavis.core.grpc_client import open_channel
 from wavis.core.mesh import SERVICES, MeshService
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
 from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import (
+    accounts_pb2,
+    accounts_pb2_grpc,
+    billing_pb2_grpc,
+    usage_pb2_grpc,
+)
 from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2, tfhe_eval_pb2_grpc
 from wavis.generated.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 
@@ -21,7 +26,7 @@ _DESCRIBE_REQUEST: dict[str, Any] = {
     "keys": keys_pb2.DescribeRequest,
     "tfhe_eval": tfhe_eval_pb2.DescribeRequest,
     "ckks_compute": ckks_compute_pb2.DescribeRequest,
-    "metering": metering_pb2.DescribeRequest,
+    "metering": accounts_pb2.DescribeRequest,
     "webhooks": webhooks_pb2.DescribeRequest,
 }
 
@@ -40,7 +45,10 @@ class ServiceClients:
         self.tfhe_eval = tfhe_eval_pb2_grpc.TfheEvalServiceStub(self.channels["tfhe_eval"])
         self.ckks_compute = ckks_compute_pb2_grpc.CkksComputeServiceStub(
             self.channels["ckks_compute"])
-        self.metering = metering_pb2_grpc.MeteringServiceStub(self.channels["metering"])
+        # The metering service answers three APIs on one channel (decision 0070).
+        self.accounts = accounts_pb2_grpc.AccountsServiceStub(self.channels["metering"])
+        self.usage = usage_pb2_grpc.UsageServiceStub(self.channels["metering"])
+        self.billing = billing_pb2_grpc.BillingServiceStub(self.channels["metering"])
         self.webhooks = webhooks_pb2_grpc.WebhooksServiceStub(self.channels["webhooks"])
 
     async def check_health(self, service: MeshService, timeout: float) -> int:
@@ -51,7 +59,7 @@ class ServiceClients:
         return int(response.status)
 
     async def describe(self, service: MeshService, timeout: float) -> Any:
-        stub = getattr(self, service.key)
+        stub = self.accounts if service.key == "metering" else getattr(self, service.key)
         return await stub.Describe(_DESCRIBE_REQUEST[service.key](), timeout=timeout)
 
     async def close(self) -> None:

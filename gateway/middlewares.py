@@ -16,7 +16,7 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from gateway import state
-from gateway.access import auth_middleware, limits_middleware
+from gateway.access import auth_middleware, limits_middleware, operations_middleware
 from gateway.endpoints import API_PREFIX
 from gateway.errors import error_response, render_exception
 from gateway.idempotency import IDEMPOTENCY_KEY_HEADER, idempotency_middleware
@@ -152,4 +152,5 @@ MIDDLEWARES = (
     auth_middleware,
     limits_middleware,
     idempotency_middleware,
+    operations_middleware,
 )

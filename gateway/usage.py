@@ -24,19 +24,12 @@ from wavis.core.usage_meter import Charge, UsageMeter, in_background
 
 T = TypeVar("T")
 
-# Set by the limits middleware when it already counted this request against the account's
-# operation allowance (trial accounts), so a reservation does not count it twice.
-OPERATION_COUNTED = web.RequestKey("operation_counted", bool)
 # (account id, charge) taken during the request: released by settle() if its answer fails.
 PENDING_CHARGES = web.RequestKey("pending_charges", list)
 
 
 def meter_of(request: web.Request) -> UsageMeter:
-    return UsageMeter(request.app[state.SERVICES].metering)
-
-
-def already_counted(request: web.Request) -> bool:
-    return bool(request.get(OPERATION_COUNTED))
+    return UsageMeter(request.app[state.SERVICES].usage)
 
 
 def charged(request: web.Request, account_id: str, charge: Charge) -> Charge:

@@ -5,11 +5,11 @@ The service describes itself through server reflection (grpc.reflection.v1alpha)
 no generated code: only grpcio, grpcio-reflection and protobuf.
 
     .venv/bin/python scripts/grpc_call.py 127.0.0.1:50054                  # list services
-    .venv/bin/python scripts/grpc_call.py 127.0.0.1:50054 wavis.metering.v1.MeteringService
+    .venv/bin/python scripts/grpc_call.py 127.0.0.1:50054 wavis.metering.v1.AccountsService
     .venv/bin/python scripts/grpc_call.py 127.0.0.1:50054 \\
-        wavis.metering.v1.MeteringService/Describe '{}'
+        wavis.metering.v1.AccountsService/Describe '{}'
     echo '{"limit": 5}' | .venv/bin/python scripts/grpc_call.py 127.0.0.1:50054 \\
-        wavis.metering.v1.MeteringService/ListAccounts -
+        wavis.metering.v1.AccountsService/ListAccounts -
 
 The service credential goes with every call as `authorization: Bearer <token>`: --token, else
 WAVIS_SERVICE_TOKEN, else <WAVIS_DATA_DIR or var>/secrets/service_token (where `make run`
@@ -68,7 +68,7 @@ def split_method(name: str) -> tuple[str, str]:
         service, _, method = name.rpartition(".")
     if not service or not method:
         raise SystemExit(f"grpc_call: {name!r} is not a full method name like "
-                         "wavis.metering.v1.MeteringService/Describe")
+                         "wavis.metering.v1.AccountsService/Describe")
     return service, method
 
 

@@ -11,12 +11,12 @@ from gateway.body import read_body
 from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
 from gateway.listing import paged_list
 from wavis.core.roles import ADMIN, READ
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import accounts_pb2
 
 LIST_NAME = "api_keys"
 
 
-def key_json(key: metering_pb2.ApiKey) -> dict[str, Any]:
+def key_json(key: accounts_pb2.ApiKey) -> dict[str, Any]:
     return {"prefix": key.prefix, "name": key.name, "role": key.role,
             "environment": key.environment, "created_at": key.created_at,
             "last_used_at": key.last_used_at or None, "expires_at": key.expires_at or None}
@@ -25,29 +25,29 @@ def key_json(key: metering_pb2.ApiKey) -> dict[str, Any]:
 async def create_api_key(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     body = await read_body(request)
-    reply = await request.app[state.SERVICES].metering.CreateApiKey(
-        metering_pb2.CreateApiKeyRequest(account_id=caller.account_id,
+    reply = await request.app[state.SERVICES].accounts.CreateApiKey(
+        accounts_pb2.CreateApiKeyRequest(account_id=caller.account_id,
                                          name=body.get("name", ""), role=body["role"],
                                          environment=body["environment"]))
     return web.json_response({"api_key": reply.api_key, **key_json(reply.key)}, status=201)
 
 
 async def list_api_keys(request: web.Request) -> web.Response:
-    return await paged_list(request, LIST_NAME, request.app[state.SERVICES].metering.ListApiKeys,
-                            metering_pb2.ListApiKeysRequest, "keys", key_json)
+    return await paged_list(request, LIST_NAME, request.app[state.SERVICES].accounts.ListApiKeys,
+                            accounts_pb2.ListApiKeysRequest, "keys", key_json)
 
 
 async def revoke_api_key(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    await request.app[state.SERVICES].metering.RevokeApiKey(metering_pb2.RevokeApiKeyRequest(
+    await request.app[state.SERVICES].accounts.RevokeApiKey(accounts_pb2.RevokeApiKeyRequest(
         account_id=caller.account_id, prefix=request.match_info["prefix"]))
     return web.Response(status=204)
 
 
 async def rotate_api_key(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    reply = await request.app[state.SERVICES].metering.RotateApiKey(
-        metering_pb2.RotateApiKeyRequest(account_id=caller.account_id,
+    reply = await request.app[state.SERVICES].accounts.RotateApiKey(
+        accounts_pb2.RotateApiKeyRequest(account_id=caller.account_id,
                                          prefix=caller.key_prefix))
     return web.json_response({
         "new_api_key": reply.api_key, "new_key_prefix": reply.key.prefix,

@@ -3,6 +3,7 @@ Stripe webhook. The numbers and Stripe calls live in the metering service."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +14,7 @@ from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
 from gateway.listing import paged_list
 from gateway.schemas import register_schemas
 from wavis.core.roles import ADMIN, READ
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import billing_pb2, usage_pb2
 
 LIST_NAME = "invoices"
 _TS = {"type": "string", "format": "date-time", "examples": ["2026-11-01T00:00:00Z"]}
@@ -25,7 +26,7 @@ _SUBSCRIPTION = {
     "type": "object",
     "required": ["plan", "status", "billing_cycle", "email", "current_period_start",
                  "current_period_end", "stripe_customer_id", "stripe_subscription_id",
-                 "cancelled_at", "pending_plan"],
+                 "cancelled_at", "pending_plan", "pending_plan_effective_at"],
     "properties": {
         "plan": {"enum": ["trial", "free", "payg", "starter", "pro", "scale", "enterprise"]},
         "status": {"enum": ["active", "trial", "cancelled", "past_due", "unpaid"]},
@@ -35,7 +36,10 @@ _SUBSCRIPTION = {
         "stripe_customer_id": _NULL_STR, "stripe_subscription_id": _NULL_STR,
         "cancelled_at": _NULL_TS,
         "pending_plan": {**_NULL_STR, "description": "Plan of a Checkout session not "
-                                                    "completed yet."},
+                                                    "completed yet, or of a downgrade at the "
+                                                    "end of the period."},
+        "pending_plan_effective_at": {**_NULL_TS, "description": "When a downgrade applies "
+                                                                "(the period's end)."},
     },
 }
 _LINE = {
@@ -173,17 +177,18 @@ def _or_none(value: str) -> str | None:
     return value or None
 
 
-def subscription_json(sub: metering_pb2.Subscription) -> dict[str, Any]:
+def subscription_json(sub: billing_pb2.Subscription) -> dict[str, Any]:
     return {"plan": sub.plan, "status": sub.status, "billing_cycle": sub.billing_cycle,
             "email": sub.email, "current_period_start": sub.current_period_start,
             "current_period_end": sub.current_period_end,
             "stripe_customer_id": _or_none(sub.stripe_customer_id),
             "stripe_subscription_id": _or_none(sub.stripe_subscription_id),
             "cancelled_at": _or_none(sub.cancelled_at),
-            "pending_plan": _or_none(sub.pending_plan)}
+            "pending_plan": _or_none(sub.pending_plan),
+            "pending_plan_effective_at": _or_none(sub.pending_plan_effective_at)}
 
 
-def invoice_json(invoice: metering_pb2.Invoice) -> dict[str, Any]:
+def invoice_json(invoice: billing_pb2.Invoice) -> dict[str, Any]:
     return {
         "invoice_id": invoice.invoice_id, "period": invoice.period, "status": invoice.status,
         "currency": invoice.currency, "plan": invoice.plan,
@@ -198,7 +203,7 @@ def invoice_json(invoice: metering_pb2.Invoice) -> dict[str, Any]:
         "stripe_invoice_id": _or_none(invoice.stripe_invoice_id)}
 
 
-def budget_json(budget: metering_pb2.Budget) -> dict[str, Any]:
+def budget_json(budget: billing_pb2.Budget) -> dict[str, Any]:
     cap = budget.monthly_cap_usd or None
     return {"monthly_cap_usd": cap, "mode": budget.mode or None, "spent_usd": budget.spent_usd,
             "remaining_usd": round(max(0.0, cap - budget.spent_usd), 8) if cap else None,
@@ -208,7 +213,7 @@ def budget_json(budget: metering_pb2.Budget) -> dict[str, Any]:
 async def subscribe(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     body = await read_body(request)
-    reply = await request.app[state.SERVICES].metering.Subscribe(metering_pb2.SubscribeRequest(
+    reply = await request.app[state.SERVICES].billing.Subscribe(billing_pb2.SubscribeRequest(
         account_id=caller.account_id, plan=body["plan"], email=body["email"],
         billing_cycle=body.get("billing_cycle", "monthly"), environment=caller.environment))
     subscription = subscription_json(reply.subscription)
@@ -221,51 +226,58 @@ async def subscribe(request: web.Request) -> web.Response:
 
 async def get_subscription(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    reply = await request.app[state.SERVICES].metering.GetSubscription(
-        metering_pb2.GetSubscriptionRequest(account_id=caller.account_id))
+    reply = await request.app[state.SERVICES].billing.GetSubscription(
+        billing_pb2.GetSubscriptionRequest(account_id=caller.account_id,
+                                            environment=caller.environment))
     return web.json_response(subscription_json(reply.subscription))
 
 
 async def cancel_subscription(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    reply = await request.app[state.SERVICES].metering.CancelSubscription(
-        metering_pb2.CancelSubscriptionRequest(account_id=caller.account_id,
+    reply = await request.app[state.SERVICES].billing.CancelSubscription(
+        billing_pb2.CancelSubscriptionRequest(account_id=caller.account_id,
                                                environment=caller.environment))
     return web.json_response(subscription_json(reply.subscription))
 
 
 async def list_invoices(request: web.Request) -> web.Response:
-    return await paged_list(request, LIST_NAME, request.app[state.SERVICES].metering.ListInvoices,
-                            metering_pb2.ListInvoicesRequest, "invoices", invoice_json)
+    # Each key's mode has invoices of its own.
+    in_mode = partial(billing_pb2.ListInvoicesRequest,
+                      environment=request[state.CALLER].environment)
+    return await paged_list(request, LIST_NAME, request.app[state.SERVICES].billing.ListInvoices,
+                            in_mode, "invoices", invoice_json)
 
 
 async def get_invoice(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    reply = await request.app[state.SERVICES].metering.GetInvoice(metering_pb2.GetInvoiceRequest(
-        account_id=caller.account_id, invoice_id=request.match_info["invoice_id"]))
+    reply = await request.app[state.SERVICES].billing.GetInvoice(billing_pb2.GetInvoiceRequest(
+        account_id=caller.account_id, invoice_id=request.match_info["invoice_id"],
+        environment=caller.environment))
     return web.json_response(invoice_json(reply.invoice))
 
 
 async def set_budget(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     body = await read_body(request)
-    reply = await request.app[state.SERVICES].metering.SetBudget(metering_pb2.SetBudgetRequest(
+    reply = await request.app[state.SERVICES].billing.SetBudget(billing_pb2.SetBudgetRequest(
         account_id=caller.account_id, monthly_cap_usd=float(body["monthly_cap_usd"]),
-        mode=body["mode"]))
+        mode=body["mode"], environment=caller.environment))
     return web.json_response(budget_json(reply.budget))
 
 
 async def get_budget(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    reply = await request.app[state.SERVICES].metering.GetBudget(
-        metering_pb2.GetBudgetRequest(account_id=caller.account_id))
+    reply = await request.app[state.SERVICES].billing.GetBudget(
+        billing_pb2.GetBudgetRequest(account_id=caller.account_id,
+                                      environment=caller.environment))
     return web.json_response(budget_json(reply.budget))
 
 
 async def get_usage(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    reply = await request.app[state.SERVICES].metering.GetUsage(metering_pb2.GetUsageRequest(
-        account_id=caller.account_id, period=request.query.get("period", "")))
+    reply = await request.app[state.SERVICES].usage.GetUsage(usage_pb2.GetUsageRequest(
+        account_id=caller.account_id, period=request.query.get("period", ""),
+        environment=caller.environment))
     return web.json_response({
         "period": reply.period, "total_fcu": reply.total_fcu,
         "total_cost_usd": reply.total_cost_usd, "total_cost_jpy": reply.total_cost_jpy,
@@ -278,8 +290,9 @@ async def get_usage(request: web.Request) -> web.Response:
 
 async def get_balance(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    b = await request.app[state.SERVICES].metering.GetBalance(
-        metering_pb2.GetBalanceRequest(account_id=caller.account_id))
+    b = await request.app[state.SERVICES].usage.GetBalance(
+        usage_pb2.GetBalanceRequest(account_id=caller.account_id,
+                                       environment=caller.environment))
     limited = not b.unlimited
     return web.json_response({
         "plan": b.plan, "unlimited": b.unlimited,
@@ -298,8 +311,8 @@ async def get_balance(request: web.Request) -> web.Response:
 
 async def stripe_webhook(request: web.Request) -> web.Response:
     payload = await request.read()
-    reply = await request.app[state.SERVICES].metering.HandleStripeWebhook(
-        metering_pb2.HandleStripeWebhookRequest(
+    reply = await request.app[state.SERVICES].billing.HandleStripeWebhook(
+        billing_pb2.HandleStripeWebhookRequest(
             payload=payload, signature=request.headers.get("Stripe-Signature", "")))
     return web.json_response({"received": True, "event_id": reply.event_id, "type": reply.type,
                               "duplicate": reply.duplicate})
@@ -313,8 +326,11 @@ ENDPOINTS = (
                          "session to complete.", "SubscribeResult"), 502: _502},
              min_role=ADMIN, request_schema="SubscribeRequest",
              description="Paid plans with a live key go through Stripe Checkout; the plan "
-                         "applies when Stripe reports the session completed. wvs_test_ keys "
-                         "never reach Stripe: the plan applies at once."),
+                         "applies when Stripe reports the session completed. With a Stripe "
+                         "subscription already, that one subscription changes: an upgrade "
+                         "at once (prorated), a downgrade at the end of the period "
+                         "(pending_plan). wvs_test_ keys change a simulated test-mode "
+                         "subscription only, never through Stripe."),
     Endpoint("GET", "/billing/subscription", get_subscription, "The account's subscription",
              _TAG, {200: Reply("The subscription.", "Subscription")}, min_role=READ),
     Endpoint("DELETE", "/billing/subscription", cancel_subscription, "Cancel the subscription",

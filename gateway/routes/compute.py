@@ -20,7 +20,7 @@ from gateway.response_headers import (
     security_warning,
 )
 from gateway.schemas import register_schemas
-from gateway.usage import already_counted, charged, metered_call
+from gateway.usage import charged, metered_call
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
 from wavis.core.pricing import CKKS_FCU
@@ -77,8 +77,7 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
         rotation_steps=body.get("rotation_steps", 0),
         matrix=[pb.MatrixRow(values=row) for row in body.get("matrix", [])],
         return_ciphertext=body.get("return_ciphertext", False),
-        run_async=body.get("async", False) or operation == "bootstrap", op_id=op_id,
-        operation_already_counted=already_counted(request))
+        run_async=body.get("async", False) or operation == "bootstrap", op_id=op_id)
     # ckks-compute reserves the FCU while it loads the operands (and, with headroom before the
     # account's limits, while it evaluates; a refusal answers 402 with no result) and
     # records it (sync) or settles it when the queued op ends (async).
@@ -213,7 +212,9 @@ ENDPOINTS = (
              operation=True),
     Endpoint("GET", "/compute/{op_id}", get_operation, "Poll an operation", "Compute",
              {200: Reply("Its status; the result fields once completed.", "ComputeStatus",
-                         _NOISE_HEADERS)}, min_role=WRITE),
+                         _NOISE_HEADERS)}, min_role=TRIAL,
+             description="A trial key polls the operations it started. An operation whose "
+                         "replica stopped fails with WORKER_LOST within 30 s (not billed)."),
     Endpoint("DELETE", "/compute/{op_id}", cancel_operation, "Cancel an operation", "Compute",
              {200: Reply("Cancelled (or its final status).", "ComputeStatus")},
              min_role=WRITE, description="Best effort; a cancelled operation is not billed."),

@@ -15,7 +15,7 @@ from gateway import state
 from gateway.endpoints import Endpoint, Reply
 from wavis.core.errors import WavisError
 from wavis.core.mesh import SERVICES, MeshService
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import billing_pb2
 
 # The ciphertext cache is flagged in /health once this full.
 CACHE_WARNING_PCT = 80.0
@@ -83,8 +83,8 @@ async def probe_stripe(app: web.Application) -> Probe | None:
         return None
     started = time.perf_counter()
     try:
-        reply = await app[state.SERVICES].metering.CheckStripe(
-            metering_pb2.CheckStripeRequest(), timeout=settings.health_probe_timeout_seconds)
+        reply = await app[state.SERVICES].billing.CheckStripe(
+            billing_pb2.CheckStripeRequest(), timeout=settings.health_probe_timeout_seconds)
     except Exception as exc:
         return Probe("stripe", False, _elapsed_ms(started), _reason(exc))
     return Probe("stripe", reply.reachable, _elapsed_ms(started), reply.error or None)

@@ -1,4 +1,5 @@
-"""Trial keys: POST /onboarding/temp-key and DELETE /onboarding/temp-key/{key_prefix}."""
+"""Trial keys: POST /onboarding/temp-key and DELETE /onboarding/temp-key/{key_prefix} (by the
+key's holder)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from aiohttp import web
 
 from gateway import state
 from gateway.access import caller_ip
+from gateway.auth import presented_key
 from gateway.endpoints import Endpoint, Reply
 from gateway.rate_limits import Window
 from wavis.core.api_keys import PREFIX_LENGTH
 from wavis.core.errors import WavisError
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.core.roles import TRIAL
+from wavis.generated.metering.v1 import accounts_pb2
 
 
 async def create_temp_key(request: web.Request) -> web.Response:
@@ -25,8 +28,8 @@ async def create_temp_key(request: web.Request) -> web.Response:
         app[state.SETTINGS].temp_keys_per_ip_per_minute, (minute + 1) * 60)], now)
     if not verdict.allowed:
         raise WavisError("RATE_LIMITED", details={"retry_after": verdict.retry_after})
-    reply = await app[state.SERVICES].metering.CreateTrialAccount(
-        metering_pb2.CreateTrialAccountRequest(client_ip=ip))
+    reply = await app[state.SERVICES].accounts.CreateTrialAccount(
+        accounts_pb2.CreateTrialAccountRequest(client_ip=ip))
     return web.json_response({
         "api_key": reply.api_key,
         "key_prefix": reply.key.prefix,
@@ -39,8 +42,11 @@ async def create_temp_key(request: web.Request) -> web.Response:
 
 
 async def revoke_temp_key(request: web.Request) -> web.Response:
-    await request.app[state.SERVICES].metering.RevokeTrialKey(
-        metering_pb2.RevokeTrialKeyRequest(key_prefix=request.match_info["key_prefix"]))
+    # The prefix shows in listings and logs: only the key's holder (its bearer) revokes it.
+    await request.app[state.SERVICES].accounts.RevokeTrialKey(
+        accounts_pb2.RevokeTrialKeyRequest(
+            key_prefix=request.match_info["key_prefix"],
+            api_key=presented_key(request.headers.get("Authorization")) or ""))
     return web.Response(status=204)
 
 
@@ -49,6 +55,9 @@ ENDPOINTS = (
              "Onboarding", {200: Reply("A trial key: 30 minutes, 10 operations.", "TempKey")},
              description="No body, no auth. 5 per client IP per minute."),
     Endpoint("DELETE", "/onboarding/temp-key/{key_prefix}", revoke_temp_key,
-             "Revoke a trial key", "Onboarding", {204: Reply("Revoked.")},
-             description=f"key_prefix: at least the key's first {PREFIX_LENGTH} characters."),
+             "Revoke a trial key", "Onboarding", {204: Reply("Revoked.")}, min_role=TRIAL,
+             description="Called with the trial key itself as the bearer; key_prefix: at "
+                         "least its first "
+                         f"{PREFIX_LENGTH} characters. Another key, or the prefix "
+                         "alone, revokes nothing (404, 401)."),
 )

@@ -19,7 +19,7 @@ from gateway.body import read_body
 from gateway.endpoints import Endpoint, Reply
 from gateway.response_headers import LOCATION, SECURITY_WARNING, security_warning
 from gateway.schemas import register_schemas
-from gateway.usage import already_counted, charged, metered_call
+from gateway.usage import charged, metered_call
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
 from wavis.core.limits import (
@@ -198,8 +198,7 @@ async def evaluate_gate(request: web.Request) -> web.Response:
     op = body["op"]
     account_id, op_id = request[state.CALLER].account_id, new_id("op")
     message = pb.EvaluateGateRequest(account_id=account_id, session_id=body["session_id"],
-                                     gate=_gate_message(body, None), op_id=op_id,
-                                     operation_already_counted=already_counted(request))
+                                     gate=_gate_message(body, None), op_id=op_id)
     # tfhe-eval reserves the FCU while it loads the session (and, with headroom before the
     # account's limits, while the gate runs); a refusal answers 402 with no result.
     reply = await metered_call(request, account_id, op_id, request.app[
@@ -223,8 +222,7 @@ async def evaluate_batch(request: web.Request) -> web.Response:
     del body
     account_id, op_id = request[state.CALLER].account_id, new_id("op")
     message = pb.EvaluateBatchRequest(account_id=account_id, session_id=session_id,
-                                      gates=gates, op_id=op_id,
-                                      operation_already_counted=already_counted(request))
+                                      gates=gates, op_id=op_id)
     results: list[str] = []
     last = pb.EvaluateBatchResponse()
 

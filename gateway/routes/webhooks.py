@@ -13,7 +13,7 @@ from gateway.body import read_body
 from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
 from gateway.listing import paged_list
 from gateway.schemas import register_schemas
-from wavis.core.events import EVENT_TYPES
+from wavis.core.event_schemas import EVENT_SCHEMAS, EVENT_TYPES, event_schema
 from wavis.core.roles import READ, WRITE
 from wavis.core.webhook_signing import (
     EVENT_ID_HEADER,
@@ -138,43 +138,9 @@ _EVENTS = {"type": "array", "items": {"type": "string", "enum": list(EVENT_TYPES
            "maxItems": len(EVENT_TYPES),
            "description": "Event types to receive; empty or absent = all. `test` events go "
                           "to every enabled endpoint."}
-_STR, _INT, _NUM = {"type": "string"}, {"type": "integer"}, {"type": "number"}
-_PERIOD = {"type": "string", "examples": ["2026-11"], "description": "Billing month, UTC."}
-_INVOICE = ({"invoice_id": _STR, "period": _PERIOD, "total_usd": _NUM, "status": _STR},
-            "An invoice changed state.")
-# Event type -> (data properties, all required; when it fires).
-EVENT_DATA: dict[str, tuple[dict[str, Any], str]] = {
-    "compute_complete": ({"op_id": _STR, "operation": _STR, "key_id": _STR,
-                          "result_ciphertext_id": _STR, "cost_units": _NUM, "cost_usd": _NUM},
-                         "An asynchronous CKKS operation finished."),
-    "compute_failed": ({"op_id": _STR, "operation": _STR, "key_id": _STR,
-                        "error": {"type": "object", "required": ["code", "message"],
-                                  "properties": {"code": _STR, "message": _STR}}},
-                       "An asynchronous CKKS operation failed."),
-    "usage_alert": ({"period": _PERIOD, "threshold_pct": {"enum": [50, 80, 100]},
-                     "used_fcu": _NUM, "included_fcu": _NUM},
-                    "Monthly FCU use crossed 50, 80 or 100 % of the plan's allowance."),
-    "limit_reached": ({"period": _PERIOD, "used_fcu": _NUM, "included_fcu": _NUM},
-                      "The plan's monthly FCU allowance is used up."),
-    "budget_alert": ({"period": _PERIOD, "mode": _STR, "cap_usd": _NUM, "spent_usd": _NUM},
-                     "Spending reached the account's budget (soft alert or hard cap)."),
-    "key_created": ({"key_id": _STR, "scheme": {"enum": ["ckks", "tfhe"]},
-                     "mode": {"enum": ["server", "blind"]}},
-                    "An FHE key became ready (generated or uploaded)."),
-    "key_deleted": ({"key_id": _STR}, "An FHE key was deleted."),
-    "key_rotated": ({"old_key_prefix": _STR, "new_key_prefix": _STR,
-                     "grace_period_ends_at": _TIMESTAMP},
-                    "An API key was rotated; the old one works until the grace period ends."),
-    "invoice_created": _INVOICE,
-    "invoice_paid": _INVOICE,
-    "invoice_failed": _INVOICE,
-    "test": ({"message": _STR}, "Sent by POST /webhooks/test."),
-}
-assert set(EVENT_DATA) == set(EVENT_TYPES)
-
 EVENT_TABLE = "\n".join(
-    f"| `{name}` | {', '.join(f'`{field}`' for field in fields)} | {when} |"
-    for name, (fields, when) in EVENT_DATA.items())
+    f"| `{name}` | {', '.join(f'`{field}`' for field in schema.properties)} | {schema.when} |"
+    for name, schema in EVENT_SCHEMAS.items())
 DELIVERY_DESCRIPTION = (
     "Each event is POSTed to every subscribed endpoint as `WebhookEvent` JSON with headers "
     f"`{EVENT_ID_HEADER}` (the same on every retry), `{TIMESTAMP_HEADER}` (Unix seconds) and "
@@ -184,15 +150,6 @@ DELIVERY_DESCRIPTION = (
     "retried with exponential backoff and full jitter for up to 24 h, across restarts. An "
     "endpoint failing for 3 days is disabled (`enabled: false`, `disabled_reason`).\n\n"
     "| type | data fields | when |\n|---|---|---|\n" + EVENT_TABLE)
-
-
-def _event_schema(name: str, fields: dict[str, Any], when: str) -> dict[str, Any]:
-    return {"type": "object", "description": when,
-            "required": ["id", "type", "created_at", "data"],
-            "properties": {"id": {"type": "string", "pattern": "^evt_"},
-                           "type": {"const": name}, "created_at": _TIMESTAMP,
-                           "data": {"type": "object", "required": list(fields),
-                                    "properties": fields}}}
 
 
 _WEBHOOK_PROPERTIES: dict[str, Any] = {
@@ -284,8 +241,7 @@ register_schemas({
     },
     "WebhookEvent": {
         "description": "The body POSTed to an endpoint.\n\n" + DELIVERY_DESCRIPTION,
-        "oneOf": [_event_schema(name, fields, when)
-                  for name, (fields, when) in EVENT_DATA.items()],
+        "oneOf": [event_schema(name) for name in EVENT_TYPES],
     },
 })
 

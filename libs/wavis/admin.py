@@ -28,7 +28,7 @@ from wavis.core.grpc_client import open_channel
 from wavis.core.redis_client import open_redis
 from wavis.core.settings import CommonSettings, SettingsError, load_settings
 from wavis.devstack.stack import read_stack_file
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import accounts_pb2, accounts_pb2_grpc
 
 
 def metering_target(settings: CommonSettings) -> str:
@@ -82,26 +82,26 @@ def _json(message: Any) -> dict[str, Any]:
 
 async def run(args: argparse.Namespace, target: str) -> Any:
     async with open_channel(target) as channel:
-        metering = metering_pb2_grpc.MeteringServiceStub(channel)
+        metering = accounts_pb2_grpc.AccountsServiceStub(channel)
         if args.command == "create-account":
-            reply = await metering.CreateAccount(metering_pb2.CreateAccountRequest(
+            reply = await metering.CreateAccount(accounts_pb2.CreateAccountRequest(
                 email=args.email, plan=args.plan, environment=args.environment))
             return {"account_id": reply.account.account_id, "api_key": reply.api_key}
         if args.command == "list-accounts":
             accounts, cursor = [], ""
             while True:
-                page = await metering.ListAccounts(metering_pb2.ListAccountsRequest(
+                page = await metering.ListAccounts(accounts_pb2.ListAccountsRequest(
                     limit=100, cursor=cursor))
                 accounts += [_json(account) for account in page.accounts]
                 if not page.has_more:
                     return accounts
                 cursor = page.next_cursor
         if args.command == "set-plan":
-            reply = await metering.SetPlan(metering_pb2.SetPlanRequest(
+            reply = await metering.SetPlan(accounts_pb2.SetPlanRequest(
                 account_id=args.account, plan=args.plan))
             return _json(reply.account)
         if args.command == "revoke-key":
-            await metering.RevokeApiKey(metering_pb2.RevokeApiKeyRequest(
+            await metering.RevokeApiKey(accounts_pb2.RevokeApiKeyRequest(
                 account_id=args.account or "", prefix=args.prefix))
             return {"revoked": args.prefix}
     raise AssertionError(args.command)

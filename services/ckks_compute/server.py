@@ -17,6 +17,7 @@ from services.ckks_compute.compute import Calculator, ComputeInput, ComputeOutpu
 from services.ckks_compute.engine import CkksEngine
 from services.ckks_compute.operations import Operations
 from services.ckks_compute.settings import CkksSettings
+from wavis.core.event_schemas import event_data
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
@@ -29,7 +30,7 @@ from wavis.fhe.workers import FheWorkerPool
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2_grpc
 from wavis.generated.keys.v1 import keys_pb2_grpc
-from wavis.generated.metering.v1 import metering_pb2_grpc
+from wavis.generated.metering.v1 import usage_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,6 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
                 output, charge = await self.meter.metered(
                     preparation, self.calculator.execute, account_id=work.account_id,
                     op_id=op_id, operation=work.operation, fcu=fcu,
-                    already_counted=request.operation_already_counted,
                     discard=self.calculator.discard)
             return pb.ComputeResponse(op_id=op_id, status="completed", result=result_message(
                 output, request.return_ciphertext, charge))
@@ -162,8 +162,7 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
         else:  # held until the queued work ends (committed or released)
             prepared, charge = await self.meter.reserve_during(
                 preparation, account_id=work.account_id, op_id=op_id,
-                operation=work.operation, fcu=fcu, record=False,
-                already_counted=request.operation_already_counted)
+                operation=work.operation, fcu=fcu, record=False)
 
         async def run() -> dict[str, Any]:
             return _result_to_json(await self.calculator.execute(prepared), charge)
@@ -172,15 +171,7 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             if not request.skip_metering:
                 await self._settle_usage(work.account_id, op_id,
                                          record["status"] == "completed")
-            data = {"op_id": op_id, "operation": work.operation, "key_id": work.key_id}
-            if record["status"] == "completed":
-                result = record["result"]["result"]
-                await self.events.publish_or_log(work.account_id, "compute_complete", data | {
-                    "result_ciphertext_id": result["ciphertext_id"]})
-            elif record["status"] == "failed":
-                await self.events.publish_or_log(work.account_id, "compute_failed", data | {
-                    "error": {"code": record["error_code"],
-                              "message": record["error_message"]}})
+            await self._operation_event(record)
 
         try:
             await self.operations.submit(op_id, work.account_id, work.operation, work.key_id,
@@ -189,6 +180,31 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             await self.meter.give_back(work.account_id, charge)
             raise
         return pb.ComputeResponse(op_id=op_id, status="pending")
+
+    async def _operation_event(self, record: dict[str, Any]) -> None:
+        """compute_complete or compute_failed for an operation that ended so."""
+        common = {"op_id": record["op_id"], "operation": record["operation"],
+                  "key_id": record["key_id"]}
+        if record["status"] == "completed":
+            result = record["result"]
+            event_type = "compute_complete"
+            data = event_data(event_type, **common,
+                              result_ciphertext_id=result["result"]["ciphertext_id"],
+                              cost_units=int(result["cost_units"]),
+                              cost_usd=float(result["cost_usd"]))
+        elif record["status"] == "failed":
+            event_type = "compute_failed"
+            data = event_data(event_type, **common, error={
+                "code": record["error_code"], "message": record["error_message"]})
+        else:
+            return
+        await self.events.publish_or_log(record["account_id"], event_type, data)
+
+    async def operation_lost(self, record: dict[str, Any]) -> None:
+        """An operation whose replica died: its reservation is given back (not billed) and,
+        if it failed with WORKER_LOST, compute_failed fires."""
+        await self._settle_usage(record["account_id"], record["op_id"], completed=False)
+        await self._operation_event(record)
 
     async def _settle_usage(self, account_id: str, op_id: str, completed: bool) -> None:
         """Record a completed async op's reserved FCU; give it back otherwise."""
@@ -246,19 +262,24 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     store = CiphertextStore(redis_bytes, settings.ciphertext_store_bytes,
                             settings.ciphertext_ttl_seconds)
     calculator = Calculator(engine, store, pool)
-    operations = Operations(redis_text, settings.operation_ttl_seconds)
     events = EventPublisher(settings.webhooks_target)
     # With tracing on, each reservation stays a call of its own (a span in the trace).
-    meter = UsageMeter(metering_pb2_grpc.MeteringServiceStub(metering_channel),
+    meter = UsageMeter(usage_pb2_grpc.UsageServiceStub(metering_channel),
                        streamed=context.tracer_provider is None)
-    ckks_compute_pb2_grpc.add_CkksComputeServiceServicer_to_server(
-        CkksComputeServicer(context, calculator, operations, events, meter), context.server)
+    operations = Operations(redis_text, settings.operation_ttl_seconds,
+                            lease_seconds=settings.operation_lease_seconds,
+                            slots=settings.compute_threads)
+    servicer = CkksComputeServicer(context, calculator, operations, events, meter)
+    operations.lost = servicer.operation_lost
+    ckks_compute_pb2_grpc.add_CkksComputeServiceServicer_to_server(servicer, context.server)
+    leases = asyncio.create_task(operations.keep_leases())
     watcher = asyncio.create_task(follow_key_deletions(
         keys, dropped=lambda key_id: _drop_key(calculator, key_id),
         in_use=calculator.store.keys_in_use))
     try:
         yield
     finally:
+        leases.cancel()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher

@@ -43,3 +43,7 @@ class CkksSettings(ServiceSettings):
     operation_ttl_seconds: int = setting("WAVIS_OPERATION_TTL_SECONDS", 86_400,
                                          parse_int(60, 30 * 86_400),
                                          doc="how long asynchronous operations stay pollable")
+    operation_lease_seconds: int = setting(
+        "WAVIS_OPERATION_LEASE_SECONDS", 10, parse_int(2, 3600),
+        doc="lease a replica holds on each asynchronous operation it runs, renewed every "
+            "third of it; an operation whose lease lapses fails with WORKER_LOST")

@@ -19,6 +19,7 @@ from services.keys.blobstore import CHUNK_BYTES, LocalBlobStore
 from services.keys.store import KeyStore
 from services.keys.uploads import UploadStore
 from wavis.core.errors import WavisError
+from wavis.core.event_schemas import event_data
 from wavis.core.events import EventPublisher
 from wavis.core.ids import new_id
 from wavis.core.sealing import Sealer
@@ -146,8 +147,8 @@ class Keyring:
         await self.store.update(key_id, fields)
         ready = await self.store.get(None, key_id)
         if self.events is not None:
-            await self.events.publish_or_log(ready["account_id"], "key_created", {
-                "key_id": key_id, "scheme": ready["scheme"], "mode": ready["mode"]})
+            await self.events.publish_or_log(ready["account_id"], "key_created", event_data(
+                "key_created", key_id=key_id, scheme=ready["scheme"], mode=ready["mode"]))
         return ready
 
     async def _register_blind(self, account_id: str, scheme: str, meta: dict[str, Any],
@@ -269,7 +270,8 @@ class Keyring:
             for sha256 in await self.store.drop_blob_refs(record.get("components") or {}):
                 self.blobs.delete(sha256)
             if self.events is not None:
-                await self.events.publish_or_log(account_id, "key_deleted", {"key_id": key_id})
+                await self.events.publish_or_log(account_id, "key_deleted",
+                                                event_data("key_deleted", key_id=key_id))
 
 
 def _open_for_writing(folder: Path, names: list[str]) -> dict[str, BinaryIO]:

@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from services.metering.keyspace import NS
 from services.metering.ledger import Recorded, month_of, usd
 from services.metering.plans import Plan
+from wavis.core.event_schemas import event_data
 from wavis.core.events import EventPublisher
 from wavis.core.timefmt import rfc3339
 
@@ -70,28 +71,35 @@ class Alerts:
         if plan is not None and not plan.overage_allowed and plan.monthly_fcu > 0:
             before = recorded.month_fcu - recorded.fcu
             for pct in crossed(before, recorded.month_fcu, plan.monthly_fcu, USAGE_THRESHOLDS):
-                await self.emit(account_id, "usage_alert", {
-                    "threshold_pct": pct, "period": period, "fcu_used": recorded.month_fcu,
-                    "fcu_included": plan.monthly_fcu, "plan": plan.name,
-                }, once=f"{period}:usage:{pct}")
+                await self.emit(account_id, "usage_alert", event_data(
+                    "usage_alert", threshold_pct=pct, period=period,
+                    used_fcu=recorded.month_fcu, included_fcu=plan.monthly_fcu,
+                    plan=plan.name), once=f"{period}:usage:{pct}")
         if recorded.cap_nano > 0:
             before = recorded.month_nano - recorded.nano
             for pct in crossed(before, recorded.month_nano, recorded.cap_nano,
                                BUDGET_THRESHOLDS):
-                await self.emit(account_id, "budget_alert", {
-                    "threshold_pct": pct, "period": period, "mode": recorded.budget_mode,
-                    "monthly_cap_usd": usd(recorded.cap_nano),
-                    "spent_usd": usd(recorded.month_nano),
-                }, once=f"{period}:budget:{pct}")
+                await self.emit(account_id, "budget_alert", event_data(
+                    "budget_alert", threshold_pct=pct, period=period,
+                    mode=recorded.budget_mode or "soft", cap_usd=usd(recorded.cap_nano),
+                    spent_usd=usd(recorded.month_nano)), once=f"{period}:budget:{pct}")
 
-    async def limit_reached(self, account_id: str, code: str, details: dict[str, Any]) -> None:
+    async def limit_reached(self, account_id: str, code: str, details: dict[str, Any], *,
+                            used_fcu: int, included_fcu: int, spent_nano: int,
+                            hard_cap_nano: int) -> None:
+        """A limit refused an operation: which one (from the refusal), with the month's
+        numbers; once per limit and month."""
         period = month_of(time.time())
-        limit = {"BUDGET_CAP_REACHED": "budget_cap"}.get(code, "monthly_fcu")
-        if "fcu_included" not in details and code == "QUOTA_EXHAUSTED":
+        if code == "BUDGET_CAP_REACHED":
+            limit = "budget_cap"
+        elif "fcu_included" in details:
+            limit = "monthly_fcu"
+        else:
             limit = "operations"
-        await self.emit(account_id, "limit_reached", {"limit": limit, "period": period,
-                                                      "code": code, **details},
-                        once=f"{period}:limit:{limit}")
+        await self.emit(account_id, "limit_reached", event_data(
+            "limit_reached", period=period, limit=limit, used_fcu=used_fcu,
+            included_fcu=included_fcu, cap_usd=usd(hard_cap_nano) if hard_cap_nano else None,
+            spent_usd=usd(spent_nano)), once=f"{period}:limit:{limit}")
 
     async def close(self) -> None:
         if self._tasks:

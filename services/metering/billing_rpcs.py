@@ -1,10 +1,9 @@
-"""The MeteringService RPCs of FCU accounting and billing (mixed into the servicer)."""
+"""BillingService: budgets, subscriptions, invoices and Stripe's webhook
+(docs/decisions/0070-metering-api-in-three-services.md)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -12,17 +11,14 @@ import grpc.aio
 
 from services.metering.alerts import Alerts
 from services.metering.invoices import Invoices
-from services.metering.ledger import Ledger, Recorded
+from services.metering.ledger import Ledger
+from services.metering.modes import scope_of
 from services.metering.reports import Reports
 from services.metering.store import AccountStore
 from services.metering.stripe_client import StripeBilling
 from services.metering.subscriptions import Subscriptions
-from wavis.core.errors import WavisError, status_of
-from wavis.core.failures import public_error
-from wavis.core.grpc_server import ServiceContext
 from wavis.core.redis_pages import page_limit
-from wavis.core.request_context import current_request_id, new_request_id
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import billing_pb2, billing_pb2_grpc
 
 _Ctx: TypeAlias = grpc.aio.ServicerContext
 log = logging.getLogger(__name__)
@@ -38,171 +34,70 @@ class Billing:
     subscriptions: Subscriptions
 
 
-class BillingRpcs:
-    context: ServiceContext
-    store: AccountStore
-    billing: Billing
+class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
+    def __init__(self, store: AccountStore, billing: Billing) -> None:
+        self.store = store
+        self.billing = billing
 
-    async def ReserveUsage(self, request: metering_pb2.ReserveUsageRequest,
-                           grpc_context: _Ctx) -> metering_pb2.ReserveUsageResponse:
-        return await self._reserve_usage(request)
-
-    async def ReserveUsageStream(
-        self, requests: AsyncIterator[metering_pb2.ReserveUsageStreamRequest],
-        grpc_context: _Ctx,
-    ) -> AsyncIterator[metering_pb2.ReserveUsageStreamResponse]:
-        """Each request is handled in a task of its own; answers go out as they are ready.
-        Ends, after answering every request it took, when the caller ends it or the server
-        stops."""
-        answers: asyncio.Queue[metering_pb2.ReserveUsageStreamResponse | None] = \
-            asyncio.Queue()
-        pending: set[asyncio.Task[None]] = set()
-
-        async def answer(message: metering_pb2.ReserveUsageStreamRequest) -> None:
-            token = current_request_id.set(message.request_id or new_request_id())
-            reply = metering_pb2.ReserveUsageStreamResponse(sequence=message.sequence)
-            try:
-                reply.reserved.CopyFrom(await self._reserve_usage(message.reservation))
-            except Exception as exc:
-                error = public_error(exc)
-                if error is None:
-                    log.exception("reservation %s failed", message.reservation.op_id)
-                    error = WavisError("INTERNAL_ERROR")
-                reply.error.CopyFrom(status_of(error))
-            finally:
-                current_request_id.reset(token)
-            await answers.put(reply)
-
-        async def take() -> None:
-            try:
-                async for message in requests:
-                    task = asyncio.ensure_future(answer(message))
-                    pending.add(task)
-                    task.add_done_callback(pending.discard)
-            finally:
-                if pending:
-                    await asyncio.wait(set(pending))
-                await answers.put(None)
-
-        taking = asyncio.ensure_future(take())
-        # The server stopping: take no more requests, answer those taken, end the stream.
-        stopping = asyncio.ensure_future(self.context.stopping.wait())
-        stopping.add_done_callback(lambda _: taking.cancel())
-        try:
-            while (reply := await answers.get()) is not None:
-                yield reply
-        finally:
-            stopping.cancel()
-            taking.cancel()
-
-    async def _reserve_usage(self, request: metering_pb2.ReserveUsageRequest,
-                             ) -> metering_pb2.ReserveUsageResponse:
-        try:
-            reserved = await self.billing.ledger.reserve(
-                request.account_id, request.op_id, request.operation, request.fcu,
-                request.operation_already_counted, record=request.record)
-        except WavisError as exc:
-            if exc.code in ("QUOTA_EXHAUSTED", "BUDGET_CAP_REACHED"):
-                await self.billing.alerts.limit_reached(request.account_id, exc.code,
-                                                        exc.details)
-            raise
-        if reserved.recorded is not None:
-            await self._alert(request.account_id, reserved.recorded)
-        return metering_pb2.ReserveUsageResponse(
-            cost_units=reserved.fcu, cost_usd=reserved.cost_usd, cost_jpy=reserved.cost_jpy,
-            operations_remaining=reserved.operations_remaining,
-            recorded=reserved.recorded is not None, headroom_fcu=reserved.headroom_fcu)
-
-    async def CommitUsage(self, request: metering_pb2.CommitUsageRequest,
-                          grpc_context: _Ctx) -> metering_pb2.CommitUsageResponse:
-        recorded = await self.billing.ledger.commit(request.account_id, request.op_id)
-        if recorded is not None:
-            await self._alert(request.account_id, recorded)
-        return metering_pb2.CommitUsageResponse(recorded=recorded is not None)
-
-    async def _alert(self, account_id: str, recorded: Recorded) -> None:
-        """usage_alert / budget_alert for the thresholds this record crossed (once each)."""
-        if recorded.plan or recorded.cap_nano:
-            plan = self.store.plans.get(recorded.plan)
-            await self.billing.alerts.after_commit(account_id, recorded, plan)
-
-    async def ReleaseUsage(self, request: metering_pb2.ReleaseUsageRequest,
-                           grpc_context: _Ctx) -> metering_pb2.ReleaseUsageResponse:
-        released = await self.billing.ledger.release(request.account_id, request.op_id)
-        return metering_pb2.ReleaseUsageResponse(released=released)
-
-    async def GetUsage(self, request: metering_pb2.GetUsageRequest,
-                       grpc_context: _Ctx) -> metering_pb2.GetUsageResponse:
+    async def SetBudget(self, request: billing_pb2.SetBudgetRequest,
+                        grpc_context: _Ctx) -> billing_pb2.SetBudgetResponse:
         await self.store.get_account(request.account_id)
-        return await self.billing.reports.usage(request.account_id, request.period)
+        budget = await self.billing.reports.set_budget(
+            scope_of(request.account_id, request.environment), request.monthly_cap_usd,
+            request.mode)
+        return billing_pb2.SetBudgetResponse(budget=budget)
 
-    async def GetBalance(self, request: metering_pb2.GetBalanceRequest,
-                         grpc_context: _Ctx) -> metering_pb2.GetBalanceResponse:
-        account = await self.store.get_account(request.account_id)
-        return await self.billing.reports.balance(request.account_id,
-                                                  self.store.plan(account["plan"]))
-
-    async def SetBudget(self, request: metering_pb2.SetBudgetRequest,
-                        grpc_context: _Ctx) -> metering_pb2.SetBudgetResponse:
+    async def GetBudget(self, request: billing_pb2.GetBudgetRequest,
+                        grpc_context: _Ctx) -> billing_pb2.GetBudgetResponse:
         await self.store.get_account(request.account_id)
-        budget = await self.billing.reports.set_budget(request.account_id,
-                                                       request.monthly_cap_usd, request.mode)
-        return metering_pb2.SetBudgetResponse(budget=budget)
+        return billing_pb2.GetBudgetResponse(budget=await self.billing.reports.budget(
+            scope_of(request.account_id, request.environment)))
 
-    async def GetBudget(self, request: metering_pb2.GetBudgetRequest,
-                        grpc_context: _Ctx) -> metering_pb2.GetBudgetResponse:
-        await self.store.get_account(request.account_id)
-        return metering_pb2.GetBudgetResponse(
-            budget=await self.billing.reports.budget(request.account_id))
-
-    async def Subscribe(self, request: metering_pb2.SubscribeRequest,
-                        grpc_context: _Ctx) -> metering_pb2.SubscribeResponse:
+    async def Subscribe(self, request: billing_pb2.SubscribeRequest,
+                        grpc_context: _Ctx) -> billing_pb2.SubscribeResponse:
         return await self.billing.subscriptions.subscribe(request)
 
-    async def GetSubscription(self, request: metering_pb2.GetSubscriptionRequest,
-                              grpc_context: _Ctx) -> metering_pb2.GetSubscriptionResponse:
-        return metering_pb2.GetSubscriptionResponse(
-            subscription=await self.billing.subscriptions.get(request.account_id))
+    async def GetSubscription(self, request: billing_pb2.GetSubscriptionRequest,
+                              grpc_context: _Ctx) -> billing_pb2.GetSubscriptionResponse:
+        return billing_pb2.GetSubscriptionResponse(
+            subscription=await self.billing.subscriptions.get(request.account_id,
+                                                              request.environment))
 
-    async def CancelSubscription(self, request: metering_pb2.CancelSubscriptionRequest,
-                                 grpc_context: _Ctx) -> metering_pb2.CancelSubscriptionResponse:
-        return metering_pb2.CancelSubscriptionResponse(
+    async def CancelSubscription(self, request: billing_pb2.CancelSubscriptionRequest,
+                                 grpc_context: _Ctx) -> billing_pb2.CancelSubscriptionResponse:
+        return billing_pb2.CancelSubscriptionResponse(
             subscription=await self.billing.subscriptions.cancel(request.account_id,
                                                                  request.environment))
 
-    async def _billing_terms(self, account_id: str) -> tuple[dict[str, str], str]:
-        account = await self.store.get_account(account_id)
-        record = await self.billing.subscriptions.record(account_id)
-        return account, record.get("billing_cycle", "monthly")
-
-    async def ListInvoices(self, request: metering_pb2.ListInvoicesRequest,
-                           grpc_context: _Ctx) -> metering_pb2.ListInvoicesResponse:
-        account, cycle = await self._billing_terms(request.account_id)
+    async def ListInvoices(self, request: billing_pb2.ListInvoicesRequest,
+                           grpc_context: _Ctx) -> billing_pb2.ListInvoicesResponse:
+        account, plan, cycle = await self.billing.subscriptions.terms(request.account_id,
+                                                                     request.environment)
         invoices, has_more, cursor = await self.billing.invoices.list(
-            account, self.store.plan(account["plan"]), cycle, page_limit(request.limit),
-            request.cursor)
-        return metering_pb2.ListInvoicesResponse(invoices=invoices, has_more=has_more,
+            account, plan, cycle, page_limit(request.limit), request.cursor)
+        return billing_pb2.ListInvoicesResponse(invoices=invoices, has_more=has_more,
                                                  next_cursor=cursor)
 
-    async def GetInvoice(self, request: metering_pb2.GetInvoiceRequest,
-                         grpc_context: _Ctx) -> metering_pb2.GetInvoiceResponse:
-        account, cycle = await self._billing_terms(request.account_id)
-        invoice = await self.billing.invoices.get(
-            request.account_id, request.invoice_id, self.store.plan(account["plan"]), cycle)
-        return metering_pb2.GetInvoiceResponse(invoice=invoice)
+    async def GetInvoice(self, request: billing_pb2.GetInvoiceRequest,
+                         grpc_context: _Ctx) -> billing_pb2.GetInvoiceResponse:
+        account, plan, cycle = await self.billing.subscriptions.terms(request.account_id,
+                                                                     request.environment)
+        invoice = await self.billing.invoices.get(account["account_id"], request.invoice_id,
+                                                  plan, cycle)
+        return billing_pb2.GetInvoiceResponse(invoice=invoice)
 
-    async def HandleStripeWebhook(self, request: metering_pb2.HandleStripeWebhookRequest,
+    async def HandleStripeWebhook(self, request: billing_pb2.HandleStripeWebhookRequest,
                                   grpc_context: _Ctx,
-                                  ) -> metering_pb2.HandleStripeWebhookResponse:
+                                  ) -> billing_pb2.HandleStripeWebhookResponse:
         return await self.billing.subscriptions.handle_webhook(request.payload,
                                                                request.signature)
 
-    async def CheckStripe(self, request: metering_pb2.CheckStripeRequest,
-                          grpc_context: _Ctx) -> metering_pb2.CheckStripeResponse:
+    async def CheckStripe(self, request: billing_pb2.CheckStripeRequest,
+                          grpc_context: _Ctx) -> billing_pb2.CheckStripeResponse:
         stripe = self.billing.stripe
         if not stripe.configured:
-            return metering_pb2.CheckStripeResponse(configured=False, reachable=False,
+            return billing_pb2.CheckStripeResponse(configured=False, reachable=False,
                                                     error="not configured")
         error = await stripe.ping()
-        return metering_pb2.CheckStripeResponse(configured=True, reachable=not error,
+        return billing_pb2.CheckStripeResponse(configured=True, reachable=not error,
                                                 error=error)

@@ -22,10 +22,11 @@ from services.metering.ledger import Ledger, by_operation, month_bounds, month_o
 from services.metering.plans import Plan
 from services.metering.terms import terms_before
 from wavis.core.errors import WavisError
+from wavis.core.event_schemas import event_data
 from wavis.core.ids import new_id
 from wavis.core.redis_pages import index_member, newest_first
 from wavis.core.timefmt import parse_rfc3339, rfc3339
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import billing_pb2
 
 PLAN_FEE_CENTS = {"trial": 0, "free": 0, "payg": 0, "starter": 900, "pro": 4900,
                   "scale": 19900, "enterprise": 0}
@@ -71,6 +72,14 @@ def _months(first: str, last: str) -> list[str]:
     return months
 
 
+def invoice_event(event_type: str, invoice_id: str, invoice: billing_pb2.Invoice, status: str,
+                  stripe_invoice_id: str) -> dict[str, Any]:
+    """The data of an invoice_* event (wavis.core.event_schemas)."""
+    return event_data(event_type, invoice_id=invoice_id, period=invoice.period,
+                      status=status, total_usd=invoice.total_usd, currency="usd",
+                      stripe_invoice_id=stripe_invoice_id or None)
+
+
 class Invoices:
     def __init__(self, redis: aioredis.Redis, ledger: Ledger, alerts: Alerts,
                  plans: dict[str, Plan]) -> None:
@@ -90,7 +99,7 @@ class Invoices:
         return self.plans[noted[0]], noted[1]
 
     async def build(self, account_id: str, period: str, plan: Plan,
-                    billing_cycle: str) -> metering_pb2.Invoice:
+                    billing_cycle: str) -> billing_pb2.Invoice:
         """The invoice's numbers for one month, from the ledger's sums, on the terms in
         effect when the month ended (`plan` and `billing_cycle` are today's)."""
         plan, billing_cycle = await self._terms(account_id, period, plan, billing_cycle)
@@ -100,11 +109,11 @@ class Invoices:
         usage_cents = split_cents([row["nano"] for _, row in operations])
         fee = plan_fee_cents(plan.name, billing_cycle)
         included = 0 if plan.overage_allowed else plan.monthly_fcu
-        lines = [metering_pb2.InvoiceLine(
+        lines = [billing_pb2.InvoiceLine(
             kind="plan", description=f"{plan.name} plan ({billing_cycle})", quantity=1,
             fcu=included, amount_usd=fee / 100)]
         for (name, row), cents in zip(operations, usage_cents, strict=True):
-            lines.append(metering_pb2.InvoiceLine(
+            lines.append(billing_pb2.InvoiceLine(
                 kind="usage", description=f"{name}: {row['count']} operations, "
                 f"{row['fcu']} FCU", operation=name, quantity=row["count"], fcu=row["fcu"],
                 amount_usd=cents / 100))
@@ -114,20 +123,20 @@ class Invoices:
             # Every operation of a plan without overage is covered: credit exactly the usage.
             credit = usage if covered_fcu == total_fcu else \
                 (nano_of(covered_fcu) + _NANO_PER_CENT // 2) // _NANO_PER_CENT
-            lines.append(metering_pb2.InvoiceLine(
+            lines.append(billing_pb2.InvoiceLine(
                 kind="included", description=f"{covered_fcu} FCU included in the plan",
                 quantity=1, fcu=covered_fcu, amount_usd=-credit / 100))
         else:
             credit = 0
         start, end = month_bounds(period)
-        return metering_pb2.Invoice(
+        return billing_pb2.Invoice(
             period=period, currency="usd", plan=plan.name, lines=lines, total_fcu=total_fcu,
             usage_usd=usage / 100,
             overage_fcu=max(0, total_fcu - included) if plan.overage_allowed else 0,
             total_usd=(fee + usage - credit) / 100, period_start=rfc3339(start.timestamp()),
             period_end=rfc3339(end.timestamp()))
 
-    async def _invoice_id(self, account_id: str, period: str) -> str:
+    async def invoice_id(self, account_id: str, period: str) -> str:
         invoice_id = await self.redis.hget(_periods(account_id), period)
         if invoice_id:
             return str(invoice_id)
@@ -144,6 +153,13 @@ class Invoices:
             return candidate
         return str(await self.redis.hget(_periods(account_id), period))
 
+    async def closed(self, account_id: str, period: str) -> bool:
+        """Whether the month's invoice is final (a month that has not ended is final only
+        when pay as you go ended in it)."""
+        invoice_id = await self.redis.hget(_periods(account_id), period)
+        return bool(invoice_id) and bool(
+            await self.redis.hexists(invoice_key(str(invoice_id)), "doc"))
+
     async def sync(self, account: dict[str, str], plan: Plan, billing_cycle: str) -> None:
         """Make sure every month since the account opened has its invoice; finalize the
         months that are over."""
@@ -151,11 +167,11 @@ class Invoices:
         current = month_of(time.time())
         first = month_of(parse_rfc3339(account["created_at"]))
         for period in _months(first, current):
-            invoice_id = await self._invoice_id(account_id, period)
+            invoice_id = await self.invoice_id(account_id, period)
             if period < current:
-                await self._finalize(account_id, invoice_id, period, plan, billing_cycle)
+                await self.finalize(account_id, invoice_id, period, plan, billing_cycle)
 
-    async def _finalize(self, account_id: str, invoice_id: str, period: str, plan: Plan,
+    async def finalize(self, account_id: str, invoice_id: str, period: str, plan: Plan,
                         billing_cycle: str) -> None:
         if await self.redis.hexists(invoice_key(invoice_id), "doc"):
             return
@@ -166,17 +182,17 @@ class Invoices:
             return  # another replica finalized it first
         if status:
             await self.redis.hset(invoice_key(invoice_id), "status", status)
-        await self.alerts.emit(account_id, "invoice_created", {
-            "invoice_id": invoice_id, "period": period, "total_usd": invoice.total_usd,
-            "currency": "usd"}, once=f"{period}:invoice_created")
+        await self.alerts.emit(account_id, "invoice_created", invoice_event(
+            "invoice_created", invoice_id, invoice, status or "open", ""),
+            once=f"{period}:invoice_created")
 
     async def get(self, account_id: str, invoice_id: str, plan: Plan,
-                  billing_cycle: str) -> metering_pb2.Invoice:
+                  billing_cycle: str) -> billing_pb2.Invoice:
         record = cast(dict[str, str], await self.redis.hgetall(invoice_key(invoice_id)))
         if not record or record.get("account_id") != account_id:
             raise WavisError("NOT_FOUND", f"No invoice {invoice_id!r}.")
         if record.get("doc"):
-            invoice = json_format.Parse(record["doc"], metering_pb2.Invoice())
+            invoice = json_format.Parse(record["doc"], billing_pb2.Invoice())
             finalized = True
         else:
             invoice = await self.build(account_id, record["period"], plan, billing_cycle)
@@ -190,7 +206,7 @@ class Invoices:
         return invoice
 
     async def list(self, account: dict[str, str], plan: Plan, billing_cycle: str, limit: int,
-                   cursor: str) -> tuple[list[metering_pb2.Invoice], bool, str]:
+                   cursor: str) -> tuple[list[billing_pb2.Invoice], bool, str]:
         account_id = account["account_id"]
         if not cursor:
             await self.sync(account, plan, billing_cycle)
@@ -203,7 +219,7 @@ class Invoices:
                    plan: Plan, billing_cycle: str) -> str:
         """Set fields (status, paid_at, stripe ids) on the month's invoice; returns its id."""
         await self.sync(account, plan, billing_cycle)
-        invoice_id = await self._invoice_id(account["account_id"], period)
+        invoice_id = await self.invoice_id(account["account_id"], period)
         await self.redis.hset(invoice_key(invoice_id), mapping=cast(Any, fields))
         return invoice_id
 

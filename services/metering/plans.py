@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import accounts_pb2
 
 _GB = 1024 ** 3
 
@@ -25,9 +25,9 @@ class Plan:
     max_keys: int = 0  # FHE keys held at once; 0: no limit
     max_key_bytes: int = 0  # bytes of FHE key material held; 0: no limit
 
-    def to_proto(self) -> metering_pb2.PlanLimits:
+    def to_proto(self) -> accounts_pb2.PlanLimits:
         fields = dataclasses.asdict(self)
-        return metering_pb2.PlanLimits(plan=fields.pop("name"), **fields)
+        return accounts_pb2.PlanLimits(plan=fields.pop("name"), **fields)
 
 
 DEFAULT_PLANS: dict[str, Plan] = {plan.name: plan for plan in (

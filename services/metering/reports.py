@@ -23,7 +23,7 @@ from services.metering.plans import Plan
 from wavis.core import pricing
 from wavis.core.errors import WavisError
 from wavis.core.timefmt import rfc3339
-from wavis.generated.metering.v1 import metering_pb2
+from wavis.generated.metering.v1 import billing_pb2, usage_pb2
 
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 MAX_CAP_USD = 1_000_000_000
@@ -43,24 +43,24 @@ class Reports:
         self.redis = redis
         self.ledger = ledger
 
-    async def usage(self, account_id: str, period: str) -> metering_pb2.GetUsageResponse:
+    async def usage(self, account_id: str, period: str) -> usage_pb2.GetUsageResponse:
         period = parse_period(period)
         month = await self.ledger.month_usage(account_id, period)
         total_nano = int(month.get("nano", 0))
         operations = [
-            metering_pb2.OperationUsage(operation=name, count=row["count"], fcu=row["fcu"],
+            usage_pb2.OperationUsage(operation=name, count=row["count"], fcu=row["fcu"],
                                         cost_usd=usd(row["nano"]))
             for name, row in sorted(by_operation(month).items())]
-        days = [metering_pb2.DayUsage(date=day, fcu=int(row.get("fcu", 0)),
+        days = [usage_pb2.DayUsage(date=day, fcu=int(row.get("fcu", 0)),
                                       cost_usd=usd(int(row.get("nano", 0))))
                 for day, row in await self.ledger.days(account_id, period)]
-        return metering_pb2.GetUsageResponse(
+        return usage_pb2.GetUsageResponse(
             period=period, total_fcu=int(month.get("fcu", 0)), total_cost_usd=usd(total_nano),
             total_cost_jpy=round(total_nano / NANO_PER_USD * self.ledger.jpy_per_usd, 6),
             by_operation=operations, by_day=days)
 
     async def balance(self, account_id: str, plan: Plan,
-                      now: float | None = None) -> metering_pb2.GetBalanceResponse:
+                      now: float | None = None) -> usage_pb2.GetBalanceResponse:
         now = time.time() if now is None else now
         period = month_of(now)
         start, end = month_bounds(period)
@@ -78,7 +78,7 @@ class Reports:
         else:
             days_left = math.floor(remaining / daily_avg)
         projected = 0 if unlimited else max(0, remaining - round(daily_avg * days_until_reset))
-        return metering_pb2.GetBalanceResponse(
+        return usage_pb2.GetBalanceResponse(
             plan=plan.name, unlimited=unlimited, fcu_included=included, fcu_used=used,
             fcu_reserved=reserved, fcu_remaining=remaining, cost_usd=usd(int(month.get("nano",
                                                                                        0))),
@@ -87,16 +87,16 @@ class Reports:
             days_remaining_at_current_rate=days_left, projected_reset_balance=projected,
             will_exhaust_before_reset=not unlimited and daily_avg * days_until_reset > remaining)
 
-    async def budget(self, account_id: str) -> metering_pb2.Budget:
+    async def budget(self, account_id: str) -> billing_pb2.Budget:
         period = month_of(time.time())
         fields = cast(dict[str, str], await self.redis.hgetall(budget_key(account_id)))
         month = await self.ledger.month_usage(account_id, period)
-        return metering_pb2.Budget(
+        return billing_pb2.Budget(
             monthly_cap_usd=usd(int(fields.get("cap_nano", 0))), mode=fields.get("mode", ""),
             spent_usd=usd(int(month.get("nano", 0))), period=period,
             updated_at=fields.get("updated_at", ""))
 
-    async def set_budget(self, account_id: str, cap_usd: float, mode: str) -> metering_pb2.Budget:
+    async def set_budget(self, account_id: str, cap_usd: float, mode: str) -> billing_pb2.Budget:
         if mode not in ("hard", "soft"):
             raise WavisError("VALIDATION_ERROR", "mode must be hard or soft.")
         if not (0 < cap_usd <= MAX_CAP_USD) or math.isnan(cap_usd):

@@ -7,7 +7,13 @@ from typing import Any
 
 from services.metering.plans import parse_plan_overrides
 from wavis.core.secrets import parse_secret
-from wavis.core.settings import ServiceSettings, parse_int, parse_nonempty, setting
+from wavis.core.settings import (
+    ServiceSettings,
+    parse_float,
+    parse_int,
+    parse_nonempty,
+    setting,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,10 @@ class MeteringSettings(ServiceSettings):
         "WAVIS_BILLING_SUCCESS_URL",
         "https://wavis.xyz/billing/success?session_id={CHECKOUT_SESSION_ID}", parse_nonempty,
         doc="where Stripe Checkout sends the customer after paying")
+    billing_close_interval_seconds: float = setting(
+        "WAVIS_BILLING_CLOSE_INTERVAL_SECONDS", 3600.0, parse_float(0.5, 86_400),
+        doc="how often ended months of pay-as-you-go accounts are charged through Stripe "
+            "and downgrades due at a period's end are applied")
     billing_cancel_url: str = setting(
         "WAVIS_BILLING_CANCEL_URL", "https://wavis.xyz/billing/cancelled", parse_nonempty,
         doc="where Stripe Checkout sends a customer who gives up")

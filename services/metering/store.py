@@ -10,6 +10,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from services.metering.keyspace import NS
+from services.metering.named_scripts import Script
 from services.metering.plans import Plan
 from services.metering.terms import DEFAULT_CYCLE, note_terms, terms_before, terms_key
 from wavis.core.api_keys import (
@@ -33,18 +34,19 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 _LAST_USED_RESOLUTION = 60  # seconds: last_used_at is written at most once a minute
 _TRIAL_RECORD_AFTERLIFE = 7 * 24 * 3600  # expired trial records linger for investigations
 
-# Reserve `count` operations against the account's limit, atomically (KEYS: account hash,
-# used counter; ARGV: count). Returns remaining, -1 without a limit, or -2 when refused.
-_RESERVE_OPERATIONS = """
-local limit = tonumber(redis.call('HGET', KEYS[1], 'operations_limit') or '0')
-if limit == 0 then return -1 end
-local used = redis.call('INCRBY', KEYS[2], ARGV[1])
-if used > limit then
-  redis.call('DECRBY', KEYS[2], ARGV[1])
-  return -2
+# Reserve `count` operations against the account's limit, atomically: the one place a
+# trial's operations are counted (the gateway calls it for endpoints that are operations).
+# outcome: counted (remaining) | unlimited | refused.
+_RESERVE_OPERATIONS = Script(("account", "used"), """
+local limit = tonumber(redis.call('HGET', account, 'operations_limit') or '0')
+if limit == 0 then return {'outcome', 'unlimited'} end
+local now_used = redis.call('INCRBY', used, arg.count)
+if now_used > limit then
+  redis.call('DECRBY', used, arg.count)
+  return {'outcome', 'refused'}
 end
-return limit - used
-"""
+return {'outcome', 'counted', 'remaining', limit - now_used}
+""")
 
 
 def _account_key(account_id: str) -> str:
@@ -78,7 +80,7 @@ class AccountStore:
         self.trial_seconds = trial_seconds
         self.trial_operations = trial_operations
         self.rotation_grace_seconds = rotation_grace_seconds
-        self._reserve = redis.register_script(_RESERVE_OPERATIONS)
+        self._reserve = _RESERVE_OPERATIONS.bind(redis)
 
     async def _hash(self, key: str) -> dict[str, str]:
         # The client decodes responses: every field is text.
@@ -232,15 +234,20 @@ class AccountStore:
             pipe.publish(REVOCATIONS_CHANNEL, prefix)
             await pipe.execute()
 
-    async def revoke_trial_key(self, given: str) -> None:
+    async def revoke_trial_key(self, given: str, api_key: str) -> None:
+        """Revoke the trial key `api_key` (its holder presents it) named by `given`, at
+        least its first PREFIX_LENGTH characters: the prefix alone, seen in listings and logs,
+        is not enough."""
         if len(given) < PREFIX_LENGTH:
             raise WavisError("VALIDATION_ERROR", "key_prefix needs at least the key's first "
                              f"{PREFIX_LENGTH} characters.")
-        record = await self._hash(_key_record(key_prefix(given)))
-        whole_key_wrong = is_well_formed(given) and record and not hash_matches(
-            self.pepper, given, record["hash"])
-        if not record or record.get("role") != "trial" or whole_key_wrong:
-            raise WavisError("NOT_FOUND", "No trial key with that prefix.")
+        not_found = WavisError("NOT_FOUND", "No trial key with that prefix.")
+        if not is_well_formed(api_key) or not api_key.startswith(given):
+            raise not_found
+        record = await self._hash(_key_record(key_prefix(api_key)))
+        if (not record or record.get("role") != "trial"
+                or not hash_matches(self.pepper, api_key, record["hash"])):
+            raise not_found
         await self.revoke_key(None, record["prefix"])
 
     async def rotate_key(self, account_id: str, prefix: str) -> tuple[Minted, str]:
@@ -286,12 +293,12 @@ class AccountStore:
         if count < 1:
             raise WavisError("VALIDATION_ERROR", "count must be at least 1.")
         await self.get_account(account_id)
-        remaining = int(await self._reserve(
-            keys=[_account_key(account_id), _operations_key(account_id)], args=[count]))
-        if remaining == -2:
+        answer = await self._reserve({"account": _account_key(account_id),
+                                      "used": _operations_key(account_id)}, count=count)
+        if answer["outcome"] == "refused":
             raise WavisError("QUOTA_EXHAUSTED",
                              "This trial's operations are used up; sign up for a plan.")
-        return remaining
+        return int(answer.get("remaining", -1))
 
     async def release_operations(self, account_id: str, count: int) -> None:
         if count < 1:

@@ -1,6 +1,7 @@
-"""Stripe through the official SDK: customers, Checkout sessions, subscription cancel, and
-webhook signature checks. The API base URL is configuration (WAVIS_STRIPE_API_BASE), so
-tests point it at a local server speaking Stripe's wire format."""
+"""Stripe through the official SDK: customers, Checkout sessions, subscription changes and
+cancels, invoices charging pay-as-you-go usage, and webhook signature checks. The API base
+URL is configuration (WAVIS_STRIPE_API_BASE), so tests point it at a local server speaking
+Stripe's wire format."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class StripeBilling:
         self.success_url = success_url
         self.cancel_url = cancel_url
         self.client: stripe.StripeClient | None = None
+        self._products: dict[str, str] = {}  # plan -> Stripe product id
         if api_key:
             self.client = stripe.StripeClient(
                 api_key, base_addresses={"api": api_base.rstrip("/")},
@@ -90,6 +92,91 @@ class StripeBilling:
         except stripe.StripeError as exc:
             raise _upstream(exc) from None
 
+    async def save_payment_method(self, session: dict[str, Any]) -> str:
+        """Make the card a completed Checkout session collected the customer's default for
+        invoices (Checkout leaves it on the SetupIntent or the subscription only), so that
+        pay-as-you-go invoices can be charged; returns its id ('' when the session has none)."""
+        client = self._require()
+        customer = session.get("customer")
+        try:
+            if isinstance(session.get("setup_intent"), str):
+                intent = await client.v1.setup_intents.retrieve_async(session["setup_intent"])
+                method = _field(intent, "payment_method")
+            elif isinstance(session.get("subscription"), str):
+                subscription = await client.v1.subscriptions.retrieve_async(
+                    session["subscription"])
+                method = _field(subscription, "default_payment_method")
+            else:
+                return ""
+            if not isinstance(method, str) or not isinstance(customer, str):
+                return ""
+            await client.v1.customers.update_async(customer, {
+                "invoice_settings": {"default_payment_method": method}})
+        except stripe.StripeError as exc:
+            raise _upstream(exc) from None
+        return method
+
+    async def cancel_at_period_end(self, subscription_id: str) -> None:
+        """The subscription ends with its current period (a downgrade to a plan without a
+        subscription)."""
+        client = self._require()
+        try:
+            await client.v1.subscriptions.update_async(subscription_id,
+                                                       {"cancel_at_period_end": True})
+        except stripe.StripeError as exc:
+            raise _upstream(exc) from None
+
+    async def change_price(self, subscription_id: str, plan: str, billing_cycle: str,
+                           amount_cents: int, *, prorate: bool) -> None:
+        """Move the subscription's one item to `plan`'s price: prorated at once (upgrades),
+        or from the next period on without proration (downgrades)."""
+        client = self._require()
+        try:
+            subscription = await client.v1.subscriptions.retrieve_async(subscription_id)
+            item = subscription["items"]["data"][0]
+            await client.v1.subscriptions.update_async(subscription_id, {
+                "items": [{"id": item["id"], "price_data": {
+                    "currency": "usd", "unit_amount": amount_cents,
+                    "product": await self._product(plan),
+                    "recurring": {"interval": "year" if billing_cycle == "annual"
+                                  else "month"}}}],
+                "proration_behavior": "create_prorations" if prorate else "none",
+                "metadata": {"plan": plan, "billing_cycle": billing_cycle}})
+        except stripe.StripeError as exc:
+            raise _upstream(exc) from None
+
+    async def _product(self, plan: str) -> str:
+        """The Stripe product of a plan (subscription items name a product, not its data)."""
+        if plan not in self._products:
+            product = await self._require().v1.products.create_async(
+                {"name": f"WAVIS {plan} plan", "metadata": {"plan": plan}},
+                {"idempotency_key": f"wavis-product-{plan}"})
+            self._products[plan] = str(product.id)
+        return self._products[plan]
+
+    async def charge(self, customer_id: str, lines: list[tuple[str, int]],
+                     metadata: dict[str, str], idempotency_prefix: str) -> str:
+        """Charge `lines` (description, cents) to the customer's saved payment method as one
+        invoice; returns the Stripe invoice id. Every call carries an idempotency key derived
+        from `idempotency_prefix`, so a retry (after a failure or a restart) creates nothing
+        twice."""
+        client = self._require()
+        try:
+            for number, (description, cents) in enumerate(lines):
+                await client.v1.invoice_items.create_async({
+                    "customer": customer_id, "amount": cents, "currency": "usd",
+                    "description": description, "metadata": metadata},
+                    {"idempotency_key": f"{idempotency_prefix}:item:{number}"})
+            invoice = await client.v1.invoices.create_async({
+                "customer": customer_id, "collection_method": "charge_automatically",
+                "auto_advance": True, "pending_invoice_items_behavior": "include",
+                "metadata": metadata}, {"idempotency_key": f"{idempotency_prefix}:invoice"})
+            await client.v1.invoices.finalize_invoice_async(
+                str(invoice.id), None, {"idempotency_key": f"{idempotency_prefix}:finalize"})
+        except stripe.StripeError as exc:
+            raise _upstream(exc) from None
+        return str(invoice.id)
+
     async def ping(self) -> str:
         """'' when Stripe answers an authenticated call, else why not."""
         if self.client is None:
@@ -116,6 +203,14 @@ class StripeBilling:
         if not isinstance(event, dict) or not isinstance(event.get("id"), str):
             raise WavisError("VALIDATION_ERROR", "The body is not a Stripe event.")
         return event
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A field of a Stripe object, None when Stripe left it out."""
+    try:
+        return obj[name]
+    except KeyError:
+        return None
 
 
 def _upstream(exc: stripe.StripeError) -> WavisError:

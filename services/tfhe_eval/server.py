@@ -28,7 +28,7 @@ from wavis.core.usage_meter import Charge, UsageMeter
 from wavis.fhe.engine import fhe_engine_description
 from wavis.fhe.workers import FheWorkerPool
 from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
-from wavis.generated.metering.v1 import metering_pb2_grpc
+from wavis.generated.metering.v1 import usage_pb2_grpc
 from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2 as pb
 from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2_grpc
 
@@ -121,7 +121,7 @@ class TfheEvalServicer(tfhe_eval_pb2_grpc.TfheEvalServiceServicer):
             operation = "tfhe_batch" if batch else f"tfhe_{gates[0].op.lower()}"
             (outcome, record), charge = await self.meter.metered(
                 preparation, execute, account_id=request.account_id, op_id=op_id,
-                operation=operation, fcu=fcu, already_counted=request.operation_already_counted)
+                operation=operation, fcu=fcu)
         return outcome, record, charge, discounted
 
     async def EvaluateGate(self, request: pb.EvaluateGateRequest,
@@ -192,7 +192,7 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     metering_channel = open_channel(settings.metering_target,
                                     tracer_provider=context.tracer_provider)
     # With tracing on, each reservation stays a call of its own (a span in the trace).
-    meter = UsageMeter(metering_pb2_grpc.MeteringServiceStub(metering_channel),
+    meter = UsageMeter(usage_pb2_grpc.UsageServiceStub(metering_channel),
                        streamed=context.tracer_provider is None)
     pool = FheWorkerPool(settings.workers, settings.omp_num_threads)
     cache = KeyCache(keys, settings.data_dir / "tfhe-cache" / context.instance_id.replace(

@@ -19,7 +19,7 @@ from services.webhooks.ssrf import SsrfRefused, invalid, vet_url
 from services.webhooks.store import EndpointStore
 from wavis.core import webhook_signing as signing
 from wavis.core.errors import WavisError
-from wavis.core.events import EVENT_TYPES
+from wavis.core.event_schemas import EVENT_TYPES, data_errors, event_data
 from wavis.core.grpc_server import ServiceContext
 from wavis.core.ids import new_id
 from wavis.core.redis_client import open_redis
@@ -100,6 +100,10 @@ class WebhooksServicer(webhooks_pb2_grpc.WebhooksServiceServicer):
         if not isinstance(data, dict) or len(request.data_json) > MAX_DATA_BYTES:
             raise WavisError("VALIDATION_ERROR", "data_json must be a JSON object of at most "
                              "64 KiB.")
+        errors = data_errors(request.type, data)
+        if errors:  # endpoints receive only what the event's schema says
+            raise WavisError("VALIDATION_ERROR", f"data_json is not a {request.type} payload: "
+                             f"{'; '.join(errors)[:500]}")
         await self.queue.publish(request.account_id, request.type,
                                  json.dumps(data, separators=(",", ":")), event_id)
         return webhooks_pb2.PublishResponse(event_id=event_id)
@@ -169,9 +173,9 @@ class WebhooksServicer(webhooks_pb2_grpc.WebhooksServiceServicer):
                             ) -> webhooks_pb2.SendTestEventResponse:
         endpoints = await self.store.all_for(request.account_id)
         event_id = new_id("evt")
-        await self.queue.publish(request.account_id, "test", json.dumps(
-            {"message": "A test event from WAVIS: your endpoint receives and can verify "
-                        "signed events."}), event_id)
+        await self.queue.publish(request.account_id, "test", json.dumps(event_data(
+            "test", message="A test event from WAVIS: your endpoint receives and can verify "
+                            "signed events.")), event_id)
         return webhooks_pb2.SendTestEventResponse(
             event_id=event_id, webhook_ids=[e["webhook_id"] for e in endpoints
                                             if matches(e, "test")])

@@ -3,6 +3,7 @@ Stripe webhook (good, bad, stale, replayed), invoices, and Stripe left unconfigu
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import json
 import time
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from gateway.endpoints import Endpoint, Reply
 from support import fake_stripe
-from support.accounts import Tenant, create_account, fresh_ip
+from support.accounts import Tenant, create_account, create_key, fresh_ip
 from support.edge_app import edge_app
 from support.fake_stripe import FakeStripe
 from support.http import Api
@@ -331,3 +332,88 @@ async def test_a_past_month_is_invoiced_on_the_plan_it_ended_on(
     assert past["lines"][0]["description"] == "pro plan (annual)"
     assert past["total_usd"] == 40.67  # $49 x 12 x 0.83 / 12, the usage included
     assert (current["plan"], current["total_usd"]) == ("free", 0.0)
+
+
+async def _op(base: str, tenant: Tenant, fcu: int, op: str = "multiply") -> int:
+    async with aiohttp.ClientSession() as session, session.post(
+            base + "/api/v1/_test/op", params={"op": op, "fcu": str(fcu)},
+            headers=tenant.auth(ip=fresh_ip())) as reply:
+        return reply.status
+
+
+async def test_test_mode_is_a_sandbox(billing_stack: Stack, bapi: Api,
+                                      stripe_server: FakeStripe, redis: aioredis.Redis) -> None:
+    """A wvs_test_ key sees and changes only test-mode state: its own ledger, invoices,
+    budget and simulated subscription; it never reaches Stripe and never changes the live
+    account's plan, limits or budget."""
+    live = await create_account(billing_stack, plan="free")
+    test = Tenant(live.account_id, await create_key(billing_stack, live, "account_admin",
+                                                    environment="test"))
+    before = len(stripe_server.requests)
+    subscribed = await bapi.post("/api/v1/billing/subscribe", headers=test.auth(ip=fresh_ip()),
+                                 json={"plan": "scale", "email": "ci@example.com"})
+    assert subscribed.status == 200, subscribed.text
+    assert subscribed.json["plan"] == "scale"
+    assert (await _subscription(bapi, test))["plan"] == "scale"
+    assert (await _subscription(bapi, live))["plan"] == "free"
+    # The live key keeps the free plan's limits.
+    balance = await bapi.get("/api/v1/billing/balance", headers=live.auth(ip=fresh_ip()))
+    assert balance.json["plan"] == "free" and balance.json["fcu_included"] == 10_000
+    assert balance.headers["X-RateLimit-Daily-Limit"] == "1000"
+    # A budget set in test mode is test mode's.
+    capped = await bapi.post("/api/v1/billing/budget", headers=test.auth(ip=fresh_ip()),
+                             json={"monthly_cap_usd": 5, "mode": "hard"})
+    assert capped.status == 200 and capped.json["monthly_cap_usd"] == 5
+    live_budget = await bapi.get("/api/v1/billing/budget", headers=live.auth(ip=fresh_ip()))
+    assert live_budget.json["monthly_cap_usd"] is None
+    # Usage lands in the ledger of the key's mode, which records it.
+    endpoint = Endpoint("POST", "/_test/op", _metered_op, "test", "Test", {200: Reply("ok")},
+                        min_role=TRIAL)
+    async with edge_app(billing_stack, endpoint) as base:
+        assert await _op(base, test, 690) == 200
+        assert await _op(base, live, 50) == 200
+    # The mode travels with the work to the service that meters it.
+    key = (await bapi.post("/api/v1/keys/generate", headers=test.auth(ip=fresh_ip()), json={
+        "scheme": "ckks", "params": {"poly_degree": 2048, "scale_bits": 40, "max_depth": 2,
+                                     "security_level": "testing"}})).json
+    ciphertext = (await bapi.post("/api/v1/ciphertexts/encrypt", headers=test.auth(
+        ip=fresh_ip()), json={"key_id": key["key_id"], "values": [1.0]})).json
+    multiplied = await bapi.post("/api/v1/compute/multiply", headers=test.auth(ip=fresh_ip()),
+                                 json={"key_id": key["key_id"], "ciphertext_ids": [
+                                     ciphertext["ciphertext_id"]] * 2})
+    assert multiplied.status == 200 and multiplied.json["cost_units"] == 5, multiplied.text
+    # ...and to asynchronous work, recorded when it completes.
+    queued = await bapi.post("/api/v1/compute/rescale", headers=test.auth(ip=fresh_ip()),
+                             json={"key_id": key["key_id"], "async": True, "ciphertext_ids": [
+                                 multiplied.json["result_ciphertext_id"]]})
+    assert queued.status == 202, queued.text
+    for _ in range(100):
+        polled = await bapi.get(f"/api/v1/compute/{queued.json['op_id']}",
+                                headers=test.auth(ip=fresh_ip()))
+        if polled.json["status"] == "completed":
+            break
+        await asyncio.sleep(0.1)
+    assert polled.json["status"] == "completed"
+    usage = {}
+    for mode, who in (("live", live), ("test", test)):
+        usage[mode] = (await bapi.get("/api/v1/billing/usage",
+                                      headers=who.auth(ip=fresh_ip()))).json["total_fcu"]
+    assert usage == {"live": 50, "test": 696}
+    period = time.strftime("%Y-%m", time.gmtime())
+    entries = [json.loads(e) for key in await redis.keys(
+        f"wavis:metering:ledger:{live.account_id}*:{period}")
+        for e in await redis.lrange(key, 0, -1)]
+    assert sorted((e["environment"], e["fcu"]) for e in entries) == [
+        ("live", 50), ("test", 1), ("test", 5), ("test", 690)]
+    for mode, who, fcu, plan in (("live", live, 50, "free"), ("test", test, 696, "scale")):
+        [invoice] = (await bapi.get("/api/v1/billing/invoices",
+                                    headers=who.auth(ip=fresh_ip()))).json["data"]
+        assert (invoice["total_fcu"], invoice["plan"]) == (fcu, plan), mode
+        assert (await bapi.get("/api/v1/billing/balance",
+                               headers=who.auth(ip=fresh_ip()))).json["fcu_used"] == fcu
+    # Cancelling in test mode ends the simulation only.
+    cancelled = await bapi.request("DELETE", "/api/v1/billing/subscription",
+                                   headers=test.auth(ip=fresh_ip()))
+    assert cancelled.json["status"] == "cancelled"
+    assert (await _subscription(bapi, live))["status"] == "active"
+    assert len(stripe_server.requests) == before

@@ -20,7 +20,7 @@ from wavis.core.grpc_client import open_channel
 from wavis.core.reservation_stream import ReservationStream
 from wavis.devstack.stack import Stack
 from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import usage_pb2, usage_pb2_grpc
 
 
 async def _get(url: str) -> tuple[int, dict]:
@@ -171,10 +171,10 @@ async def test_a_reservation_when_redis_does_not_answer_is_upstream_unavailable(
     tenant = await create_account(stack)
     assert stack.redis is not None and stack.redis.process is not None
     async with open_channel(f"127.0.0.1:{stack.service_ports['metering']}") as channel:
-        stream = ReservationStream(metering_pb2_grpc.MeteringServiceStub(channel))
+        stream = ReservationStream(usage_pb2_grpc.UsageServiceStub(channel))
 
-        def reservation(op_id: str) -> metering_pb2.ReserveUsageRequest:
-            return metering_pb2.ReserveUsageRequest(account_id=tenant.account_id, op_id=op_id,
+        def reservation(op_id: str) -> usage_pb2.ReserveUsageRequest:
+            return usage_pb2.ReserveUsageRequest(account_id=tenant.account_id, op_id=op_id,
                                                     operation="add", fcu=1, record=True)
 
         assert (await stream.reserve(reservation("op_before"))).cost_units == 1

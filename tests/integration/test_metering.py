@@ -23,11 +23,12 @@ from support.accounts import Tenant, create_account, fresh_ip, metering_target
 from support.edge_app import edge_app
 from support.http import Api
 from support.metered_endpoint import metered, reserve
+from support.metering_stub import MeteringStub
 from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.grpc_client import open_channel
 from wavis.core.roles import TRIAL
 from wavis.devstack.stack import Stack
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import accounts_pb2, usage_pb2
 
 
 async def _operate(request: web.Request) -> web.Response:
@@ -178,9 +179,9 @@ async def test_trial_operations_are_counted_once_with_fcu(
     statuses = [(await _op(session, edge, tenant, fcu=5))[0] for _ in range(11)]
     assert statuses == [200] * 10 + [402]
     async with open_channel(metering_target(mesh)) as channel:  # trial keys cannot read it
-        stub = metering_pb2_grpc.MeteringServiceStub(channel)
-        who = await stub.Authenticate(metering_pb2.AuthenticateRequest(api_key=tenant.api_key))
-        usage = await stub.GetUsage(metering_pb2.GetUsageRequest(
+        stub = MeteringStub(channel)
+        who = await stub.Authenticate(accounts_pb2.AuthenticateRequest(api_key=tenant.api_key))
+        usage = await stub.GetUsage(usage_pb2.GetUsageRequest(
             account_id=who.account.account_id))
     assert usage.total_fcu == 50 and usage.by_operation[0].count == 10
 
@@ -194,13 +195,13 @@ async def test_async_reservation_commits_once_and_release_after_commit_is_refuse
     balance = (await api.get("/api/v1/billing/balance", headers=tenant.auth(ip=fresh_ip()))).json
     assert balance["fcu_reserved"] == 50 and balance["fcu_used"] == 0
     async with open_channel(metering_target(mesh)) as channel:
-        stub = metering_pb2_grpc.MeteringServiceStub(channel)
+        stub = MeteringStub(channel)
         ids = {"account_id": tenant.account_id, "op_id": op_id}
-        assert (await stub.CommitUsage(metering_pb2.CommitUsageRequest(**ids))).recorded
-        assert not (await stub.CommitUsage(metering_pb2.CommitUsageRequest(**ids))).recorded
-        assert not (await stub.ReleaseUsage(metering_pb2.ReleaseUsageRequest(**ids))).released
+        assert (await stub.CommitUsage(usage_pb2.CommitUsageRequest(**ids))).recorded
+        assert not (await stub.CommitUsage(usage_pb2.CommitUsageRequest(**ids))).recorded
+        assert not (await stub.ReleaseUsage(usage_pb2.ReleaseUsageRequest(**ids))).released
         # Reserving the same op id again is idempotent: nothing more is held.
-        again = await stub.ReserveUsage(metering_pb2.ReserveUsageRequest(
+        again = await stub.ReserveUsage(usage_pb2.ReserveUsageRequest(
             operation="bootstrap", fcu=50, **ids))
         assert again.cost_units == 50
     usage = await _usage(api, tenant)
@@ -213,19 +214,19 @@ async def test_async_reservation_commits_once_and_release_after_commit_is_refuse
 async def test_abandoned_reservations_expire(mesh: Stack, redis: aioredis.Redis) -> None:
     tenant = await create_account(mesh, plan="free")
     async with open_channel(metering_target(mesh)) as channel:
-        stub = metering_pb2_grpc.MeteringServiceStub(channel)
-        await stub.ReserveUsage(metering_pb2.ReserveUsageRequest(
+        stub = MeteringStub(channel)
+        await stub.ReserveUsage(usage_pb2.ReserveUsageRequest(
             account_id=tenant.account_id, op_id="op_crashed_caller", operation="matmul",
             fcu=10_000))
         with pytest.raises(grpc.RpcError) as refused:
-            await stub.ReserveUsage(metering_pb2.ReserveUsageRequest(
+            await stub.ReserveUsage(usage_pb2.ReserveUsageRequest(
                 account_id=tenant.account_id, op_id="op_second", operation="add", fcu=1))
         assert error_from_rpc(refused.value).code == "QUOTA_EXHAUSTED"
         # An hour later (moved back in time here) the crashed caller's hold is gone.
         pending = f"wavis:metering:pending:{tenant.account_id}"
         for member in await redis.zrange(pending, 0, -1):
             await redis.zadd(pending, {member: time.time() - 1})
-        reply = await stub.ReserveUsage(metering_pb2.ReserveUsageRequest(
+        reply = await stub.ReserveUsage(usage_pb2.ReserveUsageRequest(
             account_id=tenant.account_id, op_id="op_third", operation="add", fcu=1))
         assert reply.cost_units == 1
 

@@ -20,13 +20,14 @@ from support.accounts import Tenant, create_account, fresh_ip, metering_target
 from support.edge_app import edge_app
 from support.http import Api
 from support.metered_endpoint import metered, reserve
+from support.metering_stub import MeteringStub
 from wavis.core.errors import WavisError, error_from_rpc
 from wavis.core.grpc_client import open_channel
 from wavis.core.ids import new_id
 from wavis.core.roles import TRIAL
 from wavis.core.usage_meter import UsageMeter
 from wavis.devstack.stack import Stack
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import accounts_pb2, accounts_pb2_grpc, billing_pb2, usage_pb2
 
 
 async def _operate(request: web.Request) -> web.Response:
@@ -75,9 +76,9 @@ async def edge(mesh: Stack) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def stub(mesh: Stack) -> AsyncIterator[metering_pb2_grpc.MeteringServiceStub]:
+async def stub(mesh: Stack) -> AsyncIterator[MeteringStub]:
     async with open_channel(metering_target(mesh)) as channel:
-        yield metering_pb2_grpc.MeteringServiceStub(channel)
+        yield MeteringStub(channel)
 
 
 async def _op(session: aiohttp.ClientSession, url: str, tenant: Tenant,
@@ -87,9 +88,9 @@ async def _op(session: aiohttp.ClientSession, url: str, tenant: Tenant,
         return r.status
 
 
-async def _usage(stub: metering_pb2_grpc.MeteringServiceStub,
-                 tenant: Tenant) -> metering_pb2.GetUsageResponse:
-    return await stub.GetUsage(metering_pb2.GetUsageRequest(account_id=tenant.account_id))
+async def _usage(stub: MeteringStub,
+                 tenant: Tenant) -> usage_pb2.GetUsageResponse:
+    return await stub.GetUsage(usage_pb2.GetUsageRequest(account_id=tenant.account_id))
 
 
 async def _ledger(redis: aioredis.Redis, tenant: Tenant) -> list[dict[str, Any]]:
@@ -104,28 +105,28 @@ async def _alert_types(redis: aioredis.Redis, tenant: Tenant) -> list[tuple[str,
 
 
 async def test_a_recorded_reservation_is_the_record_and_release_reverses_it_exactly(
-        mesh: Stack, stub: metering_pb2_grpc.MeteringServiceStub,
+        mesh: Stack, stub: MeteringStub,
         redis: aioredis.Redis) -> None:
     tenant = await create_account(mesh, plan="pro")
     keep, drop = new_id("op"), new_id("op")
     for op_id, operation, fcu in ((keep, "add", 1), (drop, "multiply", 5)):
-        reply = await stub.ReserveUsage(metering_pb2.ReserveUsageRequest(
+        reply = await stub.ReserveUsage(usage_pb2.ReserveUsageRequest(
             account_id=tenant.account_id, op_id=op_id, operation=operation, fcu=fcu,
             record=True))
         assert reply.recorded and reply.cost_units == fcu
     usage = await _usage(stub, tenant)
     assert (usage.total_fcu, len(usage.by_operation), len(await _ledger(redis, tenant))) == (
         6, 2, 2)
-    balance = await stub.GetBalance(metering_pb2.GetBalanceRequest(
+    balance = await stub.GetBalance(usage_pb2.GetBalanceRequest(
         account_id=tenant.account_id))
     assert (balance.fcu_used, balance.fcu_reserved) == (6, 0)
     # The same op id again is idempotent: nothing more is recorded.
-    again = await stub.ReserveUsage(metering_pb2.ReserveUsageRequest(
+    again = await stub.ReserveUsage(usage_pb2.ReserveUsageRequest(
         account_id=tenant.account_id, op_id=keep, operation="add", fcu=1, record=True))
     assert not again.recorded and again.cost_units == 1
     ids = {"account_id": tenant.account_id, "op_id": drop}
-    assert (await stub.ReleaseUsage(metering_pb2.ReleaseUsageRequest(**ids))).released
-    assert not (await stub.ReleaseUsage(metering_pb2.ReleaseUsageRequest(**ids))).released
+    assert (await stub.ReleaseUsage(usage_pb2.ReleaseUsageRequest(**ids))).released
+    assert not (await stub.ReleaseUsage(usage_pb2.ReleaseUsageRequest(**ids))).released
     usage = await _usage(stub, tenant)
     assert usage.total_fcu == 1 and usage.total_cost_usd == pytest.approx(0.000002)
     assert [(o.operation, o.count, o.fcu) for o in usage.by_operation] == [("add", 1, 1)]
@@ -133,30 +134,30 @@ async def test_a_recorded_reservation_is_the_record_and_release_reverses_it_exac
     assert [e["op_id"] for e in await _ledger(redis, tenant)] == [keep]
     # A released op cannot be committed; another account cannot release a record.
     with pytest.raises(grpc.RpcError):
-        await stub.CommitUsage(metering_pb2.CommitUsageRequest(**ids))
+        await stub.CommitUsage(usage_pb2.CommitUsageRequest(**ids))
     other = await create_account(mesh, plan="pro")
-    assert not (await stub.ReleaseUsage(metering_pb2.ReleaseUsageRequest(
+    assert not (await stub.ReleaseUsage(usage_pb2.ReleaseUsageRequest(
         account_id=other.account_id, op_id=keep))).released
     # CommitUsage of a recorded op records nothing more and makes it final.
     keep_ids = {"account_id": tenant.account_id, "op_id": keep}
-    assert not (await stub.CommitUsage(metering_pb2.CommitUsageRequest(**keep_ids))).recorded
-    assert not (await stub.ReleaseUsage(metering_pb2.ReleaseUsageRequest(**keep_ids))).released
+    assert not (await stub.CommitUsage(usage_pb2.CommitUsageRequest(**keep_ids))).recorded
+    assert not (await stub.ReleaseUsage(usage_pb2.ReleaseUsageRequest(**keep_ids))).released
     assert (await _usage(stub, tenant)).total_fcu == 1
 
 
 async def test_a_recording_reservation_tells_the_headroom_before_a_limit(
-        mesh: Stack, stub: metering_pb2_grpc.MeteringServiceStub) -> None:
+        mesh: Stack, stub: MeteringStub) -> None:
     """`headroom_fcu` lets ckks-compute and tfhe-eval evaluate while the next reservations
     travel: the FCU left, open reservations counted, before the plan's allowance or a hard
     cap could refuse one; -1 without such a limit; 0 for trials (they count operations)."""
     async def headroom(tenant: Tenant, record: bool = True, fcu: int = 1) -> int:
-        reply = await stub.ReserveUsage(metering_pb2.ReserveUsageRequest(
+        reply = await stub.ReserveUsage(usage_pb2.ReserveUsageRequest(
             account_id=tenant.account_id, op_id=new_id("op"), operation="add", fcu=fcu,
             record=record))
         return int(reply.headroom_fcu)
 
     async def budget(tenant: Tenant, cap_usd: float, mode: str) -> None:
-        await stub.SetBudget(metering_pb2.SetBudgetRequest(
+        await stub.SetBudget(billing_pb2.SetBudgetRequest(
             account_id=tenant.account_id, monthly_cap_usd=cap_usd, mode=mode))
 
     payg, enterprise, pro = [await create_account(mesh, plan=plan)
@@ -172,18 +173,18 @@ async def test_a_recording_reservation_tells_the_headroom_before_a_limit(
     await budget(pro, 0.00003, "hard")  # the tighter of the two limits: 15 FCU, 7 spent
     assert await headroom(pro) == 7
     async with open_channel(metering_target(mesh)) as channel:
-        trial = await metering_pb2_grpc.MeteringServiceStub(channel).CreateTrialAccount(
-            metering_pb2.CreateTrialAccountRequest(client_ip="198.51.100.7"))
+        trial = await accounts_pb2_grpc.AccountsServiceStub(channel).CreateTrialAccount(
+            accounts_pb2.CreateTrialAccountRequest(client_ip="198.51.100.7"))
     assert await headroom(Tenant(trial.account.account_id, trial.api_key)) == 0
 
 
 async def test_release_before_the_reservation_lands_voids_it(
-        mesh: Stack, stub: metering_pb2_grpc.MeteringServiceStub) -> None:
+        mesh: Stack, stub: MeteringStub) -> None:
     tenant = await create_account(mesh, plan="pro")
     ids = {"account_id": tenant.account_id, "op_id": new_id("op")}
-    assert not (await stub.ReleaseUsage(metering_pb2.ReleaseUsageRequest(**ids))).released
+    assert not (await stub.ReleaseUsage(usage_pb2.ReleaseUsageRequest(**ids))).released
     with pytest.raises(grpc.RpcError) as refused:
-        await stub.ReserveUsage(metering_pb2.ReserveUsageRequest(
+        await stub.ReserveUsage(usage_pb2.ReserveUsageRequest(
             operation="add", fcu=1, record=True, **ids))
     assert error_from_rpc(refused.value).code == "VALIDATION_ERROR"
     assert (await _usage(stub, tenant)).total_fcu == 0
@@ -191,7 +192,7 @@ async def test_release_before_the_reservation_lands_voids_it(
 
 async def test_released_records_free_the_quota_exactly_and_alerts_stay_once(
         mesh: Stack, edge: str, session: aiohttp.ClientSession,
-        stub: metering_pb2_grpc.MeteringServiceStub, redis: aioredis.Redis) -> None:
+        stub: MeteringStub, redis: aioredis.Redis) -> None:
     tenant = await create_account(mesh, plan="free")  # 10,000 FCU, no overage
     statuses = [await _op(session, edge, tenant, fcu=4000),
                 await _op(session, edge, tenant, fcu=6000, fail=1),  # crosses 50/80/100%
@@ -210,7 +211,7 @@ async def test_released_records_free_the_quota_exactly_and_alerts_stay_once(
 
 async def test_200_concurrent_operations_with_failures_give_exact_totals(
         mesh: Stack, edge: str, session: aiohttp.ClientSession,
-        stub: metering_pb2_grpc.MeteringServiceStub, redis: aioredis.Redis) -> None:
+        stub: MeteringStub, redis: aioredis.Redis) -> None:
     tenant = await create_account(mesh, plan="pro")
     outcomes = ({}, {"fail": 1}, {"status": 409}, {"status": 500})
     statuses = await asyncio.gather(*(
@@ -220,14 +221,14 @@ async def test_200_concurrent_operations_with_failures_give_exact_totals(
     assert usage.total_fcu == sum(n + 1 for n in range(0, 200, 4))
     assert [(o.operation, o.count) for o in usage.by_operation] == [("multiply", 50)]
     assert len(await _ledger(redis, tenant)) == 50
-    balance = await stub.GetBalance(metering_pb2.GetBalanceRequest(
+    balance = await stub.GetBalance(usage_pb2.GetBalanceRequest(
         account_id=tenant.account_id))
     assert balance.fcu_reserved == 0
 
 
 async def test_cancelled_operations_cost_nothing(
         mesh: Stack, edge: str, session: aiohttp.ClientSession,
-        stub: metering_pb2_grpc.MeteringServiceStub) -> None:
+        stub: MeteringStub) -> None:
     tenant = await create_account(mesh, plan="pro")
     async with session.post(edge + "rec_cancelled", headers=tenant.auth(ip=fresh_ip())) as r:
         assert r.status == 200
@@ -241,14 +242,14 @@ async def test_cancelled_operations_cost_nothing(
 
 async def test_trial_failures_give_their_operation_back(
         mesh: Stack, api: Api, edge: str, session: aiohttp.ClientSession,
-        stub: metering_pb2_grpc.MeteringServiceStub) -> None:
+        stub: MeteringStub) -> None:
     reply = await api.post("/api/v1/onboarding/temp-key", headers={"X-Forwarded-For": fresh_ip()})
     tenant = Tenant("", reply.json["api_key"])
     failures = [await _op(session, edge, tenant, fail=1) for _ in range(3)]
     statuses = [await _op(session, edge, tenant) for _ in range(11)]
     assert failures == [400] * 3 and statuses == [200] * 10 + [402]
-    who = await stub.Authenticate(metering_pb2.AuthenticateRequest(api_key=tenant.api_key))
-    usage = await stub.GetUsage(metering_pb2.GetUsageRequest(account_id=who.account.account_id))
+    who = await stub.Authenticate(accounts_pb2.AuthenticateRequest(api_key=tenant.api_key))
+    usage = await stub.GetUsage(usage_pb2.GetUsageRequest(account_id=who.account.account_id))
     assert usage.total_fcu == 50 and usage.by_operation[0].count == 10
 
 
@@ -259,13 +260,13 @@ class _FlakyMetering:
         self.failures = failures
         self.calls: list[str] = []
 
-    async def ReleaseUsage(self, message: metering_pb2.ReleaseUsageRequest,
-                           ) -> metering_pb2.ReleaseUsageResponse:
+    async def ReleaseUsage(self, message: usage_pb2.ReleaseUsageRequest,
+                           ) -> usage_pb2.ReleaseUsageResponse:
         self.calls.append(message.op_id)
         if len(self.calls) <= self.failures:
             raise grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(),
                                        grpc.aio.Metadata(), "metering is down")
-        return metering_pb2.ReleaseUsageResponse(released=True)
+        return usage_pb2.ReleaseUsageResponse(released=True)
 
 
 async def test_a_release_that_cannot_be_delivered_is_retried() -> None:

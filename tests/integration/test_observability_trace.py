@@ -21,10 +21,10 @@ from support.ckks_http import encrypt, generate_ckks_key
 from support.inprocess_mesh import inprocess_mesh
 from wavis.core.grpc_client import open_channel
 from wavis.core.telemetry import build_tracer_provider
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import accounts_pb2, accounts_pb2_grpc
 
 COMPUTE = "/wavis.ckks_compute.v1.CkksComputeService/Compute"
-RESERVE = "/wavis.metering.v1.MeteringService/ReserveUsage"
+RESERVE = "/wavis.metering.v1.UsageService/ReserveUsage"
 
 
 @dataclass
@@ -68,8 +68,8 @@ def _descends_from(span: ReadableSpan, ancestor: ReadableSpan,
 
 async def test_one_compute_request_is_one_span_tree(traced_mesh: TracedMesh) -> None:
     async with open_channel(traced_mesh.metering_target) as channel:
-        account = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
-            metering_pb2.CreateAccountRequest(email="trace@example.com", plan="pro",
+        account = await accounts_pb2_grpc.AccountsServiceStub(channel).CreateAccount(
+            accounts_pb2.CreateAccountRequest(email="trace@example.com", plan="pro",
                                               environment="live"))
     auth = {"Authorization": f"Bearer {account.api_key}"}
     base = traced_mesh.base_url

@@ -47,30 +47,40 @@ async def test_five_per_ip_per_minute(api: Api) -> None:
                            headers={"X-Forwarded-For": fresh_ip()})).status == 200
 
 
-async def test_revoke_by_prefix_or_whole_key(api: Api, mesh: Stack) -> None:
-    for given in ("prefix", "prefix+", "key"):
-        body = await _temp_key(api)
-        key = body["api_key"]
-        target = {"prefix": key[:16], "prefix+": key[:20], "key": key}[given]
-        reply = await api.request("DELETE", f"/api/v1/onboarding/temp-key/{target}")
-        assert reply.status == 204, given
-        # The key no longer authenticates.
-        rotate = await api.post("/api/v1/keys/apikey/rotate", headers={
-            "Authorization": f"Bearer {key}", "X-Forwarded-For": fresh_ip()})
-        assert rotate.status == 401
+async def test_revoke_needs_the_key_itself(api: Api, mesh: Stack) -> None:
+    """The 16-character prefix shows in listings and logs: it alone revokes nothing; the key
+    itself, as the bearer, revokes it."""
+    body = await _temp_key(api)
+    key, prefix = body["api_key"], body["key_prefix"]
+    bare = await api.request("DELETE", f"/api/v1/onboarding/temp-key/{prefix}",
+                             headers={"X-Forwarded-For": fresh_ip()})
+    assert bare.status == 401 and bare.json["error"]["code"] == "UNAUTHORIZED"
+    other = (await _temp_key(api))["api_key"]
+    someone_else = await api.request("DELETE", f"/api/v1/onboarding/temp-key/{prefix}", headers={
+        "Authorization": f"Bearer {other}", "X-Forwarded-For": fresh_ip()})
+    assert someone_else.status == 404
+    still = await api.post("/api/v1/keys/apikey/rotate", headers={
+        "Authorization": f"Bearer {key}", "X-Forwarded-For": fresh_ip()})
+    assert still.status == 403  # authenticates (trial keys cannot rotate): not revoked
+    reply = await api.request("DELETE", f"/api/v1/onboarding/temp-key/{prefix}", headers={
+        "Authorization": f"Bearer {key}", "X-Forwarded-For": fresh_ip()})
+    assert reply.status == 204
+    rotate = await api.post("/api/v1/keys/apikey/rotate", headers={
+        "Authorization": f"Bearer {key}", "X-Forwarded-For": fresh_ip()})
+    assert rotate.status == 401
 
 
 async def test_revoke_refuses_short_and_non_trial_prefixes(api: Api, mesh: Stack) -> None:
-    short = await api.request("DELETE", "/api/v1/onboarding/temp-key/wvs_trial_abc")
+    body = await _temp_key(api)
+    auth = {"Authorization": f"Bearer {body['api_key']}", "X-Forwarded-For": fresh_ip()}
+    short = await api.request("DELETE", "/api/v1/onboarding/temp-key/wvs_trial_abc",
+                              headers=auth)
     assert short.status == 400
     account = await create_account(mesh)
-    live = await api.request("DELETE", f"/api/v1/onboarding/temp-key/{account.api_key[:16]}")
+    live = await api.request("DELETE", f"/api/v1/onboarding/temp-key/{account.api_key[:16]}",
+                             headers=account.auth())
     assert live.status == 404  # a live key is never revoked through the public endpoint
     assert (await api.get("/api/v1/api-keys", headers=account.auth())).status == 200
-    body = await _temp_key(api)
-    wrong_whole_key = body["api_key"][:16] + "Z" * 32
-    reply = await api.request("DELETE", f"/api/v1/onboarding/temp-key/{wrong_whole_key}")
-    assert reply.status == 404
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +129,23 @@ async def test_eleventh_operation_is_402_and_failures_are_free(mesh: Stack, api:
                 results.append((response.status, await response.json()))
     assert [status for status, _ in results] == [200] * 10 + [402]
     assert results[-1][1]["error"]["code"] == "QUOTA_EXHAUSTED"
+
+
+async def test_an_idempotent_replay_costs_no_operation(mesh: Stack, api: Api) -> None:
+    key = (await _temp_key(api))["api_key"]
+    headers = {"Authorization": f"Bearer {key}", "X-Forwarded-For": fresh_ip()}
+    async with edge_app(mesh, _operation_endpoint()) as base, \
+            aiohttp.ClientSession() as session:
+        url = base + "/api/v1/_test/operate"
+        for attempt in range(4):  # the first runs; the others replay its answer
+            async with session.post(url, headers=headers | {"Idempotency-Key": "once"}) as r:
+                assert r.status == 200
+                assert (r.headers.get("Idempotent-Replayed") == "true") == (attempt > 0)
+        statuses = []
+        for _ in range(10):
+            async with session.post(url, headers=headers) as response:
+                statuses.append(response.status)
+    assert statuses == [200] * 9 + [402]
 
 
 async def test_concurrent_operations_never_exceed_the_allowance(mesh: Stack, api: Api) -> None:

@@ -23,14 +23,16 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from support.metering_stub import MeteringStub
 from support.slow_service import SLOW, lifespan
 from wavis.core import service_auth
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import GrpcServiceRunner
+from wavis.core.mesh import SERVICES_BY_KEY
 from wavis.core.service_auth import TlsFiles, service_token
 from wavis.core.settings import ServiceSettings, SettingsError
 from wavis.devstack.stack import Stack
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import accounts_pb2, accounts_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,31 +48,31 @@ async def raw_channel(mesh: Stack) -> AsyncIterator[grpc.aio.Channel]:
 
 
 async def test_call_without_token_is_unauthenticated(raw_channel: grpc.aio.Channel) -> None:
-    stub = metering_pb2_grpc.MeteringServiceStub(raw_channel)
+    stub = MeteringStub(raw_channel)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.Describe(metering_pb2.DescribeRequest(), timeout=5)
+        await stub.Describe(accounts_pb2.DescribeRequest(), timeout=5)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "WAVIS_SERVICE_TOKEN" in (caught.value.details() or "")
 
 
 async def test_wrong_token_is_unauthenticated(raw_channel: grpc.aio.Channel) -> None:
-    stub = metering_pb2_grpc.MeteringServiceStub(raw_channel)
+    stub = MeteringStub(raw_channel)
     for value in ("Bearer " + "x" * 48, service_token(), "Bearer", ""):
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.Describe(metering_pb2.DescribeRequest(), timeout=5,
+            await stub.Describe(accounts_pb2.DescribeRequest(), timeout=5,
                                 metadata=(("authorization", value),))
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED, value
 
 
 async def test_call_with_token_succeeds(raw_channel: grpc.aio.Channel, mesh: Stack) -> None:
-    stub = metering_pb2_grpc.MeteringServiceStub(raw_channel)
-    reply = await stub.Describe(metering_pb2.DescribeRequest(), timeout=5, metadata=(
+    stub = MeteringStub(raw_channel)
+    reply = await stub.Describe(accounts_pb2.DescribeRequest(), timeout=5, metadata=(
         ("authorization", f"Bearer {service_token()}"),))
     assert reply.info.service_name == "metering"
     # open_channel adds it by itself: every caller of the mesh goes through it
     async with open_channel(metering_target(mesh)) as channel:
-        reply = await metering_pb2_grpc.MeteringServiceStub(channel).Describe(
-            metering_pb2.DescribeRequest())
+        reply = await accounts_pb2_grpc.AccountsServiceStub(channel).Describe(
+            accounts_pb2.DescribeRequest())
     assert reply.info.service_name == "metering"
 
 
@@ -82,7 +84,13 @@ async def test_health_and_reflection_need_no_token(raw_channel: grpc.aio.Channel
     call = reflection.ServerReflectionInfo(
         iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
     services = [s.name async for r in call for s in r.list_services_response.service]
-    assert "wavis.metering.v1.MeteringService" in services
+    assert {"wavis.metering.v1.AccountsService", "wavis.metering.v1.UsageService",
+            "wavis.metering.v1.BillingService"} <= set(services)
+
+
+# A method of each API that has no Describe (the process's Describe is AccountsService's).
+_A_METHOD = {"wavis.metering.v1.UsageService": "GetUsage",
+             "wavis.metering.v1.BillingService": "GetBudget"}
 
 
 async def test_every_service_of_the_mesh_checks_the_token(mesh: Stack) -> None:
@@ -92,13 +100,16 @@ async def test_every_service_of_the_mesh_checks_the_token(mesh: Stack) -> None:
             call = reflection.ServerReflectionInfo(
                 iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
             names = [s.name async for r in call for s in r.list_services_response.service]
-            (service,) = [n for n in names if n.startswith("wavis.")]
-            describe = channel.unary_unary(f"/{service}/Describe",
-                                           request_serializer=lambda _: b"",
-                                           response_deserializer=bytes)
-            with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await describe(b"", timeout=5)
-            assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED, key
+            services = [n for n in names if n.startswith("wavis.")]
+            assert len(services) == 1 + len(SERVICES_BY_KEY[key].more_grpc_services), names
+            for service in services:  # metering answers three APIs
+                method = _A_METHOD.get(service, "Describe")
+                call_it = channel.unary_unary(f"/{service}/{method}",
+                                              request_serializer=lambda _: b"",
+                                              response_deserializer=bytes)
+                with pytest.raises(grpc.aio.AioRpcError) as caught:
+                    await call_it(b"", timeout=5)
+                assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED, service
 
 
 def test_grpc_call_script(mesh: Stack) -> None:
@@ -111,13 +122,13 @@ def test_grpc_call_script(mesh: Stack) -> None:
 
     listed = run()
     assert listed.returncode == 0, listed.stderr
-    assert "wavis.metering.v1.MeteringService" in listed.stdout.split()
-    described = run("wavis.metering.v1.MeteringService")
+    assert "wavis.metering.v1.AccountsService" in listed.stdout.split()
+    described = run("wavis.metering.v1.AccountsService")
     assert "rpc Describe(wavis.metering.v1.DescribeRequest)" in described.stdout
-    reply = run("wavis.metering.v1.MeteringService/Describe", "{}")
+    reply = run("wavis.metering.v1.AccountsService/Describe", "{}")
     assert reply.returncode == 0, reply.stderr
     assert json.loads(reply.stdout)["info"]["service_name"] == "metering"
-    refused = run("wavis.metering.v1.MeteringService/Describe", "{}", token=False)
+    refused = run("wavis.metering.v1.AccountsService/Describe", "{}", token=False)
     assert refused.returncode == 1
     assert refused.stderr.startswith("UNAUTHENTICATED")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from wavis.core.grpc_client import open_channel
 from wavis.devstack.stack import Stack
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import accounts_pb2, accounts_pb2_grpc
 
 _ips = itertools.count(1)
 
@@ -38,15 +38,15 @@ def metering_target(stack: Stack) -> str:
 async def create_account(stack: Stack, plan: str = "pro", environment: str = "live",
                          email: str = "owner@example.com") -> Tenant:
     async with open_channel(metering_target(stack)) as channel:
-        reply = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
-            metering_pb2.CreateAccountRequest(email=email, plan=plan, environment=environment))
+        reply = await accounts_pb2_grpc.AccountsServiceStub(channel).CreateAccount(
+            accounts_pb2.CreateAccountRequest(email=email, plan=plan, environment=environment))
     return Tenant(reply.account.account_id, reply.api_key)
 
 
 async def create_key(stack: Stack, account: Tenant, role: str,
                      environment: str = "live") -> str:
     async with open_channel(metering_target(stack)) as channel:
-        reply = await metering_pb2_grpc.MeteringServiceStub(channel).CreateApiKey(
-            metering_pb2.CreateApiKeyRequest(account_id=account.account_id, role=role,
+        reply = await accounts_pb2_grpc.AccountsServiceStub(channel).CreateApiKey(
+            accounts_pb2.CreateApiKeyRequest(account_id=account.account_id, role=role,
                                              environment=environment, name=role))
     return reply.api_key

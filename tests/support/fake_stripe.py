@@ -40,6 +40,13 @@ class FakeStripe:
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.customers: dict[str, dict[str, Any]] = {}
         self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.invoice_items: dict[str, dict[str, Any]] = {}
+        self.invoices: dict[str, dict[str, Any]] = {}
+        # Idempotency-Key -> the answer given (Stripe replays it for the same key).
+        self.idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
+        # (method, path prefix) -> how many of the next such requests answer 500.
+        self.failures: dict[tuple[str, str], int] = {}
+        self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -54,6 +61,39 @@ class FakeStripe:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def fail_next(self, method: str, path_prefix: str, times: int = 1) -> None:
+        self.failures[(method, path_prefix)] = times
+
+    def _failing(self, method: str, path: str) -> bool:
+        for (m, prefix), left in self.failures.items():
+            if m == method and path.startswith(prefix) and left > 0:
+                self.failures[(m, prefix)] = left - 1
+                return True
+        return False
+
+    def _subscription(self, sub_id: str) -> dict[str, Any]:
+        """A subscription the tests' checkout events named: made on first sight."""
+        return self.subscriptions.setdefault(sub_id, {
+            "id": sub_id, "object": "subscription", "status": "active", "livemode": False,
+            "cancel_at_period_end": False, "metadata": {},
+            "default_payment_method": f"pm_{sub_id}",
+            "items": {"object": "list", "data": [{
+                "id": f"si_{sub_id}", "object": "subscription_item", "quantity": 1,
+                "price": {"id": f"price_{sub_id}", "object": "price", "unit_amount": 0,
+                          "currency": "usd", "product": "prod_fake_initial"}}]}})
+
+    def answer_idempotent(self, method: str, path: str, form: dict[str, Any],
+                          key: str | None) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            if key and key in self.idempotent:
+                return self.idempotent[key]
+            if self._failing(method, path):
+                return 500, {"error": {"type": "api_error", "message": "Injected failure."}}
+            status, body = self.answer(method, path, form)
+            if key and status < 500:
+                self.idempotent[key] = (status, body)
+            return status, body
 
     def calls(self, method: str, path_prefix: str) -> list[dict[str, Any]]:
         return [form for m, p, form in self.requests if m == method and p.startswith(path_prefix)]
@@ -74,6 +114,59 @@ class FakeStripe:
                          "metadata": form.get("metadata", {}), "status": "open",
                          "url": f"https://checkout.stripe.com/c/pay/{session_id}",
                          "livemode": False}
+        if method == "POST" and path == "/v1/products":
+            return 200, {"id": _new_id("prod"), "object": "product", "name": form.get("name"),
+                         "metadata": form.get("metadata", {}), "livemode": False}
+        if method == "GET" and path.startswith("/v1/setup_intents/"):
+            intent_id = path.rsplit("/", 1)[1]
+            return 200, {"id": intent_id, "object": "setup_intent", "status": "succeeded",
+                         "payment_method": f"pm_{intent_id}", "livemode": False}
+        if method == "POST" and path.startswith("/v1/customers/"):
+            customer = self.customers.setdefault(path.rsplit("/", 1)[1], {
+                "id": path.rsplit("/", 1)[1], "object": "customer", "metadata": {},
+                "livemode": False})
+            customer["invoice_settings"] = form.get("invoice_settings", {})
+            return 200, customer
+        if method == "GET" and path.startswith("/v1/subscriptions/"):
+            return 200, self._subscription(path.rsplit("/", 1)[1])
+        if method == "POST" and path.startswith("/v1/subscriptions/"):
+            sub = self._subscription(path.rsplit("/", 1)[1])
+            if "cancel_at_period_end" in form:
+                sub["cancel_at_period_end"] = form["cancel_at_period_end"] == "true"
+            for item in (form.get("items") or {}).values():
+                price = item.get("price_data") or {}
+                sub["items"]["data"][0]["price"] |= {
+                    "unit_amount": int(price.get("unit_amount", 0)),
+                    "product": price.get("product")}
+            return 200, sub
+        if method == "POST" and path == "/v1/invoiceitems":
+            item = {"id": _new_id("ii"), "object": "invoiceitem", "customer": form["customer"],
+                    "amount": int(form["amount"]), "currency": form.get("currency"),
+                    "description": form.get("description"), "invoice": None,
+                    "metadata": form.get("metadata", {}), "livemode": False}
+            self.invoice_items[item["id"]] = item
+            return 200, item
+        if method == "POST" and path == "/v1/invoices":
+            payer = (self.customers.get(form["customer"], {}).get("invoice_settings") or {})
+            if not payer.get("default_payment_method"):
+                return 400, {"error": {"type": "invalid_request_error", "message":
+                                       "The customer has no default payment method."}}
+            invoice = {"id": _new_id("in"), "object": "invoice", "customer": form["customer"],
+                       "status": "draft", "metadata": form.get("metadata", {}),
+                       "collection_method": form.get("collection_method"),
+                       "auto_advance": form.get("auto_advance") == "true", "livemode": False}
+            if form.get("pending_invoice_items_behavior") == "include":
+                for item in self.invoice_items.values():
+                    if item["customer"] == form["customer"] and item["invoice"] is None:
+                        item["invoice"] = invoice["id"]
+            invoice["amount_due"] = sum(i["amount"] for i in self.invoice_items.values()
+                                        if i["invoice"] == invoice["id"])
+            self.invoices[invoice["id"]] = invoice
+            return 200, invoice
+        if method == "POST" and path.startswith("/v1/invoices/") and path.endswith("/finalize"):
+            invoice = self.invoices[path.split("/")[3]]
+            invoice["status"] = "open"
+            return 200, invoice
         if method == "DELETE" and path.startswith("/v1/subscriptions/"):
             sub_id = path.rsplit("/", 1)[1]
             return 200, {"id": sub_id, "object": "subscription", "status": "canceled",
@@ -98,7 +191,8 @@ class FakeStripe:
                     status, body = 401, {"error": {
                         "type": "invalid_request_error", "message": "Invalid API Key provided."}}
                 else:
-                    status, body = fake.answer(self.command, path, form)
+                    status, body = fake.answer_idempotent(
+                        self.command, path, form, self.headers.get("Idempotency-Key"))
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from gateway import state
-from gateway.usage import PENDING_CHARGES, already_counted, charged, meter_of
+from gateway.usage import PENDING_CHARGES, charged, meter_of
 from wavis.core.ids import new_id
 from wavis.core.request_context import timed
 from wavis.core.usage_meter import Charge
@@ -29,7 +29,7 @@ async def reserve(request: web.Request, operation: str, fcu: int,
     with timed("grpc"):
         charge = await meter_of(request).reserve(
             account_id=account_id, op_id=op_id or new_id("op"), operation=operation, fcu=fcu,
-            record=record, already_counted=already_counted(request))
+            record=record)
     return charged(request, account_id, charge)
 
 

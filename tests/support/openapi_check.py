@@ -47,3 +47,13 @@ def assert_matches_openapi(doc: dict[str, Any], method: str, path: str, status: 
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
     assert not errors, f"{method} {path} -> {status} does not match the OpenAPI document: " + \
         "; ".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def assert_matches_schema(doc: dict[str, Any], schema_name: str, body: Any) -> None:
+    """`body` against the document's components/schemas/<schema_name>."""
+    registry: Registry[Any] = Registry().with_resource(_DOC_URI, DRAFT202012.create_resource(doc))
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": f"{_DOC_URI}#/components/schemas/{schema_name}"}, registry=registry)
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
+    assert not errors, f"{body} does not match {schema_name}: " + "; ".join(
+        f"{list(e.path)}: {e.message}" for e in errors[:5])

@@ -103,6 +103,9 @@ _TABLE: tuple[ErrorCode, ...] = (
     ErrorCode("UPSTREAM_UNAVAILABLE", 502, _C.UNAVAILABLE,
               "A service this request depends on is unavailable; retry shortly."),
     ErrorCode("NOT_READY", 503, _C.UNAVAILABLE, "The service is not ready."),
+    # An asynchronous operation's error (GET /compute/{op_id}, compute_failed).
+    ErrorCode("WORKER_LOST", 503, _C.UNAVAILABLE, "The replica running this operation "
+              "stopped; it was not billed. Run it again."),
     ErrorCode("MAINTENANCE", 503, _C.UNAVAILABLE, "The service is in maintenance."),
 )
 

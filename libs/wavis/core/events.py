@@ -1,5 +1,5 @@
-"""Account events (docs/api.md lists them): services publish them to the webhooks service,
-which owns their durable queue and delivery."""
+"""Account events: services publish them to the webhooks service, which owns their durable
+queue and delivery. Their payloads are defined in wavis.core.event_schemas."""
 
 from __future__ import annotations
 
@@ -9,17 +9,14 @@ from typing import Any
 
 import grpc
 
+from wavis.core.event_schemas import EVENT_TYPES, data_errors
 from wavis.core.grpc_client import open_channel
 from wavis.core.ids import new_id
 from wavis.generated.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = (
-    "compute_complete", "compute_failed", "usage_alert", "limit_reached", "budget_alert",
-    "key_created", "key_deleted", "key_rotated", "invoice_created", "invoice_paid",
-    "invoice_failed", "test",
-)
+__all__ = ["EVENT_TYPES", "EventPublisher"]
 
 
 class EventPublisher:
@@ -31,9 +28,11 @@ class EventPublisher:
 
     async def publish(self, account_id: str, event_type: str, data: dict[str, Any],
                       event_id: str | None = None) -> str:
-        """Queue the event; returns its id. Raises grpc.RpcError if it could not be queued."""
-        if event_type not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {event_type!r}")
+        """Queue the event; returns its id. Raises grpc.RpcError if it could not be queued,
+        ValueError if `data` is not what the event type's schema says."""
+        errors = data_errors(event_type, data)
+        if errors:
+            raise ValueError(f"{event_type} payload: {'; '.join(errors)}")
         reply = await self._stub.Publish(webhooks_pb2.PublishRequest(
             account_id=account_id, type=event_type, data_json=json.dumps(data),
             event_id=event_id or new_id("evt")))

@@ -14,8 +14,10 @@ from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 from wavis.core.grpc_keepalive import channel_options, keepalive_ms
 from wavis.core.request_context import (
+    ENVIRONMENT_METADATA,
     REQUEST_ID_METADATA,
     add_time,
+    current_environment,
     current_request_id,
     request_timings,
 )
@@ -54,6 +56,9 @@ class _CallDefaultsInterceptor(
         request_id = current_request_id.get()
         if request_id and REQUEST_ID_METADATA not in metadata:
             metadata.add(REQUEST_ID_METADATA, request_id)
+        environment = current_environment.get()
+        if environment != "live" and ENVIRONMENT_METADATA not in metadata:
+            metadata.add(ENVIRONMENT_METADATA, environment)
         if self.authorization and AUTHORIZATION_METADATA not in metadata:
             metadata.add(AUTHORIZATION_METADATA, self.authorization)
         timeout = details.timeout

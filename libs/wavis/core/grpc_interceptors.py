@@ -21,7 +21,14 @@ import grpc.aio
 
 from wavis.core.errors import WavisError, to_rpc_status
 from wavis.core.failures import public_error
-from wavis.core.request_context import REQUEST_ID_METADATA, current_request_id, new_request_id
+from wavis.core.request_context import (
+    ENVIRONMENT_METADATA,
+    REQUEST_ID_METADATA,
+    current_environment,
+    current_request_id,
+    new_request_id,
+)
+from wavis.core.roles import ENVIRONMENTS
 from wavis.core.service_auth import AUTHORIZATION_METADATA, UNAUTHENTICATED_PREFIXES, bearer
 
 log = logging.getLogger(__name__)
@@ -112,11 +119,14 @@ class CallInterceptor(_WrappingInterceptor):
     async def around(self, context: grpc.aio.ServicerContext,
                      method: str) -> AsyncIterator[None]:
         request_id = None
+        environment = "live"
         for key, value in context.invocation_metadata() or ():
             if key == REQUEST_ID_METADATA:
                 request_id = value
-                break
+            elif key == ENVIRONMENT_METADATA and value in ENVIRONMENTS:
+                environment = str(value)
         token = current_request_id.set(str(request_id or new_request_id()))
+        environment_token = current_environment.set(environment)
         try:
             yield
         except (asyncio.CancelledError, grpc.aio.AbortError):
@@ -133,6 +143,7 @@ class CallInterceptor(_WrappingInterceptor):
             await context.abort(code, message, trailing_metadata=trailing)
         finally:
             current_request_id.reset(token)
+            current_environment.reset(environment_token)
 
 
 def _refuse(handler: grpc.RpcMethodHandler, details: str) -> grpc.RpcMethodHandler:

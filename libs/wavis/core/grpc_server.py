@@ -119,7 +119,8 @@ class GrpcServiceRunner:
         self._auth.set_token(service_token(self.settings))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
-            (self.mesh.grpc_service, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
+            (self.mesh.grpc_service, *self.mesh.more_grpc_services, health.SERVICE_NAME,
+             reflection.SERVICE_NAME), self.server)
         port = self.settings.grpc_port
         if port is None:
             port = self.mesh.default_port
@@ -139,7 +140,7 @@ class GrpcServiceRunner:
                 self.settings.grpc_host, self.settings.metrics_port)
             log.info("%s metrics on %s:%d/metrics", self.mesh.name, self.settings.grpc_host,
                      self.metrics_port)
-        for name in ("", self.mesh.grpc_service):
+        for name in ("", self.mesh.grpc_service, *self.mesh.more_grpc_services):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.context.started_at = time.monotonic()
         log.info("%s serving on %s:%d", self.mesh.name, self.settings.grpc_host, self.port)

@@ -13,6 +13,8 @@ class MeshService:
     name: str  # name in health reports, logs and Kubernetes: "tfhe-eval"
     default_port: int
     grpc_service: str  # fully qualified gRPC service name, as the health service knows it
+    # Further gRPC services the same process answers (listed by reflection, SERVING in health).
+    more_grpc_services: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -28,7 +30,10 @@ SERVICES: tuple[MeshService, ...] = (
     MeshService("keys", "keys", 50051, "wavis.keys.v1.KeysService"),
     MeshService("tfhe_eval", "tfhe-eval", 50052, "wavis.tfhe_eval.v1.TfheEvalService"),
     MeshService("ckks_compute", "ckks-compute", 50053, "wavis.ckks_compute.v1.CkksComputeService"),
-    MeshService("metering", "metering", 50054, "wavis.metering.v1.MeteringService"),
+    # Three APIs of one concern each, in one process
+    # (docs/decisions/0070-metering-api-in-three-services.md).
+    MeshService("metering", "metering", 50054, "wavis.metering.v1.AccountsService",
+                ("wavis.metering.v1.UsageService", "wavis.metering.v1.BillingService")),
     MeshService("webhooks", "webhooks", 50055, "wavis.webhooks.v1.WebhooksService"),
 )
 

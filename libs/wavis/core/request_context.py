@@ -1,4 +1,5 @@
-"""The request id of the work in progress, carried across the gateway -> service hop."""
+"""The request id of the work in progress, and the mode of the API key it is done for,
+carried across the gateway -> service hops."""
 
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
 
 current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "wavis_request_id", default=None
+)
+
+
+# The mode of the API key the work is done for ("live", "test" or "trial"): metered work is
+# recorded in that mode's ledger (docs/decisions/0067-test-mode-is-separate-state.md).
+ENVIRONMENT_METADATA = "x-wavis-environment"
+current_environment: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "wavis_environment", default="live"
 )
 
 

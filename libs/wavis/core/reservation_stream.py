@@ -1,4 +1,4 @@
-"""Reservations over one long-lived MeteringService.ReserveUsageStream call.
+"""Reservations over one long-lived UsageService.ReserveUsageStream call.
 
 Many reservations are in flight at once, matched to their answers by sequence number. When
 the stream breaks, the reservations waiting on it fail as UPSTREAM_UNAVAILABLE and the next
@@ -17,7 +17,7 @@ import grpc.aio
 
 from wavis.core.errors import WavisError, error_from_rpc, error_from_status
 from wavis.core.request_context import current_request_id
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import usage_pb2, usage_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ def _expire(answer: asyncio.Future[Any]) -> None:
 
 
 class ReservationStream:
-    def __init__(self, metering: metering_pb2_grpc.MeteringServiceStub) -> None:
-        self.metering = metering
+    def __init__(self, usage: usage_pb2_grpc.UsageServiceStub) -> None:
+        self.usage = usage
         self._sequence = itertools.count(1)
         self._call: Any = None
         self._reader: asyncio.Task[None] | None = None
@@ -40,8 +40,8 @@ class ReservationStream:
         self._waiting: dict[int, tuple[Any, asyncio.Future[Any]]] = {}
         self._writing = asyncio.Lock()  # one write at a time on a call
 
-    async def reserve(self, request: metering_pb2.ReserveUsageRequest,
-                      ) -> metering_pb2.ReserveUsageResponse:
+    async def reserve(self, request: usage_pb2.ReserveUsageRequest,
+                      ) -> usage_pb2.ReserveUsageResponse:
         """ReserveUsage's answer; its refusal as a WavisError (UPSTREAM_UNAVAILABLE when the
         answer was lost)."""
         sequence = next(self._sequence)
@@ -54,7 +54,7 @@ class ReservationStream:
                 call = self._open()
                 self._waiting[sequence] = (call, answer)
                 try:
-                    await call.write(metering_pb2.ReserveUsageStreamRequest(
+                    await call.write(usage_pb2.ReserveUsageStreamRequest(
                         sequence=sequence, reservation=request,
                         request_id=current_request_id.get() or ""))
                 except (grpc.RpcError, grpc.aio.UsageError, asyncio.InvalidStateError) as exc:
@@ -69,7 +69,7 @@ class ReservationStream:
 
     def _open(self) -> Any:
         if self._call is None or self._call.done():
-            self._call = self.metering.ReserveUsageStream()
+            self._call = self.usage.ReserveUsageStream()
             self._reader = asyncio.ensure_future(self._read(self._call))
         return self._call
 

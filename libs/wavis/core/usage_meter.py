@@ -24,8 +24,9 @@ from typing import Any, TypeVar
 import grpc
 
 from wavis.core.errors import WavisError, error_from_rpc
+from wavis.core.request_context import current_environment
 from wavis.core.reservation_stream import ReservationStream
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import usage_pb2, usage_pb2_grpc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,30 +56,30 @@ class Charge:
 
 
 class UsageMeter:
-    def __init__(self, metering: metering_pb2_grpc.MeteringServiceStub, *,
+    def __init__(self, usage: usage_pb2_grpc.UsageServiceStub, *,
                  streamed: bool = False) -> None:
         """`streamed`: send reservations over one ReserveUsageStream (wavis.core.
         reservation_stream) instead of a call each; for long-lived services with tracing
         off (with tracing on each reservation stays a call, so it is a span of its own)."""
-        self.metering = metering
-        self._stream = ReservationStream(metering) if streamed else None
+        self.usage = usage
+        self._stream = ReservationStream(usage) if streamed else None
         # account -> (monotonic deadline, headroom FCU of the last answer; -1: no limit)
         self._headroom: dict[str, tuple[float, int]] = {}
         # account -> FCU of operations evaluated while their reservations travel
         self._in_flight: dict[str, int] = {}
 
     async def reserve(self, *, account_id: str, op_id: str, operation: str, fcu: int,
-                      record: bool, already_counted: bool = False) -> Charge:
+                      record: bool) -> Charge:
         """Reserve (and with `record`, record) the FCU; raises the metering service's refusal
         as a WavisError."""
-        message = metering_pb2.ReserveUsageRequest(
+        message = usage_pb2.ReserveUsageRequest(
             account_id=account_id, op_id=op_id, operation=operation, fcu=fcu,
-            operation_already_counted=already_counted, record=record)
+            record=record, environment=current_environment.get())
         try:
             if self._stream is not None:
                 reply = await self._stream.reserve(message)
             else:
-                reply = await self.metering.ReserveUsage(message)
+                reply = await self.usage.ReserveUsage(message)
         except (grpc.RpcError, WavisError) as exc:
             self._headroom.pop(account_id, None)
             error = error_from_rpc(exc) if isinstance(exc, grpc.RpcError) else exc
@@ -112,7 +113,6 @@ class UsageMeter:
 
     async def metered(self, preparation: Awaitable[T], execute: Callable[[T], Awaitable[R]],
                       *, account_id: str, op_id: str, operation: str, fcu: int,
-                      already_counted: bool = False,
                       discard: Callable[[R], Awaitable[None]] | None = None,
                       ) -> tuple[R, Charge]:
         """A synchronous operation, recorded: `preparation` loads and checks its inputs,
@@ -125,14 +125,14 @@ class UsageMeter:
             try:
                 return await self.reserve_during(
                     whole(), account_id=account_id, op_id=op_id, operation=operation,
-                    fcu=fcu, record=True, already_counted=already_counted, discard=discard)
+                    fcu=fcu, record=True, discard=discard)
             finally:
                 left = self._in_flight.pop(account_id) - fcu
                 if left:
                     self._in_flight[account_id] = left
         prepared, charge = await self.reserve_during(
             preparation, account_id=account_id, op_id=op_id, operation=operation, fcu=fcu,
-            record=True, already_counted=already_counted)
+            record=True)
         try:
             return await execute(prepared), charge
         except BaseException:
@@ -141,7 +141,6 @@ class UsageMeter:
 
     async def reserve_during(self, work: Awaitable[T], *, account_id: str, op_id: str,
                              operation: str, fcu: int, record: bool,
-                             already_counted: bool = False,
                              discard: Callable[[T], Awaitable[None]] | None = None,
                              ) -> tuple[T, Charge]:
         """Run `work` while the FCU is reserved: loading and checking inputs, or (`metered`,
@@ -149,8 +148,7 @@ class UsageMeter:
         refused charge and leaves nothing charged; work done before its charge was refused
         is undone with `discard`."""
         reservation = asyncio.ensure_future(self.reserve(
-            account_id=account_id, op_id=op_id, operation=operation, fcu=fcu, record=record,
-            already_counted=already_counted))
+            account_id=account_id, op_id=op_id, operation=operation, fcu=fcu, record=record))
         try:
             result = await work
         except asyncio.CancelledError:
@@ -183,14 +181,14 @@ class UsageMeter:
 
     async def commit(self, account_id: str, op_id: str) -> None:
         """Record a held reservation (asynchronous work that completed)."""
-        await self.metering.CommitUsage(metering_pb2.CommitUsageRequest(
+        await self.usage.CommitUsage(usage_pb2.CommitUsageRequest(
             account_id=account_id, op_id=op_id))
 
     async def release(self, account_id: str, op_id: str) -> None:
         """Give the charge back now (retried in the background if that fails)."""
-        message = metering_pb2.ReleaseUsageRequest(account_id=account_id, op_id=op_id)
+        message = usage_pb2.ReleaseUsageRequest(account_id=account_id, op_id=op_id)
         try:
-            await asyncio.shield(self.metering.ReleaseUsage(message))
+            await asyncio.shield(self.usage.ReleaseUsage(message))
             return
         except grpc.RpcError as exc:
             log.warning("could not release usage of %s, retrying: %s", op_id, exc)
@@ -204,12 +202,12 @@ class UsageMeter:
             self, account_id: str, op_id: str,
             delays: tuple[float, ...] = (0.0, *RELEASE_RETRY_DELAYS)) -> None:
         """ReleaseUsage is idempotent: send it until the metering service answers."""
-        message = metering_pb2.ReleaseUsageRequest(account_id=account_id, op_id=op_id)
+        message = usage_pb2.ReleaseUsageRequest(account_id=account_id, op_id=op_id)
         error: grpc.RpcError | None = None
         for delay in delays:
             await asyncio.sleep(delay)
             try:
-                await self.metering.ReleaseUsage(message)
+                await self.usage.ReleaseUsage(message)
                 return
             except grpc.RpcError as exc:
                 error = exc

@@ -132,7 +132,7 @@ class MatrixRow(_message.Message):
     def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class ComputeRequest(_message.Message):
-    __slots__ = ("account_id", "operation", "key_id", "ciphertext_ids", "plain_operand", "has_plain_operand", "polynomial_coeffs", "scale_stable", "rotation_steps", "matrix", "return_ciphertext", "run_async", "op_id", "operation_already_counted", "skip_metering")
+    __slots__ = ("account_id", "operation", "key_id", "ciphertext_ids", "plain_operand", "has_plain_operand", "polynomial_coeffs", "scale_stable", "rotation_steps", "matrix", "return_ciphertext", "run_async", "op_id", "skip_metering")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     OPERATION_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -146,7 +146,6 @@ class ComputeRequest(_message.Message):
     RETURN_CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
     RUN_ASYNC_FIELD_NUMBER: _ClassVar[int]
     OP_ID_FIELD_NUMBER: _ClassVar[int]
-    OPERATION_ALREADY_COUNTED_FIELD_NUMBER: _ClassVar[int]
     SKIP_METERING_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     operation: str
@@ -161,9 +160,8 @@ class ComputeRequest(_message.Message):
     return_ciphertext: bool
     run_async: bool
     op_id: str
-    operation_already_counted: bool
     skip_metering: bool
-    def __init__(self, account_id: _Optional[str] = ..., operation: _Optional[str] = ..., key_id: _Optional[str] = ..., ciphertext_ids: _Optional[_Iterable[str]] = ..., plain_operand: _Optional[_Iterable[float]] = ..., has_plain_operand: _Optional[bool] = ..., polynomial_coeffs: _Optional[_Iterable[float]] = ..., scale_stable: _Optional[bool] = ..., rotation_steps: _Optional[int] = ..., matrix: _Optional[_Iterable[_Union[MatrixRow, _Mapping]]] = ..., return_ciphertext: _Optional[bool] = ..., run_async: _Optional[bool] = ..., op_id: _Optional[str] = ..., operation_already_counted: _Optional[bool] = ..., skip_metering: _Optional[bool] = ...) -> None: ...
+    def __init__(self, account_id: _Optional[str] = ..., operation: _Optional[str] = ..., key_id: _Optional[str] = ..., ciphertext_ids: _Optional[_Iterable[str]] = ..., plain_operand: _Optional[_Iterable[float]] = ..., has_plain_operand: _Optional[bool] = ..., polynomial_coeffs: _Optional[_Iterable[float]] = ..., scale_stable: _Optional[bool] = ..., rotation_steps: _Optional[int] = ..., matrix: _Optional[_Iterable[_Union[MatrixRow, _Mapping]]] = ..., return_ciphertext: _Optional[bool] = ..., run_async: _Optional[bool] = ..., op_id: _Optional[str] = ..., skip_metering: _Optional[bool] = ...) -> None: ...
 
 class OperationResult(_message.Message):
     __slots__ = ("result", "compute_time_ms", "evicted_ciphertext_ids", "bootstrap_applied", "bootstrap_effective_degree", "bootstrap_degraded", "cost_units", "cost_usd", "cost_jpy")

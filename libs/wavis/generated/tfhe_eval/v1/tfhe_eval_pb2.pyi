@@ -168,20 +168,18 @@ class Gate(_message.Message):
     def __init__(self, op: _Optional[str] = ..., a: _Optional[_Union[GateInput, _Mapping]] = ..., b: _Optional[_Union[GateInput, _Mapping]] = ..., sel: _Optional[_Union[GateInput, _Mapping]] = ..., c: _Optional[_Union[GateInput, _Mapping]] = ...) -> None: ...
 
 class EvaluateGateRequest(_message.Message):
-    __slots__ = ("account_id", "session_id", "gate", "op_id", "operation_already_counted", "skip_metering")
+    __slots__ = ("account_id", "session_id", "gate", "op_id", "skip_metering")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     GATE_FIELD_NUMBER: _ClassVar[int]
     OP_ID_FIELD_NUMBER: _ClassVar[int]
-    OPERATION_ALREADY_COUNTED_FIELD_NUMBER: _ClassVar[int]
     SKIP_METERING_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     session_id: str
     gate: Gate
     op_id: str
-    operation_already_counted: bool
     skip_metering: bool
-    def __init__(self, account_id: _Optional[str] = ..., session_id: _Optional[str] = ..., gate: _Optional[_Union[Gate, _Mapping]] = ..., op_id: _Optional[str] = ..., operation_already_counted: _Optional[bool] = ..., skip_metering: _Optional[bool] = ...) -> None: ...
+    def __init__(self, account_id: _Optional[str] = ..., session_id: _Optional[str] = ..., gate: _Optional[_Union[Gate, _Mapping]] = ..., op_id: _Optional[str] = ..., skip_metering: _Optional[bool] = ...) -> None: ...
 
 class EvaluateGateResponse(_message.Message):
     __slots__ = ("result", "bootstraps", "compute_time_ms", "session", "cost_units", "cost_usd", "cost_jpy")
@@ -202,20 +200,18 @@ class EvaluateGateResponse(_message.Message):
     def __init__(self, result: _Optional[bytes] = ..., bootstraps: _Optional[int] = ..., compute_time_ms: _Optional[float] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., cost_units: _Optional[int] = ..., cost_usd: _Optional[float] = ..., cost_jpy: _Optional[float] = ...) -> None: ...
 
 class EvaluateBatchRequest(_message.Message):
-    __slots__ = ("account_id", "session_id", "gates", "op_id", "operation_already_counted", "skip_metering")
+    __slots__ = ("account_id", "session_id", "gates", "op_id", "skip_metering")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     GATES_FIELD_NUMBER: _ClassVar[int]
     OP_ID_FIELD_NUMBER: _ClassVar[int]
-    OPERATION_ALREADY_COUNTED_FIELD_NUMBER: _ClassVar[int]
     SKIP_METERING_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     session_id: str
     gates: _containers.RepeatedCompositeFieldContainer[Gate]
     op_id: str
-    operation_already_counted: bool
     skip_metering: bool
-    def __init__(self, account_id: _Optional[str] = ..., session_id: _Optional[str] = ..., gates: _Optional[_Iterable[_Union[Gate, _Mapping]]] = ..., op_id: _Optional[str] = ..., operation_already_counted: _Optional[bool] = ..., skip_metering: _Optional[bool] = ...) -> None: ...
+    def __init__(self, account_id: _Optional[str] = ..., session_id: _Optional[str] = ..., gates: _Optional[_Iterable[_Union[Gate, _Mapping]]] = ..., op_id: _Optional[str] = ..., skip_metering: _Optional[bool] = ...) -> None: ...
 
 class EvaluateBatchResponse(_message.Message):
     __slots__ = ("results", "done", "bootstraps", "compute_time_ms", "levels", "session", "cost_units", "cost_usd", "cost_jpy", "discount_applied")
