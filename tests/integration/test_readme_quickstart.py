@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from click.testing import CliRunner
+from wavis_sdk.cli import cli
 
 from support.accounts import fresh_ip
 from support.deploy import missing_tool
@@ -86,3 +90,15 @@ def run_quickstart(stack: Stack, tmp_path: Path) -> None:
     assert done.returncode == 0, (done.stdout, done.stderr)
     printed = done.stdout.split(SEPARATOR + "\n")
     assert printed == [expected for _, expected in blocks], done.stderr
+
+
+def test_the_readmes_wavis_commands_parse() -> None:
+    """Each `wavis ...` line the README shows names real commands and options: with --help
+    appended, click parses it all (exit 0) where a wrong option or command fails with 2."""
+    blocks = re.findall(r"```console\n(.*?)```", README.read_text(), re.S)
+    lines = [line.split(" #")[0].strip() for block in blocks for line in block.splitlines()]
+    commands = [shlex.split(line) for line in lines if line.startswith("wavis ")]
+    assert len(commands) >= 5
+    for command in commands:
+        result = CliRunner().invoke(cli, [*command[1:], "--help"], prog_name="wavis")
+        assert result.exit_code == 0, (command, result.output)
