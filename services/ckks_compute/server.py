@@ -258,7 +258,8 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
                                     tracer_provider=context.tracer_provider)
     engine = CkksEngine(keys, settings.compute_threads, settings.key_cache_bytes,
                         settings.ciphertext_cache_bytes)
-    pool = FheWorkerPool(1, settings.omp_num_threads)
+    # The worker only reads uploaded ciphertexts (2 MB at most, with their context).
+    pool = FheWorkerPool(1, settings.omp_num_threads, memory_limit_bytes=2 * 1024 ** 3)
     store = CiphertextStore(redis_bytes, settings.ciphertext_store_bytes,
                             settings.ciphertext_ttl_seconds)
     calculator = Calculator(engine, store, pool)

@@ -232,7 +232,8 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
                           part_bytes=settings.upload_part_bytes,
                           ttl_seconds=settings.upload_ttl_seconds,
                           max_bytes=settings.max_upload_bytes)
-    pool = FheWorkerPool(settings.fhe_workers, settings.omp_num_threads)
+    pool = FheWorkerPool(settings.fhe_workers, settings.omp_num_threads,
+                         memory_limit_bytes=settings.worker_memory_bytes)
     events = EventPublisher(settings.webhooks_target)
     keyring = Keyring(KeyStore(redis), blobs, uploads, sealer, pool,
                       settings.keygen_sync_seconds, events)

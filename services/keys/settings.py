@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wavis.core.limits import MAX_UPLOAD_PART_BYTES
+from wavis.core.limits import MAX_UPLOAD_PART_BYTES, MB
 from wavis.core.sealing import parse_encryption_key_setting
 from wavis.core.settings import ServiceSettings, parse_float, parse_int, setting
 
@@ -17,6 +17,11 @@ class KeysSettings(ServiceSettings):
             "required in production")
     fhe_workers: int = setting("WAVIS_FHE_WORKERS", 1, parse_int(1, 64),
                                doc="worker processes for key generation and key checks")
+    worker_memory_bytes: int = setting(
+        "WAVIS_KEYS_WORKER_MEMORY_BYTES", 8 * 1024 * MB, parse_int(256 * MB, 1024 * 1024 * MB),
+        doc="address space of each key worker: a key check (about 1.1 GB for fast_128) or a "
+            "generation past it fails, where hostile bytes would otherwise take the host's "
+            "memory")
     keygen_sync_seconds: float = setting(
         "WAVIS_KEYGEN_SYNC_SECONDS", 3.0, parse_float(0, 600),
         doc="key generation that takes longer answers 202 and continues in the background")

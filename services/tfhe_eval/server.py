@@ -194,7 +194,9 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     # With tracing on, each reservation stays a call of its own (a span in the trace).
     meter = UsageMeter(usage_pb2_grpc.UsageServiceStub(metering_channel),
                        streamed=context.tracer_provider is None)
-    pool = FheWorkerPool(settings.workers, settings.omp_num_threads)
+    # A worker holds at most the cached keys, plus room for a call's work.
+    pool = FheWorkerPool(settings.workers, settings.omp_num_threads,
+                         memory_limit_bytes=settings.key_cache_bytes + 2 * 1024 ** 3)
     cache = KeyCache(keys, settings.data_dir / "tfhe-cache" / context.instance_id.replace(
         ":", "-"), settings.key_cache_bytes, settings.workers)
     service = TfheService(keys, SessionStore(redis, settings.session_idle_seconds), cache,

@@ -31,3 +31,8 @@ def crash() -> None:
 
 def omp_threads() -> str:
     return os.environ.get("OMP_NUM_THREADS", "")
+
+
+def allocate(megabytes: int) -> int:
+    """Take `megabytes` of memory at once (as a hostile length field makes OpenFHE do)."""
+    return len(bytearray(megabytes * 1024 * 1024))

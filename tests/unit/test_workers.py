@@ -89,3 +89,19 @@ async def test_run_fresh_uses_a_new_process_each_time(pool: FheWorkerPool) -> No
     assert first != second
     with pytest.raises(WorkerCrashed):
         await pool.run_fresh(worker_calls.crash)
+
+
+async def test_a_worker_cannot_take_more_memory_than_its_limit() -> None:
+    """Hostile bytes can make OpenFHE allocate without bound; a worker's address space is
+    capped, so such a call fails (MemoryError, or the worker dies) instead of the machine
+    running out of memory, and the worker goes on serving."""
+    limited = FheWorkerPool(workers=1, omp_threads=1, memory_limit_bytes=1024 * 1024 * 1024)
+    try:
+        assert await limited.run(worker_calls.allocate, 64) == 64 * 1024 * 1024
+        with pytest.raises(MemoryError):
+            await limited.run(worker_calls.allocate, 2048)
+        assert await limited.run(worker_calls.allocate, 64) == 64 * 1024 * 1024
+        with pytest.raises(MemoryError):
+            await limited.run_fresh(worker_calls.allocate, 2048)
+    finally:
+        limited.close()

@@ -14,6 +14,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import resource
 from collections.abc import Callable
 from typing import Any
 
@@ -26,9 +27,16 @@ class WorkerCrashed(Exception):
     """The worker process running the call died (a crash in native code, os._exit, OOM kill)."""
 
 
-def _serve(conn: multiprocessing.connection.Connection, omp_threads: int) -> None:
+def _serve(conn: multiprocessing.connection.Connection, omp_threads: int,
+           memory_limit_bytes: int | None) -> None:
     """A worker's life: answer calls until the service closes the pipe (or goes away)."""
     os.environ["OMP_NUM_THREADS"] = str(omp_threads)
+    if memory_limit_bytes:
+        # Hostile bytes can make OpenFHE allocate without bound (a length field read as
+        # gigabytes): past the cap an allocation fails (MemoryError, or the worker dies)
+        # instead of the host running out of memory. See
+        # docs/decisions/0038-fhe-worker-memory-caps.md.
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
     import openfhe  # noqa: F401 - loaded now, after OMP_NUM_THREADS, and off the first call's clock
 
     while True:
@@ -53,10 +61,11 @@ def _serve(conn: multiprocessing.connection.Connection, omp_threads: int) -> Non
 class _Worker:
     """One worker process and the service's end of its pipe."""
 
-    def __init__(self, context: Any, omp_threads: int) -> None:
+    def __init__(self, context: Any, omp_threads: int, memory_limit_bytes: int | None) -> None:
         self.conn, child = context.Pipe(duplex=True)
-        self.process = context.Process(target=_serve, args=(child, omp_threads), daemon=True,
-                                       name="wavis-fhe-worker")
+        self.process = context.Process(target=_serve,
+                                       args=(child, omp_threads, memory_limit_bytes),
+                                       daemon=True, name="wavis-fhe-worker")
         self.process.start()
         child.close()
         self.answer: asyncio.Future[Any] | None = None  # the call in progress
@@ -128,16 +137,22 @@ class _Worker:
 class FheWorkerPool:
     """`await pool.run(fn, *args)` runs fn(*args) in a worker; fn and args must be picklable."""
 
-    def __init__(self, workers: int, omp_threads: int) -> None:
+    def __init__(self, workers: int, omp_threads: int, *,
+                 memory_limit_bytes: int | None = None) -> None:
+        """`memory_limit_bytes` caps each worker's address space (None: no cap)."""
         if workers < 1 or omp_threads < 1:
             raise ValueError("workers and omp_threads must be at least 1")
         self._omp_threads = omp_threads
+        self._memory_limit = memory_limit_bytes
         self._context = multiprocessing.get_context("spawn")
-        self._workers = [_Worker(self._context, omp_threads) for _ in range(workers)]
+        self._workers = [self._new_worker() for _ in range(workers)]
         self._closed = False
         # Created for the running loop on first use (a pool may outlive one event loop).
         self._free: asyncio.Semaphore | None = None
         self._free_loop: asyncio.AbstractEventLoop | None = None
+
+    def _new_worker(self) -> _Worker:
+        return _Worker(self._context, self._omp_threads, self._memory_limit)
 
     def _semaphore(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -179,7 +194,7 @@ class FheWorkerPool:
 
     def _replace(self, index: int) -> None:
         dead = self._workers[index]
-        self._workers[index] = _Worker(self._context, self._omp_threads)
+        self._workers[index] = self._new_worker()
         dead.close(timeout=1.0)
 
     async def run_fresh(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -191,7 +206,7 @@ class FheWorkerPool:
         if self._closed:
             raise RuntimeError("FheWorkerPool is closed")
         async with self._semaphore():
-            worker = _Worker(self._context, self._omp_threads)
+            worker = self._new_worker()
             try:
                 return await worker.call(fn, args)
             except WorkerCrashed:
