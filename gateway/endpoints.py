@@ -6,13 +6,18 @@ Routing, authorization, the trial allowance and the OpenAPI document all read th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
+from gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API_PREFIX = "/api/v1"
+PATH_PARAMETER = re.compile(r"{(\w+)}")
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,10 @@ class Endpoint:
     operation: bool = False  # counts against an operation allowance (trial accounts: 10)
     request_schema: str | None = None  # name under components/schemas
     description: str = ""
-    query_parameters: tuple[dict[str, object], ...] = ()  # OpenAPI parameter objects
+    query_parameters: tuple[dict[str, Any], ...] = ()  # OpenAPI parameter objects
+    # Schemas of path parameters (default: any text); the router matches a pattern or enum
+    # given here, so each concrete path belongs to one template (see add_routes).
+    path_parameters: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     extra: Mapping[str, object] = field(default_factory=dict)  # more OpenAPI operation fields
 
     @property
@@ -46,6 +54,13 @@ class Endpoint:
     @property
     def operation_id(self) -> str:
         return self.handler.__name__
+
+    def parameters(self) -> list[dict[str, Any]]:
+        """Its path parameters, then its query parameters, as OpenAPI parameter objects."""
+        path = [{"name": name, "in": "path", "required": True,
+                 "schema": self.path_parameters.get(name, {"type": "string"})}
+                for name in PATH_PARAMETER.findall(self.path)]
+        return path + list(self.query_parameters)
 
 
 def add_routes(app: web.Application, endpoints: tuple[Endpoint, ...]) -> dict[str, Endpoint]:
@@ -63,7 +78,11 @@ def add_routes(app: web.Application, endpoints: tuple[Endpoint, ...]) -> dict[st
 
 PAGE_PARAMETERS: tuple[dict[str, object], ...] = (
     {"name": "limit", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
-     "description": "next_cursor of the previous page, as given."},
+     "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_LIMIT,
+                "default": DEFAULT_LIMIT}},
+    {"name": "cursor", "in": "query", "required": False,
+     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 2048},
+     "x-wavis-error-code": "INVALID_CURSOR",
+     "description": "next_cursor of the previous page, as given; any other value answers 400 "
+                    "INVALID_CURSOR (cursors are signed)."},
 )

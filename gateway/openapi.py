@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import wavis
@@ -18,8 +17,6 @@ from gateway.response_headers import (
     ResponseHeader,
 )
 from gateway.schemas import SCHEMAS
-
-_PATH_PARAM = re.compile(r"{(\w+)}")
 
 
 def _ref(kind: str, name: str) -> dict[str, str]:
@@ -63,12 +60,9 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         operation["x-wavis-counts-as-operation"] = True
     if endpoint.description:
         operation["description"] = endpoint.description
-    parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in _PATH_PARAM.findall(endpoint.path)]
+    parameters = endpoint.parameters()
     if endpoint.min_role and endpoint.method in ("POST", "PATCH"):
         parameters.append(IDEMPOTENCY_KEY_PARAMETER)
-    parameters += endpoint.query_parameters
     if parameters:
         operation["parameters"] = parameters
     if endpoint.request_schema is not None:

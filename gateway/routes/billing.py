@@ -11,7 +11,10 @@ from gateway import state
 from gateway.body import read_body
 from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
 from gateway.listing import paged_list
-from gateway.schemas import register_schemas
+from gateway.parameters import PARAMETERS
+from gateway.schemas import number, register_schemas
+from wavis.core.limits import MAX_BUDGET_CAP_USD
+from wavis.core.pricing import USD_PER_FCU
 from wavis.core.roles import ADMIN, READ
 from wavis.generated.metering.v1 import metering_pb2
 
@@ -104,8 +107,9 @@ register_schemas({
     "BudgetRequest": {
         "type": "object", "required": ["monthly_cap_usd", "mode"], "additionalProperties": False,
         "properties": {
-            "monthly_cap_usd": {"type": "number", "exclusiveMinimum": 0,
-                                "maximum": 1_000_000_000},
+            "monthly_cap_usd": number(
+                USD_PER_FCU, MAX_BUDGET_CAP_USD,
+                description="At least the price of one FCU."),
             "mode": {"type": "string", "enum": ["hard", "soft"],
                      "description": "hard: operations past the cap -> 402; soft: alerts only."},
         },
@@ -265,7 +269,7 @@ async def get_budget(request: web.Request) -> web.Response:
 async def get_usage(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     reply = await request.app[state.SERVICES].metering.GetUsage(metering_pb2.GetUsageRequest(
-        account_id=caller.account_id, period=request.query.get("period", "")))
+        account_id=caller.account_id, period=request[PARAMETERS].get("period", "")))
     return web.json_response({
         "period": reply.period, "total_fcu": reply.total_fcu,
         "total_cost_usd": reply.total_cost_usd, "total_cost_jpy": reply.total_cost_jpy,
@@ -335,7 +339,8 @@ ENDPOINTS = (
     Endpoint("GET", "/billing/usage", get_usage, "FCU usage of a month", _TAG,
              {200: Reply("Totals, per operation and per day.", "Usage")}, min_role=READ,
              query_parameters=({"name": "period", "in": "query", "required": False,
-                                "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                                "schema": {"type": "string",
+                                           "pattern": "^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"},
                                 "description": "YYYY-MM (UTC); default: this month."},)),
     Endpoint("GET", "/billing/balance", get_balance, "Allowance, usage and forecast", _TAG,
              {200: Reply("The month's balance with a forecast to the reset.", "Balance")},

@@ -12,9 +12,9 @@ from gateway import state
 from gateway.body import read_body
 from gateway.endpoints import Endpoint, Reply
 from gateway.response_headers import SECURITY_WARNING, security_warning
-from gateway.schemas import register_schemas
+from gateway.schemas import integer, number, register_schemas
 from wavis.core.errors import WavisError
-from wavis.core.limits import MAX_CIPHERTEXT_BYTES, megabytes
+from wavis.core.limits import MAX_CIPHERTEXT_BYTES, MAX_CKKS_SLOTS, MAX_CKKS_VALUE, megabytes
 from wavis.core.roles import TRIAL
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
 
@@ -127,8 +127,9 @@ register_schemas({
     "EncryptRequest": {
         "type": "object", "required": ["key_id", "values"], "additionalProperties": False,
         "properties": {"key_id": {"type": "string"},
-                       "values": {"type": "array", "items": {"type": "number"},
-                                  "minItems": 1}},
+                       "values": {"type": "array", "minItems": 1, "maxItems": MAX_CKKS_SLOTS,
+                                  "items": number(-MAX_CKKS_VALUE, MAX_CKKS_VALUE),
+                                  "description": "At most the key's slot_count."}},
     },
     "Ciphertext": {
         "type": "object",
@@ -138,11 +139,11 @@ register_schemas({
     },
     "DecryptRequest": {
         "type": "object", "additionalProperties": False,
-        "properties": {"count": {
-            "type": "integer", "minimum": 1,
-            "description": "How many leading slots to return (at most the key's slot_count). "
+        "properties": {"count": integer(
+            1, MAX_CKKS_SLOTS,
+            description= "How many leading slots to return (at most the key's slot_count). "
                            "Default: as many values as were encrypted, when known, else "
-                           "every slot."}},
+                        "every slot.")},
     },
     "Decrypted": {
         "type": "object", "required": ["values", "precision_bits"],

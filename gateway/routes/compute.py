@@ -19,10 +19,11 @@ from gateway.response_headers import (
     SECURITY_WARNING,
     security_warning,
 )
-from gateway.schemas import register_schemas
+from gateway.schemas import integer, number, register_schemas
 from gateway.usage import already_counted, charged, metered_call
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
+from wavis.core.limits import MAX_CKKS_VALUE
 from wavis.core.pricing import CKKS_FCU
 from wavis.core.roles import TRIAL, WRITE
 from wavis.core.usage_meter import Charge
@@ -137,20 +138,22 @@ async def cancel_operation(request: web.Request) -> web.Response:
     return web.json_response({"op_id": request.match_info["op_id"], "status": reply.status})
 
 
+_CKKS_NUMBER = number(-MAX_CKKS_VALUE, MAX_CKKS_VALUE)
 _COMPUTE_FIELDS: dict[str, Any] = {
     "key_id": {"type": "string"},
     "ciphertext_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1,
                        "description": "One for unary operations, two for add and multiply."},
-    "plain_operand": {"type": "array", "items": {"type": "number"},
+    "plain_operand": {"type": "array", "items": _CKKS_NUMBER,
                       "description": "add-plain, multiply-plain: slot_count values."},
-    "polynomial_coeffs": {"type": "array", "items": {"type": "number"},
+    "polynomial_coeffs": {"type": "array", "items": _CKKS_NUMBER,
                           "description": "poly-eval: low to high, at most 65."},
     "scale_stable": {"type": "boolean", "default": False,
                      "description": "Rescale after multiplies and align levels."},
-    "rotation_steps": {"type": "integer", "description": "rotate (required, non-zero): "
-                       "positive rotates left. Older clients may send [steps] as "
-                       "plain_operand instead."},
-    "matrix": {"type": "array", "items": {"type": "array", "items": {"type": "number"}},
+    "rotation_steps": integer(-2 ** 63, 2 ** 63 - 1,
+                              description="rotate (required, non-zero modulo the key's "
+                                          "slot_count): positive rotates left. Older clients "
+                                          "may send [steps] as plain_operand instead."),
+    "matrix": {"type": "array", "items": {"type": "array", "items": _CKKS_NUMBER},
                "description": "matmul: a square block (power-of-two side dividing "
                               "slot_count, vector in its first slots) or rows of slot_count."},
     "return_ciphertext": {"type": "boolean", "default": False},

@@ -14,10 +14,16 @@ from gateway.auth import Caller
 from gateway.body import read_body
 from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
 from gateway.listing import paged_list
+from gateway.parameters import PARAMETERS
 from gateway.response_headers import LOCATION, SECURITY_WARNING, security_warning
-from gateway.schemas import register_schemas
+from gateway.schemas import integer, register_schemas
 from wavis.core.errors import WavisError
-from wavis.core.limits import DEFAULT_MAX_REQUEST_BYTES, MAX_UPLOAD_PART_BYTES, megabytes
+from wavis.core.limits import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    MAX_UPLOAD_PART_BYTES,
+    MAX_UPLOAD_PARTS,
+    megabytes,
+)
 from wavis.core.roles import READ, TRIAL, WRITE
 from wavis.generated.keys.v1 import keys_pb2
 
@@ -171,11 +177,7 @@ async def create_upload(request: web.Request) -> web.Response:
 
 async def put_upload_part(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    try:
-        number = int(request.match_info["n"])
-    except ValueError:
-        raise WavisError("VALIDATION_ERROR", "The part number must be a whole number.",
-                         {"field": "n"}) from None
+    number = request[PARAMETERS]["n"]
 
     async def messages() -> AsyncIterator[keys_pb2.PutUploadPartRequest]:
         yield keys_pb2.PutUploadPartRequest(header=keys_pb2.PutUploadPartHeader(
@@ -279,6 +281,8 @@ ENDPOINTS = (
              f"Upload one part (application/octet-stream, <= {megabytes(MAX_UPLOAD_PART_BYTES)})",
              "Keys",
              {204: Reply("Stored; retrying a part replaces it.")}, min_role=TRIAL,
+             path_parameters={"n": integer(1, MAX_UPLOAD_PARTS, description="1 to the "
+                                                                          "upload's part_count.")},
              extra={"requestBody": {"required": True, "content": {
                  "application/octet-stream": {"schema": {"type": "string",
                                                          "format": "binary"}}}}}),

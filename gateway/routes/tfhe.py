@@ -18,7 +18,7 @@ from gateway import state
 from gateway.body import read_body
 from gateway.endpoints import Endpoint, Reply
 from gateway.response_headers import SECURITY_WARNING, security_warning
-from gateway.schemas import register_schemas
+from gateway.schemas import integer, register_schemas
 from gateway.usage import already_counted, charged, metered_call
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
@@ -270,8 +270,8 @@ _SESSION = {
 _COSTS = {"cost_units": {"type": "integer"}, "cost_usd": {"type": "number"},
           "cost_jpy": {"type": "number"}}
 # JSON clients send true/false as often as 1/0; both mean the same bit.
-_BIT = {"type": ["integer", "boolean"], "enum": [0, 1, False, True],
-        "description": "0 or 1; true and false are accepted too."}
+_BIT = {"type": ["integer", "boolean"], "enum": [0, 1, False, True], "format": "int32",
+        "minimum": 0, "maximum": 1, "description": "0 or 1; true and false are accepted too."}
 register_schemas({
     "TfheSessionRequest": {"type": "object", "required": ["preset"],
                            "additionalProperties": False,
@@ -289,13 +289,14 @@ register_schemas({
     "TfheEncryptRequest": {"type": "object", "additionalProperties": False, "properties": {
         "bit": _BIT,
         "bits": {"type": "array", "minItems": 1, "maxItems": MAX_TFHE_BITS, "items": _BIT},
-        "plaintext_modulus": {
-            "type": "integer", "enum": list(PLAINTEXT_MODULI), "default": STANDARD_MODULUS,
-            "description": f"{THREE_INPUT_MODULUS} for the inputs of "
+        "plaintext_modulus": integer(
+            min(PLAINTEXT_MODULI), max(PLAINTEXT_MODULI), "uint32",
+            enum=list(PLAINTEXT_MODULI), default=STANDARD_MODULUS,
+            description=f"{THREE_INPUT_MODULUS} for the inputs of "
                            + ", ".join(g.op for g in GATES
                                        if g.plaintext_modulus == THREE_INPUT_MODULUS)
                            + " (three-input presets), else the default; GET /tfhe/pricing "
-                             "lists each gate's."}}},
+                             "lists each gate's.")}},
     "TfheEncryptResult": {"type": "object", "properties": {
         "ciphertext_b64": _B64, "ciphertexts_b64": {"type": "array", "items": _B64}}},
     "TfheDecryptRequest": {"type": "object", "additionalProperties": False, "properties": {
