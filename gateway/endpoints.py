@@ -63,15 +63,68 @@ class Endpoint:
         return path + list(self.query_parameters)
 
 
+def _claim(segment: str, endpoint: Endpoint) -> str | None:
+    """The regex of the segments `segment` (of `endpoint`'s path) stands for, if it is a
+    literal or a parameter with a pattern; None for a parameter matching any text."""
+    name = PATH_PARAMETER.fullmatch(segment)
+    if name is None:
+        return re.escape(segment)
+    pattern = endpoint.path_parameters.get(name.group(1), {}).get("pattern")
+    return pattern.removeprefix("^").removesuffix("$") if pattern else None
+
+
+def _overlaps(mine: list[str], other: list[str], index: int) -> bool:
+    """Whether two paths of the same length could match one URL, but for segment `index`."""
+    return all(a == b or "{" in a or "{" in b
+               for position, (a, b) in enumerate(zip(mine, other, strict=True))
+               if position != index)
+
+
+def route_path(endpoint: Endpoint, endpoints: tuple[Endpoint, ...]) -> str:
+    """The endpoint's path for the router, so that each concrete path belongs to one path of
+    the table, as OpenAPI matches them: a parameter with a pattern matches only that; one
+    without matches any segment except those a sibling path claims there (its literal, or its
+    parameter's pattern): GET /ciphertexts/encrypt is not GET /ciphertexts/{ciphertext_id},
+    and a 405 lists the methods of the right path
+    (docs/decisions/0071-the-openapi-document-states-every-rule.md)."""
+    segments = endpoint.full_path.split("/")
+    siblings = {other.full_path: other for other in endpoints
+                if other.full_path != endpoint.full_path
+                and len(other.full_path.split("/")) == len(segments)}
+    routed = []
+    for index, segment in enumerate(segments):
+        name = PATH_PARAMETER.fullmatch(segment)
+        if name is None:
+            routed.append(segment)
+            continue
+        own = _claim(segment, endpoint)
+        if own is not None:
+            routed.append(f"{{{name.group(1)}:{own}}}")
+            continue
+        claimed = set()
+        for path, other in siblings.items():
+            theirs = path.split("/")
+            if _overlaps(segments, theirs, index):
+                claim = _claim(theirs[index], other)
+                if claim is None:
+                    raise ValueError(f"{endpoint.full_path} and {path} match the same paths: "
+                                     f"give one of their parameters a pattern")
+                claimed.add(claim)
+        routed.append(f"{{{name.group(1)}:(?!(?:{'|'.join(sorted(claimed))})(?![^/]))[^/]+}}"
+                      if claimed else segment)
+    return "/".join(routed)
+
+
 def add_routes(app: web.Application, endpoints: tuple[Endpoint, ...]) -> dict[str, Endpoint]:
     """Register every endpoint; return route name -> endpoint, for the access middlewares."""
     by_route: dict[str, Endpoint] = {}
     for endpoint in endpoints:
         name = f"{endpoint.method.lower()}_{endpoint.operation_id}"
+        path = route_path(endpoint, endpoints)
         if endpoint.method == "GET":  # every GET answers HEAD too, as HTTP expects
-            app.router.add_get(endpoint.full_path, endpoint.handler, name=name, allow_head=True)
+            app.router.add_get(path, endpoint.handler, name=name, allow_head=True)
         else:
-            app.router.add_route(endpoint.method, endpoint.full_path, endpoint.handler, name=name)
+            app.router.add_route(endpoint.method, path, endpoint.handler, name=name)
         by_route[name] = endpoint
     return by_route
 

@@ -32,6 +32,7 @@ from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
 OPERATIONS = tuple(op for op in CKKS_FCU if op != "key_switch")
 RECOVERY_HINT = "POST /api/v1/compute/bootstrap to refresh"
 COMPUTE_TIMEOUT_SECONDS = 600.0
+OP_ID_PREFIX = "op"
 
 
 def result_json(op_id: str, operation: str, result: pb.OperationResult,
@@ -68,7 +69,7 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
     if operation == "rotate":
         body = _rotate_steps(body)
     caller = request[state.CALLER]
-    op_id = new_id("op")
+    op_id = new_id(OP_ID_PREFIX)
     message = pb.ComputeRequest(
         account_id=caller.account_id, operation=operation, key_id=body["key_id"],
         ciphertext_ids=body["ciphertext_ids"], plain_operand=body.get("plain_operand", []),
@@ -207,17 +208,21 @@ _NOISE_HEADERS = tuple(header.name for header in (
 _REPLIES = {200: Reply("The result.", "ComputeResult", _NOISE_HEADERS),
             202: Reply("Queued (async, and every bootstrap).", "ComputePending", (LOCATION.name,))}
 
+# An op_id's form tells /compute/{op_id} from /compute/{operation} (add, multiply, ...).
+_OP_ID = {"op_id": {"type": "string", "pattern": f"^{OP_ID_PREFIX}_[A-Za-z0-9]+$"}}
 ENDPOINTS = (
     Endpoint("POST", "/compute/{operation}", compute_operation, "Run a CKKS operation",
              "Compute", _REPLIES, min_role=TRIAL, request_schema="ComputeRequest",
-             operation=True, description=f"operation: one of {', '.join(OPERATIONS)}."),
+             operation=True, description=f"operation: one of {', '.join(OPERATIONS)}.",
+             path_parameters={"operation": {"type": "string", "enum": list(OPERATIONS)}}),
     Endpoint("POST", "/compute", compute, "Run a CKKS operation (named in the body)",
              "Compute", _REPLIES, min_role=TRIAL, request_schema="ComputeRequestWithOperation",
              operation=True),
     Endpoint("GET", "/compute/{op_id}", get_operation, "Poll an operation", "Compute",
              {200: Reply("Its status; the result fields once completed.", "ComputeStatus",
-                         _NOISE_HEADERS)}, min_role=WRITE),
+                         _NOISE_HEADERS)}, min_role=WRITE, path_parameters=_OP_ID),
     Endpoint("DELETE", "/compute/{op_id}", cancel_operation, "Cancel an operation", "Compute",
              {200: Reply("Cancelled (or its final status).", "ComputeStatus")},
-             min_role=WRITE, description="Best effort; a cancelled operation is not billed."),
+             min_role=WRITE, description="Best effort; a cancelled operation is not billed.",
+             path_parameters=_OP_ID),
 )
