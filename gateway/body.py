@@ -34,6 +34,11 @@ BodyValidator = jsonschema.validators.extend(
                                                                         _whole_number))
 
 
+def exactly_one_of(*names: str) -> list[dict[str, Any]]:
+    """A `oneOf` saying a body has exactly one of these fields (read_body words its refusal)."""
+    return [{"required": [name]} for name in names]
+
+
 def body_validator(schema: dict[str, Any]) -> Any:
     """A validator of `schema` as the gateway checks bodies (its $refs name components)."""
     refs = {"$ref": "urn:wavis#/components/schemas/__checked__"}
@@ -144,10 +149,17 @@ async def read_body(request: web.Request, *,
     shape = [e for e in errors if e.validator in _SHAPE_KEYWORDS]
     first = (shape or errors)[0]
     path = [str(part) for part in first.absolute_path]
+    message = None
     if first.validator == "required":  # name the missing field itself
         missing = [name for name in first.validator_value if name not in first.instance]
         path += missing[:1]
+    elif first.validator == "oneOf" and all(list(branch) == ["required"]
+                                            for branch in first.validator_value):
+        names = [branch["required"][0] for branch in first.validator_value]
+        path += names[:1]
+        message = f"Give exactly one of {' and '.join(names)}."
     field = ".".join(path) or None
-    message = first.message if field is None else f"{field}: {first.message}"
+    if message is None:
+        message = first.message if field is None else f"{field}: {first.message}"
     code = "SCHEMA_MISMATCH" if shape else value_error
     raise WavisError(code, message[:300], {"field": field} if field else {})

@@ -18,6 +18,8 @@ from gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API_PREFIX = "/api/v1"
 PATH_PARAMETER = re.compile(r"{(\w+)}")
+# In a parameter object: the code of its refusal when not VALIDATION_ERROR.
+PARAMETER_ERROR_CODE = "x-wavis-error-code"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,15 @@ class Reply:
     description: str
     schema: str | None = None  # name under components/schemas; None: no body
     headers: tuple[str, ...] = ()  # names under components/headers
+    # Error codes of this status for a request the schemas accept: refusals that depend on
+    # stored state or on the content of bytes, which no schema can state
+    # (docs/decisions/0071-the-openapi-document-states-every-rule.md).
+    codes: tuple[str, ...] = ()
+
+
+def refusal(status: int, *codes: str, why: str) -> dict[int, Reply]:
+    """A documented refusal of requests the schemas accept, for an endpoint's replies."""
+    return {status: Reply(f"{why} ({', '.join(codes)})", "Error", codes=codes)}
 
 
 @dataclass(frozen=True)
@@ -135,7 +146,7 @@ PAGE_PARAMETERS: tuple[dict[str, object], ...] = (
                 "default": DEFAULT_LIMIT}},
     {"name": "cursor", "in": "query", "required": False,
      "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 2048},
-     "x-wavis-error-code": "INVALID_CURSOR",
+     PARAMETER_ERROR_CODE: "INVALID_CURSOR",
      "description": "next_cursor of the previous page, as given; any other value answers 400 "
                     "INVALID_CURSOR (cursors are signed)."},
 )

@@ -18,10 +18,9 @@ from aiohttp.typedefs import Handler
 
 from gateway.access import endpoint_of
 from gateway.body import body_validator
-from gateway.endpoints import Endpoint
+from gateway.endpoints import PARAMETER_ERROR_CODE, Endpoint
 from wavis.core.errors import WavisError
 
-ERROR_CODE = "x-wavis-error-code"
 PARAMETERS = web.RequestKey("parameters", dict)
 _WHOLE = re.compile(r"-?[0-9]{1,20}")  # ASCII digits only: int() also reads "٣" and " 3 "
 
@@ -38,7 +37,7 @@ def _validator(schema: dict[str, Any]) -> Any:
 
 def _checked(name: str, raw: str, parameter: dict[str, Any]) -> Any:
     schema = parameter["schema"]
-    code = parameter.get(ERROR_CODE, "VALIDATION_ERROR")
+    code = parameter.get(PARAMETER_ERROR_CODE, "VALIDATION_ERROR")
     value: Any = raw
     if schema.get("type") == "integer":
         if not _WHOLE.fullmatch(raw):

@@ -25,6 +25,11 @@ NUMBER_FORMATS: dict[str, tuple[float, float]] = {
 }
 
 
+def when(field: str, value: str, then: dict[str, Any]) -> dict[str, Any]:
+    """A rule that applies when a body's `field` is `value` (an `if`/`then` of JSON Schema)."""
+    return {"if": {"properties": {field: {"const": value}}, "required": [field]}, "then": then}
+
+
 def integer(minimum: int, maximum: int, fmt: str = "int64", **extra: Any) -> dict[str, Any]:
     """An integer field of a request: its protobuf format and its range (which must fit)."""
     low, high = NUMBER_FORMATS[fmt]
@@ -175,6 +180,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["scheme"],
         "additionalProperties": False,
+        "allOf": [when("scheme", "ckks", {"required": ["params"]}),
+                  when("scheme", "tfhe", {"required": ["preset"]})],
         "properties": {
             "scheme": {"type": "string", "enum": ["ckks", "tfhe"]},
             "params": {
@@ -209,6 +216,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "additionalProperties": False,
         "description": "CKKS: crypto_context, public_key and eval_mult_key are required; "
                        "TFHE: eval_key.",
+        "allOf": [when("scheme", "ckks", {"required": ["crypto_context", "public_key",
+                                                       "eval_mult_key"]}),
+                  when("scheme", "tfhe", {"required": ["eval_key"]})],
         "properties": {
             "scheme": {"type": "string", "enum": ["ckks", "tfhe"]},
             "eval_key": {"type": "string", "contentEncoding": "base64",
@@ -227,6 +237,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["scheme", "kind", "size_bytes", "sha256"],
         "additionalProperties": False,
+        "allOf": [when("scheme", "tfhe", {"properties": {"kind": {"const": "tfhe_eval_key"}}}),
+                  when("scheme", "ckks", {"properties": {"kind": {
+                      "const": "ckks_key_bundle"}}})],
         "properties": {
             "scheme": {"type": "string", "enum": ["tfhe", "ckks"]},
             "kind": {"type": "string", "enum": ["tfhe_eval_key", "ckks_key_bundle"],

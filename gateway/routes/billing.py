@@ -13,6 +13,7 @@ from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
 from gateway.listing import paged_list
 from gateway.parameters import PARAMETERS
 from gateway.schemas import number, register_schemas
+from wavis.core.emails import EMAIL_MAX_CHARS, EMAIL_PATTERN
 from wavis.core.limits import MAX_BUDGET_CAP_USD
 from wavis.core.pricing import USD_PER_FCU
 from wavis.core.roles import ADMIN, READ
@@ -78,7 +79,8 @@ register_schemas({
         "properties": {
             "plan": {"type": "string",
                      "enum": ["free", "payg", "starter", "pro", "scale", "enterprise"]},
-            "email": {"type": "string", "maxLength": 254},
+            "email": {"type": "string", "maxLength": EMAIL_MAX_CHARS,
+                      "pattern": f"^{EMAIL_PATTERN}$"},
             "billing_cycle": {"type": "string", "enum": ["monthly", "annual"],
                               "default": "monthly", "description": "annual: 17% off."},
         },
@@ -340,14 +342,16 @@ ENDPOINTS = (
              {200: Reply("Totals, per operation and per day.", "Usage")}, min_role=READ,
              query_parameters=({"name": "period", "in": "query", "required": False,
                                 "schema": {"type": "string",
-                                           "pattern": "^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"},
-                                "description": "YYYY-MM (UTC); default: this month."},)),
+                                           "pattern": "^[2-9][0-9]{3}-(0[1-9]|1[0-2])$"},
+                                "description": "YYYY-MM (UTC), from 2000-01; default: this "
+                                               "month."},)),
     Endpoint("GET", "/billing/balance", get_balance, "Allowance, usage and forecast", _TAG,
              {200: Reply("The month's balance with a forecast to the reset.", "Balance")},
              min_role=READ),
     Endpoint("POST", "/billing/stripe_webhook", stripe_webhook, "Stripe webhook receiver", _TAG,
              {200: Reply("Applied (or already applied: duplicate).", "StripeWebhookResult"),
-              400: Reply("Bad or stale Stripe-Signature.", "Error"), 502: _502},
+              400: Reply("Bad or stale Stripe-Signature.", "Error", codes=("INVALID_SIGNATURE",)),
+              502: _502},
              description="Verified with the Stripe-Signature header; each event id is applied "
                          "once."),
 )

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from gateway import state
 from gateway.body import read_body
-from gateway.endpoints import Endpoint, Reply
+from gateway.endpoints import Endpoint, Reply, refusal
 from gateway.response_headers import (
     LOCATION,
     LOW_BUDGET_PCT,
@@ -206,7 +206,13 @@ register_schemas({
 _NOISE_HEADERS = tuple(header.name for header in (
     NOISE_BUDGET_REMAINING, NOISE_BUDGET_WARNING, NOISE_BUDGET_RECOVERY, SECURITY_WARNING))
 _REPLIES = {200: Reply("The result.", "ComputeResult", _NOISE_HEADERS),
-            202: Reply("Queued (async, and every bootstrap).", "ComputePending", (LOCATION.name,))}
+            202: Reply("Queued (async, and every bootstrap).", "ComputePending", (LOCATION.name,)),
+            **refusal(400, "VALIDATION_ERROR", "INVALID_OPERATION", "MISSING_PLAIN_OPERAND",
+                      "INVALID_PLAIN_OPERAND", "POLYNOMIAL_TOO_LARGE", "MISMATCHED_KEY",
+                      "MISSING_ROTATION_KEY", "NOISE_BUDGET_EXHAUSTED", "INVALID_CIPHERTEXT",
+                      "BLIND_KEY",
+                      why="The operation's operands do not fit it or the key: the fields it "
+                          "needs, their lengths against the key's slots, the levels left")}
 
 # An op_id's form tells /compute/{op_id} from /compute/{operation} (add, multiply, ...).
 _OP_ID = {"op_id": {"type": "string", "pattern": f"^{OP_ID_PREFIX}_[A-Za-z0-9]+$"}}

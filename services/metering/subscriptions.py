@@ -8,7 +8,6 @@ Keys: subscription:{acct} (hash), stripe:customer:{cus} and stripe:subscription:
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any, cast
 
@@ -20,6 +19,7 @@ from services.metering.keyspace import NS
 from services.metering.ledger import month_bounds, month_of
 from services.metering.store import AccountStore
 from services.metering.stripe_client import StripeBilling
+from wavis.core.emails import is_email
 from wavis.core.errors import WavisError
 from wavis.core.timefmt import rfc3339
 from wavis.generated.metering.v1 import metering_pb2
@@ -27,7 +27,6 @@ from wavis.generated.metering.v1 import metering_pb2
 log = logging.getLogger(__name__)
 
 SELF_SERVE_PLANS = ("free", "payg", "starter", "pro", "scale")
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 _EVENT_SECONDS = 30 * 86_400
 # Stripe subscription status -> ours.
 _STATUSES = {"active": "active", "trialing": "trial", "past_due": "past_due",
@@ -90,7 +89,7 @@ class Subscriptions:
                              f"{', '.join(SELF_SERVE_PLANS)}.")
         if cycle not in ("monthly", "annual"):
             raise WavisError("VALIDATION_ERROR", "billing_cycle must be monthly or annual.")
-        if not _EMAIL.fullmatch(request.email) or len(request.email) > 254:
+        if not is_email(request.email):
             raise WavisError("VALIDATION_ERROR", "email must be an email address.")
         account = await self.store.get_account(request.account_id)
         if account["plan"] == "trial":
