@@ -35,6 +35,7 @@ help:
 	@echo "make docs     regenerate docs/configuration.md from the settings classes"
 	@echo "make lint     ruff and mypy on hand-written code"
 	@echo "make coverage line coverage of the whole suite"
+	@echo "make fuzz-api fuzz every API operation with schemathesis against a stack of its own"
 	@echo "make clean    remove .venv and var/"
 
 # The virtualenv is (re)built when the dependency pins change.
@@ -92,6 +93,13 @@ coverage: $(VENV)/.installed
 	$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
 	$(PY) -m coverage combine --quiet
 	$(PY) -m coverage report --sort=cover
+
+# schemathesis against a stack of its own, every check on; fails on any 5xx, failed check or
+# restarted process. FUZZ_API_ARGS="--max-examples 500 --seed 7" for another budget or seed.
+FUZZ_API_ARGS ?= --max-examples 200
+.PHONY: fuzz-api
+fuzz-api: $(VENV)/.installed
+	PYTHONPATH=tests:libs:. $(PY) -m fuzz.api $(FUZZ_API_ARGS)
 
 .PHONY: clean
 clean:
