@@ -21,17 +21,21 @@ from wavis.core.errors import WavisError
 _SHAPE_KEYWORDS = {"type", "required", "additionalProperties"}
 
 
-def _whole_number(checker: Any, instance: Any) -> bool:
-    """JSON Schema's "integer" admits 29.0; protobuf's integer fields do not, so neither do we
-    (docs/decisions/0070-request-numbers-typed-and-bounded.md)."""
-    return type(instance) is int  # not bool, not float
+# The validator of every request body: JSON Schema's "integer" admits 29.0, as JSON does;
+# read_body turns such values into ints before a handler hands them to protobuf, whose
+# integer fields refuse floats (docs/decisions/0070-request-numbers-typed-and-bounded.md).
+BodyValidator = jsonschema.Draft202012Validator
 
 
-# The validator of every request body: Draft 2020-12 with integers written as integers.
-BodyValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer",
-                                                                        _whole_number))
+def whole_numbers_as_ints(value: Any) -> Any:
+    """`value` with every float that is a whole number (29.0, 1e2) as an int."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [whole_numbers_as_ints(item) for item in value]
+    if isinstance(value, dict):
+        return {name: whole_numbers_as_ints(item) for name, item in value.items()}
+    return value
 
 
 def exactly_one_of(*names: str) -> list[dict[str, Any]]:
@@ -145,7 +149,9 @@ async def read_body(request: web.Request, *,
     errors = list(validator.iter_errors(body))
     if not errors:
         _check_numbers(body, numeric)
-        return body
+        # Number arrays (possibly 16k values) stay as they are: they go to double fields.
+        return {name: value if name in numeric else whole_numbers_as_ints(value)
+                for name, value in body.items()}
     shape = [e for e in errors if e.validator in _SHAPE_KEYWORDS]
     first = (shape or errors)[0]
     path = [str(part) for part in first.absolute_path]

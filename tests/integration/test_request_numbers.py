@@ -1,5 +1,6 @@
-"""Numbers in request bodies and query strings: a whole number written as a float, one out of
-its range, NaN or Infinity is refused in the envelope naming the field, never a 500."""
+"""Numbers in request bodies and query strings: a fraction where an integer goes, a value out
+of its range, NaN or Infinity is refused in the envelope naming the field, never a 500; a
+whole number written 29.0 is the integer 29."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ _CKKS = {"poly_degree": 1024, "scale_bits": 30, "max_depth": 2, "security_level"
     # Found by fuzzing: each answered 500 (the protobuf conversion refused the value).
     ("/keys/uploads", {"scheme": "tfhe", "kind": "tfhe_eval_key",
                        "size_bytes": 213200860199.0, "sha256": _SHA}, "size_bytes"),
-    ("/keys/generate", {"scheme": "ckks", "params": _CKKS | {"max_depth": 29.0}},
+    ("/keys/generate", {"scheme": "ckks", "params": _CKKS | {"max_depth": 31.0}},
+     "params.max_depth"),
+    ("/keys/generate", {"scheme": "ckks", "params": _CKKS | {"max_depth": 2.5}},
      "params.max_depth"),
     ("/compute/rotate", {"key_id": "key_x", "ciphertext_ids": ["ct_x"],
                          "rotation_steps": 2 ** 63}, "rotation_steps"),
@@ -29,8 +32,8 @@ _CKKS = {"poly_degree": 1024, "scale_bits": 30, "max_depth": 2, "security_level"
      "rotations.1"),
     ("/ciphertexts/ct_x/decrypt", {"count": 2 ** 63}, "count"),
     ("/compute/rotate", {"key_id": "key_x", "ciphertext_ids": ["ct_x"],
-                         "rotation_steps": 3.0}, "rotation_steps"),
-    ("/tfhe/session/sess_x/encrypt", {"bits": [1, 0.0]}, "bits.1"),
+                         "rotation_steps": 3.5}, "rotation_steps"),
+    ("/tfhe/session/sess_x/encrypt", {"bits": [1, 0.5]}, "bits.1"),
 ])
 async def test_out_of_range_or_fractional_numbers_are_refused(
         api: Api, mesh: Stack, path: str, body: dict[str, object], field: str) -> None:
@@ -39,6 +42,19 @@ async def test_out_of_range_or_fractional_numbers_are_refused(
     assert reply.status in (400, 422), reply.text
     assert reply.json["error"]["details"]["field"] == field, reply.text
     assert field in reply.json["error"]["message"]
+
+
+async def test_whole_numbers_written_as_floats_are_integers(api: Api, mesh: Stack) -> None:
+    """Found by fuzzing as 500s: max_depth 29.0 (protobuf refused the float)."""
+    tenant = await create_account(mesh)
+    reply = await api.post("/api/v1/keys/generate", headers=tenant.auth(), json={
+        "scheme": "ckks", "params": _CKKS | {"max_depth": 2.0, "scale_bits": 30.0},
+        "rotations": [1.0]})
+    assert reply.status in (201, 202), reply.text
+    assert reply.json["max_level"] == 2 or reply.json["status"] == "pending"
+    upload = await api.post("/api/v1/keys/uploads", headers=tenant.auth(), json={
+        "scheme": "tfhe", "kind": "tfhe_eval_key", "size_bytes": 127.0, "sha256": _SHA})
+    assert upload.status == 201, upload.text
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
