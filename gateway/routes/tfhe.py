@@ -371,13 +371,18 @@ ENDPOINTS = (
     Endpoint("DELETE", _SESSION_PATH, delete_session, "End a TFHE session", "TFHE",
              {204: Reply("Ended, with the key it created.", None, _WARN)}, min_role=TRIAL),
     Endpoint("POST", _SESSION_PATH + "/encrypt", encrypt, "Encrypt bits (server mode)",
-             "TFHE", {200: Reply("The ciphertexts.", "TfheEncryptResult", _WARN)},
+             "TFHE", {200: Reply("The ciphertexts.", "TfheEncryptResult", _WARN),
+                      **refusal(400, "BLIND_SESSION", "INVALID_PARAMS",
+                                why="A blind session, or a plaintext modulus its preset lacks")},
              min_role=TRIAL, request_schema="TfheEncryptRequest",
              description="{bit} -> {ciphertext_b64}; {bits} -> {ciphertexts_b64}; "
                          "plaintext_modulus: that of the gates the bits go into. Blind "
                          "sessions: 400 BLIND_SESSION."),
     Endpoint("POST", _SESSION_PATH + "/decrypt", decrypt, "Decrypt bits (server mode)",
-             "TFHE", {200: Reply("The bits.", "TfheDecryptResult", _WARN)}, min_role=TRIAL,
+             "TFHE", {200: Reply("The bits.", "TfheDecryptResult", _WARN),
+                      **refusal(400, "INVALID_CIPHERTEXT", "BLIND_SESSION",
+                                why="Bytes that are not a ciphertext of this session's key, "
+                                    "or a blind session")}, min_role=TRIAL,
              request_schema="TfheDecryptRequest",
              description="{ciphertext_b64} -> {bit}; {ciphertexts_b64} -> {bits}. Each "
                          "ciphertext is decrypted with the plaintext modulus it carries."),

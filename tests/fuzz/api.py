@@ -121,7 +121,8 @@ class Report:
     @property
     def server_errors(self) -> int:
         return sum(count for tally in self.operations.values()
-                   for status, count in tally.statuses.items() if status >= 500)
+                   for status, count in tally.statuses.items()
+                   if status >= 500 and status not in DESIGNED_5XX)
 
     def failures_by_check(self) -> Counter[str]:
         total: Counter[str] = Counter()
@@ -163,7 +164,8 @@ class Report:
         print(f"\n{'operation':<{width}}  cases  5xx  statuses / failed checks", file=out)
         for label in sorted(self.operations):
             tally = self.operations[label]
-            server = sum(n for status, n in tally.statuses.items() if status >= 500)
+            server = sum(n for status, n in tally.statuses.items()
+                         if status >= 500 and status not in DESIGNED_5XX)
             statuses = " ".join(f"{status}x{n}" for status, n in sorted(tally.statuses.items()))
             print(f"{label:<{width}}  {tally.cases:5}  {server:3}  {statuses}", file=out)
             for check, count in sorted(tally.failures.items()):
