@@ -35,7 +35,8 @@ help:
 	@echo "make docs     regenerate docs/configuration.md from the settings classes"
 	@echo "make lint     ruff and mypy on hand-written code"
 	@echo "make coverage line coverage of the whole suite"
-	@echo "make fuzz     fuzz the API and OpenFHE's readers with large budgets"
+	@echo "make fuzz     fuzz OpenFHE's readers, the API with mutated blobs, then fuzz-api"
+	@echo "make fuzz-api fuzz every API operation with schemathesis against a stack of its own"
 	@echo "make clean    remove .venv and var/"
 
 # The virtualenv is (re)built when the dependency pins change.
@@ -86,11 +87,13 @@ test: $(VENV)/.installed
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Fuzzing with large budgets: native OpenFHE crash finder, then mutated blobs through the API.
+# Fuzzing with large budgets: native OpenFHE crash finder, mutated blobs through the API, then
+# schemathesis over every operation (fuzz-api).
 .PHONY: fuzz
 fuzz: $(VENV)/.installed
 	$(PY) tests/fuzz/native.py --cases 5000
 	$(PY) tests/fuzz/blobs.py --cases 400
+	$(MAKE) --no-print-directory fuzz-api FUZZ_API_ARGS="--max-examples 200"
 
 # Line coverage of libs/wavis, services/ and gateway/ over the whole suite (every process).
 .PHONY: coverage
@@ -99,6 +102,13 @@ coverage: $(VENV)/.installed
 	$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
 	$(PY) -m coverage combine --quiet
 	$(PY) -m coverage report --sort=cover
+
+# schemathesis against a stack of its own, every check on; fails on any 5xx, failed check or
+# restarted process. FUZZ_API_ARGS="--max-examples 500 --seed 7" for another budget or seed.
+FUZZ_API_ARGS ?= --max-examples 200
+.PHONY: fuzz-api
+fuzz-api: $(VENV)/.installed
+	PYTHONPATH=tests:libs:. $(PY) -m fuzz.api $(FUZZ_API_ARGS)
 
 .PHONY: clean
 clean:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -20,11 +21,47 @@ from wavis.core.errors import WavisError
 _SHAPE_KEYWORDS = {"type", "required", "additionalProperties"}
 
 
+# The validator of every request body: JSON Schema's "integer" admits 29.0, as JSON does;
+# read_body turns such values into ints before a handler hands them to protobuf, whose
+# integer fields refuse floats (docs/decisions/0075-request-numbers-typed-and-bounded.md).
+BodyValidator = jsonschema.Draft202012Validator
+
+
+def whole_numbers_as_ints(value: Any) -> Any:
+    """`value` with every float that is a whole number (29.0, 1e2) as an int."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [whole_numbers_as_ints(item) for item in value]
+    if isinstance(value, dict):
+        return {name: whole_numbers_as_ints(item) for name, item in value.items()}
+    return value
+
+
+def exactly_one_of(*names: str) -> list[dict[str, Any]]:
+    """A `oneOf` saying a body has exactly one of these fields (read_body words its refusal)."""
+    return [{"required": [name]} for name in names]
+
+
+def body_validator(schema: dict[str, Any]) -> Any:
+    """A validator of `schema` as the gateway checks bodies (its $refs name components)."""
+    refs = {"$ref": "urn:wavis#/components/schemas/__checked__"}
+    document = {"components": {"schemas": SCHEMAS | {"__checked__": schema}}}
+    registry: Registry[Any] = Registry().with_resource("urn:wavis",
+                                                       DRAFT202012.create_resource(document))
+    return BodyValidator(refs, registry=registry)
+
+
+def _reject_constant(name: str) -> None:
+    """NaN and Infinity are not JSON (Python's parser accepts them by default)."""
+    raise ValueError(f"{name} is not JSON")
+
+
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object: 413 when too large, 422 when not JSON or not an object."""
     raw = await request.read()  # aiohttp enforces client_max_size here (-> 413)
     try:
-        value = json.loads(raw) if raw else None
+        value = json.loads(raw, parse_constant=_reject_constant) if raw else None
     except (ValueError, UnicodeDecodeError):
         raise WavisError("INVALID_JSON", "The request body is not valid JSON.") from None
     if not isinstance(value, dict):
@@ -32,17 +69,27 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     return value
 
 
-_NUMBER = {"type": "number"}
+_PLAIN_NUMBER_KEYS = {"type", "format", "minimum", "maximum", "description"}
 
 
-def _number_depth(schema: Any) -> int:
-    """1 for an array of numbers, 2 for an array of arrays of numbers, else 0."""
+@dataclass(frozen=True)
+class _NumberArray:
+    """A top-level field that is an array (of arrays) of bounded numbers."""
+
+    depth: int  # 1: [numbers]; 2: [[numbers]]
+    minimum: float
+    maximum: float
+
+
+def _number_array(schema: Any) -> _NumberArray | None:
     if not isinstance(schema, dict) or schema.get("type") != "array":
-        return 0
+        return None
     items = schema.get("items")
-    if items == _NUMBER:
-        return 1
-    return 2 if _number_depth(items) == 1 else 0
+    if isinstance(items, dict) and items.get("type") == "number" \
+            and set(items) <= _PLAIN_NUMBER_KEYS and "minimum" in items and "maximum" in items:
+        return _NumberArray(1, items["minimum"], items["maximum"])
+    inner = _number_array(items)
+    return _NumberArray(2, inner.minimum, inner.maximum) if inner and inner.depth == 1 else None
 
 
 def _is_number(value: Any) -> bool:
@@ -50,37 +97,40 @@ def _is_number(value: Any) -> bool:
 
 
 @cache
-def _compiled(schema_name: str) -> tuple[jsonschema.Draft202012Validator, dict[str, int]]:
+def _compiled(schema_name: str) -> tuple[Any, dict[str, _NumberArray]]:
     """The validator, and the top-level number arrays it leaves to `_check_numbers`:
     jsonschema checks list items one by one (33 ms for a 4096-slot plain_operand)."""
     schema = SCHEMAS[schema_name]
-    numeric = {name: depth for name, sub in schema.get("properties", {}).items()
-               if (depth := _number_depth(sub))}
+    numeric = {name: found for name, sub in schema.get("properties", {}).items()
+               if (found := _number_array(sub))}
     light = dict(schema)
     if numeric:
         light["properties"] = {name: ({k: v for k, v in sub.items() if k != "items"}
                                       if name in numeric else sub)
                                for name, sub in schema["properties"].items()}
-    document = {"components": {"schemas": SCHEMAS | {"__light__": light}}}
-    registry: Registry[Any] = Registry().with_resource("urn:wavis",
-                                                       DRAFT202012.create_resource(document))
-    validator = jsonschema.Draft202012Validator(
-        {"$ref": "urn:wavis#/components/schemas/__light__"}, registry=registry)
-    return validator, numeric
+    return body_validator(light), numeric
 
 
-def _check_numbers(body: dict[str, Any], numeric: dict[str, int]) -> None:
-    for name, depth in numeric.items():
+def _check_numbers(body: dict[str, Any], numeric: dict[str, _NumberArray]) -> None:
+    for name, bounds in numeric.items():
         value = body.get(name)
         if not isinstance(value, list):
             continue  # absent, or not a list: the schema check reports it
-        rows = value if depth == 2 else [value]
-        if depth == 2 and not all(isinstance(row, list) for row in rows):
+        rows = value if bounds.depth == 2 else [value]
+        if bounds.depth == 2 and not all(isinstance(row, list) for row in rows):
             raise WavisError("SCHEMA_MISMATCH", f"{name}: must be a list of lists of numbers.",
                              {"field": name})
-        if not all(_is_number(v) for row in rows for v in row):
-            raise WavisError("SCHEMA_MISMATCH", f"{name}: every item must be a number.",
-                             {"field": name})
+        for row_index, row in enumerate(rows):
+            for index, item in enumerate(row):
+                if _is_number(item) and bounds.minimum <= item <= bounds.maximum:
+                    continue
+                field = ".".join(str(part) for part in (
+                    name, *((row_index,) if bounds.depth == 2 else ()), index))
+                if not _is_number(item):
+                    raise WavisError("SCHEMA_MISMATCH", f"{field}: must be a number.",
+                                     {"field": field})
+                raise WavisError("VALIDATION_ERROR", f"{field}: must be from "
+                                 f"{bounds.minimum:g} to {bounds.maximum:g}.", {"field": field})
 
 
 async def read_body(request: web.Request, *,
@@ -99,14 +149,23 @@ async def read_body(request: web.Request, *,
     errors = list(validator.iter_errors(body))
     if not errors:
         _check_numbers(body, numeric)
-        return body
+        # Number arrays (possibly 16k values) stay as they are: they go to double fields.
+        return {name: value if name in numeric else whole_numbers_as_ints(value)
+                for name, value in body.items()}
     shape = [e for e in errors if e.validator in _SHAPE_KEYWORDS]
     first = (shape or errors)[0]
     path = [str(part) for part in first.absolute_path]
+    message = None
     if first.validator == "required":  # name the missing field itself
         missing = [name for name in first.validator_value if name not in first.instance]
         path += missing[:1]
+    elif first.validator == "oneOf" and all(list(branch) == ["required"]
+                                            for branch in first.validator_value):
+        names = [branch["required"][0] for branch in first.validator_value]
+        path += names[:1]
+        message = f"Give exactly one of {' and '.join(names)}."
     field = ".".join(path) or None
-    message = first.message if field is None else f"{field}: {first.message}"
+    if message is None:
+        message = first.message if field is None else f"{field}: {first.message}"
     code = "SCHEMA_MISMATCH" if shape else value_error
     raise WavisError(code, message[:300], {"field": field} if field else {})

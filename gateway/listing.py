@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway import state
+from gateway.parameters import PARAMETERS
 
 
 async def paged_list(request: web.Request, list_name: str,
@@ -16,7 +17,7 @@ async def paged_list(request: web.Request, list_name: str,
                      items_field: str, to_json: Callable[[Any], dict[str, Any]]) -> web.Response:
     account_id = request[state.CALLER].account_id
     cursors = request.app[state.CURSORS]
-    page = cursors.page_request(request, list_name, account_id)
+    page = cursors.page_request(request[PARAMETERS], list_name, account_id)
     reply = await rpc(request_type(account_id=account_id, limit=page.limit,
                                    cursor=page.position))
     items = [to_json(item) for item in getattr(reply, items_field)]

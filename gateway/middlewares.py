@@ -1,7 +1,7 @@
 """The gateway's one middleware chain, outermost first:
 
 request id -> tracing -> errors -> CORS -> maintenance -> body limit -> auth -> limits ->
-idempotency.
+parameters -> idempotency.
 Every response, errors included, leaves with X-Request-Id, CORS and rate-limit headers.
 """
 
@@ -20,6 +20,7 @@ from gateway.access import auth_middleware, limits_middleware, operations_middle
 from gateway.endpoints import API_PREFIX
 from gateway.errors import error_response, render_exception
 from gateway.idempotency import IDEMPOTENCY_KEY_HEADER, idempotency_middleware
+from gateway.parameters import parameters_middleware
 from gateway.response_headers import EXPOSED, RETRY_AFTER, SERVER_TIMING
 from wavis.core.errors import WavisError
 from wavis.core.metrics import http_metrics_middleware
@@ -151,6 +152,7 @@ MIDDLEWARES = (
     body_limit_middleware,
     auth_middleware,
     limits_middleware,
+    parameters_middleware,
     idempotency_middleware,
     operations_middleware,
 )

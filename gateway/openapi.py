@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import wavis
-from gateway.endpoints import Endpoint
+from gateway.endpoints import PARAMETER_ERROR_CODE, Endpoint
 from gateway.idempotency import IDEMPOTENCY_KEY_PARAMETER
 from gateway.response_headers import (
     ALLOW,
@@ -18,8 +17,10 @@ from gateway.response_headers import (
     ResponseHeader,
 )
 from gateway.schemas import SCHEMAS
+from wavis.core.errors import ERROR_CODES
 
-_PATH_PARAM = re.compile(r"{(\w+)}")
+# In a documented error response: the codes it answers for requests the schemas accept.
+ERROR_CODES_KEY = "x-wavis-error-codes"
 
 
 def _ref(kind: str, name: str) -> dict[str, str]:
@@ -46,6 +47,11 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         }
         if reply.schema is not None:
             response["content"] = {"application/json": {"schema": _ref("schemas", reply.schema)}}
+        if reply.codes:
+            for code in reply.codes:  # a misspelled code, or one of another status, fails
+                if ERROR_CODES[code].http_status != status:
+                    raise ValueError(f"{code} is not a {status}")
+            response[ERROR_CODES_KEY] = list(reply.codes)
         responses[str(status)] = response
     responses.setdefault("405", _ref("responses", "MethodNotAllowed"))
     responses.setdefault("429", _ref("responses", "TooManyRequests"))
@@ -63,12 +69,20 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         operation["x-wavis-counts-as-operation"] = True
     if endpoint.description:
         operation["description"] = endpoint.description
-    parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in _PATH_PARAM.findall(endpoint.path)]
+    parameters = endpoint.parameters()
+    for parameter in parameters:  # a parameter's own refusal (a cursor not signed here)
+        refused_with = parameter.get(PARAMETER_ERROR_CODE)
+        if refused_with is None:
+            continue
+        refused_status = str(ERROR_CODES[refused_with].http_status)
+        refusal = responses.setdefault(refused_status, {
+            "description": f"{parameter['name']} was not given out here.",
+            "headers": {name: _ref("headers", name) for name in common_headers},
+            "content": {"application/json": {"schema": _ref("schemas", "Error")}}})
+        if refused_with not in refusal.setdefault(ERROR_CODES_KEY, []):
+            refusal[ERROR_CODES_KEY].append(refused_with)
     if endpoint.min_role and endpoint.method in ("POST", "PATCH"):
         parameters.append(IDEMPOTENCY_KEY_PARAMETER)
-    parameters += endpoint.query_parameters
     if parameters:
         operation["parameters"] = parameters
     if endpoint.request_schema is not None:

@@ -1,7 +1,8 @@
 """The one pagination helper of every list endpoint.
 
-`?limit=1..100` (default 20) and `?cursor=`: the service's position, in a cursor bound to the
-list and the account and signed with HMAC-SHA256 (400 INVALID_CURSOR otherwise). See
+`?limit=1..100` (default 20) and `?cursor=` (both checked by gateway/parameters.py against
+PAGE_PARAMETERS): the service's position, in a cursor bound to the list and the account and
+signed with HMAC-SHA256 (400 INVALID_CURSOR otherwise). See
 docs/decisions/0031-signed-pagination-cursors.md.
 """
 
@@ -13,8 +14,6 @@ import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
-
-from aiohttp import web
 
 from wavis.core.errors import WavisError
 
@@ -57,16 +56,12 @@ class CursorSigner:
             raise invalid
         return str(position)
 
-    def page_request(self, request: web.Request, list_name: str, account_id: str) -> PageRequest:
-        raw_limit = request.query.get("limit", str(DEFAULT_LIMIT))
-        try:
-            limit = int(raw_limit)
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= MAX_LIMIT:
-            raise WavisError("VALIDATION_ERROR", f"limit must be a whole number from 1 to "
-                             f"{MAX_LIMIT}.", {"parameter": "limit"})
-        cursor = request.query.get("cursor", "")
+    def page_request(self, checked: dict[str, Any], list_name: str,
+                     account_id: str) -> PageRequest:
+        """The page asked for by `checked`, the query parameters as gateway/parameters.py
+        checked them against PAGE_PARAMETERS."""
+        limit = checked.get("limit", DEFAULT_LIMIT)
+        cursor = checked.get("cursor", "")
         position = self.decode(cursor, list_name, account_id) if cursor else ""
         return PageRequest(limit, position)
 

@@ -5,8 +5,46 @@ from __future__ import annotations
 from typing import Any
 
 from wavis.core.api_keys import NAME_MAX_CHARS, PREFIX_LENGTH
+from wavis.core.limits import (
+    CKKS_SECURE_POLY_DEGREES,
+    CKKS_TESTING_POLY_DEGREES,
+    MAX_CKKS_SLOTS,
+    MAX_KEY_UPLOAD_BYTES,
+)
 from wavis.core.roles import ENVIRONMENTS, MINTED_ENVIRONMENTS, MINTED_ROLES, ROLES
 from wavis.core.tfhe_catalog import PRESET_NAMES
+
+# The protobuf types a request number lands in, as OpenAPI formats, with the values each holds:
+# every integer or number a request carries names one and a range inside it
+# (docs/decisions/0075-request-numbers-typed-and-bounded.md).
+NUMBER_FORMATS: dict[str, tuple[float, float]] = {
+    "int32": (-2 ** 31, 2 ** 31 - 1),
+    "uint32": (0, 2 ** 32 - 1),
+    "int64": (-2 ** 63, 2 ** 63 - 1),
+    "double": (-1.7976931348623157e308, 1.7976931348623157e308),
+}
+
+
+def when(field: str, value: str, then: dict[str, Any]) -> dict[str, Any]:
+    """A rule that applies when a body's `field` is `value` (an `if`/`then` of JSON Schema)."""
+    return {"if": {"properties": {field: {"const": value}}, "required": [field]}, "then": then}
+
+
+def integer(minimum: int, maximum: int, fmt: str = "int64", **extra: Any) -> dict[str, Any]:
+    """An integer field of a request: its protobuf format and its range (which must fit)."""
+    low, high = NUMBER_FORMATS[fmt]
+    if not low <= minimum <= maximum <= high or fmt == "double":
+        raise ValueError(f"[{minimum}, {maximum}] is not a range of {fmt}")
+    return {"type": "integer", "format": fmt, "minimum": minimum, "maximum": maximum, **extra}
+
+
+def number(minimum: float, maximum: float, **extra: Any) -> dict[str, Any]:
+    """A number field of a request (a protobuf double): its finite range."""
+    if not -NUMBER_FORMATS["double"][1] <= minimum <= maximum <= NUMBER_FORMATS["double"][1]:
+        raise ValueError(f"[{minimum}, {maximum}] is not a finite range")
+    return {"type": "number", "format": "double", "minimum": minimum, "maximum": maximum,
+            **extra}
+
 
 _ERROR = {
     "type": "object",
@@ -60,6 +98,7 @@ _HEALTH = {
     },
 }
 
+_POLY_DEGREES = CKKS_TESTING_POLY_DEGREES + CKKS_SECURE_POLY_DEGREES
 _TIMESTAMP = {"type": "string", "format": "date-time", "examples": ["2026-11-23T00:00:00Z"]}
 _NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
 _API_KEY_PROPERTIES = {
@@ -141,6 +180,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["scheme"],
         "additionalProperties": False,
+        "allOf": [when("scheme", "ckks", {"required": ["params"]}),
+                  when("scheme", "tfhe", {"required": ["preset"]})],
         "properties": {
             "scheme": {"type": "string", "enum": ["ckks", "tfhe"]},
             "params": {
@@ -149,16 +190,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "description": "CKKS only. Out of range -> 400 INVALID_PARAMS; parameters that "
                                "cannot reach the level -> 400 INSUFFICIENT_SECURITY.",
                 "properties": {
-                    "poly_degree": {"type": "integer",
-                                    "enum": [1024, 2048, 4096, 8192, 16384, 32768],
-                                    "description": "1024 and 2048 only with testing"},
-                    "scale_bits": {"type": "integer", "minimum": 20, "maximum": 60},
-                    "max_depth": {"type": "integer", "minimum": 1, "maximum": 30},
+                    "poly_degree": integer(
+                        _POLY_DEGREES[0], _POLY_DEGREES[-1], enum=list(_POLY_DEGREES),
+                        description=f"{' and '.join(map(str, CKKS_TESTING_POLY_DEGREES))} "
+                                    "only with testing"),
+                    "scale_bits": integer(20, 60),
+                    "max_depth": integer(1, 30),
                     "security_level": {"type": "string", "default": "128-bit",
                                        "enum": ["128-bit", "192-bit", "256-bit", "testing"]},
                 },
             },
-            "rotations": {"type": "array", "items": {"type": "integer"}, "maxItems": 256,
+            "rotations": {"type": "array", "items": integer(1 - MAX_CKKS_SLOTS, MAX_CKKS_SLOTS - 1),
+                          "maxItems": 256,
                           "description": "CKKS rotation steps; omitted: powers of two both "
                                          "ways; []: no rotation keys."},
             "preset": {"type": "string", "enum": list(PRESET_NAMES), "description": "TFHE only."},
@@ -173,6 +216,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "additionalProperties": False,
         "description": "CKKS: crypto_context, public_key and eval_mult_key are required; "
                        "TFHE: eval_key.",
+        "allOf": [when("scheme", "ckks", {"required": ["crypto_context", "public_key",
+                                                       "eval_mult_key"]}),
+                  when("scheme", "tfhe", {"required": ["eval_key"]})],
         "properties": {
             "scheme": {"type": "string", "enum": ["ckks", "tfhe"]},
             "eval_key": {"type": "string", "contentEncoding": "base64",
@@ -191,13 +237,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["scheme", "kind", "size_bytes", "sha256"],
         "additionalProperties": False,
+        "allOf": [when("scheme", "tfhe", {"properties": {"kind": {"const": "tfhe_eval_key"}}}),
+                  when("scheme", "ckks", {"properties": {"kind": {
+                      "const": "ckks_key_bundle"}}})],
         "properties": {
             "scheme": {"type": "string", "enum": ["tfhe", "ckks"]},
             "kind": {"type": "string", "enum": ["tfhe_eval_key", "ckks_key_bundle"],
                      "description": "A stored ZIP: context.bin + bootstrap_key.bin (TFHE), or "
                                     "crypto_context.bin, public_key.bin, eval_mult_key.bin "
                                     "[, eval_rotation_keys.bin] (CKKS)."},
-            "size_bytes": {"type": "integer", "minimum": 1},
+            "size_bytes": integer(1, MAX_KEY_UPLOAD_BYTES,
+                                  description="The deployment may accept less "
+                                              "(400 naming its limit)."),
             "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         },
     },

@@ -12,7 +12,11 @@ from gateway import state
 from gateway.body import read_body
 from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
 from gateway.listing import paged_list
-from gateway.schemas import register_schemas
+from gateway.parameters import PARAMETERS
+from gateway.schemas import number, register_schemas
+from wavis.core.emails import EMAIL_MAX_CHARS, EMAIL_PATTERN
+from wavis.core.limits import MAX_BUDGET_CAP_USD
+from wavis.core.pricing import USD_PER_FCU
 from wavis.core.roles import ADMIN, READ
 from wavis.generated.metering.v1 import billing_pb2, usage_pb2
 
@@ -79,7 +83,8 @@ register_schemas({
         "properties": {
             "plan": {"type": "string",
                      "enum": ["free", "payg", "starter", "pro", "scale", "enterprise"]},
-            "email": {"type": "string", "maxLength": 254},
+            "email": {"type": "string", "maxLength": EMAIL_MAX_CHARS,
+                      "pattern": f"^{EMAIL_PATTERN}$"},
             "billing_cycle": {"type": "string", "enum": ["monthly", "annual"],
                               "default": "monthly", "description": "annual: 17% off."},
         },
@@ -108,8 +113,9 @@ register_schemas({
     "BudgetRequest": {
         "type": "object", "required": ["monthly_cap_usd", "mode"], "additionalProperties": False,
         "properties": {
-            "monthly_cap_usd": {"type": "number", "exclusiveMinimum": 0,
-                                "maximum": 1_000_000_000},
+            "monthly_cap_usd": number(
+                USD_PER_FCU, MAX_BUDGET_CAP_USD,
+                description="At least the price of one FCU."),
             "mode": {"type": "string", "enum": ["hard", "soft"],
                      "description": "hard: operations past the cap -> 402; soft: alerts only."},
         },
@@ -276,7 +282,7 @@ async def get_budget(request: web.Request) -> web.Response:
 async def get_usage(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     reply = await request.app[state.SERVICES].usage.GetUsage(usage_pb2.GetUsageRequest(
-        account_id=caller.account_id, period=request.query.get("period", ""),
+        account_id=caller.account_id, period=request[PARAMETERS].get("period", ""),
         environment=caller.environment))
     return web.json_response({
         "period": reply.period, "total_fcu": reply.total_fcu,
@@ -351,14 +357,17 @@ ENDPOINTS = (
     Endpoint("GET", "/billing/usage", get_usage, "FCU usage of a month", _TAG,
              {200: Reply("Totals, per operation and per day.", "Usage")}, min_role=READ,
              query_parameters=({"name": "period", "in": "query", "required": False,
-                                "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
-                                "description": "YYYY-MM (UTC); default: this month."},)),
+                                "schema": {"type": "string",
+                                           "pattern": "^[2-9][0-9]{3}-(0[1-9]|1[0-2])$"},
+                                "description": "YYYY-MM (UTC), from 2000-01; default: this "
+                                               "month."},)),
     Endpoint("GET", "/billing/balance", get_balance, "Allowance, usage and forecast", _TAG,
              {200: Reply("The month's balance with a forecast to the reset.", "Balance")},
              min_role=READ),
     Endpoint("POST", "/billing/stripe_webhook", stripe_webhook, "Stripe webhook receiver", _TAG,
              {200: Reply("Applied (or already applied: duplicate).", "StripeWebhookResult"),
-              400: Reply("Bad or stale Stripe-Signature.", "Error"), 502: _502},
+              400: Reply("Bad or stale Stripe-Signature.", "Error", codes=("INVALID_SIGNATURE",)),
+              502: _502},
              description="Verified with the Stripe-Signature header; each event id is applied "
                          "once."),
 )

@@ -10,11 +10,11 @@ from aiohttp import web
 
 from gateway import state
 from gateway.body import read_body
-from gateway.endpoints import Endpoint, Reply
+from gateway.endpoints import Endpoint, Reply, refusal
 from gateway.response_headers import SECURITY_WARNING, security_warning
-from gateway.schemas import register_schemas
+from gateway.schemas import integer, number, register_schemas
 from wavis.core.errors import WavisError
-from wavis.core.limits import MAX_CIPHERTEXT_BYTES, megabytes
+from wavis.core.limits import MAX_CIPHERTEXT_BYTES, MAX_CKKS_SLOTS, MAX_CKKS_VALUE, megabytes
 from wavis.core.roles import TRIAL
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
 
@@ -127,8 +127,9 @@ register_schemas({
     "EncryptRequest": {
         "type": "object", "required": ["key_id", "values"], "additionalProperties": False,
         "properties": {"key_id": {"type": "string"},
-                       "values": {"type": "array", "items": {"type": "number"},
-                                  "minItems": 1}},
+                       "values": {"type": "array", "minItems": 1, "maxItems": MAX_CKKS_SLOTS,
+                                  "items": number(-MAX_CKKS_VALUE, MAX_CKKS_VALUE),
+                                  "description": "At most the key's slot_count."}},
     },
     "Ciphertext": {
         "type": "object",
@@ -138,11 +139,11 @@ register_schemas({
     },
     "DecryptRequest": {
         "type": "object", "additionalProperties": False,
-        "properties": {"count": {
-            "type": "integer", "minimum": 1,
-            "description": "How many leading slots to return (at most the key's slot_count). "
+        "properties": {"count": integer(
+            1, MAX_CKKS_SLOTS,
+            description= "How many leading slots to return (at most the key's slot_count). "
                            "Default: as many values as were encrypted, when known, else "
-                           "every slot."}},
+                        "every slot.")},
     },
     "Decrypted": {
         "type": "object", "required": ["values", "precision_bits"],
@@ -153,16 +154,21 @@ register_schemas({
 
 _WARN = (SECURITY_WARNING.name,)
 _STORED = {201: Reply("Stored.", "Ciphertext", _WARN)}
+_BLIND = refusal(400, "BLIND_KEY", "VALIDATION_ERROR",
+                 why="A blind key (the server cannot encrypt or decrypt), or more values than "
+                     "the key's slot_count")
 
 ENDPOINTS = (
     Endpoint("POST", "/ciphertexts", upload_ciphertext, "Upload a CKKS ciphertext",
-             "Ciphertexts", _STORED, min_role=TRIAL,
-             request_schema="CiphertextUploadRequest",
+             "Ciphertexts",
+             {**_STORED, **refusal(400, "INVALID_CIPHERTEXT",
+                                   why="Bytes that are not a ciphertext under the key")},
+             min_role=TRIAL, request_schema="CiphertextUploadRequest",
              description="Checked to deserialize under the key (else 400 INVALID_CIPHERTEXT); "
                          f"over {_LIMIT} -> 413."),
     Endpoint("POST", "/ciphertexts/encrypt", encrypt_values,
              "Encrypt values under a server-mode key", "Ciphertexts",
-             _STORED, min_role=TRIAL,
+             {**_STORED, **_BLIND}, min_role=TRIAL,
              request_schema="EncryptRequest"),
     Endpoint("GET", "/ciphertexts/{ciphertext_id}", get_ciphertext, "Get a ciphertext",
              "Ciphertexts", {200: Reply("The ciphertext with its data.", "Ciphertext", _WARN)},
@@ -171,7 +177,7 @@ ENDPOINTS = (
              "Delete a ciphertext", "Ciphertexts", {204: Reply("Deleted.")}, min_role=TRIAL),
     Endpoint("POST", "/ciphertexts/{ciphertext_id}/decrypt", decrypt_ciphertext,
              "Decrypt under a server-mode key", "Ciphertexts",
-             {200: Reply("The slots' values.", "Decrypted", _WARN)}, min_role=TRIAL,
+             {200: Reply("The slots' values.", "Decrypted", _WARN), **_BLIND}, min_role=TRIAL,
              request_schema="DecryptRequest",
              description="The body is optional. A blind key answers 400 BLIND_KEY."),
 )

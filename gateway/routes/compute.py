@@ -9,7 +9,7 @@ from aiohttp import web
 
 from gateway import state
 from gateway.body import read_body
-from gateway.endpoints import Endpoint, Reply
+from gateway.endpoints import Endpoint, Reply, refusal
 from gateway.response_headers import (
     LOCATION,
     LOW_BUDGET_PCT,
@@ -19,10 +19,11 @@ from gateway.response_headers import (
     SECURITY_WARNING,
     security_warning,
 )
-from gateway.schemas import register_schemas
+from gateway.schemas import integer, number, register_schemas
 from gateway.usage import charged, metered_call
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
+from wavis.core.limits import MAX_CKKS_VALUE
 from wavis.core.pricing import CKKS_FCU
 from wavis.core.roles import TRIAL, WRITE
 from wavis.core.usage_meter import Charge
@@ -31,6 +32,7 @@ from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
 OPERATIONS = tuple(op for op in CKKS_FCU if op != "key_switch")
 RECOVERY_HINT = "POST /api/v1/compute/bootstrap to refresh"
 COMPUTE_TIMEOUT_SECONDS = 600.0
+OP_ID_PREFIX = "op"
 
 
 def result_json(op_id: str, operation: str, result: pb.OperationResult,
@@ -67,7 +69,7 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
     if operation == "rotate":
         body = _rotate_steps(body)
     caller = request[state.CALLER]
-    op_id = new_id("op")
+    op_id = new_id(OP_ID_PREFIX)
     message = pb.ComputeRequest(
         account_id=caller.account_id, operation=operation, key_id=body["key_id"],
         ciphertext_ids=body["ciphertext_ids"], plain_operand=body.get("plain_operand", []),
@@ -136,20 +138,22 @@ async def cancel_operation(request: web.Request) -> web.Response:
     return web.json_response({"op_id": request.match_info["op_id"], "status": reply.status})
 
 
+_CKKS_NUMBER = number(-MAX_CKKS_VALUE, MAX_CKKS_VALUE)
 _COMPUTE_FIELDS: dict[str, Any] = {
     "key_id": {"type": "string"},
     "ciphertext_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1,
                        "description": "One for unary operations, two for add and multiply."},
-    "plain_operand": {"type": "array", "items": {"type": "number"},
+    "plain_operand": {"type": "array", "items": _CKKS_NUMBER,
                       "description": "add-plain, multiply-plain: slot_count values."},
-    "polynomial_coeffs": {"type": "array", "items": {"type": "number"},
+    "polynomial_coeffs": {"type": "array", "items": _CKKS_NUMBER,
                           "description": "poly-eval: low to high, at most 65."},
     "scale_stable": {"type": "boolean", "default": False,
                      "description": "Rescale after multiplies and align levels."},
-    "rotation_steps": {"type": "integer", "description": "rotate (required, non-zero): "
-                       "positive rotates left. Older clients may send [steps] as "
-                       "plain_operand instead."},
-    "matrix": {"type": "array", "items": {"type": "array", "items": {"type": "number"}},
+    "rotation_steps": integer(-2 ** 63, 2 ** 63 - 1,
+                              description="rotate (required, non-zero modulo the key's "
+                                          "slot_count): positive rotates left. Older clients "
+                                          "may send [steps] as plain_operand instead."),
+    "matrix": {"type": "array", "items": {"type": "array", "items": _CKKS_NUMBER},
                "description": "matmul: a square block (power-of-two side dividing "
                               "slot_count, vector in its first slots) or rows of slot_count."},
     "return_ciphertext": {"type": "boolean", "default": False},
@@ -201,21 +205,31 @@ register_schemas({
 _NOISE_HEADERS = tuple(header.name for header in (
     NOISE_BUDGET_REMAINING, NOISE_BUDGET_WARNING, NOISE_BUDGET_RECOVERY, SECURITY_WARNING))
 _REPLIES = {200: Reply("The result.", "ComputeResult", _NOISE_HEADERS),
-            202: Reply("Queued (async, and every bootstrap).", "ComputePending", (LOCATION.name,))}
+            202: Reply("Queued (async, and every bootstrap).", "ComputePending", (LOCATION.name,)),
+            **refusal(400, "VALIDATION_ERROR", "INVALID_OPERATION", "MISSING_PLAIN_OPERAND",
+                      "INVALID_PLAIN_OPERAND", "POLYNOMIAL_TOO_LARGE", "MISMATCHED_KEY",
+                      "MISSING_ROTATION_KEY", "NOISE_BUDGET_EXHAUSTED", "INVALID_CIPHERTEXT",
+                      "BLIND_KEY",
+                      why="The operation's operands do not fit it or the key: the fields it "
+                          "needs, their lengths against the key's slots, the levels left")}
 
+# An op_id's form tells /compute/{op_id} from /compute/{operation} (add, multiply, ...).
+_OP_ID = {"op_id": {"type": "string", "pattern": f"^{OP_ID_PREFIX}_[A-Za-z0-9]+$"}}
 ENDPOINTS = (
     Endpoint("POST", "/compute/{operation}", compute_operation, "Run a CKKS operation",
              "Compute", _REPLIES, min_role=TRIAL, request_schema="ComputeRequest",
-             operation=True, description=f"operation: one of {', '.join(OPERATIONS)}."),
+             operation=True, description=f"operation: one of {', '.join(OPERATIONS)}.",
+             path_parameters={"operation": {"type": "string", "enum": list(OPERATIONS)}}),
     Endpoint("POST", "/compute", compute, "Run a CKKS operation (named in the body)",
              "Compute", _REPLIES, min_role=TRIAL, request_schema="ComputeRequestWithOperation",
              operation=True),
     Endpoint("GET", "/compute/{op_id}", get_operation, "Poll an operation", "Compute",
              {200: Reply("Its status; the result fields once completed.", "ComputeStatus",
-                         _NOISE_HEADERS)}, min_role=TRIAL,
+                         _NOISE_HEADERS)}, min_role=TRIAL, path_parameters=_OP_ID,
              description="A trial key polls the operations it started. An operation whose "
                          "replica stopped fails with WORKER_LOST within 30 s (not billed)."),
     Endpoint("DELETE", "/compute/{op_id}", cancel_operation, "Cancel an operation", "Compute",
              {200: Reply("Cancelled (or its final status).", "ComputeStatus")},
-             min_role=WRITE, description="Best effort; a cancelled operation is not billed."),
+             min_role=WRITE, description="Best effort; a cancelled operation is not billed.",
+             path_parameters=_OP_ID),
 )

@@ -12,12 +12,18 @@ from aiohttp import web
 from gateway import state
 from gateway.auth import Caller
 from gateway.body import read_body
-from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
+from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply, refusal
 from gateway.listing import paged_list
+from gateway.parameters import PARAMETERS
 from gateway.response_headers import LOCATION, SECURITY_WARNING, security_warning
-from gateway.schemas import register_schemas
+from gateway.schemas import integer, register_schemas
 from wavis.core.errors import WavisError
-from wavis.core.limits import DEFAULT_MAX_REQUEST_BYTES, MAX_UPLOAD_PART_BYTES, megabytes
+from wavis.core.limits import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    MAX_UPLOAD_PART_BYTES,
+    MAX_UPLOAD_PARTS,
+    megabytes,
+)
 from wavis.core.roles import READ, TRIAL, WRITE
 from wavis.generated.keys.v1 import keys_pb2
 
@@ -72,12 +78,6 @@ async def generate_key(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     body = await read_body(request, value_error="INVALID_PARAMS")
     scheme = body["scheme"]
-    if scheme == "ckks" and "params" not in body:
-        raise WavisError("SCHEMA_MISMATCH", "params is required for scheme ckks.",
-                         {"field": "params"})
-    if scheme == "tfhe" and "preset" not in body:
-        raise WavisError("SCHEMA_MISMATCH", "preset is required for scheme tfhe.",
-                         {"field": "preset"})
     params = body.get("params", {})
     services = request.app[state.SERVICES]
     reply = await services.keys.GenerateKey(keys_pb2.GenerateKeyRequest(
@@ -112,17 +112,10 @@ async def upload_key(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     body = await read_body(request)
     scheme = body["scheme"]
-    if scheme == "tfhe":
-        names = ["eval_key"]
-    else:
-        names = [n for n in ("crypto_context", "public_key", "eval_mult_key",
-                             "eval_rotation_keys") if n in body]
-    missing = [n for n in names if n not in body] or (
-        [n for n in ("crypto_context", "public_key", "eval_mult_key") if n not in body]
-        if scheme == "ckks" else [])
-    if missing:
-        raise WavisError("SCHEMA_MISMATCH", f"{missing[0]} is required for scheme {scheme}.",
-                         {"field": missing[0]})
+    # The schema requires each scheme's components (KeyUploadRequest).
+    names = ["eval_key"] if scheme == "tfhe" else [
+        n for n in ("crypto_context", "public_key", "eval_mult_key", "eval_rotation_keys")
+        if n in body]
     blobs = {name: _decode(body, name) for name in names}
     del body
 
@@ -171,11 +164,7 @@ async def create_upload(request: web.Request) -> web.Response:
 
 async def put_upload_part(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
-    try:
-        number = int(request.match_info["n"])
-    except ValueError:
-        raise WavisError("VALIDATION_ERROR", "The part number must be a whole number.",
-                         {"field": "n"}) from None
+    number = request[PARAMETERS]["n"]
 
     async def messages() -> AsyncIterator[keys_pb2.PutUploadPartRequest]:
         yield keys_pb2.PutUploadPartRequest(header=keys_pb2.PutUploadPartHeader(
@@ -255,11 +244,15 @@ ENDPOINTS = (
     Endpoint("POST", "/keys/generate", generate_key, "Generate a server-mode FHE key", "Keys",
              {201: Reply("The key.", "Key", _WARN),
               202: Reply("Generation continues; poll GET /keys/{key_id}.", "Key",
-                         (LOCATION.name,))},
+                         (LOCATION.name,)),
+              **refusal(400, "INVALID_PARAMS", "INSUFFICIENT_SECURITY",
+                        why="Parameters OpenFHE cannot build at the security level asked, or "
+                            "rotations beyond the key's slots")},
              min_role=TRIAL, request_schema="KeyGenerateRequest",
              description="CKKS or TFHE. The server keeps the secret key, sealed at rest."),
     Endpoint("POST", "/keys/upload", upload_key, "Upload a client's key (FHE-blind)",
-             "Keys", {201: Reply("The key, mode blind.", "Key", _WARN)},
+             "Keys", {201: Reply("The key, mode blind.", "Key", _WARN),
+                      **refusal(400, "INVALID_KEY", why="The bytes are not such a key")},
              min_role=TRIAL, request_schema="KeyUploadRequest",
              description=f"Up to {megabytes(DEFAULT_MAX_REQUEST_BYTES)}; larger keys use "
                          "POST /keys/uploads. CKKS: the context "
@@ -279,7 +272,12 @@ ENDPOINTS = (
     Endpoint("PUT", "/keys/uploads/{upload_id}/parts/{n}", put_upload_part,
              f"Upload one part (application/octet-stream, <= {megabytes(MAX_UPLOAD_PART_BYTES)})",
              "Keys",
-             {204: Reply("Stored; retrying a part replaces it.")}, min_role=TRIAL,
+             {204: Reply("Stored; retrying a part replaces it."),
+              **refusal(400, "VALIDATION_ERROR", why="A part number beyond the upload's "
+                                                     "part_count, or a part of the wrong size")},
+             min_role=TRIAL,
+             path_parameters={"n": integer(1, MAX_UPLOAD_PARTS, description="1 to the "
+                                                                          "upload's part_count.")},
              extra={"requestBody": {"required": True, "content": {
                  "application/octet-stream": {"schema": {"type": "string",
                                                          "format": "binary"}}}}}),
@@ -292,6 +290,9 @@ ENDPOINTS = (
                          "complete. 404 once completed or expired."),
     Endpoint("POST", "/keys/uploads/{upload_id}/complete", complete_upload,
              "Finish a chunked upload", "Keys",
-             {201: Reply("The key (checksum and parameters verified).", "Key")},
+             {201: Reply("The key (checksum and parameters verified).", "Key"),
+              **refusal(400, "VALIDATION_ERROR", "INVALID_KEY",
+                        why="Parts missing, a checksum that differs, or bytes that are not "
+                            "such a key")},
              min_role=TRIAL),
 )

@@ -15,10 +15,10 @@ from typing import Any
 from aiohttp import web
 
 from gateway import state
-from gateway.body import read_body
-from gateway.endpoints import Endpoint, Reply
+from gateway.body import exactly_one_of, read_body
+from gateway.endpoints import Endpoint, Reply, refusal
 from gateway.response_headers import LOCATION, SECURITY_WARNING, security_warning
-from gateway.schemas import register_schemas
+from gateway.schemas import integer, register_schemas
 from gateway.usage import charged, metered_call
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
@@ -134,9 +134,6 @@ async def get_session(request: web.Request) -> web.Response:
 async def create_eval_session(request: web.Request) -> web.Response:
     caller = request[state.CALLER]
     body = await read_body(request)
-    if ("eval_key_b64" in body) == ("key_id" in body):
-        raise WavisError("VALIDATION_ERROR", "Give exactly one of eval_key_b64 and key_id.",
-                         {"field": "eval_key_b64"})
     eval_key = b""
     if "eval_key_b64" in body:
         try:
@@ -162,9 +159,6 @@ async def delete_session(request: web.Request) -> web.Response:
 
 async def encrypt(request: web.Request) -> web.Response:
     body = await read_body(request)
-    if ("bit" in body) == ("bits" in body):
-        raise WavisError("VALIDATION_ERROR", "Give exactly one of bit and bits.",
-                         {"field": "bit"})
     bits = [int(b) for b in ([body["bit"]] if "bit" in body else body["bits"])]
     reply = await request.app[state.SERVICES].tfhe_eval.Encrypt(pb.EncryptRequest(
         account_id=request[state.CALLER].account_id,
@@ -178,9 +172,6 @@ async def encrypt(request: web.Request) -> web.Response:
 
 async def decrypt(request: web.Request) -> web.Response:
     body = await read_body(request)
-    if ("ciphertext_b64" in body) == ("ciphertexts_b64" in body):
-        raise WavisError("VALIDATION_ERROR", "Give exactly one of ciphertext_b64 and "
-                         "ciphertexts_b64.", {"field": "ciphertext_b64"})
     single = "ciphertext_b64" in body
     texts = [body["ciphertext_b64"]] if single else body["ciphertexts_b64"]
     ciphertexts = [_ciphertext(t, {"index": i}) for i, t in enumerate(texts)]
@@ -293,8 +284,8 @@ _SESSION = {
 _COSTS = {"cost_units": {"type": "integer"}, "cost_usd": {"type": "number"},
           "cost_jpy": {"type": "number"}}
 # JSON clients send true/false as often as 1/0; both mean the same bit.
-_BIT = {"type": ["integer", "boolean"], "enum": [0, 1, False, True],
-        "description": "0 or 1; true and false are accepted too."}
+_BIT = {"type": ["integer", "boolean"], "enum": [0, 1, False, True], "format": "int32",
+        "minimum": 0, "maximum": 1, "description": "0 or 1; true and false are accepted too."}
 register_schemas({
     "TfheSessionRequest": {"type": "object", "required": ["preset"],
                            "additionalProperties": False,
@@ -303,25 +294,30 @@ register_schemas({
     "TfheEvalSessionRequest": {
         "type": "object", "additionalProperties": False,
         "description": "Exactly one of eval_key_b64 and key_id.",
+        "oneOf": exactly_one_of("eval_key_b64", "key_id"),
         "properties": {
             "eval_key_b64": _B64 | {"description": "ZIP of context.bin + bootstrap_key.bin, "
                                                    f"at most {_INLINE_KEY_LIMIT}."},
             "key_id": {"type": "string", "description": "A TFHE key from a chunked upload."},
             "session_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}},
     "TfheSession": _SESSION,
-    "TfheEncryptRequest": {"type": "object", "additionalProperties": False, "properties": {
+    "TfheEncryptRequest": {"type": "object", "additionalProperties": False,
+                           "oneOf": exactly_one_of("bit", "bits"), "properties": {
         "bit": _BIT,
         "bits": {"type": "array", "minItems": 1, "maxItems": MAX_TFHE_BITS, "items": _BIT},
-        "plaintext_modulus": {
-            "type": "integer", "enum": list(PLAINTEXT_MODULI), "default": STANDARD_MODULUS,
-            "description": f"{THREE_INPUT_MODULUS} for the inputs of "
+        "plaintext_modulus": integer(
+            min(PLAINTEXT_MODULI), max(PLAINTEXT_MODULI), "uint32",
+            enum=list(PLAINTEXT_MODULI), default=STANDARD_MODULUS,
+            description=f"{THREE_INPUT_MODULUS} for the inputs of "
                            + ", ".join(g.op for g in GATES
                                        if g.plaintext_modulus == THREE_INPUT_MODULUS)
                            + " (three-input presets), else the default; GET /tfhe/pricing "
-                             "lists each gate's."}}},
+                             "lists each gate's.")}},
     "TfheEncryptResult": {"type": "object", "properties": {
         "ciphertext_b64": _B64, "ciphertexts_b64": {"type": "array", "items": _B64}}},
-    "TfheDecryptRequest": {"type": "object", "additionalProperties": False, "properties": {
+    "TfheDecryptRequest": {"type": "object", "additionalProperties": False,
+                           "oneOf": exactly_one_of("ciphertext_b64", "ciphertexts_b64"),
+                           "properties": {
         "ciphertext_b64": _B64,
         "ciphertexts_b64": {"type": "array", "minItems": 1, "maxItems": MAX_TFHE_BITS,
                             "items": _B64}}},
@@ -394,26 +390,38 @@ ENDPOINTS = (
              min_role=TRIAL),
     Endpoint("POST", "/tfhe/eval-session", create_eval_session,
              "Open an FHE-blind TFHE session from a client's eval key", "TFHE",
-             {201: Reply("The session.", "TfheSession", _WARN)}, min_role=TRIAL,
-             request_schema="TfheEvalSessionRequest",
+             {201: Reply("The session.", "TfheSession", _WARN),
+              **refusal(400, "INVALID_KEY", "VALIDATION_ERROR",
+                        why="The bytes are not a TFHE evaluation key, or key_id names no "
+                            "TFHE key")},
+             min_role=TRIAL, request_schema="TfheEvalSessionRequest",
              description=f"eval_key_b64 (<= {_INLINE_KEY_LIMIT}) or key_id (chunked upload). "
                          "A session_id "
                          "already in use: 409 SESSION_EXISTS."),
     Endpoint("DELETE", _SESSION_PATH, delete_session, "End a TFHE session", "TFHE",
              {204: Reply("Ended, with the key it created.", None, _WARN)}, min_role=TRIAL),
     Endpoint("POST", _SESSION_PATH + "/encrypt", encrypt, "Encrypt bits (server mode)",
-             "TFHE", {200: Reply("The ciphertexts.", "TfheEncryptResult", _WARN)},
+             "TFHE", {200: Reply("The ciphertexts.", "TfheEncryptResult", _WARN),
+                      **refusal(400, "BLIND_SESSION", "INVALID_PARAMS",
+                                why="A blind session, or a plaintext modulus its preset lacks")},
              min_role=TRIAL, request_schema="TfheEncryptRequest",
              description="{bit} -> {ciphertext_b64}; {bits} -> {ciphertexts_b64}; "
                          "plaintext_modulus: that of the gates the bits go into. Blind "
                          "sessions: 400 BLIND_SESSION."),
     Endpoint("POST", _SESSION_PATH + "/decrypt", decrypt, "Decrypt bits (server mode)",
-             "TFHE", {200: Reply("The bits.", "TfheDecryptResult", _WARN)}, min_role=TRIAL,
+             "TFHE", {200: Reply("The bits.", "TfheDecryptResult", _WARN),
+                      **refusal(400, "INVALID_CIPHERTEXT", "BLIND_SESSION",
+                                why="Bytes that are not a ciphertext of this session's key, "
+                                    "or a blind session")}, min_role=TRIAL,
              request_schema="TfheDecryptRequest",
              description="{ciphertext_b64} -> {bit}; {ciphertexts_b64} -> {bits}. Each "
                          "ciphertext is decrypted with the plaintext modulus it carries."),
     Endpoint("POST", "/tfhe/gate", evaluate_gate, "Evaluate one boolean gate", "TFHE",
-             {200: Reply("The output ciphertext and its cost.", "TfheGateResult", _WARN)},
+             {200: Reply("The output ciphertext and its cost.", "TfheGateResult", _WARN),
+              **refusal(400, "INVALID_CIPHERTEXT", "DEPENDENT_INPUTS", "INVALID_OPERATION",
+                        "BLIND_SESSION", why="An input that is not a ciphertext of this "
+                        "session's key and the gate's modulus, inputs that are the same, or a "
+                        "gate the preset lacks")},
              min_role=TRIAL, request_schema="TfheGateRequest", operation=True,
              description="MUX = a when sel is 1, b when sel is 0. AND3, OR3, MAJORITY: "
                          "three-input presets only (400 INVALID_OPERATION elsewhere). Each "
@@ -421,7 +429,10 @@ ENDPOINTS = (
                          "else 400 INVALID_CIPHERTEXT. Identical inputs: 400 "
                          "DEPENDENT_INPUTS."),
     Endpoint("POST", "/tfhe/batch", evaluate_batch, "Evaluate a batch of gates (a DAG)",
-             "TFHE", {200: Reply("Every gate's output, in order.", "TfheBatchResult", _WARN)},
+             "TFHE", {200: Reply("Every gate's output, in order.", "TfheBatchResult", _WARN),
+                      **refusal(400, "INVALID_BATCH", "INVALID_CIPHERTEXT", "DEPENDENT_INPUTS",
+                                "INVALID_OPERATION", why="A reference to a gate not before "
+                                "this one, or an input as POST /tfhe/gate refuses it")},
              min_role=TRIAL, request_schema="TfheBatchRequest", operation=True,
              description=f"1-{MAX_BATCH_GATES} gates; inputs may be \"$k\" (earlier gate k, "
                          "whose output must have this gate's plaintext modulus, else 400 "

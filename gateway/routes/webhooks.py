@@ -10,7 +10,7 @@ from aiohttp import web
 
 from gateway import state
 from gateway.body import read_body
-from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply
+from gateway.endpoints import PAGE_PARAMETERS, Endpoint, Reply, refusal
 from gateway.listing import paged_list
 from gateway.schemas import register_schemas
 from wavis.core.event_schemas import EVENT_SCHEMAS, EVENT_TYPES, event_schema
@@ -246,10 +246,12 @@ register_schemas({
 })
 
 _TAG = "Webhooks"
+_BAD_URL = refusal(400, "INVALID_WEBHOOK_URL", why="A URL whose host does not resolve to "
+                   "public addresses only")
 ENDPOINTS = (
     Endpoint("POST", "/webhooks", create_webhook, "Register a webhook endpoint", _TAG,
              {201: Reply("The endpoint with its signing secret, shown only here.",
-                         "WebhookWithSecret")},
+                         "WebhookWithSecret"), **_BAD_URL},
              min_role=WRITE, request_schema="WebhookCreateRequest",
              description="URL rules: https, <= 2048 characters, public addresses only "
                          f"(400 INVALID_WEBHOOK_URL). secret: >= {MIN_SECRET_CHARS} characters, "
@@ -268,7 +270,7 @@ ENDPOINTS = (
     Endpoint("GET", "/webhooks/{webhook_id}", get_webhook, "Get a webhook endpoint", _TAG,
              {200: Reply("The endpoint (never its secret).", "Webhook")}, min_role=READ),
     Endpoint("PATCH", "/webhooks/{webhook_id}", update_webhook, "Update a webhook endpoint",
-             _TAG, {200: Reply("The endpoint.", "Webhook")}, min_role=WRITE,
+             _TAG, {200: Reply("The endpoint.", "Webhook"), **_BAD_URL}, min_role=WRITE,
              request_schema="WebhookUpdateRequest"),
     Endpoint("DELETE", "/webhooks/{webhook_id}", delete_webhook, "Delete a webhook endpoint",
              _TAG, {204: Reply("Deleted; its queued deliveries are dropped.")},

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wavis.core.limits import MAX_UPLOAD_PART_BYTES, MB
+from wavis.core.limits import (
+    MAX_KEY_UPLOAD_BYTES,
+    MAX_UPLOAD_PART_BYTES,
+    MB,
+    MIN_UPLOAD_PART_BYTES,
+)
 from wavis.core.sealing import parse_encryption_key_setting
 from wavis.core.settings import ServiceSettings, parse_float, parse_int, setting
 
@@ -29,8 +34,8 @@ class KeysSettings(ServiceSettings):
                                       parse_int(1, 7 * 86_400),
                                       doc="unfinished chunked uploads are discarded after this")
     upload_part_bytes: int = setting("WAVIS_UPLOAD_PART_BYTES", 32 * 1024 * 1024,
-                                     parse_int(1024 * 1024, MAX_UPLOAD_PART_BYTES),
+                                     parse_int(MIN_UPLOAD_PART_BYTES, MAX_UPLOAD_PART_BYTES),
                                      doc="part size of chunked uploads")
     max_upload_bytes: int = setting("WAVIS_MAX_UPLOAD_BYTES", 4 * 1024 ** 3,
-                                    parse_int(1024, 64 * 1024 ** 3),
+                                    parse_int(1024, MAX_KEY_UPLOAD_BYTES),
                                     doc="largest key accepted by chunked upload")

@@ -22,11 +22,11 @@ from services.metering.ledger import (
 from services.metering.plans import Plan
 from wavis.core import pricing
 from wavis.core.errors import WavisError
+from wavis.core.limits import MAX_BUDGET_CAP_USD
 from wavis.core.timefmt import rfc3339
 from wavis.generated.metering.v1 import billing_pb2, usage_pb2
 
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-MAX_CAP_USD = 1_000_000_000
 
 
 def parse_period(period: str) -> str:
@@ -99,9 +99,9 @@ class Reports:
     async def set_budget(self, account_id: str, cap_usd: float, mode: str) -> billing_pb2.Budget:
         if mode not in ("hard", "soft"):
             raise WavisError("VALIDATION_ERROR", "mode must be hard or soft.")
-        if not (0 < cap_usd <= MAX_CAP_USD) or math.isnan(cap_usd):
+        if not (0 < cap_usd <= MAX_BUDGET_CAP_USD) or math.isnan(cap_usd):
             raise WavisError("VALIDATION_ERROR", f"monthly_cap_usd must be above 0 and at most "
-                             f"{MAX_CAP_USD}.")
+                             f"{MAX_BUDGET_CAP_USD}.")
         cap_nano = round(cap_usd * NANO_PER_USD)
         if cap_nano < round(pricing.USD_PER_FCU * NANO_PER_USD):
             raise WavisError("VALIDATION_ERROR", "monthly_cap_usd is below the price of one FCU.")

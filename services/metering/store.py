@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, replace
 from typing import Any, cast
@@ -22,6 +21,7 @@ from wavis.core.api_keys import (
     key_prefix,
     mint_key,
 )
+from wavis.core.emails import is_email
 from wavis.core.errors import WavisError
 from wavis.core.ids import new_id
 from wavis.core.redis_pages import index_member, newest_first
@@ -30,7 +30,6 @@ from wavis.core.timefmt import parse_rfc3339, rfc3339
 
 REVOCATIONS_CHANNEL = f"{NS}:revocations"
 ACCOUNTS_INDEX = f"{NS}:accounts"
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 _LAST_USED_RESOLUTION = 60  # seconds: last_used_at is written at most once a minute
 _TRIAL_RECORD_AFTERLIFE = 7 * 24 * 3600  # expired trial records linger for investigations
 
@@ -104,7 +103,7 @@ class AccountStore:
 
     async def create_account(self, email: str, plan: str, environment: str) -> tuple[
             dict[str, str], Minted]:
-        if not _EMAIL.fullmatch(email) or len(email) > 254:
+        if not is_email(email):
             raise WavisError("VALIDATION_ERROR", "email must be an email address.")
         if plan == "trial":
             raise WavisError("VALIDATION_ERROR", "Trial accounts come from the temp-key "

@@ -10,7 +10,6 @@ stripe:customer:{cus} and stripe:subscription:{sub} (-> account id), stripe:even
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -26,6 +25,7 @@ from services.metering.plans import Plan
 from services.metering.store import AccountStore
 from services.metering.stripe_client import StripeBilling
 from services.metering.terms import note_terms
+from wavis.core.emails import is_email
 from wavis.core.errors import WavisError
 from wavis.core.timefmt import rfc3339
 from wavis.generated.metering.v1 import billing_pb2
@@ -33,7 +33,6 @@ from wavis.generated.metering.v1 import billing_pb2
 log = logging.getLogger(__name__)
 
 SELF_SERVE_PLANS = ("free", "payg", "starter", "pro", "scale")
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 _EVENT_SECONDS = 30 * 86_400
 SCHEDULED = f"{NS}:subscriptions:scheduled"  # zset account -> when its downgrade applies
 PAYG_ACCOUNTS = f"{NS}:billing:payg"  # set: accounts with pay-as-you-go months to collect
@@ -123,7 +122,7 @@ class Subscriptions:
                              f"{', '.join(SELF_SERVE_PLANS)}.")
         if cycle not in ("monthly", "annual"):
             raise WavisError("VALIDATION_ERROR", "billing_cycle must be monthly or annual.")
-        if not _EMAIL.fullmatch(request.email) or len(request.email) > 254:
+        if not is_email(request.email):
             raise WavisError("VALIDATION_ERROR", "email must be an email address.")
         account = await self.store.get_account(request.account_id)
         if account["plan"] == "trial":

@@ -5,8 +5,8 @@ through the API. `make fuzz` runs a large budget."""
 from __future__ import annotations
 
 import pytest
-from fuzz.blobs import TARGETS, run
 
+from fuzz.blobs import TARGETS, run
 from wavis.devstack.stack import Stack
 
 

@@ -12,11 +12,27 @@ MAX_CIPHERTEXT_BYTES = 2 * MB
 # (WAVIS_MAX_REQUEST_BYTES), and so the largest key sent inline (POST /keys/upload,
 # eval_key_b64); larger keys go through a chunked upload.
 DEFAULT_MAX_REQUEST_BYTES = 40 * MB
-# One part of a chunked key upload (the most WAVIS_UPLOAD_PART_BYTES may be).
+# One part of a chunked key upload (the most and the least WAVIS_UPLOAD_PART_BYTES may be).
 MAX_UPLOAD_PART_BYTES = 40 * MB
+MIN_UPLOAD_PART_BYTES = MB
 # TFHE: gates in one batch; bits (or ciphertexts) in one encrypt or decrypt call.
 MAX_BATCH_GATES = 1024
 MAX_TFHE_BITS = 1024
+# CKKS ring dimensions a key may have; the testing ones only with security_level "testing".
+CKKS_TESTING_POLY_DEGREES = (1024, 2048)
+CKKS_SECURE_POLY_DEGREES = (4096, 8192, 16384, 32768)
+# Slots of the largest CKKS key: the most values one ciphertext holds.
+MAX_CKKS_SLOTS = CKKS_SECURE_POLY_DEGREES[-1] // 2
+# The largest magnitude of a number CKKS encodes from a request (values, plaintext operands,
+# polynomial coefficients, matrix entries): OpenFHE encodes up to ~1e15 under every key shape
+# and refuses far larger ones; results are only as exact as the scale allows.
+MAX_CKKS_VALUE = 1e12
+# The largest key a chunked upload may declare: the ceiling of WAVIS_MAX_UPLOAD_BYTES.
+MAX_KEY_UPLOAD_BYTES = 64 * 1024 ** 3
+# The most parts a chunked upload can have (the largest key in the smallest parts).
+MAX_UPLOAD_PARTS = MAX_KEY_UPLOAD_BYTES // MIN_UPLOAD_PART_BYTES
+# The largest monthly budget cap an account may set, in US dollars.
+MAX_BUDGET_CAP_USD = 1_000_000_000
 
 
 def megabytes(size: int) -> str:

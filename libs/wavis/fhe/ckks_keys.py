@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wavis.core.errors import WavisError
+from wavis.core.limits import CKKS_SECURE_POLY_DEGREES, CKKS_TESTING_POLY_DEGREES
 
 # Public name -> openfhe.SecurityLevel member name (resolved on use: importing this module must
 # not load OpenFHE, whose OpenMP runtime reads OMP_NUM_THREADS once, at load).
@@ -27,8 +28,8 @@ SECURITY_LEVELS: dict[str, str] = {
     "256-bit": "HEStd_256_classic",
     "testing": "HEStd_NotSet",
 }
-SECURE_POLY_DEGREES = (4096, 8192, 16384, 32768)
-TESTING_POLY_DEGREES = (1024, 2048)  # only with security_level "testing"
+SECURE_POLY_DEGREES = CKKS_SECURE_POLY_DEGREES
+TESTING_POLY_DEGREES = CKKS_TESTING_POLY_DEGREES  # only with security_level "testing"
 SCALE_BITS_RANGE = (20, 60)
 MAX_DEPTH_RANGE = (1, 30)
 
