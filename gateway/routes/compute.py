@@ -116,6 +116,12 @@ async def compute(request: web.Request) -> web.Response:
 async def get_operation(request: web.Request) -> web.Response:
     reply = await request.app[state.SERVICES].ckks_compute.GetOperation(pb.GetOperationRequest(
         account_id=request[state.CALLER].account_id, op_id=request.match_info["op_id"]))
+    if reply.status == "completed" and reply.HasField("program_result"):
+        from gateway.routes import programs  # it builds on this module
+
+        return web.json_response(
+            programs.program_result_json(reply.op_id, reply.program_result, False),
+            headers=programs.program_headers(reply.program_result))
     if reply.status == "completed":
         body = result_json(reply.op_id, reply.operation, reply.result, False)
         return web.json_response(body, headers=budget_headers(
@@ -186,6 +192,8 @@ register_schemas({
                                       "status": {"const": "pending"}}},
     "ComputeStatus": {
         "type": "object", "required": ["op_id", "status"],
+        "description": "Once completed, the fields of ComputeResult (ProgramResult for a "
+                       "program).",
         "properties": {"op_id": {"type": "string"}, "operation": {"type": "string"},
                        "status": {"enum": ["pending", "running", "completed", "cancelled",
                                            "failed"]},

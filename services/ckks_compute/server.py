@@ -16,7 +16,15 @@ from services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
 from services.ckks_compute.compute import Calculator, ComputeInput, ComputeOutput
 from services.ckks_compute.engine import CkksEngine
 from services.ckks_compute.operations import Operations
+from services.ckks_compute.program import parse
+from services.ckks_compute.programs import (
+    ProgramOutcome,
+    Programs,
+    result_from_json,
+    result_to_json,
+)
 from services.ckks_compute.settings import CkksSettings
+from wavis.core.ckks_programs import step_ref
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_client import open_channel
 from wavis.core.grpc_server import ServiceContext
@@ -51,6 +59,17 @@ def result_message(output: ComputeOutput, with_data: bool, charge: Charge) -> pb
         cost_usd=charge.cost_usd, cost_jpy=charge.cost_jpy)
 
 
+def program_result_message(outcome: ProgramOutcome, charge: Charge, discounted: bool,
+                           ) -> pb.ProgramResult:
+    return pb.ProgramResult(
+        outputs=[pb.ProgramOutput(ref=step_ref(output.step),
+                                  result=ciphertext_message(output.stored, output.data))
+                 for output in outcome.outputs],
+        steps_evaluated=outcome.steps_evaluated, compute_time_ms=outcome.compute_time_ms,
+        evicted_ciphertext_ids=outcome.evicted, cost_units=charge.cost_units,
+        cost_usd=charge.cost_usd, cost_jpy=charge.cost_jpy, discount_applied=discounted)
+
+
 def _result_from_json(result: dict[str, Any]) -> pb.OperationResult:
     message = pb.OperationResult()
     message.result.CopyFrom(pb.Ciphertext(**result["result"]))
@@ -83,6 +102,7 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
         self.context = context
         self.meter = meter
         self.calculator = calculator
+        self.programs = Programs(calculator)
         self.operations = operations
         self.events = events
 
@@ -172,15 +192,10 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             if not request.skip_metering:
                 await self._settle_usage(work.account_id, op_id,
                                          record["status"] == "completed")
-            data = {"op_id": op_id, "operation": work.operation, "key_id": work.key_id}
-            if record["status"] == "completed":
-                result = record["result"]["result"]
-                await self.events.publish_or_log(work.account_id, "compute_complete", data | {
-                    "result_ciphertext_id": result["ciphertext_id"]})
-            elif record["status"] == "failed":
-                await self.events.publish_or_log(work.account_id, "compute_failed", data | {
-                    "error": {"code": record["error_code"],
-                              "message": record["error_message"]}})
+            result = record.get("result") or {}
+            await self._announce(record, work.key_id, {
+                "result_ciphertext_id": result.get("result", {}).get("ciphertext_id"),
+                "cost_units": charge.cost_units, "cost_usd": charge.cost_usd})
 
         try:
             await self.operations.submit(op_id, work.account_id, work.operation, work.key_id,
@@ -189,6 +204,75 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             await self.meter.give_back(work.account_id, charge)
             raise
         return pb.ComputeResponse(op_id=op_id, status="pending")
+
+    async def ExecuteProgram(self, request: pb.ExecuteProgramRequest,
+                             grpc_context: grpc.aio.ServicerContext,
+                             ) -> pb.ExecuteProgramResponse:
+        program = parse(request)  # malformed programs are refused before anything loads
+        op_id = request.op_id or new_id("op")
+        key = await self.programs.key_for(program)
+        preparation = self.programs.prepare(program, key)  # refusals answer now, queued or not
+        discounted = program.discounted and not request.skip_metering
+        account_id, counted = program.account_id, request.operation_already_counted
+
+        async def execute(prepared: Any) -> ProgramOutcome:
+            return await self.programs.execute(prepared, request.return_ciphertext,
+                                               request.compact)
+
+        if not request.run_async:
+            if request.skip_metering:
+                outcome, charge = await execute(await preparation), Charge(op_id)
+            else:  # reserved once for the whole program, as for one operation
+                outcome, charge = await self.meter.metered(
+                    preparation, execute, account_id=account_id, op_id=op_id,
+                    operation="program", fcu=program.fcu, already_counted=counted,
+                    discard=self.programs.discard)
+            return pb.ExecuteProgramResponse(op_id=op_id, status="completed", result=(
+                program_result_message(outcome, charge, discounted)))
+        if request.skip_metering:
+            prepared, charge = await preparation, Charge(op_id)
+        else:  # held until the queued program ends (committed or released)
+            prepared, charge = await self.meter.reserve_during(
+                preparation, account_id=account_id, op_id=op_id, operation="program",
+                fcu=program.fcu, record=False, already_counted=counted)
+
+        async def run() -> dict[str, Any]:
+            outcome = await execute(prepared)
+            return result_to_json(program_result_message(outcome, charge, discounted))
+
+        async def finished(record: dict[str, Any]) -> None:
+            if not request.skip_metering:
+                await self._settle_usage(program.account_id, op_id,
+                                         record["status"] == "completed")
+            ids = [output["result"]["ciphertext_id"]
+                   for output in (record.get("result") or {}).get("outputs", [])]
+            await self._announce(record, program.key_id, {
+                "result_ciphertext_id": ids[0] if ids else None, "result_ciphertext_ids": ids,
+                "cost_units": charge.cost_units, "cost_usd": charge.cost_usd})
+
+        async def discard(result: dict[str, Any]) -> None:
+            for output in result.get("outputs", []):
+                await self.programs.discard_ciphertext(program.account_id,
+                                                       output["result"]["ciphertext_id"])
+
+        try:
+            await self.operations.submit(op_id, program.account_id, "program", program.key_id,
+                                         run, finished, interruptible=True, discard=discard)
+        except BaseException:
+            await self.meter.give_back(program.account_id, charge)
+            raise
+        return pb.ExecuteProgramResponse(op_id=op_id, status="pending")
+
+    async def _announce(self, record: dict[str, Any], key_id: str,
+                        completed: dict[str, Any]) -> None:
+        """compute_complete or compute_failed for an asynchronous operation that ended."""
+        data = {"op_id": record["op_id"], "operation": record["operation"], "key_id": key_id}
+        if record["status"] == "completed":
+            await self.events.publish_or_log(record["account_id"], "compute_complete",
+                                             data | completed)
+        elif record["status"] == "failed":
+            await self.events.publish_or_log(record["account_id"], "compute_failed", data | {
+                "error": {"code": record["error_code"], "message": record["error_message"]}})
 
     async def _settle_usage(self, account_id: str, op_id: str, completed: bool) -> None:
         """Record a completed async op's reserved FCU; give it back otherwise."""
@@ -207,7 +291,9 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             op_id=record["op_id"], operation=record["operation"], status=record["status"],
             key_id=record["key_id"], error_code=record.get("error_code", ""),
             error_message=record.get("error_message", ""))
-        if record.get("result"):
+        if record.get("result") and record["operation"] == "program":
+            reply.program_result.CopyFrom(result_from_json(record["result"]))
+        elif record.get("result"):
             reply.result.CopyFrom(_result_from_json(record["result"]))
         return reply
 
