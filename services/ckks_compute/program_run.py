@@ -96,6 +96,7 @@ class ProgramRun:
             await self._done
         except asyncio.CancelledError:
             self.stop()
+            log.info("program cancelled: %d of %d steps not run", self._left, self._nodes)
             raise
         return self.outputs
 

@@ -24,6 +24,7 @@ from services.ckks_compute.programs import Programs
 from support.ckks_http import encrypt, generate_ckks_key
 from support.inprocess_mesh import InProcessMesh, inprocess_mesh
 from wavis.core.errors import error_from_rpc
+from wavis.core.events import EventPublisher
 from wavis.core.grpc_client import open_channel
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
 from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
@@ -152,3 +153,38 @@ async def test_internal_callers_run_programs_metered_unless_they_skip_metering(
         error = error_from_rpc(refused.value)
         assert (error.code, error.details["step"]) == ("INVALID_PROGRAM", 1)
         assert await tenant.fcu_used() == 2
+
+
+async def test_an_asynchronous_program_that_fails_is_announced_and_not_billed(
+        tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    published: list[tuple[str, dict[str, Any]]] = []
+
+    async def noted(self: EventPublisher, account_id: str, event_type: str,
+                    data: dict[str, Any], event_id: str | None = None) -> str | None:
+        published.append((event_type, data))
+        return None
+
+    evaluate = compute._evaluate
+
+    def failing_negate(cc: Any, request: compute.ComputeInput, *args: Any) -> Any:
+        if request.operation == "negate":
+            raise RuntimeError("simulated OpenFHE failure")
+        return evaluate(cc, request, *args)
+
+    monkeypatch.setattr(EventPublisher, "publish_or_log", noted)
+    monkeypatch.setattr(compute, "_evaluate", failing_negate)
+    status, body = await tenant.program(**{"async": True})
+    assert status == 202, body
+    for _ in range(200):
+        async with tenant.http.get(f"{tenant.mesh.base_url}/api/v1/compute/"
+                                   f"{body['op_id']}") as reply:
+            polled = await reply.json()
+        if polled["status"] in ("completed", "failed") and published:
+            break
+        await asyncio.sleep(0.05)
+    assert polled["status"] == "failed" and polled["operation"] == "program", polled
+    assert polled["error"]["code"] == "INTERNAL_ERROR"
+    assert published == [("compute_failed", {
+        "op_id": body["op_id"], "operation": "program", "key_id": tenant.key_id,
+        "error": {"code": "INTERNAL_ERROR", "message": polled["error"]["message"]}})]
+    assert await tenant.fcu_used() == 0

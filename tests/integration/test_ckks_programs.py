@@ -12,17 +12,15 @@ from typing import Any
 import numpy as np
 import openfhe as fhe
 import pytest
-import redis.asyncio as aioredis
 
-from support.accounts import Tenant, create_account
+from support.accounts import create_account
+from support.ckks_account import SLOTS, CkksAccount, ckks_account, generate_key
 from support.fhe_client import make_ckks_client
 from support.http import Api
 from wavis.core.ckks_programs import MAX_PROGRAM_STEPS
 from wavis.devstack.stack import Stack
 
-SLOTS = 1024
 TOLERANCE = 1e-3  # max abs error at 40-bit scale, N=2048 (testing parameters)
-PARAMS = {"poly_degree": 2048, "scale_bits": 40, "max_depth": 3, "security_level": "testing"}
 rng = np.random.default_rng(11)
 
 
@@ -35,71 +33,12 @@ def _close(actual: np.ndarray, expected: np.ndarray, tolerance: float = TOLERANC
     assert error < tolerance, error
 
 
-class Account:
-    """One account with a server-mode key."""
-
-    def __init__(self, api: Api, mesh: Stack, tenant: Tenant, key: dict[str, Any]) -> None:
-        self.api, self.mesh, self.tenant, self.key = api, mesh, tenant, key
-
-    async def encrypt(self, values: np.ndarray) -> str:
-        reply = await self.api.post("/api/v1/ciphertexts/encrypt", headers=self.tenant.auth(),
-                                    json={"key_id": self.key["key_id"],
-                                          "values": values.tolist()})
-        assert reply.status == 201, reply.text
-        return str(reply.json["ciphertext_id"])
-
-    async def program(self, inputs: dict[str, str], steps: list[dict[str, Any]],
-                      **fields: Any) -> Any:
-        return await self.api.post("/api/v1/compute/program", headers=self.tenant.auth(),
-                                   json={"key_id": self.key["key_id"], "inputs": inputs,
-                                         "steps": steps, **fields})
-
-    async def decrypt(self, ciphertext_id: str) -> np.ndarray:
-        reply = await self.api.post(f"/api/v1/ciphertexts/{ciphertext_id}/decrypt",
-                                    headers=self.tenant.auth(), json={"count": SLOTS})
-        assert reply.status == 200, reply.text
-        return np.array(reply.json["values"])
-
-    async def fcu_used(self) -> int:
-        usage = await self.api.get("/api/v1/billing/usage", headers=self.tenant.auth())
-        return int(usage.json["total_fcu"])
-
-    async def stored(self) -> set[str]:
-        """Every ciphertext stored under the key (the ciphertext store's index)."""
-        assert self.mesh.cache_redis is not None
-        client = aioredis.Redis.from_url(self.mesh.cache_redis.url, decode_responses=True)
-        try:
-            return set(await client.smembers(f"wavis:ckks:key:{self.key['key_id']}:cts"))
-        finally:
-            await client.aclose()
-
-
-async def _key(api: Api, tenant: Tenant, **key_fields: Any) -> dict[str, Any]:
-    """A server-mode key, waited for if a loaded machine answered 202."""
-    reply = await api.post("/api/v1/keys/generate", headers=tenant.auth(),
-                           json={"scheme": "ckks", "params": PARAMS, **key_fields})
-    assert reply.status in (201, 202), reply.text
-    key = reply.json
-    for _ in range(600):
-        if key["status"] != "pending":
-            break
-        await asyncio.sleep(0.1)
-        key = (await api.get(f"/api/v1/keys/{key['key_id']}", headers=tenant.auth())).json
-    assert key["status"] == "ready", key
-    return dict(key)
-
-
-async def _account(api: Api, mesh: Stack, **key_fields: Any) -> Account:
-    tenant = await create_account(mesh)
-    return Account(api, mesh, tenant, await _key(api, tenant, **key_fields))
-
-
 @pytest.fixture
-async def account(api: Api, mesh: Stack) -> Account:
-    return await _account(api, mesh)
+async def account(api: Api, mesh: Stack) -> CkksAccount:
+    return await ckks_account(api, mesh)
 
 
-async def test_every_operation_in_a_program_matches_numpy(account: Account) -> None:
+async def test_every_operation_in_a_program_matches_numpy(account: CkksAccount) -> None:
     x, y, plain = _vector(), _vector(), _vector()
     d = 16
     matrix = rng.uniform(-1, 1, (d, d))
@@ -155,7 +94,7 @@ async def test_every_operation_in_a_program_matches_numpy(account: Account) -> N
     assert await account.fcu_used() == 62
 
 
-async def test_a_diamond_and_a_default_output(account: Account) -> None:
+async def test_a_diamond_and_a_default_output(account: CkksAccount) -> None:
     x, y = _vector(), _vector()
     inputs = {"x": await account.encrypt(x), "y": await account.encrypt(y)}
     before = await account.stored()
@@ -175,7 +114,7 @@ async def test_a_diamond_and_a_default_output(account: Account) -> None:
     assert await account.stored() == before | {output["result_ciphertext_id"]}
 
 
-async def test_rotations_of_one_operand_share_its_precomputation(account: Account) -> None:
+async def test_rotations_of_one_operand_share_its_precomputation(account: CkksAccount) -> None:
     x = _vector()
     inputs = {"x": await account.encrypt(x)}
     steps: list[dict[str, Any]] = [{"op": "multiply", "args": ["x", "x"], "scale_stable": True}]
@@ -234,7 +173,7 @@ async def test_blind_programs_decrypt_on_the_client(api: Api, mesh: Stack) -> No
             _close(np.array(plain.GetRealPackedValue()), expected[output["ref"]])
 
 
-async def test_refusals_name_the_step_and_cost_nothing(account: Account, api: Api,
+async def test_refusals_name_the_step_and_cost_nothing(account: CkksAccount, api: Api,
                                                        mesh: Stack) -> None:
     x = _vector()
     inputs = {"x": await account.encrypt(x), "y": await account.encrypt(x)}
@@ -275,7 +214,7 @@ async def test_refusals_name_the_step_and_cost_nothing(account: Account, api: Ap
     assert no_steps.status == 400 and no_steps.json["error"]["code"] == "INVALID_PROGRAM"
     assert no_steps.json["error"]["details"]["field"] == "steps"
     # A key with rotation 1 only: rotating by 2 needs a key it does not have.
-    narrow = await _account(api, mesh, rotations=[1])
+    narrow = await ckks_account(api, mesh, rotations=[1])
     narrow_inputs = {"x": await narrow.encrypt(x)}
     missing = await narrow.program(narrow_inputs, [
         {"op": "rotate", "args": ["x"], "rotation_steps": 1},
@@ -283,8 +222,8 @@ async def test_refusals_name_the_step_and_cost_nothing(account: Account, api: Ap
     assert missing.status == 400 and missing.json["error"]["code"] == "MISSING_ROTATION_KEY"
     assert missing.json["error"]["details"]["step"] == 1
     # Inputs of another key (400) or another account (404), as for single operations.
-    other_key = await _key(api, account.tenant)
-    other = await Account(api, mesh, account.tenant, other_key).encrypt(x)
+    other_key = await generate_key(api, account.tenant)
+    other = await CkksAccount(api, mesh, account.tenant, other_key).encrypt(x)
     mixed = await account.program({"x": inputs["x"], "o": other},
                                   [{"op": "add", "args": ["x", "o"]}])
     assert mixed.status == 400 and mixed.json["error"]["code"] == "MISMATCHED_KEY"
@@ -295,7 +234,7 @@ async def test_refusals_name_the_step_and_cost_nothing(account: Account, api: Ap
     assert await account.stored() == set(inputs.values())
 
 
-async def test_long_programs_get_the_batch_discount(account: Account) -> None:
+async def test_long_programs_get_the_batch_discount(account: CkksAccount) -> None:
     x = _vector()
     inputs = {"x": await account.encrypt(x)}
     steps = [{"op": "add", "args": ["x", "x"]}] + [
@@ -309,7 +248,7 @@ async def test_long_programs_get_the_batch_discount(account: Account) -> None:
 
 
 async def test_programs_beside_other_accounts_single_operations(api: Api, mesh: Stack) -> None:
-    first, second = await _account(api, mesh), await _account(api, mesh)
+    first, second = await ckks_account(api, mesh), await ckks_account(api, mesh)
     x, y = _vector(), _vector()
     cx, cy = await first.encrypt(x), await second.encrypt(y)
 
