@@ -73,6 +73,7 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
         rotation_steps=body.get("rotation_steps", 0),
         matrix=[pb.MatrixRow(values=row) for row in body.get("matrix", [])],
         return_ciphertext=body.get("return_ciphertext", False),
+        compact=body.get("compact", False),
         run_async=body.get("async", False) or operation == "bootstrap", op_id=op_id,
         operation_already_counted=already_counted(request))
     # ckks-compute reserves the FCU while it loads the operands (and, with headroom before the
@@ -156,6 +157,10 @@ _COMPUTE_FIELDS: dict[str, Any] = {
                "description": "matmul: a square block (power-of-two side dividing "
                               "slot_count, vector in its first slots) or rows of slot_count."},
     "return_ciphertext": {"type": "boolean", "default": False},
+    "compact": {"type": "boolean", "default": False,
+                "description": "With return_ciphertext: the result reduced to its last level "
+                               "(a sixth of the bytes of a fresh ciphertext at N=16384 depth "
+                               "5); it decrypts the same; the stored result is unchanged."},
     "async": {"type": "boolean", "default": False,
               "description": "Answer 202 at once; poll GET /compute/{op_id}."},
 }

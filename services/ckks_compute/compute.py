@@ -29,6 +29,7 @@ class ComputeInput:
     scale_stable: bool = False
     rotation_steps: int = 0
     matrix: list[list[float]] | None = None
+    compact: bool = False  # the returned bytes: the result reduced to its last level
 
 
 @dataclass
@@ -36,7 +37,7 @@ class ComputeOutput:
     result: StoredCiphertext
     compute_time_ms: float
     evicted: list[str]
-    data: bytes
+    data: bytes  # the bytes to return (compacted when asked)
     bootstrap_applied: bool = False
     bootstrap_effective_degree: int = 0
     bootstrap_degraded: bool = False
@@ -145,6 +146,15 @@ class Calculator:
             loaded.append(ciphertext)
         return loaded, stored
 
+    async def compact(self, account_id: str, ciphertext_id: str,
+                      ) -> tuple[StoredCiphertext, bytes]:
+        """A stored ciphertext's record, and its bytes reduced to its last level (the
+        stored ciphertext is unchanged)."""
+        stored = await self.store.get(account_id, ciphertext_id, with_data=False)
+        key = await self.engine.key(account_id, stored.key_id)
+        ciphertext = await self.load(account_id, ciphertext_id, key)
+        return stored, await self.engine.run(compact_bytes, key.context, ciphertext)
+
     async def decrypt(self, account_id: str, ciphertext_id: str, count: int = 0,
                       ) -> tuple[list[float], float, bool]:
         """count values (0: the value count recorded with the ciphertext, else every slot)."""
@@ -202,7 +212,8 @@ class Calculator:
         result = await self.engine.run(_evaluate_and_serialize, key.context, request,
                                        key.shape, prepared.inputs, prepared.matrix)
         stored, evicted = await self.store_result(key, result, prepared.value_count)
-        output = ComputeOutput(stored, result.compute_time_ms, evicted, result.data)
+        output = ComputeOutput(stored, result.compute_time_ms, evicted,
+                               result.compact_data if request.compact else result.data)
         if request.operation == "bootstrap":
             output.bootstrap_applied = True
             output.bootstrap_effective_degree = key.shape.max_depth - stored.level
@@ -274,6 +285,7 @@ class Serialized:
     level: int
     budget_pct: float
     compute_time_ms: float = 0.0
+    compact_data: bytes = b""  # when asked: the ciphertext reduced to its last level
 
 
 def serialized(ciphertext: Any, shape: KeyShape, compute_time_ms: float = 0.0) -> Serialized:
@@ -290,7 +302,17 @@ def _evaluate_and_serialize(cc: Any, request: ComputeInput, shape: KeyShape,
     started = time.perf_counter()
     result = _evaluate(cc, request, shape, inputs, matrix)
     compute_ms = round(1000 * (time.perf_counter() - started), 3)
-    return serialized(result, shape, compute_ms)
+    out = serialized(result, shape, compute_ms)
+    if request.compact:
+        out.compact_data = compact_bytes(cc, result)
+    return out
+
+
+def compact_bytes(cc: Any, ciphertext: Any) -> bytes:
+    """The serialization of the ciphertext reduced to its last level (for downloads)."""
+    import openfhe
+
+    return bytes(openfhe.Serialize(ckks_ops.compact(cc, ciphertext), openfhe.BINARY))
 
 
 def _evaluate(cc: Any, request: ComputeInput, shape: KeyShape, inputs: list[Any],

@@ -200,7 +200,6 @@ class ProgramRun:
             stored = compute.serialized(result, shape)
             returned = None
             if self.return_data:
-                returned = compute.serialized(ckks_ops.compact(cc, result), shape).data \
-                    if self.compact else stored.data
+                returned = compute.compact_bytes(cc, result) if self.compact else stored.data
             self.outputs[node] = RunOutput(stored, returned)
         return result

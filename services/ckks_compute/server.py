@@ -133,6 +133,10 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
 
     async def GetCiphertext(self, request: pb.GetCiphertextRequest,
                             grpc_context: grpc.aio.ServicerContext) -> pb.GetCiphertextResponse:
+        if request.include_data and request.compact:
+            stored, data = await self.calculator.compact(request.account_id,
+                                                         request.ciphertext_id)
+            return pb.GetCiphertextResponse(ciphertext=ciphertext_message(stored, data))
         stored = await self.calculator.store.get(request.account_id, request.ciphertext_id,
                                                  with_data=request.include_data)
         return pb.GetCiphertextResponse(ciphertext=ciphertext_message(stored, stored.data))
@@ -160,7 +164,8 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             plain_operand=list(request.plain_operand) if request.has_plain_operand else None,
             polynomial_coeffs=list(request.polynomial_coeffs),
             scale_stable=request.scale_stable, rotation_steps=int(request.rotation_steps),
-            matrix=[list(row.values) for row in request.matrix] or None)
+            matrix=[list(row.values) for row in request.matrix] or None,
+            compact=request.return_ciphertext and request.compact)
         op_id = request.op_id or new_id("op")
         key = await self.calculator.key_for(work)
         preparation = self.calculator.prepare(work, key)  # refusals answer now, queued or not
