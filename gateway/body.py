@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -48,18 +49,39 @@ def _is_number(value: Any) -> bool:
     return type(value) in (int, float)  # not bool, which is an int subclass
 
 
+NumberArrays = list[tuple[tuple[str, ...], int]]  # (path, "*" for each item; depth)
+
+
+def _lighten(schema: Any, path: tuple[str, ...]) -> tuple[Any, NumberArrays]:
+    """The schema without the `items` of its number arrays (at any depth of properties and
+    arrays of objects), and where those arrays are."""
+    if not isinstance(schema, dict):
+        return schema, []
+    light, found = dict(schema), []
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        lightened = {}
+        for name, sub in properties.items():
+            depth = _number_depth(sub)
+            if depth:
+                lightened[name] = {k: v for k, v in sub.items() if k != "items"}
+                found.append(((*path, name), depth))
+            else:
+                lightened[name], inner = _lighten(sub, (*path, name))
+                found += inner
+        light["properties"] = lightened
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, dict) and "properties" in items:
+        light["items"], inner = _lighten(items, (*path, "*"))
+        found += inner
+    return light, found
+
+
 @cache
-def _compiled(schema_name: str) -> tuple[jsonschema.Draft202012Validator, dict[str, int]]:
-    """The validator, and the top-level number arrays it leaves to `_check_numbers`:
-    jsonschema checks list items one by one (33 ms for a 4096-slot plain_operand)."""
-    schema = SCHEMAS[schema_name]
-    numeric = {name: depth for name, sub in schema.get("properties", {}).items()
-               if (depth := _number_depth(sub))}
-    light = dict(schema)
-    if numeric:
-        light["properties"] = {name: ({k: v for k, v in sub.items() if k != "items"}
-                                      if name in numeric else sub)
-                               for name, sub in schema["properties"].items()}
+def _compiled(schema_name: str) -> tuple[jsonschema.Draft202012Validator, NumberArrays]:
+    """The validator, and the number arrays it leaves to `_check_numbers`: jsonschema checks
+    list items one by one (33 ms for a 4096-slot plain_operand)."""
+    light, numeric = _lighten(SCHEMAS[schema_name], ())
     document = {"components": {"schemas": SCHEMAS | {"__light__": light}}}
     registry: Registry[Any] = Registry().with_resource("urn:wavis",
                                                        DRAFT202012.create_resource(document))
@@ -68,18 +90,32 @@ def _compiled(schema_name: str) -> tuple[jsonschema.Draft202012Validator, dict[s
     return validator, numeric
 
 
-def _check_numbers(body: dict[str, Any], numeric: dict[str, int]) -> None:
-    for name, depth in numeric.items():
-        value = body.get(name)
-        if not isinstance(value, list):
-            continue  # absent, or not a list: the schema check reports it
-        rows = value if depth == 2 else [value]
-        if depth == 2 and not all(isinstance(row, list) for row in rows):
-            raise WavisError("SCHEMA_MISMATCH", f"{name}: must be a list of lists of numbers.",
-                             {"field": name})
-        if not all(_is_number(v) for row in rows for v in row):
-            raise WavisError("SCHEMA_MISMATCH", f"{name}: every item must be a number.",
-                             {"field": name})
+def _located(value: Any, path: tuple[str, ...], where: tuple[str, ...] = (),
+             ) -> Iterator[tuple[str, Any]]:
+    """(field name, value) of every place `path` reaches in the body."""
+    if not path:
+        yield ".".join(where), value
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        for index, item in enumerate(value if isinstance(value, list) else []):
+            yield from _located(item, rest, (*where, str(index)))
+    elif isinstance(value, dict) and head in value:
+        yield from _located(value[head], rest, (*where, head))
+
+
+def _check_numbers(body: dict[str, Any], numeric: NumberArrays) -> None:
+    for path, depth in numeric:
+        for name, value in _located(body, path):
+            if not isinstance(value, list):
+                continue  # not a list: the schema check reports it
+            rows = value if depth == 2 else [value]
+            if depth == 2 and not all(isinstance(row, list) for row in rows):
+                raise WavisError("SCHEMA_MISMATCH", f"{name}: must be a list of lists of "
+                                 "numbers.", {"field": name})
+            if not all(_is_number(v) for row in rows for v in row):
+                raise WavisError("SCHEMA_MISMATCH", f"{name}: every item must be a number.",
+                                 {"field": name})
 
 
 def _validator(schema_name: str) -> jsonschema.Draft202012Validator:

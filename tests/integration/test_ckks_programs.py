@@ -210,6 +210,11 @@ async def test_refusals_name_the_step_and_cost_nothing(account: CkksAccount, api
     for outputs in (["$5"], ["$0", "$0"], ["x"]):
         reply = await account.program(inputs, [square], outputs=outputs)
         assert reply.status == 400 and reply.json["error"]["code"] == "INVALID_PROGRAM"
+    # Not a number, deep in a step: the shape of the body is wrong (422).
+    shape = await account.program(inputs, [{"op": "add-plain", "args": ["x"],
+                                            "plain_operand": [1.0] * (SLOTS - 1) + ["1"]}])
+    assert shape.status == 422 and shape.json["error"]["code"] == "SCHEMA_MISMATCH"
+    assert shape.json["error"]["details"] == {"field": "steps.0.plain_operand"}
     no_steps = await account.program(inputs, [])
     assert no_steps.status == 400 and no_steps.json["error"]["code"] == "INVALID_PROGRAM"
     assert no_steps.json["error"]["details"]["field"] == "steps"
