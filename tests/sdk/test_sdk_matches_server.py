@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import tomli
 import wavis_sdk
-from wavis_sdk import _client, _core, _errors, _ops, ckks, tfhe, webhooks
+from wavis_sdk import _client, _core, _errors, _ops, ckks, program, tfhe, webhooks
 
 from gateway.app import ENDPOINTS
 from gateway.routes import ciphertexts as ciphertext_routes
@@ -23,6 +23,7 @@ from gateway.routes import compute as compute_routes
 from gateway.routes import tfhe as tfhe_routes
 from gateway.settings import GatewaySettings
 from services.webhooks import signing
+from wavis.core import ckks_programs
 from wavis.core.errors import ERROR_CODES, WavisError
 from wavis.fhe import ckks_keys, tfhe_keys
 
@@ -100,6 +101,11 @@ def test_limits_and_presets_are_the_servers() -> None:
     assert ckks.MAX_CIPHERTEXT_BYTES == ciphertext_routes.MAX_CIPHERTEXT_BYTES
     assert (tfhe.CONTEXT_FILE, tfhe.BOOTSTRAP_KEY_FILE) == (
         tfhe_keys.KEY_FILES["context"], tfhe_keys.KEY_FILES["bootstrap_key"])
+
+
+def test_program_limits_are_the_servers() -> None:
+    assert program.MAX_PROGRAM_STEPS == ckks_programs.MAX_PROGRAM_STEPS
+    assert program.STEP_REF_PREFIX == ckks_programs.STEP_REF_PREFIX
 
 
 def test_webhook_signatures_are_the_servers() -> None:
