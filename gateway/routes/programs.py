@@ -19,7 +19,7 @@ from gateway.endpoints import Endpoint, Reply
 from gateway.routes.compute import _NOISE_HEADERS, COMPUTE_TIMEOUT_SECONDS, budget_headers
 from gateway.schemas import register_schemas
 from gateway.usage import already_counted, charged, metered_call
-from wavis.core.ckks_programs import MAX_PROGRAM_STEPS
+from wavis.core.ckks_programs import MAX_PROGRAM_STEPS, MAX_RETURNED_OUTPUTS
 from wavis.core.ids import new_id
 from wavis.core.pricing import BATCH_DISCOUNT, BATCH_DISCOUNT_FROM_GATES
 from wavis.core.roles import TRIAL
@@ -128,11 +128,6 @@ _OUTPUT = {
         "result_ciphertext": {"type": "string", "contentEncoding": "base64"},
     },
 }
-PROGRAM_RESULT_PROPERTIES: dict[str, Any] = {
-    "outputs": {"type": "array", "items": _OUTPUT},
-    "steps_evaluated": {"type": "integer"},
-    "discount_applied": {"type": "boolean"},
-}
 register_schemas({
     "ProgramRequest": {
         "type": "object", "required": ["key_id", "inputs", "steps"],
@@ -148,7 +143,9 @@ register_schemas({
             "outputs": {"type": "array", "items": {"type": "string"},
                         "description": "The steps (\"$k\") whose results are stored; default: "
                                        "the last. Other results are never stored."},
-            "return_ciphertext": {"type": "boolean", "default": False},
+            "return_ciphertext": {"type": "boolean", "default": False,
+                                  "description": "Each output's bytes in the answer, for at "
+                                                 f"most {MAX_RETURNED_OUTPUTS} outputs."},
             "compact": {"type": "boolean", "default": False,
                         "description": "With return_ciphertext: each output reduced to its "
                                        "last level (a sixth of the bytes of a fresh "
@@ -165,7 +162,9 @@ register_schemas({
                      "discount_applied", "evicted_ciphertext_ids"],
         "properties": {
             "op_id": {"type": "string"}, "operation": {"const": PROGRAM_OPERATION},
-            "status": {"const": "completed"}, **PROGRAM_RESULT_PROPERTIES,
+            "status": {"const": "completed"},
+            "outputs": {"type": "array", "items": _OUTPUT},
+            "steps_evaluated": {"type": "integer"}, "discount_applied": {"type": "boolean"},
             "compute_time_ms": {"type": "number"},
             "cost_units": {"type": "integer"}, "cost_usd": {"type": "number"},
             "cost_jpy": {"type": "number"},

@@ -14,7 +14,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from services.ckks_compute.compute import ComputeInput, check_operands, result_count
-from wavis.core.ckks_programs import MAX_PROGRAM_STEPS, parse_step_ref, step_ref
+from wavis.core.ckks_programs import (
+    MAX_PROGRAM_STEPS,
+    MAX_RETURNED_OUTPUTS,
+    parse_step_ref,
+    step_ref,
+)
 from wavis.core.errors import WavisError
 from wavis.core.pricing import CKKS_FCU, program_fcu
 from wavis.fhe import ckks_levels, ckks_ops
@@ -83,6 +88,10 @@ def parse(request: pb.ExecuteProgramRequest) -> Program:
     inputs = dict(request.inputs)
     steps = [_parse_step(index, message, inputs)
              for index, message in enumerate(request.steps)]
+    if request.return_ciphertext and len(request.outputs) > MAX_RETURNED_OUTPUTS:
+        raise _invalid(f"An answer carries the bytes of at most {MAX_RETURNED_OUTPUTS} outputs; "
+                       "return_ciphertext with fewer outputs, or download them with GET "
+                       "/ciphertexts/{id}.", field="outputs")
     outputs = []
     for position, ref in enumerate(request.outputs or [step_ref(count - 1)]):
         index = _reference(ref, count)

@@ -17,7 +17,7 @@ from support.accounts import create_account
 from support.ckks_account import SLOTS, CkksAccount, ckks_account, generate_key
 from support.fhe_client import make_ckks_client
 from support.http import Api
-from wavis.core.ckks_programs import MAX_PROGRAM_STEPS
+from wavis.core.ckks_programs import MAX_PROGRAM_STEPS, MAX_RETURNED_OUTPUTS
 from wavis.devstack.stack import Stack
 
 TOLERANCE = 1e-3  # max abs error at 40-bit scale, N=2048 (testing parameters)
@@ -277,3 +277,27 @@ async def test_programs_beside_other_accounts_single_operations(api: Api, mesh: 
     for index, values in enumerate(results):
         expected = (squared + np.roll(squared, -1)) * x if index % 3 == 0 else y * y
         _close(values, expected)
+
+
+async def test_returned_outputs_fit_in_one_answer(api: Api, mesh: Stack) -> None:
+    """16 outputs with their bytes (~390 KB each here): over gRPC's default 4 MB message."""
+    params = {"poly_degree": 4096, "scale_bits": 40, "max_depth": 5, "security_level": "testing"}
+    account = await ckks_account(api, mesh, params=params)
+    inputs = {"x": await account.encrypt(rng.uniform(-1, 1, 2048))}
+    steps = [{"op": "negate", "args": ["x"]} for _ in range(MAX_RETURNED_OUTPUTS + 1)]
+    outputs = [f"${k}" for k in range(MAX_RETURNED_OUTPUTS)]
+    reply = await account.program(inputs, steps, outputs=outputs, return_ciphertext=True)
+    assert reply.status == 200, reply.text[:300]
+    sizes = [len(base64.b64decode(o["result_ciphertext"])) for o in reply.json["outputs"]]
+    assert sum(sizes) > 4 * 1024 * 1024
+    fourth = reply.json["outputs"][3]
+    stored = await api.get(f"/api/v1/ciphertexts/{fourth['result_ciphertext_id']}",
+                           headers=account.tenant.auth())
+    assert stored.json["data"] == fourth["result_ciphertext"]
+    # More outputs than one answer carries: refused before anything runs, stored or not.
+    too_many = await account.program(inputs, steps, outputs=[*outputs, f"${len(outputs)}"],
+                                     return_ciphertext=True)
+    assert too_many.status == 400 and too_many.json["error"]["code"] == "INVALID_PROGRAM"
+    assert too_many.json["error"]["details"]["field"] == "outputs"
+    stored_only = await account.program(inputs, steps, outputs=[*outputs, f"${len(outputs)}"])
+    assert stored_only.status == 200 and len(stored_only.json["outputs"]) == len(outputs) + 1

@@ -5,6 +5,10 @@ ckks-compute, the SDK's builder, which a test keeps equal): docs/decisions/0060-
 from __future__ import annotations
 
 MAX_PROGRAM_STEPS = 1024
+# Outputs whose bytes one answer may carry (return_ciphertext): each at most 2 MB, the
+# ciphertext store's limit, so an answer stays within MAX_ANSWER_BYTES.
+MAX_RETURNED_OUTPUTS = 16
+MAX_ANSWER_BYTES = 40 * 1024 * 1024  # what the gateway accepts from ckks-compute in one message
 STEP_REF_PREFIX = "$"  # "$k" names the result of step k (0-based); other names are inputs
 
 
