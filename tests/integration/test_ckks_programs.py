@@ -13,7 +13,7 @@ import numpy as np
 import openfhe as fhe
 import pytest
 
-from support.accounts import create_account
+from support.accounts import Tenant, create_account, fresh_ip
 from support.ckks_account import SLOTS, CkksAccount, ckks_account, generate_key
 from support.fhe_client import make_ckks_client
 from support.http import Api
@@ -301,3 +301,17 @@ async def test_returned_outputs_fit_in_one_answer(api: Api, mesh: Stack) -> None
     assert too_many.json["error"]["details"]["field"] == "outputs"
     stored_only = await account.program(inputs, steps, outputs=[*outputs, f"${len(outputs)}"])
     assert stored_only.status == 200 and len(stored_only.json["outputs"]) == len(outputs) + 1
+
+
+async def test_a_program_is_one_operation_of_a_trial(api: Api, mesh: Stack) -> None:
+    ip = fresh_ip()
+    trial = await api.post("/api/v1/onboarding/temp-key", headers={"X-Forwarded-For": ip})
+    assert trial.status == 200, trial.text
+    tenant = Tenant("", trial.json["api_key"], ip)  # only its key and address are used
+    account = CkksAccount(api, mesh, tenant, await generate_key(api, tenant))
+    inputs = {"x": await account.encrypt(_vector())}
+    steps = [{"op": "negate", "args": ["x"]}] + [
+        {"op": "negate", "args": [f"${k}"]} for k in range(11)]  # 12 steps
+    statuses = [(await account.program(inputs, steps)).status for _ in range(11)]
+    assert statuses[:10] == [200] * 10  # the trial's 10 operations, one per program
+    assert statuses[10] == 402
