@@ -34,6 +34,7 @@ from typing import Any
 
 import aiohttp
 import numpy as np
+import redis.asyncio as aioredis
 from benchlib import bench_account, bench_stack, grpc_floor_ms
 
 from wavis.core.grpc_client import open_channel
@@ -241,9 +242,25 @@ def _server_timing(header: str) -> dict[str, float]:
     return timings
 
 
+async def redis_write_ms(url: str, size: int, count: int) -> float:
+    """p50 of writing `size` bytes to the ciphertext Redis from here (one SET)."""
+    client = aioredis.Redis.from_url(url)
+    payload = os.urandom(size)
+    samples = []
+    try:
+        for index in range(count):
+            started = time.perf_counter()
+            await client.set(f"bench:{index % 4}", payload, ex=60)
+            samples.append(time.perf_counter() - started)
+    finally:
+        await client.aclose()
+    return _ms(samples)
+
+
 async def single_add(session: aiohttp.ClientSession, base: str, headers: dict[str, str],
                      stub: ckks_compute_pb2_grpc.CkksComputeServiceStub, account_id: str,
-                     key_id: str, ids: list[str], raw: Raw, count: int) -> None:
+                     key_id: str, ids: list[str], raw: Raw, count: int, cache_url: str,
+                     ) -> None:
     body = {"key_id": key_id, "ciphertext_ids": ids[:2]}
     client, gateway, redis, grpc_hop, evaluation = [], [], [], [], []
     for _ in range(count + 20):
@@ -272,6 +289,7 @@ async def single_add(session: aiohttp.ClientSession, base: str, headers: dict[st
         raw.cc.EvalAdd(x, y)
         raw_add.append(time.perf_counter() - started)
     floor = await grpc_floor_ms(300)
+    redis_write = await redis_write_ms(cache_url, 1_574_213, count)
     skip = slice(20, None)  # the first adds warm the connections up
     rows = [
         ("client round trip (REST, keep-alive)", _ms(client[skip])),
@@ -287,6 +305,7 @@ async def single_add(session: aiohttp.ClientSession, base: str, headers: dict[st
         ("  evaluation + serialization (compute_time_ms)", _ms(evaluation[skip])),
         ("  load, store (Redis, 1.57 MB result), gRPC", _ms(direct[False])
          - _ms(evaluation[skip])),
+        ("    of which: one 1.57 MB SET to that Redis from here", redis_write),
         ("bare gRPC round trip in one process", floor),
         ("raw OpenFHE EvalAdd", _ms(raw_add)),
     ]
@@ -354,7 +373,8 @@ async def main() -> None:
             print(f"\nA fresh ciphertext: {full / 1e6:.2f} MB, compact {small / 1e6:.2f} MB")
             await single_add(session, base, headers,
                              ckks_compute_pb2_grpc.CkksComputeServiceStub(channel), account_id,
-                             key_id, [stored["x"], stored["w1"]], raw, args.adds)
+                             key_id, [stored["x"], stored["w1"]], raw, args.adds,
+                             stack.cache_redis.url if stack.cache_redis else "")
 
 
 if __name__ == "__main__":

@@ -315,3 +315,34 @@ async def test_a_program_is_one_operation_of_a_trial(api: Api, mesh: Stack) -> N
     statuses = [(await account.program(inputs, steps)).status for _ in range(11)]
     assert statuses[:10] == [200] * 10  # the trial's 10 operations, one per program
     assert statuses[10] == 402
+
+
+async def test_a_program_bootstraps_and_goes_on(api: Api, mesh: Stack) -> None:
+    """Levels spent, refreshed by a bootstrap and spent again in one program (which runs
+    asynchronously, as every bootstrap does)."""
+    params = {"poly_degree": 4096, "scale_bits": 59, "max_depth": 2, "security_level": "testing"}
+    account = await ckks_account(api, mesh, params=params, bootstrappable=True, rotations=[1])
+    x = rng.uniform(-0.5, 0.5, 2048)
+    inputs = {"x": await account.encrypt(x)}
+    spend = {"op": "multiply-plain", "plain_operand": [1.0] * 2048, "scale_stable": True}
+    levels = account.key["max_level"]
+    steps = [spend | {"args": ["x"]}] + [spend | {"args": [f"${k}"]} for k in range(levels - 1)]
+    refused = await account.program(inputs, [*steps, spend | {"args": [f"${levels - 1}"]}])
+    assert refused.status == 400 and refused.json["error"]["details"]["step"] == levels
+    steps.append({"op": "bootstrap", "args": [f"${levels - 1}"]})
+    steps += [spend | {"args": [f"${levels + k}"]} for k in range(params["max_depth"])]
+    queued = await account.program(inputs, steps)
+    assert queued.status == 202, queued.text
+    for _ in range(600):
+        polled = await api.get(f"/api/v1/compute/{queued.json['op_id']}",
+                               headers=account.tenant.auth())
+        if polled.json["status"] in ("completed", "failed"):
+            break
+        await asyncio.sleep(0.1)
+    assert polled.json["status"] == "completed", polled.json
+    (output,) = polled.json["outputs"]
+    # The bootstrap gave back the levels the key promised (max_depth), all spent again.
+    assert (output["level"], output["noise_budget_remaining"]) == (levels, 0)
+    assert polled.json["cost_units"] == 2 * (levels + params["max_depth"]) + 50
+    values = await account.decrypt(output["result_ciphertext_id"], 2048)
+    assert np.max(np.abs(values - x)) < 1e-2

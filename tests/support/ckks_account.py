@@ -37,9 +37,9 @@ class CkksAccount:
                                    json={"key_id": self.key["key_id"], "inputs": inputs,
                                          "steps": steps, **fields})
 
-    async def decrypt(self, ciphertext_id: str) -> np.ndarray:
+    async def decrypt(self, ciphertext_id: str, count: int = SLOTS) -> np.ndarray:
         reply = await self.api.post(f"/api/v1/ciphertexts/{ciphertext_id}/decrypt",
-                                    headers=self.tenant.auth(), json={"count": SLOTS})
+                                    headers=self.tenant.auth(), json={"count": count})
         assert reply.status == 200, reply.text
         return np.array(reply.json["values"])
 
