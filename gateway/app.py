@@ -28,6 +28,7 @@ from gateway.routes import (
     keys,
     meta,
     onboarding,
+    programs,
     tfhe,
 )
 from gateway.routes import webhooks as webhook_routes
@@ -42,7 +43,9 @@ from wavis.core.telemetry import active_tracer_provider
 # Every public endpoint, in the order the OpenAPI document lists them.
 ENDPOINTS: tuple[Endpoint, ...] = (
     *health.ENDPOINTS, *meta.ENDPOINTS, *onboarding.ENDPOINTS, *api_keys.ENDPOINTS,
-    *keys.ENDPOINTS, *ciphertexts.ENDPOINTS, *compute.ENDPOINTS, *tfhe.ENDPOINTS,
+    # programs first: /compute/program must not be read as /compute/{operation}
+    *keys.ENDPOINTS, *ciphertexts.ENDPOINTS, *programs.ENDPOINTS, *compute.ENDPOINTS,
+    *tfhe.ENDPOINTS,
     *webhook_routes.ENDPOINTS,
     *billing.ENDPOINTS)
 

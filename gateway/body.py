@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -74,63 +75,113 @@ _PLAIN_NUMBER_KEYS = {"type", "format", "minimum", "maximum", "description"}
 
 @dataclass(frozen=True)
 class _NumberArray:
-    """A top-level field that is an array (of arrays) of bounded numbers."""
+    """Where an array (of arrays) of bounded numbers is: its path through the body's objects
+    ("*" for each item of an array of objects), at any depth."""
 
+    path: tuple[str, ...]
     depth: int  # 1: [numbers]; 2: [[numbers]]
     minimum: float
     maximum: float
 
 
-def _number_array(schema: Any) -> _NumberArray | None:
+def _number_bounds(schema: Any) -> tuple[int, float, float] | None:
+    """(depth, minimum, maximum) of an array (of arrays) of plain bounded numbers."""
     if not isinstance(schema, dict) or schema.get("type") != "array":
         return None
     items = schema.get("items")
     if isinstance(items, dict) and items.get("type") == "number" \
             and set(items) <= _PLAIN_NUMBER_KEYS and "minimum" in items and "maximum" in items:
-        return _NumberArray(1, items["minimum"], items["maximum"])
-    inner = _number_array(items)
-    return _NumberArray(2, inner.minimum, inner.maximum) if inner and inner.depth == 1 else None
+        return 1, items["minimum"], items["maximum"]
+    inner = _number_bounds(items)
+    return (2, inner[1], inner[2]) if inner and inner[0] == 1 else None
 
 
 def _is_number(value: Any) -> bool:
     return type(value) in (int, float)  # not bool, which is an int subclass
 
 
+def _lighten(schema: Any, path: tuple[str, ...]) -> tuple[Any, list[_NumberArray]]:
+    """The schema without the `items` of its number arrays (at any depth of properties and
+    arrays of objects), and where those arrays are."""
+    if not isinstance(schema, dict):
+        return schema, []
+    light, found = dict(schema), []
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        lightened = {}
+        for name, sub in properties.items():
+            bounds = _number_bounds(sub)
+            if bounds:
+                lightened[name] = {k: v for k, v in sub.items() if k != "items"}
+                found.append(_NumberArray((*path, name), *bounds))
+            else:
+                lightened[name], inner = _lighten(sub, (*path, name))
+                found += inner
+        light["properties"] = lightened
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, dict) and "properties" in items:
+        light["items"], inner = _lighten(items, (*path, "*"))
+        found += inner
+    return light, found
+
+
 @cache
-def _compiled(schema_name: str) -> tuple[Any, dict[str, _NumberArray]]:
-    """The validator, and the top-level number arrays it leaves to `_check_numbers`:
-    jsonschema checks list items one by one (33 ms for a 4096-slot plain_operand)."""
-    schema = SCHEMAS[schema_name]
-    numeric = {name: found for name, sub in schema.get("properties", {}).items()
-               if (found := _number_array(sub))}
-    light = dict(schema)
-    if numeric:
-        light["properties"] = {name: ({k: v for k, v in sub.items() if k != "items"}
-                                      if name in numeric else sub)
-                               for name, sub in schema["properties"].items()}
-    return body_validator(light), numeric
+def _compiled(schema_name: str) -> tuple[Any, tuple[_NumberArray, ...]]:
+    """The validator, and the number arrays it leaves to `_check_numbers`: jsonschema checks
+    list items one by one (33 ms for a 4096-slot plain_operand)."""
+    light, numeric = _lighten(SCHEMAS[schema_name], ())
+    return body_validator(light), tuple(numeric)
 
 
-def _check_numbers(body: dict[str, Any], numeric: dict[str, _NumberArray]) -> None:
-    for name, bounds in numeric.items():
-        value = body.get(name)
-        if not isinstance(value, list):
-            continue  # absent, or not a list: the schema check reports it
-        rows = value if bounds.depth == 2 else [value]
-        if bounds.depth == 2 and not all(isinstance(row, list) for row in rows):
-            raise WavisError("SCHEMA_MISMATCH", f"{name}: must be a list of lists of numbers.",
-                             {"field": name})
-        for row_index, row in enumerate(rows):
-            for index, item in enumerate(row):
-                if _is_number(item) and bounds.minimum <= item <= bounds.maximum:
-                    continue
-                field = ".".join(str(part) for part in (
-                    name, *((row_index,) if bounds.depth == 2 else ()), index))
-                if not _is_number(item):
-                    raise WavisError("SCHEMA_MISMATCH", f"{field}: must be a number.",
+def _located(value: Any, path: tuple[str, ...], where: tuple[str, ...] = (),
+             ) -> Iterator[tuple[str, Any]]:
+    """(field name, value) of every place `path` reaches in the body."""
+    if not path:
+        yield ".".join(where), value
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        for index, item in enumerate(value if isinstance(value, list) else []):
+            yield from _located(item, rest, (*where, str(index)))
+    elif isinstance(value, dict) and head in value:
+        yield from _located(value[head], rest, (*where, head))
+
+
+def _check_numbers(body: dict[str, Any], numeric: tuple[_NumberArray, ...]) -> None:
+    for array in numeric:
+        for name, value in _located(body, array.path):
+            if not isinstance(value, list):
+                continue  # not a list: the schema check reports it
+            rows = value if array.depth == 2 else [value]
+            if array.depth == 2 and not all(isinstance(row, list) for row in rows):
+                raise WavisError("SCHEMA_MISMATCH", f"{name}: must be a list of lists of "
+                                 "numbers.", {"field": name})
+            for row_index, row in enumerate(rows):
+                for index, item in enumerate(row):
+                    if _is_number(item) and array.minimum <= item <= array.maximum:
+                        continue
+                    field = ".".join(str(part) for part in (
+                        name, *((row_index,) if array.depth == 2 else ()), index))
+                    if not _is_number(item):
+                        raise WavisError("SCHEMA_MISMATCH", f"{field}: must be a number.",
+                                         {"field": field})
+                    raise WavisError("VALIDATION_ERROR", f"{field}: must be from "
+                                     f"{array.minimum:g} to {array.maximum:g}.",
                                      {"field": field})
-                raise WavisError("VALIDATION_ERROR", f"{field}: must be from "
-                                 f"{bounds.minimum:g} to {bounds.maximum:g}.", {"field": field})
+
+
+def _whole_numbers_as_ints_but(value: Any, skip: frozenset[tuple[str, ...]],
+                               path: tuple[str, ...] = ()) -> Any:
+    """whole_numbers_as_ints of `value` except at the number arrays' paths (possibly 16k
+    values each, bound for double fields)."""
+    if path in skip:
+        return value
+    if isinstance(value, dict):
+        return {name: _whole_numbers_as_ints_but(item, skip, (*path, name))
+                for name, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers_as_ints_but(item, skip, (*path, "*")) for item in value]
+    return whole_numbers_as_ints(value)
 
 
 async def read_body(request: web.Request, *,
@@ -149,9 +200,7 @@ async def read_body(request: web.Request, *,
     errors = list(validator.iter_errors(body))
     if not errors:
         _check_numbers(body, numeric)
-        # Number arrays (possibly 16k values) stay as they are: they go to double fields.
-        return {name: value if name in numeric else whole_numbers_as_ints(value)
-                for name, value in body.items()}
+        return dict(_whole_numbers_as_ints_but(body, frozenset(a.path for a in numeric)))
     shape = [e for e in errors if e.validator in _SHAPE_KEYWORDS]
     first = (shape or errors)[0]
     path = [str(part) for part in first.absolute_path]

@@ -8,6 +8,7 @@ import grpc.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 
+from wavis.core.ckks_programs import MAX_ANSWER_BYTES
 from wavis.core.grpc_client import open_channel
 from wavis.core.mesh import SERVICES, MeshService
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
@@ -31,6 +32,10 @@ _DESCRIBE_REQUEST: dict[str, Any] = {
 }
 
 
+# Answers larger than gRPC's default 4 MB: a CKKS program returns up to 16 ciphertexts.
+_MAX_RECEIVE_BYTES = {"ckks_compute": MAX_ANSWER_BYTES}
+
+
 class ServiceClients:
     """Stubs for every service of the mesh, sharing one channel per service."""
 
@@ -38,7 +43,8 @@ class ServiceClients:
                  tracer_provider: trace.TracerProvider | None = None,
                  token: str | None = None) -> None:
         self.channels: dict[str, grpc.aio.Channel] = {
-            key: open_channel(target, tracer_provider=tracer_provider, token=token)
+            key: open_channel(target, tracer_provider=tracer_provider, token=token,
+                              max_receive_bytes=_MAX_RECEIVE_BYTES.get(key))
             for key, target in targets.items()
         }
         self.keys = keys_pb2_grpc.KeysServiceStub(self.channels["keys"])

@@ -79,6 +79,7 @@ async def _run(request: web.Request, operation: str, body: dict[str, Any]) -> we
         rotation_steps=body.get("rotation_steps", 0),
         matrix=[pb.MatrixRow(values=row) for row in body.get("matrix", [])],
         return_ciphertext=body.get("return_ciphertext", False),
+        compact=body.get("compact", False),
         run_async=body.get("async", False) or operation == "bootstrap", op_id=op_id)
     # ckks-compute reserves the FCU while it loads the operands (and, with headroom before the
     # account's limits, while it evaluates; a refusal answers 402 with no result) and
@@ -121,6 +122,12 @@ async def compute(request: web.Request) -> web.Response:
 async def get_operation(request: web.Request) -> web.Response:
     reply = await request.app[state.SERVICES].ckks_compute.GetOperation(pb.GetOperationRequest(
         account_id=request[state.CALLER].account_id, op_id=request.match_info["op_id"]))
+    if reply.status == "completed" and reply.HasField("program_result"):
+        from gateway.routes import programs  # it builds on this module
+
+        return web.json_response(
+            programs.program_result_json(reply.op_id, reply.program_result, False),
+            headers=programs.program_headers(reply.program_result))
     if reply.status == "completed":
         body = result_json(reply.op_id, reply.operation, reply.result, False)
         return web.json_response(body, headers=budget_headers(
@@ -157,6 +164,10 @@ _COMPUTE_FIELDS: dict[str, Any] = {
                "description": "matmul: a square block (power-of-two side dividing "
                               "slot_count, vector in its first slots) or rows of slot_count."},
     "return_ciphertext": {"type": "boolean", "default": False},
+    "compact": {"type": "boolean", "default": False,
+                "description": "With return_ciphertext: the result reduced to its last level "
+                               "(a sixth of the bytes of a fresh ciphertext at N=16384 depth "
+                               "5); it decrypts the same; the stored result is unchanged."},
     "async": {"type": "boolean", "default": False,
               "description": "Answer 202 at once; poll GET /compute/{op_id}."},
 }
@@ -193,6 +204,8 @@ register_schemas({
                                       "status": {"const": "pending"}}},
     "ComputeStatus": {
         "type": "object", "required": ["op_id", "status"],
+        "description": "Once completed, the fields of ComputeResult (ProgramResult for a "
+                       "program).",
         "properties": {"op_id": {"type": "string"}, "operation": {"type": "string"},
                        "status": {"enum": ["pending", "running", "completed", "cancelled",
                                            "failed"]},

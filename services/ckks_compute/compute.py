@@ -12,7 +12,7 @@ from services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext,
 from services.ckks_compute.engine import CkksEngine, LoadedKey
 from wavis.core.errors import WavisError
 from wavis.core.pricing import CKKS_FCU
-from wavis.fhe import ckks_ops
+from wavis.fhe import ckks_levels, ckks_ops
 from wavis.fhe.ckks_ciphertexts import inspect_ckks_ciphertext
 from wavis.fhe.ckks_ops import KeyShape
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
@@ -29,6 +29,7 @@ class ComputeInput:
     scale_stable: bool = False
     rotation_steps: int = 0
     matrix: list[list[float]] | None = None
+    compact: bool = False  # the returned bytes: the result reduced to its last level
 
 
 @dataclass
@@ -36,7 +37,7 @@ class ComputeOutput:
     result: StoredCiphertext
     compute_time_ms: float
     evicted: list[str]
-    data: bytes
+    data: bytes  # the bytes to return (compacted when asked)
     bootstrap_applied: bool = False
     bootstrap_effective_degree: int = 0
     bootstrap_degraded: bool = False
@@ -62,9 +63,8 @@ def _operand_count(operation: str) -> int:
 _KEEP_COUNT = frozenset({"add", "negate", "multiply", "multiply-plain", "rescale", "bootstrap"})
 
 
-def _result_count(operation: str, operands: list[StoredCiphertext]) -> int:
-    """The result's value count: the operands' largest, else 0 (every slot)."""
-    counts = [record.value_count for record in operands]
+def result_count(operation: str, counts: list[int]) -> int:
+    """The result's value count from its operands': their largest, else 0 (every slot)."""
     if operation not in _KEEP_COUNT or 0 in counts:
         return 0
     return max(counts)
@@ -78,7 +78,7 @@ class Calculator:
 
     # Ciphertexts in and out ---------------------------------------------------------------
 
-    async def _store_result(self, key: LoadedKey, result: Serialized, value_count: int = 0,
+    async def store_result(self, key: LoadedKey, result: Serialized, value_count: int = 0,
                             ) -> tuple[StoredCiphertext, list[str]]:
         stored, evicted = await self.store.put(key.account_id, key.key_id, result.data,
                                                result.level, result.budget_pct, key.insecure,
@@ -95,9 +95,9 @@ class Calculator:
             facts = await self.pool.run(inspect_ckks_ciphertext, data, key.tag, key.params)
         except WorkerCrashed:
             raise WavisError("INVALID_CIPHERTEXT", "The bytes could not be read.") from None
-        used = facts["level"] + max(0, facts["noise_scale_degree"] - key.shape.fresh_scale_degree)
-        budget = round(100.0 * max(0, key.shape.max_depth - used) / key.shape.max_depth, 2)
-        return await self.store.put(account_id, key_id, data, used, budget, key.insecure)
+        state = ckks_levels.Level(facts["level"], facts["noise_scale_degree"])
+        return await self.store.put(account_id, key_id, data, ckks_levels.used(state, key.shape),
+                                    ckks_levels.budget_pct(state, key.shape), key.insecure)
 
     async def encrypt(self, account_id: str, key_id: str, values: Sequence[float]) -> tuple[
             StoredCiphertext, list[str]]:
@@ -113,16 +113,16 @@ class Calculator:
             plain = key.context.MakeCKKSPackedPlaintext([float(v) for v in values])
             return serialized(key.context.Encrypt(key.public_key, plain), key.shape)
 
-        return await self._store_result(key, await self.engine.run(encrypt), len(values))
+        return await self.store_result(key, await self.engine.run(encrypt), len(values))
 
     async def load(self, account_id: str, ciphertext_id: str, key: LoadedKey) -> Any:
         return (await self.load_many(account_id, [ciphertext_id], key))[0]
 
     async def load_many(self, account_id: str, ciphertext_ids: list[str],
                         key: LoadedKey) -> list[Any]:
-        return (await self._load_records(account_id, ciphertext_ids, key))[0]
+        return (await self.load_records(account_id, ciphertext_ids, key))[0]
 
-    async def _load_records(self, account_id: str, ciphertext_ids: list[str],
+    async def load_records(self, account_id: str, ciphertext_ids: list[str],
                             key: LoadedKey) -> tuple[list[Any], list[StoredCiphertext]]:
         """The ciphertexts, deserialized (from this replica's cache when it has them), and
         their records."""
@@ -144,6 +144,15 @@ class Calculator:
                 self.engine.remember_ciphertext(record.ciphertext_id, ciphertext, record.size)
             loaded.append(ciphertext)
         return loaded, stored
+
+    async def compact(self, account_id: str, ciphertext_id: str,
+                      ) -> tuple[StoredCiphertext, bytes]:
+        """A stored ciphertext's record, and its bytes reduced to its last level (the
+        stored ciphertext is unchanged)."""
+        stored = await self.store.get(account_id, ciphertext_id, with_data=False)
+        key = await self.engine.key(account_id, stored.key_id)
+        ciphertext = await self.load(account_id, ciphertext_id, key)
+        return stored, await self.engine.run(compact_bytes, key.context, ciphertext)
 
     async def decrypt(self, account_id: str, ciphertext_id: str, count: int = 0,
                       ) -> tuple[list[float], float, bool]:
@@ -196,18 +205,19 @@ class Calculator:
 
     async def prepare(self, request: ComputeInput, key: LoadedKey) -> Prepared:
         """Load and check everything; any refusal happens here, before work is queued."""
-        inputs, records = await self._load_records(request.account_id, request.ciphertext_ids,
+        inputs, records = await self.load_records(request.account_id, request.ciphertext_ids,
                                                    key)
         return Prepared(request, key, inputs, self._check(request, key.shape, inputs),
-                        _result_count(request.operation, records))
+                        result_count(request.operation, [r.value_count for r in records]))
 
     async def execute(self, prepared: Prepared) -> ComputeOutput:
         key, request = prepared.key, prepared.request
         # One trip to the pool: the result is serialized right after it is computed.
         result = await self.engine.run(_evaluate_and_serialize, key.context, request,
                                        key.shape, prepared.inputs, prepared.matrix)
-        stored, evicted = await self._store_result(key, result, prepared.value_count)
-        output = ComputeOutput(stored, result.compute_time_ms, evicted, result.data)
+        stored, evicted = await self.store_result(key, result, prepared.value_count)
+        output = ComputeOutput(stored, result.compute_time_ms, evicted,
+                               result.compact_data if request.compact else result.data)
         if request.operation == "bootstrap":
             output.bootstrap_applied = True
             output.bootstrap_effective_degree = key.shape.max_depth - stored.level
@@ -222,57 +232,52 @@ class Calculator:
         self.engine.forget_ciphertext(ciphertext_id)
         await self.store.delete(output.result.account_id, ciphertext_id)
 
-    def _check(self, request: ComputeInput, shape: KeyShape,
+    @staticmethod
+    def _check(request: ComputeInput, shape: KeyShape,
                inputs: list[Any]) -> list[list[float]] | None:
         """Every refusal happens here, before any evaluation (so it costs nothing)."""
-        operation = request.operation
-        matrix = None
-        if operation in ("add-plain", "multiply-plain"):
-            if request.plain_operand is None:
-                raise WavisError("MISSING_PLAIN_OPERAND", f"{operation} needs plain_operand.")
-            if len(request.plain_operand) != shape.slot_count:
-                raise WavisError("INVALID_PLAIN_OPERAND", f"plain_operand must have "
-                                 f"{shape.slot_count} values (the key's slot_count); got "
-                                 f"{len(request.plain_operand)}.",
-                                 {"slot_count": shape.slot_count})
-        if operation == "poly-eval":
-            if len(request.polynomial_coeffs) > ckks_ops.MAX_POLY_COEFFS:
-                raise WavisError("POLYNOMIAL_TOO_LARGE", "At most 65 coefficients; split the "
-                                 "polynomial or use a Chebyshev expansion.")
-            if len(request.polynomial_coeffs) < 2:
-                raise WavisError("VALIDATION_ERROR", "polynomial_coeffs needs at least 2 "
-                                 "coefficients (low to high).", {"field": "polynomial_coeffs"})
-        if operation == "rotate" and not ckks_ops.rotation_plan(request.rotation_steps, shape):
-            # A rotation by 0 (mod the slot count) would bill for returning the input.
-            raise WavisError("VALIDATION_ERROR", f"rotation_steps must be a non-zero integer, "
-                             f"not a multiple of the slot count ({shape.slot_count}).",
-                             {"field": "rotation_steps"})
-        if operation == "matmul":
-            if request.matrix is None:
-                raise WavisError("VALIDATION_ERROR", "matmul needs matrix.",
-                                 {"field": "matrix"})
-            matrix = ckks_ops.validate_matrix(request.matrix, shape)
-            for step in ckks_ops.matmul_steps(len(matrix), shape):
-                ckks_ops.rotation_plan(step, shape)
-        if operation == "bootstrap" and not shape.bootstrappable:
-            raise WavisError("VALIDATION_ERROR", "This key has no bootstrapping keys: generate "
-                             "it with bootstrappable: true.", {"field": "key_id"})
-        if operation == "rescale" and shape.manual_scaling and all(
-                int(ct.GetNoiseScaleDeg()) <= shape.fresh_scale_degree for ct in inputs):
-            raise WavisError("VALIDATION_ERROR", "Nothing to rescale: the ciphertext is at its "
-                             "base scale (rescale follows a multiply).",
-                             {"field": "ciphertext_ids"})
-        needs_base_scale = operation in ("poly-eval", "matmul")
-        if needs_base_scale and not request.scale_stable and any(
-                int(ct.GetNoiseScaleDeg()) > shape.fresh_scale_degree for ct in inputs):
-            raise WavisError("MISMATCHED_LEVEL", f"{operation} needs a rescaled ciphertext: "
-                             "rescale first, or set scale_stable.")
-        if len(inputs) == 2 and not request.scale_stable and not ckks_ops.same_level(*inputs):
-            raise WavisError("MISMATCHED_LEVEL", "The ciphertexts are at different levels or "
-                             "scales; rescale first, or set scale_stable to align them.",
-                             {"levels": [ckks_ops.levels_used(ct, shape) for ct in inputs]})
-        ckks_ops.check_budget(operation, inputs, shape, request.polynomial_coeffs)
+        matrix = check_operands(request, shape)
+        ckks_levels.after(request.operation, [ckks_levels.level_of(ct) for ct in inputs],
+                          shape, scale_stable=request.scale_stable,
+                          coefficients=request.polynomial_coeffs)
         return matrix
+
+
+def check_operands(request: ComputeInput, shape: KeyShape) -> list[list[float]] | None:
+    """The refusals that depend on the operation's fields and the key, not on the
+    ciphertexts; the matrix of a matmul, checked."""
+    operation = request.operation
+    matrix = None
+    if operation in ("add-plain", "multiply-plain"):
+        if request.plain_operand is None:
+            raise WavisError("MISSING_PLAIN_OPERAND", f"{operation} needs plain_operand.")
+        if len(request.plain_operand) != shape.slot_count:
+            raise WavisError("INVALID_PLAIN_OPERAND", f"plain_operand must have "
+                             f"{shape.slot_count} values (the key's slot_count); got "
+                             f"{len(request.plain_operand)}.",
+                             {"slot_count": shape.slot_count})
+    if operation == "poly-eval":
+        if len(request.polynomial_coeffs) > ckks_ops.MAX_POLY_COEFFS:
+            raise WavisError("POLYNOMIAL_TOO_LARGE", "At most 65 coefficients; split the "
+                             "polynomial or use a Chebyshev expansion.")
+        if len(request.polynomial_coeffs) < 2:
+            raise WavisError("VALIDATION_ERROR", "polynomial_coeffs needs at least 2 "
+                             "coefficients (low to high).", {"field": "polynomial_coeffs"})
+    if operation == "rotate" and not ckks_ops.rotation_plan(request.rotation_steps, shape):
+        # A rotation by 0 (mod the slot count) would bill for returning the input.
+        raise WavisError("VALIDATION_ERROR", f"rotation_steps must be a non-zero integer, "
+                         f"not a multiple of the slot count ({shape.slot_count}).",
+                         {"field": "rotation_steps"})
+    if operation == "matmul":
+        if request.matrix is None:
+            raise WavisError("VALIDATION_ERROR", "matmul needs matrix.", {"field": "matrix"})
+        matrix = ckks_ops.validate_matrix(request.matrix, shape)
+        for step in ckks_ops.matmul_steps(len(matrix), shape):
+            ckks_ops.rotation_plan(step, shape)
+    if operation == "bootstrap" and not shape.bootstrappable:
+        raise WavisError("VALIDATION_ERROR", "This key has no bootstrapping keys: generate "
+                         "it with bootstrappable: true.", {"field": "key_id"})
+    return matrix
 
 
 @dataclass
@@ -284,14 +289,16 @@ class Serialized:
     level: int
     budget_pct: float
     compute_time_ms: float = 0.0
+    compact_data: bytes = b""  # when asked: the ciphertext reduced to its last level
 
 
 def serialized(ciphertext: Any, shape: KeyShape, compute_time_ms: float = 0.0) -> Serialized:
     import openfhe
 
     data = openfhe.Serialize(ciphertext, openfhe.BINARY)
-    return Serialized(ciphertext, data, ckks_ops.levels_used(ciphertext, shape),
-                      ckks_ops.budget_pct(ciphertext, shape), compute_time_ms)
+    state = ckks_levels.level_of(ciphertext)
+    return Serialized(ciphertext, data, ckks_levels.used(state, shape),
+                      ckks_levels.budget_pct(state, shape), compute_time_ms)
 
 
 def _evaluate_and_serialize(cc: Any, request: ComputeInput, shape: KeyShape,
@@ -299,7 +306,17 @@ def _evaluate_and_serialize(cc: Any, request: ComputeInput, shape: KeyShape,
     started = time.perf_counter()
     result = _evaluate(cc, request, shape, inputs, matrix)
     compute_ms = round(1000 * (time.perf_counter() - started), 3)
-    return serialized(result, shape, compute_ms)
+    out = serialized(result, shape, compute_ms)
+    if request.compact:
+        out.compact_data = compact_bytes(cc, result)
+    return out
+
+
+def compact_bytes(cc: Any, ciphertext: Any) -> bytes:
+    """The serialization of the ciphertext reduced to its last level (for downloads)."""
+    import openfhe
+
+    return bytes(openfhe.Serialize(ckks_ops.compact(cc, ciphertext), openfhe.BINARY))
 
 
 def _evaluate(cc: Any, request: ComputeInput, shape: KeyShape, inputs: list[Any],

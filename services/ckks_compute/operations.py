@@ -78,6 +78,7 @@ class Operations:
         self._slots = asyncio.Semaphore(slots)
         self._submit = redis.register_script(_SUBMIT)
         self._reap = redis.register_script(_REAP)
+        self._interruptible: set[str] = set()  # running ops that a cancel stops
 
     async def _write(self, op_id: str, record: dict[str, Any]) -> None:
         await self.redis.set(_key(op_id), json.dumps(record), ex=self.ttl_seconds)
@@ -98,19 +99,34 @@ class Operations:
 
     async def submit(self, op_id: str, account_id: str, operation: str, key_id: str,
                      work: Callable[[], Awaitable[dict[str, Any]]],
-                     finished: Callable[[dict[str, Any]], Awaitable[None]]) -> dict[str, Any]:
+                     finished: Callable[[dict[str, Any]], Awaitable[None]], *,
+                     interruptible: bool = False,
+                     discard: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+                     ) -> dict[str, Any]:
+        """Queue `work`. An `interruptible` operation is stopped by a cancel while it runs
+        (a program stops between steps); others finish and their result is dropped, with
+        `discard` (for instance to delete what it stored)."""
         record = {"op_id": op_id, "account_id": account_id, "operation": operation,
                   "key_id": key_id, "status": "pending"}
         if not await self._submit(keys=[_key(op_id), LEASES], args=[
                 op_id, json.dumps(record), self.ttl_seconds, time.time() + self.lease_seconds]):
             raise WavisError("VALIDATION_ERROR", f"Operation id {op_id} is already in use.")
-        task = asyncio.get_running_loop().create_task(self._run(record, work, finished))
+        task = asyncio.get_running_loop().create_task(self._run(record, work, finished,
+                                                                discard))
         self.tasks[op_id] = task
-        task.add_done_callback(lambda _: self.tasks.pop(op_id, None))
+        if interruptible:
+            self._interruptible.add(op_id)
+
+        def done(_: asyncio.Task[None]) -> None:
+            self.tasks.pop(op_id, None)
+            self._interruptible.discard(op_id)
+
+        task.add_done_callback(done)
         return record
 
     async def _run(self, record: dict[str, Any], work: Callable[[], Awaitable[dict[str, Any]]],
-                   finished: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+                   finished: Callable[[dict[str, Any]], Awaitable[None]],
+                   discard: Callable[[dict[str, Any]], Awaitable[None]] | None) -> None:
         op_id = record["op_id"]
         try:
             async with self._slots:
@@ -121,6 +137,8 @@ class Operations:
                 result = await work()
             current = await self.get(record["account_id"], op_id)
             if current["status"] == "cancelled":  # cancelled while running: result dropped
+                if discard is not None:
+                    await discard(result)
                 await self._end(op_id, current)
                 await finished(current)
                 return
@@ -148,7 +166,8 @@ class Operations:
             return str(record["status"])
         await self._write(op_id, record | {"status": "cancelled"})
         task = self.tasks.get(op_id)
-        if task is not None and record["status"] == "pending":
+        if task is not None and (record["status"] == "pending"
+                                 or op_id in self._interruptible):
             task.cancel()
         return "cancelled"
 

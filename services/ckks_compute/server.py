@@ -16,7 +16,15 @@ from services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
 from services.ckks_compute.compute import Calculator, ComputeInput, ComputeOutput
 from services.ckks_compute.engine import CkksEngine
 from services.ckks_compute.operations import Operations
+from services.ckks_compute.program import parse
+from services.ckks_compute.programs import (
+    ProgramOutcome,
+    Programs,
+    result_from_json,
+    result_to_json,
+)
 from services.ckks_compute.settings import CkksSettings
+from wavis.core.ckks_programs import step_ref
 from wavis.core.event_schemas import event_data
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_client import open_channel
@@ -78,11 +86,23 @@ def _result_to_json(output: ComputeOutput, charge: Charge) -> dict[str, Any]:
             "cost_jpy": charge.cost_jpy}
 
 
+def program_result_message(outcome: ProgramOutcome, charge: Charge, discounted: bool,
+                           ) -> pb.ProgramResult:
+    return pb.ProgramResult(
+        outputs=[pb.ProgramOutput(ref=step_ref(output.step),
+                                  result=ciphertext_message(output.stored, output.data))
+                 for output in outcome.outputs],
+        steps_evaluated=outcome.steps_evaluated, compute_time_ms=outcome.compute_time_ms,
+        evicted_ciphertext_ids=outcome.evicted, cost_units=charge.cost_units,
+        cost_usd=charge.cost_usd, cost_jpy=charge.cost_jpy, discount_applied=discounted)
+
+
 class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
     def __init__(self, context: ServiceContext, calculator: Calculator, operations: Operations,
                  events: EventPublisher, meter: UsageMeter) -> None:
         self.context = context
         self.meter = meter
+        self.programs = Programs(calculator)
         self.calculator = calculator
         self.operations = operations
         self.events = events
@@ -114,6 +134,10 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
 
     async def GetCiphertext(self, request: pb.GetCiphertextRequest,
                             grpc_context: grpc.aio.ServicerContext) -> pb.GetCiphertextResponse:
+        if request.include_data and request.compact:
+            stored, data = await self.calculator.compact(request.account_id,
+                                                         request.ciphertext_id)
+            return pb.GetCiphertextResponse(ciphertext=ciphertext_message(stored, data))
         stored = await self.calculator.store.get(request.account_id, request.ciphertext_id,
                                                  with_data=request.include_data)
         return pb.GetCiphertextResponse(ciphertext=ciphertext_message(stored, stored.data))
@@ -141,7 +165,8 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             plain_operand=list(request.plain_operand) if request.has_plain_operand else None,
             polynomial_coeffs=list(request.polynomial_coeffs),
             scale_stable=request.scale_stable, rotation_steps=int(request.rotation_steps),
-            matrix=[list(row.values) for row in request.matrix] or None)
+            matrix=[list(row.values) for row in request.matrix] or None,
+            compact=request.return_ciphertext and request.compact)
         op_id = request.op_id or new_id("op")
         key = await self.calculator.key_for(work)
         preparation = self.calculator.prepare(work, key)  # refusals answer now, queued or not
@@ -181,16 +206,71 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             raise
         return pb.ComputeResponse(op_id=op_id, status="pending")
 
+    async def ExecuteProgram(self, request: pb.ExecuteProgramRequest,
+                             grpc_context: grpc.aio.ServicerContext,
+                             ) -> pb.ExecuteProgramResponse:
+        program = parse(request)  # malformed programs are refused before anything loads
+        op_id = request.op_id or new_id("op")
+        key = await self.programs.key_for(program)
+        preparation = self.programs.prepare(program, key)  # refusals answer now, queued or not
+        discounted = program.discounted and not request.skip_metering
+        account_id = program.account_id
+
+        async def execute(prepared: Any) -> ProgramOutcome:
+            return await self.programs.execute(prepared, request.return_ciphertext,
+                                               request.compact)
+
+        if not request.run_async:
+            if request.skip_metering:
+                outcome, charge = await execute(await preparation), Charge(op_id)
+            else:  # reserved once for the whole program, as for one operation
+                outcome, charge = await self.meter.metered(
+                    preparation, execute, account_id=account_id, op_id=op_id,
+                    operation="program", fcu=program.fcu,
+                    discard=self.programs.discard)
+            return pb.ExecuteProgramResponse(op_id=op_id, status="completed", result=(
+                program_result_message(outcome, charge, discounted)))
+        if request.skip_metering:
+            prepared, charge = await preparation, Charge(op_id)
+        else:  # held until the queued program ends (committed or released)
+            prepared, charge = await self.meter.reserve_during(
+                preparation, account_id=account_id, op_id=op_id, operation="program",
+                fcu=program.fcu, record=False)
+
+        async def run() -> dict[str, Any]:
+            outcome = await execute(prepared)
+            return result_to_json(program_result_message(outcome, charge, discounted))
+
+        async def finished(record: dict[str, Any]) -> None:
+            if not request.skip_metering:
+                await self._settle_usage(program.account_id, op_id,
+                                         record["status"] == "completed")
+            await self._operation_event(record)
+
+        async def discard(result: dict[str, Any]) -> None:
+            for output in result.get("outputs", []):
+                await self.programs.discard_ciphertext(program.account_id,
+                                                       output["result"]["ciphertext_id"])
+
+        try:
+            await self.operations.submit(op_id, program.account_id, "program", program.key_id,
+                                         run, finished, interruptible=True, discard=discard)
+        except BaseException:
+            await self.meter.give_back(program.account_id, charge)
+            raise
+        return pb.ExecuteProgramResponse(op_id=op_id, status="pending")
+
     async def _operation_event(self, record: dict[str, Any]) -> None:
         """compute_complete or compute_failed for an operation that ended so."""
         common = {"op_id": record["op_id"], "operation": record["operation"],
                   "key_id": record["key_id"]}
         if record["status"] == "completed":
             result = record["result"]
+            ids = ([output["result"]["ciphertext_id"] for output in result["outputs"]]
+                   if record["operation"] == "program" else [result["result"]["ciphertext_id"]])
             event_type = "compute_complete"
-            data = event_data(event_type, **common,
-                              result_ciphertext_id=result["result"]["ciphertext_id"],
-                              cost_units=int(result["cost_units"]),
+            data = event_data(event_type, **common, result_ciphertext_id=ids[0],
+                              result_ciphertext_ids=ids, cost_units=int(result["cost_units"]),
                               cost_usd=float(result["cost_usd"]))
         elif record["status"] == "failed":
             event_type = "compute_failed"
@@ -223,7 +303,9 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
             op_id=record["op_id"], operation=record["operation"], status=record["status"],
             key_id=record["key_id"], error_code=record.get("error_code", ""),
             error_message=record.get("error_message", ""))
-        if record.get("result"):
+        if record.get("result") and record["operation"] == "program":
+            reply.program_result.CopyFrom(result_from_json(record["result"]))
+        elif record.get("result"):
             reply.result.CopyFrom(_result_from_json(record["result"]))
         return reply
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import tomli
 import wavis_sdk
-from wavis_sdk import _client, _core, _errors, _ops, ckks, tfhe, webhooks
+from wavis_sdk import _client, _core, _errors, _ops, ckks, program, tfhe, webhooks
 
 from gateway.app import ENDPOINTS
 from gateway.routes import compute as compute_routes
 from gateway.settings import GatewaySettings
-from wavis.core import tfhe_catalog
+from wavis.core import ckks_programs, tfhe_catalog
 from wavis.core import webhook_signing as signing
 from wavis.core.errors import ERROR_CODES, WavisError
 from wavis.core.limits import MAX_BATCH_GATES, MAX_CIPHERTEXT_BYTES
@@ -106,6 +106,11 @@ def test_limits_and_presets_are_the_servers() -> None:
     assert tfhe.MAX_BATCH_GATES == MAX_BATCH_GATES
     assert (tfhe.CONTEXT_FILE, tfhe.BOOTSTRAP_KEY_FILE) == (
         tfhe_keys.KEY_FILES["context"], tfhe_keys.KEY_FILES["bootstrap_key"])
+
+
+def test_program_limits_are_the_servers() -> None:
+    assert program.MAX_PROGRAM_STEPS == ckks_programs.MAX_PROGRAM_STEPS
+    assert program.STEP_REF_PREFIX == ckks_programs.STEP_REF_PREFIX
 
 
 def test_webhook_signatures_are_the_servers() -> None:

@@ -79,6 +79,8 @@ _TABLE: tuple[ErrorCode, ...] = (
     ErrorCode("MISSING_ROTATION_KEY", 400, _C.FAILED_PRECONDITION,
               "The key has no rotation key for this step."),
     ErrorCode("OPERATION_NOT_FOUND", 404, _C.NOT_FOUND, "No such operation."),
+    ErrorCode("INVALID_PROGRAM", 400, _C.INVALID_ARGUMENT,
+              "The program is malformed (details.step names the first faulty step)."),
     # TFHE.
     ErrorCode("SESSION_NOT_FOUND", 404, _C.NOT_FOUND, "No such TFHE session."),
     ErrorCode("SESSION_EXISTS", 409, _C.ALREADY_EXISTS, "This session_id is already in use."),

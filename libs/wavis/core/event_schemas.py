@@ -43,9 +43,14 @@ _INVOICE = {
 
 EVENT_SCHEMAS: dict[str, EventSchema] = {
     "compute_complete": EventSchema(
-        {"op_id": _STR, "operation": _STR, "key_id": _STR, "result_ciphertext_id": _STR,
+        {"op_id": _STR, "operation": _STR, "key_id": _STR,
+         "result_ciphertext_id": {**_STR, "description": "The result (a program's first "
+                                                         "output)."},
+         "result_ciphertext_ids": {"type": "array", "items": _STR,
+                                   "description": "Every result: a program's outputs in "
+                                                  "order; one for a single operation."},
          "cost_units": {**_INT, "description": "FCU charged."}, "cost_usd": _USD},
-        "An asynchronous CKKS operation finished."),
+        "An asynchronous CKKS operation or program finished."),
     "compute_failed": EventSchema(
         {"op_id": _STR, "operation": _STR, "key_id": _STR,
          "error": {"type": "object", "required": ["code", "message"],

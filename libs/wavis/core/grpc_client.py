@@ -131,14 +131,18 @@ class _StreamStreamDefaults(grpc.aio.StreamStreamClientInterceptor):
 
 def open_channel(target: str, *, default_deadline: float = DEFAULT_DEADLINE_SECONDS,
                  tracer_provider: trace.TracerProvider | None = None,
-                 token: str | None = None, tls: TlsFiles | None = None) -> grpc.aio.Channel:
+                 token: str | None = None, tls: TlsFiles | None = None,
+                 max_receive_bytes: int | None = None) -> grpc.aio.Channel:
     """A channel inside the mesh carrying the service credential: the token (default: this
-    process's, see wavis.core.service_auth) and, when WAVIS_GRPC_TLS_* are set, mTLS."""
+    process's, see wavis.core.service_auth) and, when WAVIS_GRPC_TLS_* are set, mTLS.
+    `max_receive_bytes`: answers larger than gRPC's default 4 MB."""
     options = [
         ("grpc.service_config", _SERVICE_CONFIG),
         ("grpc.enable_retries", 1),
         *channel_options(keepalive_ms()),
     ]
+    if max_receive_bytes is not None:
+        options.append(("grpc.max_receive_message_length", max_receive_bytes))
     defaults = _CallDefaultsInterceptor(default_deadline, token or service_token())
     provider = active_tracer_provider(tracer_provider)
     interceptors: list[grpc.aio.ClientInterceptor] = [

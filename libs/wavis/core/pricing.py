@@ -30,8 +30,18 @@ def tfhe_fcu(bootstraps: int) -> int:
 def batch_fcu(gate_bootstraps: list[int]) -> tuple[int, bool]:
     """(FCU of a TFHE batch, whether the batch discount applies): 30% off from 32 gates,
     rounded up to a whole unit."""
-    fcu = sum(tfhe_fcu(bootstraps) for bootstraps in gate_bootstraps)
-    if len(gate_bootstraps) < BATCH_DISCOUNT_FROM_GATES:
+    return _discounted([tfhe_fcu(bootstraps) for bootstraps in gate_bootstraps])
+
+
+def program_fcu(step_fcu: list[int]) -> tuple[int, bool]:
+    """(FCU of a CKKS program, whether the discount applies): the sum of its steps, with
+    the batch discount of TFHE batches from as many steps as a batch needs gates."""
+    return _discounted(step_fcu)
+
+
+def _discounted(each: list[int]) -> tuple[int, bool]:
+    fcu = sum(each)
+    if len(each) < BATCH_DISCOUNT_FROM_GATES:
         return fcu, False
     return math.ceil(round(fcu * (1 - BATCH_DISCOUNT), 9)), True
 

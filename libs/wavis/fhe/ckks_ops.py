@@ -1,10 +1,8 @@
-"""CKKS operations on deserialized OpenFHE objects, with the level bookkeeping the service
-promises: every operation states the levels it will consume before it runs.
-
-Levels used by a ciphertext = level + (noise scale degree - 1): a product not yet rescaled
-has used its level already. With FIXEDMANUAL scaling (server-mode keys) a product stays at
-double scale until `rescale`; `scale_stable` rescales right after each multiply instead
-(docs/decisions/0009-fixedmanual-scaling-for-server-keys.md).
+"""CKKS operations on deserialized OpenFHE objects: rotations by any step the key allows,
+plaintexts at a ciphertext's scale, rescaling, matmul. Where each operation leaves the level
+and scale, and which it refuses, is wavis.fhe.ckks_levels. With FIXEDMANUAL scaling
+(server-mode keys) a product stays at double scale until `rescale`; `scale_stable` rescales
+right after each multiply instead (docs/decisions/0009-fixedmanual-scaling-for-server-keys.md).
 """
 
 from __future__ import annotations
@@ -39,11 +37,6 @@ def shape_scale_degree(scaling_technique: str) -> int:
     return 2 if scaling_technique == "FLEXIBLEAUTOEXT" else 1
 
 
-def levels_used(ciphertext: Any, shape: KeyShape) -> int:
-    scale_degree = int(ciphertext.GetNoiseScaleDeg())
-    return int(ciphertext.GetLevel()) + max(0, scale_degree - shape.fresh_scale_degree)
-
-
 def poly_depth(coefficients: Sequence[float]) -> int:
     """Levels EvalPoly consumes. OpenFHE evaluates degree < 5 directly and higher degrees by
     Paterson-Stockmeyer; its depth helper matches each path with a different flag (measured
@@ -73,43 +66,10 @@ def rotation_plan(step: int, shape: KeyShape) -> list[int]:
     return parts
 
 
-def consumption(operation: str, shape: KeyShape, coefficients: Sequence[float] = ()) -> int:
-    """Levels an operation consumes (0 for bootstrap, which restores them)."""
-    if operation in ("multiply", "multiply-plain", "matmul"):
-        return 1
-    if operation == "poly-eval":
-        return poly_depth(coefficients)
-    return 0
-
-
-def check_budget(operation: str, inputs: Sequence[Any], shape: KeyShape,
-                 coefficients: Sequence[float] = ()) -> None:
-    if operation == "bootstrap":
-        return
-    used = max(levels_used(ct, shape) for ct in inputs)
-    needed = consumption(operation, shape, coefficients)
-    if used + needed > shape.max_depth:
-        raise WavisError(
-            "NOISE_BUDGET_EXHAUSTED",
-            f"{operation} needs {needed} more level(s); {shape.max_depth - used} of "
-            f"{shape.max_depth} remain. Bootstrap first (POST /api/v1/compute/bootstrap).",
-            {"levels_needed": needed, "levels_remaining": shape.max_depth - used})
-
-
-def budget_pct(ciphertext: Any, shape: KeyShape) -> float:
-    remaining = max(0, shape.max_depth - levels_used(ciphertext, shape))
-    return round(100.0 * remaining / shape.max_depth, 2)
-
-
 def plaintext(cc: Any, values: Sequence[float], like: Any) -> Any:
     """A plaintext at the ciphertext's level and scale, so OpenFHE combines them as is."""
     return cc.MakeCKKSPackedPlaintext(list(values), int(like.GetNoiseScaleDeg()),
                                       int(like.GetLevel()))
-
-
-def same_level(a: Any, b: Any) -> bool:
-    return (int(a.GetLevel()), int(a.GetNoiseScaleDeg())) == \
-        (int(b.GetLevel()), int(b.GetNoiseScaleDeg()))
 
 
 def rescale_products(cc: Any, ciphertext: Any, shape: KeyShape) -> Any:
@@ -123,6 +83,23 @@ def rotate(cc: Any, ciphertext: Any, step: int, shape: KeyShape) -> Any:
     for part in rotation_plan(step, shape):
         ciphertext = cc.EvalRotate(ciphertext, part)
     return ciphertext
+
+
+def rotate_hoisted(cc: Any, ciphertext: Any, step: int, shape: KeyShape, digits: Any) -> Any:
+    """rotate, its first key switch from `digits`, the ciphertext's hoisted precomputation
+    (cc.EvalFastRotationPrecompute) shared by every rotation of that ciphertext."""
+    plan = rotation_plan(step, shape)
+    result = cc.EvalFastRotation(ciphertext, plan[0], digits)
+    for part in plan[1:]:
+        result = cc.EvalRotate(result, part)
+    return result
+
+
+def compact(cc: Any, ciphertext: Any) -> Any:
+    """The ciphertext reduced to its last level, one RNS modulus (OpenFHE Compress): about a
+    sixth of a fresh ciphertext's bytes at N=16384 depth 5; it decrypts to the same values
+    and takes no further multiplication. For downloads only."""
+    return cc.Compress(ciphertext, 1)
 
 
 def matmul(cc: Any, vector: Any, matrix: Sequence[Sequence[float]], shape: KeyShape,

@@ -32,12 +32,14 @@ from wavis_sdk._models import (
     Key,
     OperationStatus,
     Page,
+    ProgramResult,
     TfheSession,
     WavisObject,
     as_object,
 )
 from wavis_sdk._ops import Ops, ProgressCallback, key_id_of, op_id_of
 from wavis_sdk.ckks import CkksKeys
+from wavis_sdk.program import Program
 from wavis_sdk.tfhe import TfheKeys
 
 T = TypeVar("T")
@@ -99,6 +101,8 @@ class Client:
     the pool. Pass `http_client` to bring your own httpx.Client (proxies, event hooks).
     """
 
+    is_async = False
+
     def __init__(self, api_key: str | None = None, base_url: str | None = None, *,
                  timeout: float = 60.0, max_retries: int = 3, retry: RetryPolicy | None = None,
                  idempotency_keys: bool = True, state_dir: str | None = None,
@@ -144,6 +148,13 @@ class Client:
 
     def health(self) -> WavisObject:
         return self.run(self._ops.obj("GET", "/health", auth=False))
+
+    def program(self, key: Any, *, scale_stable: bool = True, return_ciphertext: bool = False,
+                compact: bool = False) -> Program:
+        """A CKKS program builder (wavis_sdk.program) that runs as one request when its
+        `with` block ends: `with client.program(key) as p: y = p.input(x) * w + 1`."""
+        return Program(key, scale_stable=scale_stable, return_ciphertext=return_ciphertext,
+                       compact=compact, client=self)
 
     # -- the driver -------------------------------------------------------------------------
 
@@ -253,9 +264,10 @@ class Ciphertexts(_Namespace):
         """Server mode: the server encrypts under its own key."""
         return self._run(self._ops.encrypt_values(key, values))
 
-    def get(self, ciphertext: Any) -> Ciphertext:
-        """The ciphertext with its data (to decrypt locally)."""
-        return self._run(self._ops.get_ciphertext(ciphertext))
+    def get(self, ciphertext: Any, *, compact: bool = False) -> Ciphertext:
+        """The ciphertext with its data (to decrypt locally); `compact`: the data reduced to
+        its last level, smaller, decrypting the same (the stored one is unchanged)."""
+        return self._run(self._ops.get_ciphertext(ciphertext, compact))
 
     def decrypt(self, ciphertext: Any, count: int | None = None) -> Decrypted:
         """Server mode only; blind keys answer BLIND_KEY. The server answers as many values
@@ -328,6 +340,29 @@ class Compute(_Namespace):
         """Refresh the noise budget (server-mode bootstrappable keys); always asynchronous."""
         return self.submit("bootstrap", key, [a])
 
+    def program(self, key: Any, inputs: Mapping[str, Any], steps: Sequence[Mapping[str, Any]],
+                outputs: Sequence[str] | None = None, *, return_ciphertext: bool = False,
+                compact: bool = False) -> ProgramResult:
+        """A whole circuit in one request (POST /compute/program): `inputs` name stored
+        ciphertexts, each step is {"op", "args", ...fields of its operation} with args
+        naming inputs or earlier steps ("$k"), `outputs` the steps to store (default: the
+        last). client.program(key) builds the same from arithmetic on handles."""
+        return self._run(self._ops.program(self._ops.program_body(
+            key, inputs, steps, outputs, return_ciphertext, compact)))
+
+    def run_program(self, program: Program) -> ProgramResult:
+        """A wavis_sdk.program.Program built alone."""
+        program.result = self._run(self._ops.run_program(program))
+        return program.result
+
+    def submit_program(self, key: Any, inputs: Mapping[str, Any],
+                       steps: Sequence[Mapping[str, Any]],
+                       outputs: Sequence[str] | None = None) -> Operation:
+        """compute.program, asynchronously (202); wait with `.wait_program()`."""
+        status = self._run(self._ops.submit_program(self._ops.program_body(
+            key, inputs, steps, outputs, False, False)))
+        return Operation(self._client, status)
+
 
 class Operation:
     """An asynchronous CKKS operation."""
@@ -351,6 +386,12 @@ class Operation:
         return self._client.run(self._client._ops.wait_operation(self.op_id, timeout,
                                                                  cancel_on_timeout))
 
+    def wait_program(self, timeout: float | None = 600.0, *,
+                     cancel_on_timeout: bool = False) -> ProgramResult:
+        """wait, for an asynchronous program."""
+        return self._client.run(self._client._ops.wait_program(self.op_id, timeout,
+                                                               cancel_on_timeout))
+
     def cancel(self) -> OperationStatus:
         self.status = self._client.run(self._client._ops.cancel_operation(self.op_id))
         return self.status
@@ -366,6 +407,10 @@ class Operations(_Namespace):
     def wait(self, op: Any, *, timeout: float | None = 600.0,
              cancel_on_timeout: bool = False) -> ComputeResult:
         return self._run(self._ops.wait_operation(op_id_of(op), timeout, cancel_on_timeout))
+
+    def wait_program(self, op: Any, *, timeout: float | None = 600.0,
+                     cancel_on_timeout: bool = False) -> ProgramResult:
+        return self._run(self._ops.wait_program(op_id_of(op), timeout, cancel_on_timeout))
 
     def cancel(self, op: Any) -> OperationStatus:
         return self._run(self._ops.cancel_operation(op_id_of(op)))
@@ -517,6 +562,8 @@ class Onboarding(_Namespace):
 class AsyncClient:
     """The WAVIS API for asyncio: the same namespaces and methods as `Client`, awaited."""
 
+    is_async = True
+
     def __init__(self, api_key: str | None = None, base_url: str | None = None, *,
                  timeout: float = 60.0, max_retries: int = 3, retry: RetryPolicy | None = None,
                  idempotency_keys: bool = True, state_dir: str | None = None,
@@ -561,6 +608,12 @@ class AsyncClient:
 
     async def health(self) -> WavisObject:
         return await self.run(self._ops.obj("GET", "/health", auth=False))
+
+    def program(self, key: Any, *, scale_stable: bool = True, return_ciphertext: bool = False,
+                compact: bool = False) -> Program:
+        """As Client.program; it runs when its `async with` block ends."""
+        return Program(key, scale_stable=scale_stable, return_ciphertext=return_ciphertext,
+                       compact=compact, client=self)
 
     async def run(self, op: Op[T]) -> T:
         value: Any = None
@@ -667,8 +720,8 @@ class AsyncCiphertexts(_AsyncNamespace):
     async def encrypt(self, key: Any, values: Sequence[float]) -> Ciphertext:
         return await self._run(self._ops.encrypt_values(key, values))
 
-    async def get(self, ciphertext: Any) -> Ciphertext:
-        return await self._run(self._ops.get_ciphertext(ciphertext))
+    async def get(self, ciphertext: Any, *, compact: bool = False) -> Ciphertext:
+        return await self._run(self._ops.get_ciphertext(ciphertext, compact))
 
     async def decrypt(self, ciphertext: Any, count: int | None = None) -> Decrypted:
         return await self._run(self._ops.decrypt_ciphertext(ciphertext, count))
@@ -737,6 +790,24 @@ class AsyncCompute(_AsyncNamespace):
     async def bootstrap(self, key: Any, a: Any) -> AsyncOperation:
         return await self.submit("bootstrap", key, [a])
 
+    async def program(self, key: Any, inputs: Mapping[str, Any],
+                      steps: Sequence[Mapping[str, Any]], outputs: Sequence[str] | None = None,
+                      *, return_ciphertext: bool = False, compact: bool = False,
+                      ) -> ProgramResult:
+        return await self._run(self._ops.program(self._ops.program_body(
+            key, inputs, steps, outputs, return_ciphertext, compact)))
+
+    async def run_program(self, program: Program) -> ProgramResult:
+        program.result = await self._run(self._ops.run_program(program))
+        return program.result
+
+    async def submit_program(self, key: Any, inputs: Mapping[str, Any],
+                             steps: Sequence[Mapping[str, Any]],
+                             outputs: Sequence[str] | None = None) -> AsyncOperation:
+        status = await self._run(self._ops.submit_program(self._ops.program_body(
+            key, inputs, steps, outputs, False, False)))
+        return AsyncOperation(self._client, status)
+
 
 class AsyncOperation:
     def __init__(self, client: AsyncClient, status: OperationStatus) -> None:
@@ -757,6 +828,11 @@ class AsyncOperation:
         return await self._client.run(self._client._ops.wait_operation(
             self.op_id, timeout, cancel_on_timeout))
 
+    async def wait_program(self, timeout: float | None = 600.0, *,
+                           cancel_on_timeout: bool = False) -> ProgramResult:
+        return await self._client.run(self._client._ops.wait_program(
+            self.op_id, timeout, cancel_on_timeout))
+
     async def cancel(self) -> OperationStatus:
         self.status = await self._client.run(self._client._ops.cancel_operation(self.op_id))
         return self.status
@@ -774,6 +850,11 @@ class AsyncOperations(_AsyncNamespace):
                    cancel_on_timeout: bool = False) -> ComputeResult:
         return await self._run(self._ops.wait_operation(op_id_of(op), timeout,
                                                         cancel_on_timeout))
+
+    async def wait_program(self, op: Any, *, timeout: float | None = 600.0,
+                           cancel_on_timeout: bool = False) -> ProgramResult:
+        return await self._run(self._ops.wait_program(op_id_of(op), timeout,
+                                                      cancel_on_timeout))
 
     async def cancel(self, op: Any) -> OperationStatus:
         return await self._run(self._ops.cancel_operation(op_id_of(op)))

@@ -179,6 +179,64 @@ class ComputeResult:
             security_warning=header("X-Security-Warning"), raw=dict(body))
 
 
+@dataclass(frozen=True)
+class ProgramOutput:
+    """One stored output of a program: the step it is the result of ("$k") and the stored
+    ciphertext (pass it wherever a ciphertext is expected)."""
+
+    ref: str
+    ciphertext_id: str
+    level: int
+    noise_budget_remaining: float
+    data: bytes | None = None  # with return_ciphertext=True (compacted with compact=True)
+
+    @staticmethod
+    def parse(body: Mapping[str, Any]) -> ProgramOutput:
+        return ProgramOutput(ref=body["ref"], ciphertext_id=body["result_ciphertext_id"],
+                             level=body["level"],
+                             noise_budget_remaining=body["noise_budget_remaining"],
+                             data=_b64(body.get("result_ciphertext")))
+
+
+@dataclass(frozen=True)
+class ProgramResult:
+    """A completed CKKS program: its outputs in the order asked for (also by reference,
+    `result["$3"]`), what it cost, and the noise headers of its lowest output."""
+
+    op_id: str
+    outputs: tuple[ProgramOutput, ...]
+    steps_evaluated: int
+    cost_units: int
+    cost_usd: float
+    cost_jpy: float
+    compute_time_ms: float
+    discount_applied: bool = False
+    evicted_ciphertext_ids: tuple[str, ...] = ()
+    noise_budget_warning: bool = False
+    security_warning: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def __getitem__(self, ref: str) -> ProgramOutput:
+        for output in self.outputs:
+            if output.ref == ref:
+                return output
+        raise KeyError(ref)
+
+    @staticmethod
+    def parse(body: Mapping[str, Any], response: Response | None = None) -> ProgramResult:
+        header = response.header if response else (lambda name: None)
+        return ProgramResult(
+            op_id=body["op_id"],
+            outputs=tuple(ProgramOutput.parse(o) for o in body["outputs"]),
+            steps_evaluated=body["steps_evaluated"], cost_units=body.get("cost_units", 0),
+            cost_usd=body.get("cost_usd", 0.0), cost_jpy=body.get("cost_jpy", 0.0),
+            compute_time_ms=body.get("compute_time_ms", 0.0),
+            discount_applied=bool(body.get("discount_applied")),
+            evicted_ciphertext_ids=tuple(body.get("evicted_ciphertext_ids") or ()),
+            noise_budget_warning=header("X-Noise-Budget-Warning") == "true",
+            security_warning=header("X-Security-Warning"), raw=dict(body))
+
+
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 
 
@@ -189,6 +247,7 @@ class OperationStatus:
     operation: str | None = None
     result: ComputeResult | None = None
     error: Mapping[str, Any] | None = None
+    program: ProgramResult | None = None  # a completed program's result
 
     @property
     def done(self) -> bool:
@@ -202,7 +261,8 @@ class OperationStatus:
             # The cancel answer of a finished operation names its status only.
             result=ComputeResult.parse(body, response) if "result_ciphertext_id" in body
             else None,
-            error=body.get("error"))
+            error=body.get("error"),
+            program=ProgramResult.parse(body, response) if "outputs" in body else None)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from wavis_sdk._models import (
     Key,
     OperationStatus,
     Page,
+    ProgramResult,
     TfheSession,
     UploadProgress,
     WavisObject,
@@ -378,8 +379,9 @@ class Ops:
             timeout=KEYGEN_TIMEOUT)
         return Ciphertext.parse(response.json(), response)
 
-    def get_ciphertext(self, ciphertext: Any) -> Op[Ciphertext]:
-        response = yield from self.request("GET", f"/ciphertexts/{ciphertext_id_of(ciphertext)}")
+    def get_ciphertext(self, ciphertext: Any, compact: bool = False) -> Op[Ciphertext]:
+        response = yield from self.request("GET", f"/ciphertexts/{ciphertext_id_of(ciphertext)}",
+                                           params={"compact": "true"} if compact else None)
         return Ciphertext.parse(response.json(), response)
 
     def decrypt_ciphertext(self, ciphertext: Any, count: int | None) -> Op[Decrypted]:
@@ -436,11 +438,30 @@ class Ops:
                        cancel_on_timeout: bool) -> Op[ComputeResult]:
         """Poll until completed (the result), failed or cancelled (OperationFailedError),
         or the timeout (WaitTimeoutError; the operation is cancelled first if asked)."""
+        status = yield from self._wait(op_id, timeout, cancel_on_timeout)
+        if status.result is None:
+            raise ValidationError(f"Operation {op_id} is a program: wait for it with "
+                                  "wait_program.", code="VALIDATION_ERROR",
+                                  details={"op_id": op_id})
+        return status.result
+
+    def wait_program(self, op_id: str, timeout: float | None,
+                     cancel_on_timeout: bool) -> Op[ProgramResult]:
+        """wait_operation for a program."""
+        status = yield from self._wait(op_id, timeout, cancel_on_timeout)
+        if status.program is None:
+            raise ValidationError(f"Operation {op_id} is not a program: wait for it with "
+                                  "wait.", code="VALIDATION_ERROR", details={"op_id": op_id})
+        return status.program
+
+    def _wait(self, op_id: str, timeout: float | None,
+              cancel_on_timeout: bool) -> Op[OperationStatus]:
+        """The completed status (see wait_operation)."""
         poller = Poller(timeout)
         while True:
             status = yield from self.get_operation(op_id)
-            if status.status == "completed" and status.result is not None:
-                return status.result
+            if status.status == "completed":
+                return status
             if status.status in ("failed", "cancelled"):
                 error = status.error or {}
                 raise OperationFailedError(
@@ -454,6 +475,47 @@ class Ops:
                                        f"{timeout} s.", code="WAIT_TIMEOUT",
                                        details={"op_id": op_id, "status": status.status})
             yield Sleep(poller.next_wait())
+
+    # -- programs -----------------------------------------------------------------------------
+
+    @staticmethod
+    def program_body(key: Any, inputs: Mapping[str, Any], steps: Sequence[Mapping[str, Any]],
+                     outputs: Sequence[str] | None, return_ciphertext: bool,
+                     compact: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "key_id": key_id_of(key),
+            "inputs": {name: ciphertext_id_of(c) for name, c in inputs.items()},
+            "steps": [dict(step) for step in steps]}
+        if outputs is not None:
+            body["outputs"] = list(outputs)
+        if return_ciphertext:
+            body["return_ciphertext"] = True
+        if compact:
+            body["compact"] = True
+        return body
+
+    def program(self, body: dict[str, Any]) -> Op[ProgramResult]:
+        """A program, waited for when the server queues it (one with a bootstrap)."""
+        response = yield from self.request("POST", "/compute/program", body,
+                                           timeout=EVAL_TIMEOUT)
+        answer = response.json()
+        if response.status == 202:
+            return (yield from self.wait_program(answer["op_id"], None, False))
+        return ProgramResult.parse(answer, response)
+
+    def run_program(self, program: Any) -> Op[ProgramResult]:
+        """A wavis_sdk.program.Program: the key's slot count is fetched first when a step
+        broadcasts a number to every slot and the program was given a key id only."""
+        if program.needs_slot_count:
+            key = yield from self.get_key(program.key_id)
+            program.slot_count = key.slot_count
+        return (yield from self.program(program.body()))
+
+    def submit_program(self, body: dict[str, Any]) -> Op[OperationStatus]:
+        response = yield from self.request("POST", "/compute/program", body | {"async": True},
+                                           timeout=EVAL_TIMEOUT)
+        answer = response.json()
+        return OperationStatus(answer["op_id"], answer["status"], "program")
 
     # -- TFHE -----------------------------------------------------------------------------------
 

@@ -25,13 +25,15 @@ _sym_db = _symbol_database.Default()
 from wavis.generated.common.v1 import common_pb2 as wavis_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(wavis/ckks_compute/v1/ckks_compute.proto\x12\x15wavis.ckks_compute.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"w\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\x12\x13\n\x0b\x61\x63tive_jobs\x18\x02 \x01(\x03\x12\"\n\x1a\x63iphertext_cache_usage_pct\x18\x03 \x01(\x01\"\xae\x01\n\nCiphertext\x12\x15\n\rciphertext_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\x03\x12\x1e\n\x16noise_budget_remaining\x18\x04 \x01(\x01\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x12\n\nexpires_at\x18\x06 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x07 \x01(\x0c\x12\x14\n\x0cinsecure_key\x18\x08 \x01(\x08\"K\n\x17UploadCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"q\n\x18UploadCiphertextResponse\x12\x35\n\nciphertext\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\x12\x1e\n\x16\x65victed_ciphertext_ids\x18\x02 \x03(\t\"J\n\x14\x45ncryptValuesRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\x01\"n\n\x15\x45ncryptValuesResponse\x12\x35\n\nciphertext\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\x12\x1e\n\x16\x65victed_ciphertext_ids\x18\x02 \x03(\t\"W\n\x14GetCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x15\n\rciphertext_id\x18\x02 \x01(\t\x12\x14\n\x0cinclude_data\x18\x03 \x01(\x08\"N\n\x15GetCiphertextResponse\x12\x35\n\nciphertext\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\"D\n\x17\x44\x65leteCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x15\n\rciphertext_id\x18\x02 \x01(\t\"\x1a\n\x18\x44\x65leteCiphertextResponse\"T\n\x18\x44\x65\x63ryptCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x15\n\rciphertext_id\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"Y\n\x19\x44\x65\x63ryptCiphertextResponse\x12\x0e\n\x06values\x18\x01 \x03(\x01\x12\x16\n\x0eprecision_bits\x18\x02 \x01(\x01\x12\x14\n\x0cinsecure_key\x18\x03 \x01(\x08\"\x1b\n\tMatrixRow\x12\x0e\n\x06values\x18\x01 \x03(\x01\"\xe6\x02\n\x0e\x43omputeRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x16\n\x0e\x63iphertext_ids\x18\x04 \x03(\t\x12\x15\n\rplain_operand\x18\x05 \x03(\x01\x12\x19\n\x11has_plain_operand\x18\x06 \x01(\x08\x12\x19\n\x11polynomial_coeffs\x18\x07 \x03(\x01\x12\x14\n\x0cscale_stable\x18\x08 \x01(\x08\x12\x16\n\x0erotation_steps\x18\t \x01(\x03\x12\x30\n\x06matrix\x18\n \x03(\x0b\x32 .wavis.ckks_compute.v1.MatrixRow\x12\x19\n\x11return_ciphertext\x18\x0b \x01(\x08\x12\x11\n\trun_async\x18\x0c \x01(\x08\x12\r\n\x05op_id\x18\r \x01(\t\x12\x15\n\rskip_metering\x18\x0f \x01(\x08J\x04\x08\x0e\x10\x0f\"\x90\x02\n\x0fOperationResult\x12\x31\n\x06result\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\x12\x17\n\x0f\x63ompute_time_ms\x18\x02 \x01(\x01\x12\x1e\n\x16\x65victed_ciphertext_ids\x18\x03 \x03(\t\x12\x19\n\x11\x62ootstrap_applied\x18\x04 \x01(\x08\x12\"\n\x1a\x62ootstrap_effective_degree\x18\x05 \x01(\x03\x12\x1a\n\x12\x62ootstrap_degraded\x18\x06 \x01(\x08\x12\x12\n\ncost_units\x18\x07 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x08 \x01(\x01\x12\x10\n\x08\x63ost_jpy\x18\t \x01(\x01\"h\n\x0f\x43omputeResponse\x12\r\n\x05op_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x36\n\x06result\x18\x03 \x01(\x0b\x32&.wavis.ckks_compute.v1.OperationResult\"8\n\x13GetOperationRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05op_id\x18\x02 \x01(\t\"\xbb\x01\n\x14GetOperationResponse\x12\r\n\x05op_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x36\n\x06result\x18\x04 \x01(\x0b\x32&.wavis.ckks_compute.v1.OperationResult\x12\x12\n\nerror_code\x18\x05 \x01(\t\x12\x15\n\rerror_message\x18\x06 \x01(\t\x12\x0e\n\x06key_id\x18\x07 \x01(\t\";\n\x16\x43\x61ncelOperationRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05op_id\x18\x02 \x01(\t\")\n\x17\x43\x61ncelOperationResponse\x12\x0e\n\x06status\x18\x01 \x01(\t2\xe0\x07\n\x12\x43kksComputeService\x12[\n\x08\x44\x65scribe\x12&.wavis.ckks_compute.v1.DescribeRequest\x1a\'.wavis.ckks_compute.v1.DescribeResponse\x12s\n\x10UploadCiphertext\x12..wavis.ckks_compute.v1.UploadCiphertextRequest\x1a/.wavis.ckks_compute.v1.UploadCiphertextResponse\x12j\n\rEncryptValues\x12+.wavis.ckks_compute.v1.EncryptValuesRequest\x1a,.wavis.ckks_compute.v1.EncryptValuesResponse\x12j\n\rGetCiphertext\x12+.wavis.ckks_compute.v1.GetCiphertextRequest\x1a,.wavis.ckks_compute.v1.GetCiphertextResponse\x12s\n\x10\x44\x65leteCiphertext\x12..wavis.ckks_compute.v1.DeleteCiphertextRequest\x1a/.wavis.ckks_compute.v1.DeleteCiphertextResponse\x12v\n\x11\x44\x65\x63ryptCiphertext\x12/.wavis.ckks_compute.v1.DecryptCiphertextRequest\x1a\x30.wavis.ckks_compute.v1.DecryptCiphertextResponse\x12X\n\x07\x43ompute\x12%.wavis.ckks_compute.v1.ComputeRequest\x1a&.wavis.ckks_compute.v1.ComputeResponse\x12g\n\x0cGetOperation\x12*.wavis.ckks_compute.v1.GetOperationRequest\x1a+.wavis.ckks_compute.v1.GetOperationResponse\x12p\n\x0f\x43\x61ncelOperation\x12-.wavis.ckks_compute.v1.CancelOperationRequest\x1a..wavis.ckks_compute.v1.CancelOperationResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(wavis/ckks_compute/v1/ckks_compute.proto\x12\x15wavis.ckks_compute.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"w\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\x12\x13\n\x0b\x61\x63tive_jobs\x18\x02 \x01(\x03\x12\"\n\x1a\x63iphertext_cache_usage_pct\x18\x03 \x01(\x01\"\xae\x01\n\nCiphertext\x12\x15\n\rciphertext_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\x03\x12\x1e\n\x16noise_budget_remaining\x18\x04 \x01(\x01\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x12\n\nexpires_at\x18\x06 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x07 \x01(\x0c\x12\x14\n\x0cinsecure_key\x18\x08 \x01(\x08\"K\n\x17UploadCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"q\n\x18UploadCiphertextResponse\x12\x35\n\nciphertext\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\x12\x1e\n\x16\x65victed_ciphertext_ids\x18\x02 \x03(\t\"J\n\x14\x45ncryptValuesRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\x01\"n\n\x15\x45ncryptValuesResponse\x12\x35\n\nciphertext\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\x12\x1e\n\x16\x65victed_ciphertext_ids\x18\x02 \x03(\t\"h\n\x14GetCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x15\n\rciphertext_id\x18\x02 \x01(\t\x12\x14\n\x0cinclude_data\x18\x03 \x01(\x08\x12\x0f\n\x07\x63ompact\x18\x04 \x01(\x08\"N\n\x15GetCiphertextResponse\x12\x35\n\nciphertext\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\"D\n\x17\x44\x65leteCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x15\n\rciphertext_id\x18\x02 \x01(\t\"\x1a\n\x18\x44\x65leteCiphertextResponse\"T\n\x18\x44\x65\x63ryptCiphertextRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x15\n\rciphertext_id\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"Y\n\x19\x44\x65\x63ryptCiphertextResponse\x12\x0e\n\x06values\x18\x01 \x03(\x01\x12\x16\n\x0eprecision_bits\x18\x02 \x01(\x01\x12\x14\n\x0cinsecure_key\x18\x03 \x01(\x08\"\x1b\n\tMatrixRow\x12\x0e\n\x06values\x18\x01 \x03(\x01\"\xf7\x02\n\x0e\x43omputeRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x16\n\x0e\x63iphertext_ids\x18\x04 \x03(\t\x12\x15\n\rplain_operand\x18\x05 \x03(\x01\x12\x19\n\x11has_plain_operand\x18\x06 \x01(\x08\x12\x19\n\x11polynomial_coeffs\x18\x07 \x03(\x01\x12\x14\n\x0cscale_stable\x18\x08 \x01(\x08\x12\x16\n\x0erotation_steps\x18\t \x01(\x03\x12\x30\n\x06matrix\x18\n \x03(\x0b\x32 .wavis.ckks_compute.v1.MatrixRow\x12\x19\n\x11return_ciphertext\x18\x0b \x01(\x08\x12\x11\n\trun_async\x18\x0c \x01(\x08\x12\r\n\x05op_id\x18\r \x01(\t\x12\x15\n\rskip_metering\x18\x0f \x01(\x08\x12\x0f\n\x07\x63ompact\x18\x10 \x01(\x08J\x04\x08\x0e\x10\x0f\"\x90\x02\n\x0fOperationResult\x12\x31\n\x06result\x18\x01 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\x12\x17\n\x0f\x63ompute_time_ms\x18\x02 \x01(\x01\x12\x1e\n\x16\x65victed_ciphertext_ids\x18\x03 \x03(\t\x12\x19\n\x11\x62ootstrap_applied\x18\x04 \x01(\x08\x12\"\n\x1a\x62ootstrap_effective_degree\x18\x05 \x01(\x03\x12\x1a\n\x12\x62ootstrap_degraded\x18\x06 \x01(\x08\x12\x12\n\ncost_units\x18\x07 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x08 \x01(\x01\x12\x10\n\x08\x63ost_jpy\x18\t \x01(\x01\"h\n\x0f\x43omputeResponse\x12\r\n\x05op_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x36\n\x06result\x18\x03 \x01(\x0b\x32&.wavis.ckks_compute.v1.OperationResult\"8\n\x13GetOperationRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05op_id\x18\x02 \x01(\t\"\xf9\x01\n\x14GetOperationResponse\x12\r\n\x05op_id\x18\x01 \x01(\t\x12\x11\n\toperation\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x36\n\x06result\x18\x04 \x01(\x0b\x32&.wavis.ckks_compute.v1.OperationResult\x12\x12\n\nerror_code\x18\x05 \x01(\t\x12\x15\n\rerror_message\x18\x06 \x01(\t\x12\x0e\n\x06key_id\x18\x07 \x01(\t\x12<\n\x0eprogram_result\x18\x08 \x01(\x0b\x32$.wavis.ckks_compute.v1.ProgramResult\";\n\x16\x43\x61ncelOperationRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\r\n\x05op_id\x18\x02 \x01(\t\")\n\x17\x43\x61ncelOperationResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\"\xf3\x01\n\x0bProgramStep\x12\x11\n\toperation\x18\x01 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x02 \x03(\t\x12\x15\n\rplain_operand\x18\x03 \x03(\x01\x12\x19\n\x11has_plain_operand\x18\x04 \x01(\x08\x12\x19\n\x11polynomial_coeffs\x18\x05 \x03(\x01\x12\x14\n\x0cscale_stable\x18\x06 \x01(\x08\x12\x1b\n\x0erotation_steps\x18\x07 \x01(\x03H\x00\x88\x01\x01\x12\x30\n\x06matrix\x18\x08 \x03(\x0b\x32 .wavis.ckks_compute.v1.MatrixRowB\x11\n\x0f_rotation_steps\"\xe3\x02\n\x15\x45xecuteProgramRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12H\n\x06inputs\x18\x03 \x03(\x0b\x32\x38.wavis.ckks_compute.v1.ExecuteProgramRequest.InputsEntry\x12\x31\n\x05steps\x18\x04 \x03(\x0b\x32\".wavis.ckks_compute.v1.ProgramStep\x12\x0f\n\x07outputs\x18\x05 \x03(\t\x12\x19\n\x11return_ciphertext\x18\x06 \x01(\x08\x12\x0f\n\x07\x63ompact\x18\x07 \x01(\x08\x12\x11\n\trun_async\x18\x08 \x01(\x08\x12\r\n\x05op_id\x18\t \x01(\t\x12\x15\n\rskip_metering\x18\x0b \x01(\x08\x1a-\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\n\x10\x0b\"O\n\rProgramOutput\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\x31\n\x06result\x18\x02 \x01(\x0b\x32!.wavis.ckks_compute.v1.Ciphertext\"\xea\x01\n\rProgramResult\x12\x35\n\x07outputs\x18\x01 \x03(\x0b\x32$.wavis.ckks_compute.v1.ProgramOutput\x12\x17\n\x0fsteps_evaluated\x18\x02 \x01(\x03\x12\x17\n\x0f\x63ompute_time_ms\x18\x03 \x01(\x01\x12\x1e\n\x16\x65victed_ciphertext_ids\x18\x04 \x03(\t\x12\x12\n\ncost_units\x18\x05 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x06 \x01(\x01\x12\x10\n\x08\x63ost_jpy\x18\x07 \x01(\x01\x12\x18\n\x10\x64iscount_applied\x18\x08 \x01(\x08\"m\n\x16\x45xecuteProgramResponse\x12\r\n\x05op_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x34\n\x06result\x18\x03 \x01(\x0b\x32$.wavis.ckks_compute.v1.ProgramResult2\xcf\x08\n\x12\x43kksComputeService\x12[\n\x08\x44\x65scribe\x12&.wavis.ckks_compute.v1.DescribeRequest\x1a\'.wavis.ckks_compute.v1.DescribeResponse\x12s\n\x10UploadCiphertext\x12..wavis.ckks_compute.v1.UploadCiphertextRequest\x1a/.wavis.ckks_compute.v1.UploadCiphertextResponse\x12j\n\rEncryptValues\x12+.wavis.ckks_compute.v1.EncryptValuesRequest\x1a,.wavis.ckks_compute.v1.EncryptValuesResponse\x12j\n\rGetCiphertext\x12+.wavis.ckks_compute.v1.GetCiphertextRequest\x1a,.wavis.ckks_compute.v1.GetCiphertextResponse\x12s\n\x10\x44\x65leteCiphertext\x12..wavis.ckks_compute.v1.DeleteCiphertextRequest\x1a/.wavis.ckks_compute.v1.DeleteCiphertextResponse\x12v\n\x11\x44\x65\x63ryptCiphertext\x12/.wavis.ckks_compute.v1.DecryptCiphertextRequest\x1a\x30.wavis.ckks_compute.v1.DecryptCiphertextResponse\x12X\n\x07\x43ompute\x12%.wavis.ckks_compute.v1.ComputeRequest\x1a&.wavis.ckks_compute.v1.ComputeResponse\x12g\n\x0cGetOperation\x12*.wavis.ckks_compute.v1.GetOperationRequest\x1a+.wavis.ckks_compute.v1.GetOperationResponse\x12p\n\x0f\x43\x61ncelOperation\x12-.wavis.ckks_compute.v1.CancelOperationRequest\x1a..wavis.ckks_compute.v1.CancelOperationResponse\x12m\n\x0e\x45xecuteProgram\x12,.wavis.ckks_compute.v1.ExecuteProgramRequest\x1a-.wavis.ckks_compute.v1.ExecuteProgramResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'wavis.ckks_compute.v1.ckks_compute_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_EXECUTEPROGRAMREQUEST_INPUTSENTRY']._loaded_options = None
+  _globals['_EXECUTEPROGRAMREQUEST_INPUTSENTRY']._serialized_options = b'8\001'
   _globals['_DESCRIBEREQUEST']._serialized_start=97
   _globals['_DESCRIBEREQUEST']._serialized_end=114
   _globals['_DESCRIBERESPONSE']._serialized_start=116
@@ -47,33 +49,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENCRYPTVALUESRESPONSE']._serialized_start=682
   _globals['_ENCRYPTVALUESRESPONSE']._serialized_end=792
   _globals['_GETCIPHERTEXTREQUEST']._serialized_start=794
-  _globals['_GETCIPHERTEXTREQUEST']._serialized_end=881
-  _globals['_GETCIPHERTEXTRESPONSE']._serialized_start=883
-  _globals['_GETCIPHERTEXTRESPONSE']._serialized_end=961
-  _globals['_DELETECIPHERTEXTREQUEST']._serialized_start=963
-  _globals['_DELETECIPHERTEXTREQUEST']._serialized_end=1031
-  _globals['_DELETECIPHERTEXTRESPONSE']._serialized_start=1033
-  _globals['_DELETECIPHERTEXTRESPONSE']._serialized_end=1059
-  _globals['_DECRYPTCIPHERTEXTREQUEST']._serialized_start=1061
-  _globals['_DECRYPTCIPHERTEXTREQUEST']._serialized_end=1145
-  _globals['_DECRYPTCIPHERTEXTRESPONSE']._serialized_start=1147
-  _globals['_DECRYPTCIPHERTEXTRESPONSE']._serialized_end=1236
-  _globals['_MATRIXROW']._serialized_start=1238
-  _globals['_MATRIXROW']._serialized_end=1265
-  _globals['_COMPUTEREQUEST']._serialized_start=1268
-  _globals['_COMPUTEREQUEST']._serialized_end=1626
-  _globals['_OPERATIONRESULT']._serialized_start=1629
-  _globals['_OPERATIONRESULT']._serialized_end=1901
-  _globals['_COMPUTERESPONSE']._serialized_start=1903
-  _globals['_COMPUTERESPONSE']._serialized_end=2007
-  _globals['_GETOPERATIONREQUEST']._serialized_start=2009
-  _globals['_GETOPERATIONREQUEST']._serialized_end=2065
-  _globals['_GETOPERATIONRESPONSE']._serialized_start=2068
-  _globals['_GETOPERATIONRESPONSE']._serialized_end=2255
-  _globals['_CANCELOPERATIONREQUEST']._serialized_start=2257
-  _globals['_CANCELOPERATIONREQUEST']._serialized_end=2316
-  _globals['_CANCELOPERATIONRESPONSE']._serialized_start=2318
-  _globals['_CANCELOPERATIONRESPONSE']._serialized_end=2359
-  _globals['_CKKSCOMPUTESERVICE']._serialized_start=2362
-  _globals['_CKKSCOMPUTESERVICE']._serialized_end=3354
+  _globals['_GETCIPHERTEXTREQUEST']._serialized_end=898
+  _globals['_GETCIPHERTEXTRESPONSE']._serialized_start=900
+  _globals['_GETCIPHERTEXTRESPONSE']._serialized_end=978
+  _globals['_DELETECIPHERTEXTREQUEST']._serialized_start=980
+  _globals['_DELETECIPHERTEXTREQUEST']._serialized_end=1048
+  _globals['_DELETECIPHERTEXTRESPONSE']._serialized_start=1050
+  _globals['_DELETECIPHERTEXTRESPONSE']._serialized_end=1076
+  _globals['_DECRYPTCIPHERTEXTREQUEST']._serialized_start=1078
+  _globals['_DECRYPTCIPHERTEXTREQUEST']._serialized_end=1162
+  _globals['_DECRYPTCIPHERTEXTRESPONSE']._serialized_start=1164
+  _globals['_DECRYPTCIPHERTEXTRESPONSE']._serialized_end=1253
+  _globals['_MATRIXROW']._serialized_start=1255
+  _globals['_MATRIXROW']._serialized_end=1282
+  _globals['_COMPUTEREQUEST']._serialized_start=1285
+  _globals['_COMPUTEREQUEST']._serialized_end=1660
+  _globals['_OPERATIONRESULT']._serialized_start=1663
+  _globals['_OPERATIONRESULT']._serialized_end=1935
+  _globals['_COMPUTERESPONSE']._serialized_start=1937
+  _globals['_COMPUTERESPONSE']._serialized_end=2041
+  _globals['_GETOPERATIONREQUEST']._serialized_start=2043
+  _globals['_GETOPERATIONREQUEST']._serialized_end=2099
+  _globals['_GETOPERATIONRESPONSE']._serialized_start=2102
+  _globals['_GETOPERATIONRESPONSE']._serialized_end=2351
+  _globals['_CANCELOPERATIONREQUEST']._serialized_start=2353
+  _globals['_CANCELOPERATIONREQUEST']._serialized_end=2412
+  _globals['_CANCELOPERATIONRESPONSE']._serialized_start=2414
+  _globals['_CANCELOPERATIONRESPONSE']._serialized_end=2455
+  _globals['_PROGRAMSTEP']._serialized_start=2458
+  _globals['_PROGRAMSTEP']._serialized_end=2701
+  _globals['_EXECUTEPROGRAMREQUEST']._serialized_start=2704
+  _globals['_EXECUTEPROGRAMREQUEST']._serialized_end=3059
+  _globals['_EXECUTEPROGRAMREQUEST_INPUTSENTRY']._serialized_start=3008
+  _globals['_EXECUTEPROGRAMREQUEST_INPUTSENTRY']._serialized_end=3053
+  _globals['_PROGRAMOUTPUT']._serialized_start=3061
+  _globals['_PROGRAMOUTPUT']._serialized_end=3140
+  _globals['_PROGRAMRESULT']._serialized_start=3143
+  _globals['_PROGRAMRESULT']._serialized_end=3377
+  _globals['_EXECUTEPROGRAMRESPONSE']._serialized_start=3379
+  _globals['_EXECUTEPROGRAMRESPONSE']._serialized_end=3488
+  _globals['_CKKSCOMPUTESERVICE']._serialized_start=3491
+  _globals['_CKKSCOMPUTESERVICE']._serialized_end=4594
 # @@protoc_insertion_point(module_scope)

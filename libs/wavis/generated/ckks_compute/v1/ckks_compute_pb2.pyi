@@ -78,14 +78,16 @@ class EncryptValuesResponse(_message.Message):
     def __init__(self, ciphertext: _Optional[_Union[Ciphertext, _Mapping]] = ..., evicted_ciphertext_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetCiphertextRequest(_message.Message):
-    __slots__ = ("account_id", "ciphertext_id", "include_data")
+    __slots__ = ("account_id", "ciphertext_id", "include_data", "compact")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CIPHERTEXT_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_DATA_FIELD_NUMBER: _ClassVar[int]
+    COMPACT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     ciphertext_id: str
     include_data: bool
-    def __init__(self, account_id: _Optional[str] = ..., ciphertext_id: _Optional[str] = ..., include_data: _Optional[bool] = ...) -> None: ...
+    compact: bool
+    def __init__(self, account_id: _Optional[str] = ..., ciphertext_id: _Optional[str] = ..., include_data: _Optional[bool] = ..., compact: _Optional[bool] = ...) -> None: ...
 
 class GetCiphertextResponse(_message.Message):
     __slots__ = ("ciphertext",)
@@ -132,7 +134,7 @@ class MatrixRow(_message.Message):
     def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class ComputeRequest(_message.Message):
-    __slots__ = ("account_id", "operation", "key_id", "ciphertext_ids", "plain_operand", "has_plain_operand", "polynomial_coeffs", "scale_stable", "rotation_steps", "matrix", "return_ciphertext", "run_async", "op_id", "skip_metering")
+    __slots__ = ("account_id", "operation", "key_id", "ciphertext_ids", "plain_operand", "has_plain_operand", "polynomial_coeffs", "scale_stable", "rotation_steps", "matrix", "return_ciphertext", "run_async", "op_id", "skip_metering", "compact")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     OPERATION_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +149,7 @@ class ComputeRequest(_message.Message):
     RUN_ASYNC_FIELD_NUMBER: _ClassVar[int]
     OP_ID_FIELD_NUMBER: _ClassVar[int]
     SKIP_METERING_FIELD_NUMBER: _ClassVar[int]
+    COMPACT_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     operation: str
     key_id: str
@@ -161,7 +164,8 @@ class ComputeRequest(_message.Message):
     run_async: bool
     op_id: str
     skip_metering: bool
-    def __init__(self, account_id: _Optional[str] = ..., operation: _Optional[str] = ..., key_id: _Optional[str] = ..., ciphertext_ids: _Optional[_Iterable[str]] = ..., plain_operand: _Optional[_Iterable[float]] = ..., has_plain_operand: _Optional[bool] = ..., polynomial_coeffs: _Optional[_Iterable[float]] = ..., scale_stable: _Optional[bool] = ..., rotation_steps: _Optional[int] = ..., matrix: _Optional[_Iterable[_Union[MatrixRow, _Mapping]]] = ..., return_ciphertext: _Optional[bool] = ..., run_async: _Optional[bool] = ..., op_id: _Optional[str] = ..., skip_metering: _Optional[bool] = ...) -> None: ...
+    compact: bool
+    def __init__(self, account_id: _Optional[str] = ..., operation: _Optional[str] = ..., key_id: _Optional[str] = ..., ciphertext_ids: _Optional[_Iterable[str]] = ..., plain_operand: _Optional[_Iterable[float]] = ..., has_plain_operand: _Optional[bool] = ..., polynomial_coeffs: _Optional[_Iterable[float]] = ..., scale_stable: _Optional[bool] = ..., rotation_steps: _Optional[int] = ..., matrix: _Optional[_Iterable[_Union[MatrixRow, _Mapping]]] = ..., return_ciphertext: _Optional[bool] = ..., run_async: _Optional[bool] = ..., op_id: _Optional[str] = ..., skip_metering: _Optional[bool] = ..., compact: _Optional[bool] = ...) -> None: ...
 
 class OperationResult(_message.Message):
     __slots__ = ("result", "compute_time_ms", "evicted_ciphertext_ids", "bootstrap_applied", "bootstrap_effective_degree", "bootstrap_degraded", "cost_units", "cost_usd", "cost_jpy")
@@ -204,7 +208,7 @@ class GetOperationRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., op_id: _Optional[str] = ...) -> None: ...
 
 class GetOperationResponse(_message.Message):
-    __slots__ = ("op_id", "operation", "status", "result", "error_code", "error_message", "key_id")
+    __slots__ = ("op_id", "operation", "status", "result", "error_code", "error_message", "key_id", "program_result")
     OP_ID_FIELD_NUMBER: _ClassVar[int]
     OPERATION_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -212,6 +216,7 @@ class GetOperationResponse(_message.Message):
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRAM_RESULT_FIELD_NUMBER: _ClassVar[int]
     op_id: str
     operation: str
     status: str
@@ -219,7 +224,8 @@ class GetOperationResponse(_message.Message):
     error_code: str
     error_message: str
     key_id: str
-    def __init__(self, op_id: _Optional[str] = ..., operation: _Optional[str] = ..., status: _Optional[str] = ..., result: _Optional[_Union[OperationResult, _Mapping]] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
+    program_result: ProgramResult
+    def __init__(self, op_id: _Optional[str] = ..., operation: _Optional[str] = ..., status: _Optional[str] = ..., result: _Optional[_Union[OperationResult, _Mapping]] = ..., error_code: _Optional[str] = ..., error_message: _Optional[str] = ..., key_id: _Optional[str] = ..., program_result: _Optional[_Union[ProgramResult, _Mapping]] = ...) -> None: ...
 
 class CancelOperationRequest(_message.Message):
     __slots__ = ("account_id", "op_id")
@@ -234,3 +240,92 @@ class CancelOperationResponse(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     status: str
     def __init__(self, status: _Optional[str] = ...) -> None: ...
+
+class ProgramStep(_message.Message):
+    __slots__ = ("operation", "args", "plain_operand", "has_plain_operand", "polynomial_coeffs", "scale_stable", "rotation_steps", "matrix")
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    ARGS_FIELD_NUMBER: _ClassVar[int]
+    PLAIN_OPERAND_FIELD_NUMBER: _ClassVar[int]
+    HAS_PLAIN_OPERAND_FIELD_NUMBER: _ClassVar[int]
+    POLYNOMIAL_COEFFS_FIELD_NUMBER: _ClassVar[int]
+    SCALE_STABLE_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_STEPS_FIELD_NUMBER: _ClassVar[int]
+    MATRIX_FIELD_NUMBER: _ClassVar[int]
+    operation: str
+    args: _containers.RepeatedScalarFieldContainer[str]
+    plain_operand: _containers.RepeatedScalarFieldContainer[float]
+    has_plain_operand: bool
+    polynomial_coeffs: _containers.RepeatedScalarFieldContainer[float]
+    scale_stable: bool
+    rotation_steps: int
+    matrix: _containers.RepeatedCompositeFieldContainer[MatrixRow]
+    def __init__(self, operation: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., plain_operand: _Optional[_Iterable[float]] = ..., has_plain_operand: _Optional[bool] = ..., polynomial_coeffs: _Optional[_Iterable[float]] = ..., scale_stable: _Optional[bool] = ..., rotation_steps: _Optional[int] = ..., matrix: _Optional[_Iterable[_Union[MatrixRow, _Mapping]]] = ...) -> None: ...
+
+class ExecuteProgramRequest(_message.Message):
+    __slots__ = ("account_id", "key_id", "inputs", "steps", "outputs", "return_ciphertext", "compact", "run_async", "op_id", "skip_metering")
+    class InputsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    RETURN_CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
+    COMPACT_FIELD_NUMBER: _ClassVar[int]
+    RUN_ASYNC_FIELD_NUMBER: _ClassVar[int]
+    OP_ID_FIELD_NUMBER: _ClassVar[int]
+    SKIP_METERING_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    key_id: str
+    inputs: _containers.ScalarMap[str, str]
+    steps: _containers.RepeatedCompositeFieldContainer[ProgramStep]
+    outputs: _containers.RepeatedScalarFieldContainer[str]
+    return_ciphertext: bool
+    compact: bool
+    run_async: bool
+    op_id: str
+    skip_metering: bool
+    def __init__(self, account_id: _Optional[str] = ..., key_id: _Optional[str] = ..., inputs: _Optional[_Mapping[str, str]] = ..., steps: _Optional[_Iterable[_Union[ProgramStep, _Mapping]]] = ..., outputs: _Optional[_Iterable[str]] = ..., return_ciphertext: _Optional[bool] = ..., compact: _Optional[bool] = ..., run_async: _Optional[bool] = ..., op_id: _Optional[str] = ..., skip_metering: _Optional[bool] = ...) -> None: ...
+
+class ProgramOutput(_message.Message):
+    __slots__ = ("ref", "result")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ref: str
+    result: Ciphertext
+    def __init__(self, ref: _Optional[str] = ..., result: _Optional[_Union[Ciphertext, _Mapping]] = ...) -> None: ...
+
+class ProgramResult(_message.Message):
+    __slots__ = ("outputs", "steps_evaluated", "compute_time_ms", "evicted_ciphertext_ids", "cost_units", "cost_usd", "cost_jpy", "discount_applied")
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    EVICTED_CIPHERTEXT_IDS_FIELD_NUMBER: _ClassVar[int]
+    COST_UNITS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    COST_JPY_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    outputs: _containers.RepeatedCompositeFieldContainer[ProgramOutput]
+    steps_evaluated: int
+    compute_time_ms: float
+    evicted_ciphertext_ids: _containers.RepeatedScalarFieldContainer[str]
+    cost_units: int
+    cost_usd: float
+    cost_jpy: float
+    discount_applied: bool
+    def __init__(self, outputs: _Optional[_Iterable[_Union[ProgramOutput, _Mapping]]] = ..., steps_evaluated: _Optional[int] = ..., compute_time_ms: _Optional[float] = ..., evicted_ciphertext_ids: _Optional[_Iterable[str]] = ..., cost_units: _Optional[int] = ..., cost_usd: _Optional[float] = ..., cost_jpy: _Optional[float] = ..., discount_applied: _Optional[bool] = ...) -> None: ...
+
+class ExecuteProgramResponse(_message.Message):
+    __slots__ = ("op_id", "status", "result")
+    OP_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    op_id: str
+    status: str
+    result: ProgramResult
+    def __init__(self, op_id: _Optional[str] = ..., status: _Optional[str] = ..., result: _Optional[_Union[ProgramResult, _Mapping]] = ...) -> None: ...

@@ -82,6 +82,11 @@ class CkksComputeServiceStub:
                 request_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationRequest.SerializeToString,
                 response_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationResponse.FromString,
                 _registered_method=True)
+        self.ExecuteProgram = channel.unary_unary(
+                '/wavis.ckks_compute.v1.CkksComputeService/ExecuteProgram',
+                request_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ExecuteProgramRequest.SerializeToString,
+                response_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ExecuteProgramResponse.FromString,
+                _registered_method=True)
 
 
 class CkksComputeServiceServicer:
@@ -154,6 +159,16 @@ class CkksComputeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExecuteProgram(self, request, context):
+        """ExecuteProgram runs a whole circuit of operations on stored ciphertexts in one call:
+        checked (structure, levels, keys) before any step runs, metered once as the sum of its
+        steps, intermediate results kept in memory; or queued when asked to run asynchronously
+        (docs/decisions/0060-ckks-programs.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CkksComputeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -201,6 +216,11 @@ def add_CkksComputeServiceServicer_to_server(servicer, server):
                     servicer.CancelOperation,
                     request_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationRequest.FromString,
                     response_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationResponse.SerializeToString,
+            ),
+            'ExecuteProgram': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExecuteProgram,
+                    request_deserializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ExecuteProgramRequest.FromString,
+                    response_serializer=wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ExecuteProgramResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -449,6 +469,33 @@ class CkksComputeService:
             '/wavis.ckks_compute.v1.CkksComputeService/CancelOperation',
             wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationRequest.SerializeToString,
             wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.CancelOperationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExecuteProgram(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wavis.ckks_compute.v1.CkksComputeService/ExecuteProgram',
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ExecuteProgramRequest.SerializeToString,
+            wavis_dot_ckks__compute_dot_v1_dot_ckks__compute__pb2.ExecuteProgramResponse.FromString,
             options,
             channel_credentials,
             insecure,
