@@ -146,7 +146,7 @@ async def cancel_operation(request: web.Request) -> web.Response:
 
 
 _CKKS_NUMBER = number(-MAX_CKKS_VALUE, MAX_CKKS_VALUE)
-_COMPUTE_FIELDS: dict[str, Any] = {
+COMPUTE_FIELDS: dict[str, Any] = {
     "key_id": {"type": "string"},
     "ciphertext_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1,
                        "description": "One for unary operations, two for add and multiply."},
@@ -192,12 +192,12 @@ _RESULT = {
 }
 register_schemas({
     "ComputeRequest": {"type": "object", "required": ["key_id", "ciphertext_ids"],
-                       "additionalProperties": False, "properties": _COMPUTE_FIELDS},
+                       "additionalProperties": False, "properties": COMPUTE_FIELDS},
     "ComputeRequestWithOperation": {
         "type": "object", "required": ["operation", "key_id", "ciphertext_ids"],
         "additionalProperties": False,
         "properties": {"operation": {"type": "string", "enum": list(OPERATIONS)},
-                       **_COMPUTE_FIELDS}},
+                       **COMPUTE_FIELDS}},
     "ComputeResult": _RESULT,
     "ComputePending": {"type": "object", "required": ["op_id", "status"],
                        "properties": {"op_id": {"type": "string"},

@@ -17,7 +17,12 @@ from gateway import state
 from gateway.body import read_body
 from gateway.endpoints import Endpoint, Reply
 from gateway.response_headers import LOCATION
-from gateway.routes.compute import _NOISE_HEADERS, COMPUTE_TIMEOUT_SECONDS, budget_headers
+from gateway.routes.compute import (
+    _NOISE_HEADERS,
+    COMPUTE_FIELDS,
+    COMPUTE_TIMEOUT_SECONDS,
+    budget_headers,
+)
 from gateway.schemas import register_schemas
 from gateway.usage import charged, metered_call
 from wavis.core.ckks_programs import MAX_PROGRAM_STEPS, MAX_RETURNED_OUTPUTS
@@ -96,7 +101,9 @@ async def run_program(request: web.Request) -> web.Response:
                              headers=program_headers(result))
 
 
-_NUMBERS = {"type": "array", "items": {"type": "number"}}
+# A step's operand fields are exactly those of POST /compute/{operation}.
+_OPERAND_FIELDS = ("plain_operand", "polynomial_coeffs", "scale_stable", "rotation_steps",
+                   "matrix")
 _STEP = {
     "type": "object", "additionalProperties": False,
     "description": "One operation. Its fields are those of POST /compute/{operation}; a field "
@@ -108,15 +115,7 @@ _STEP = {
         "args": {"type": "array", "items": {"type": "string"},
                  "description": "Operands: input names, or \"$k\" for the result of earlier "
                                 "step k (0-based). Two for add and multiply, else one."},
-        "plain_operand": _NUMBERS | {"description": "add-plain, multiply-plain: slot_count "
-                                                    "values."},
-        "polynomial_coeffs": _NUMBERS | {"description": "poly-eval: low to high, 2 to 65."},
-        "scale_stable": {"type": "boolean", "default": False,
-                         "description": "Rescale after multiplies and align levels."},
-        "rotation_steps": {"type": "integer", "description": "rotate: non-zero; positive "
-                           "rotates left."},
-        "matrix": {"type": "array", "items": _NUMBERS, "description": "matmul, as for "
-                   "POST /compute/matmul."},
+        **{name: COMPUTE_FIELDS[name] for name in _OPERAND_FIELDS},
     },
 }
 _OUTPUT = {
