@@ -1,0 +1,113 @@
+"""The compiler: a model's program, run on plaintext slots, computes the model (with its
+polynomial activations) for every sample of the batch; its requirements are what it uses;
+and run on OpenFHE it agrees with the plaintext model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from wavis_sdk import inference
+
+from services.inference import local_run
+from services.inference.catalogue import BUILTIN_MODELS_DIR, describe, load_catalogue, load_model
+from services.inference.compiler import INPUT
+from support.onnx_models import held_out_split, relu_mlp
+from support.slot_program import run_on_slots
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return load_catalogue([BUILTIN_MODELS_DIR])
+
+
+def _slots_outputs(model, features: np.ndarray, slot_count: int) -> np.ndarray:
+    entry = describe(model)
+    rows = []
+    per = inference.samples_per_ciphertext(entry, slot_count)
+    for start, vector in zip(range(0, len(features), per),
+                             inference.pack(features, entry, slot_count), strict=True):
+        slots = np.zeros(slot_count)
+        slots[:len(vector)] = vector
+        out = run_on_slots(model.program, slots)
+        rows.append(inference.unpack(out, entry, min(per, len(features) - start)))
+    return np.concatenate(rows)
+
+
+@pytest.mark.parametrize("model_id", ["breast-cancer-logreg", "digits-mlp", "diabetes-linreg"])
+@pytest.mark.parametrize("slot_count", [512, 8192])
+def test_program_computes_the_model_for_every_sample(catalogue, model_id: str,
+                                                     slot_count: int) -> None:
+    model = catalogue[model_id]
+    features, _ = held_out_split(model.metadata)
+    got = _slots_outputs(model, features, slot_count)
+    stand_ins = dict(model.approximations)
+    want = model.network.evaluate(features, stand_ins)
+    assert got.shape == want.shape
+    assert np.max(np.abs(got - want)) <= 1e-9 * max(1.0, np.max(np.abs(want)))
+
+
+def test_an_operators_gemm_relu_model(tmp_path: Path) -> None:
+    model = load_model(relu_mlp(tmp_path))
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(40, 5))
+    got = _slots_outputs(model, features, 256)
+    assert np.allclose(got, model.network.evaluate(features, dict(model.approximations)),
+                       atol=1e-9)
+    # The degree-8 stand-in for ReLU over [-4, 4] is close to ReLU, not equal to it.
+    assert describe(model)["activations"][0]["max_error"] < 0.2
+
+
+def test_requirements_are_what_the_program_uses(catalogue) -> None:
+    for model in catalogue.values():
+        steps = model.program.steps
+        assert model.program.rotations == sorted({s.rotation_steps for s in steps
+                                                  if s.operation == "rotate"})
+        assert all(step.scale_stable for step in steps
+                   if step.operation in ("multiply-plain", "poly-eval"))
+        assert steps[0].args == (INPUT,) or any(INPUT in s.args for s in steps)
+    digits = catalogue["digits-mlp"].program
+    # Giant steps are multiples of the baby-step count, baby steps below it.
+    baby = digits.baby_steps
+    assert all(abs(r) < baby or r % baby == 0 for r in digits.rotations)
+    assert catalogue["breast-cancer-logreg"].program.rotations == [1, 2, 4, 8, 16]
+
+
+def test_a_key_lacking_the_requirements_is_named(catalogue) -> None:
+    entry = describe(catalogue["digits-mlp"])
+    assert inference.unmet_requirements(entry, 2048, 5, entry["key_requirements"]["rotations"]) \
+        == []
+    unmet = inference.unmet_requirements(entry, 2048, 3, [1, 2, 4])
+    assert unmet[0] == "max_depth 3 < 5" and unmet[1].startswith("rotations [-32")
+
+
+@pytest.mark.parametrize("model_id", ["digits-mlp", "breast-cancer-logreg"])
+def test_encrypted_run_agrees_with_the_plaintext_model(catalogue, model_id: str) -> None:
+    """The test split through OpenFHE (testing parameters, N=2048, to be quick): the
+    predictions agree with the plaintext model's on at least 99% of the samples, and the
+    outputs are the polynomial model's to CKKS precision."""
+    import openfhe
+    from wavis_sdk.ckks import CkksKeys
+
+    model = catalogue[model_id]
+    entry = describe(model)
+    features, _ = held_out_split(model.metadata)
+    keys = CkksKeys.generate(2048, 40, entry["key_requirements"]["min_depth"], "testing",
+                             rotations=entry["key_requirements"]["rotations"])
+    shape = local_run.key_shape(keys.context, keys.rotations)
+    rows = []
+    per = inference.samples_per_ciphertext(entry, keys.slot_count)
+    for start, vector in zip(range(0, len(features), per),
+                             inference.pack(features, entry, keys.slot_count), strict=True):
+        ciphertext = openfhe.DeserializeCiphertextString(keys.encrypt(vector).data,
+                                                         openfhe.BINARY)
+        result = local_run.run_program(keys.context, model.program, ciphertext, shape)
+        slots = keys.decrypt(openfhe.Serialize(result, openfhe.BINARY))
+        rows.append(inference.unpack(slots, entry, min(per, len(features) - start)))
+    encrypted = np.concatenate(rows)
+    with_stand_ins = model.network.evaluate(features, dict(model.approximations))
+    assert np.max(np.abs(encrypted - with_stand_ins)) < 1e-3
+    agree = np.mean(inference.predictions(encrypted, entry)
+                    == inference.predictions(model.network.evaluate(features), entry))
+    assert agree >= 0.99
