@@ -7,6 +7,7 @@
 #   docker build --target ckks-compute -t wavis-ckks-compute .
 #   docker build --target metering     -t wavis-metering .
 #   docker build --target webhooks     -t wavis-webhooks .
+#   docker build --target inference    -t wavis-inference .
 #   docker build --target gateway      -t wavis-gateway .
 #
 # Base image: python:3.10-slim-bookworm (the openfhe wheel needs exactly Python 3.10 and
@@ -118,6 +119,11 @@ FROM runtime AS webhooks
 ENV WAVIS_GRPC_PORT=50055
 EXPOSE 50055
 CMD ["python", "-m", "services.webhooks"]
+
+FROM runtime AS inference
+ENV WAVIS_GRPC_PORT=50056
+EXPOSE 50056
+CMD ["python", "-m", "services.inference"]
 
 FROM runtime AS gateway
 ENV WAVIS_HTTP_PORT=8080

@@ -27,6 +27,7 @@ from gateway.routes import (
     health,
     keys,
     meta,
+    models,
     onboarding,
     programs,
     tfhe,
@@ -45,7 +46,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *health.ENDPOINTS, *meta.ENDPOINTS, *onboarding.ENDPOINTS, *api_keys.ENDPOINTS,
     # programs first: /compute/program must not be read as /compute/{operation}
     *keys.ENDPOINTS, *ciphertexts.ENDPOINTS, *programs.ENDPOINTS, *compute.ENDPOINTS,
-    *tfhe.ENDPOINTS,
+    *tfhe.ENDPOINTS, *models.ENDPOINTS,
     *webhook_routes.ENDPOINTS,
     *billing.ENDPOINTS)
 

@@ -12,6 +12,7 @@ from wavis.core.ckks_programs import MAX_ANSWER_BYTES
 from wavis.core.grpc_client import open_channel
 from wavis.core.mesh import SERVICES, MeshService
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
+from wavis.generated.inference.v1 import inference_pb2, inference_pb2_grpc
 from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 from wavis.generated.metering.v1 import (
     accounts_pb2,
@@ -29,6 +30,7 @@ _DESCRIBE_REQUEST: dict[str, Any] = {
     "ckks_compute": ckks_compute_pb2.DescribeRequest,
     "metering": accounts_pb2.DescribeRequest,
     "webhooks": webhooks_pb2.DescribeRequest,
+    "inference": inference_pb2.DescribeRequest,
 }
 
 
@@ -56,6 +58,7 @@ class ServiceClients:
         self.usage = usage_pb2_grpc.UsageServiceStub(self.channels["metering"])
         self.billing = billing_pb2_grpc.BillingServiceStub(self.channels["metering"])
         self.webhooks = webhooks_pb2_grpc.WebhooksServiceStub(self.channels["webhooks"])
+        self.inference = inference_pb2_grpc.InferenceServiceStub(self.channels["inference"])
 
     async def check_health(self, service: MeshService, timeout: float) -> int:
         """The service's grpc.health.v1 status (SERVING = 1)."""

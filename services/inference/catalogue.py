@@ -26,12 +26,13 @@ from services.inference.compiler import (
     compile_network,
 )
 from services.inference.network import Network, UnsupportedModel, read_network
+from wavis.core.ids import MODEL_ID_PATTERN
 
 log = logging.getLogger(__name__)
 
 BUILTIN_MODELS_DIR = Path(__file__).parent / "models"
 TASKS = ("binary-classification", "multiclass", "regression")
-MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MODEL_ID = re.compile(MODEL_ID_PATTERN)
 SCHEME = "ckks"
 # The ring dimensions a 128-bit key may have, and the scales tried for the recommended key
 # (a smaller scale leaves room for more levels at a given ring dimension).

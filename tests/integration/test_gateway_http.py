@@ -11,7 +11,7 @@ from support.http import Api
 from wavis.devstack.stack import Stack
 
 REQUEST_ID = re.compile(r"^req_[0-9a-f]{24}$")
-SERVICE_NAMES = ["keys", "tfhe-eval", "ckks-compute", "metering", "webhooks"]
+SERVICE_NAMES = ["keys", "tfhe-eval", "ckks-compute", "metering", "webhooks", "inference"]
 
 
 async def test_health_reports_every_dependency_up(api: Api) -> None:

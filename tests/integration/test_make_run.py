@@ -80,7 +80,7 @@ def test_run_serves_then_stops_everything(command: list[str], stop: str,
             health = json.loads(r.read())
         assert health["status"] == "healthy"
         assert [d["name"] for d in health["dependencies"]] == [
-            "redis", "keys", "tfhe-eval", "ckks-compute", "metering", "webhooks"]
+            "redis", "keys", "tfhe-eval", "ckks-compute", "metering", "webhooks", "inference"]
         family = processes_with_env("WAVIS_DATA_DIR", str(tmp_path / "var"))
         assert len(family) >= 7  # launcher, redis, five services, gateway
 
@@ -131,7 +131,7 @@ def test_a_crashed_service_is_started_again(tmp_path: Path) -> None:
         crashed = _service_pid(data_dir, "services.ckks_compute")
         pids = _published_pids(data_dir)
         assert set(pids) == {"launcher", "redis", "ciphertext_redis", "gateway", "keys",
-                             "tfhe_eval", "ckks_compute", "metering", "webhooks"}
+                             "tfhe_eval", "ckks_compute", "metering", "webhooks", "inference"}
         assert pids["launcher"] == process.pid and pids["ckks_compute"] == crashed
         assert pids["gateway"] == _service_pid(data_dir, "gateway")
         family = set(processes_with_env("WAVIS_DATA_DIR", str(data_dir)))

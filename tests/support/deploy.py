@@ -23,6 +23,7 @@ PROCESSES: dict[str, tuple[str, int | None]] = {
     "ckks-compute": ("services.ckks_compute", 50053),
     "metering": ("services.metering", 50054),
     "webhooks": ("services.webhooks", 50055),
+    "inference": ("services.inference", 50056),
     "gateway": ("gateway", None),
 }
 GRPC_SERVICES = {name: port for name, (_, port) in PROCESSES.items() if port is not None}

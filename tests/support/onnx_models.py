@@ -35,8 +35,10 @@ def write_model(directory: Path, model_id: str, nodes: list[Any], initializers: 
     return path
 
 
-def relu_mlp(directory: Path, model_id: str = "relu-mlp", seed: int = 1) -> Path:
-    """Gemm (transB) -> Relu -> Gemm: 5 features, 7 hidden, 3 classes."""
+def relu_mlp(directory: Path, model_id: str = "relu-mlp", seed: int = 1,
+             degree: int = 8) -> Path:
+    """Gemm (transB) -> Relu (a polynomial of `degree` over [-4, 4]) -> Gemm: 5 features, 7
+    hidden, 3 classes."""
     from onnx import helper
 
     rng = np.random.default_rng(seed)
@@ -47,4 +49,4 @@ def relu_mlp(directory: Path, model_id: str = "relu-mlp", seed: int = 1) -> Path
         "w1": rng.normal(size=(7, 5)) * 0.5, "b1": rng.normal(size=7) * 0.1,
         "w2": rng.normal(size=(7, 3)), "b2": rng.normal(size=3)}, 5, 3,
         {"task": "multiclass", "classes": ["a", "b", "c"],
-         "approximations": {"relu1": {"range": [-4, 4], "degree": 8}}})
+         "approximations": {"relu1": {"range": [-4, 4], "degree": degree}}})

@@ -57,7 +57,7 @@ def test_every_variable_is_documented_with_its_meaning(cls: type) -> None:
 
 def test_rows_show_what_a_variable_accepts_and_its_default() -> None:
     text = GEN.render()
-    assert "| `WAVIS_PORT_BASE` | integer 1024-65528 | `unset` |" in text
+    assert "| `WAVIS_PORT_BASE` | integer 1024-65527 | `unset` |" in text
     assert "| `WAVIS_MAX_REQUEST_BYTES` | integer 1024-1073741824 | `41943040 (40 MiB)` |" \
         in text
     assert "| `WAVIS_LOG_FORMAT` | json \\| text | `json` |" in text

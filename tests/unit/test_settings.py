@@ -20,7 +20,7 @@ def test_defaults_without_environment() -> None:
     assert settings.service_targets == {
         "keys": "127.0.0.1:50051", "tfhe_eval": "127.0.0.1:50052",
         "ckks_compute": "127.0.0.1:50053", "metering": "127.0.0.1:50054",
-        "webhooks": "127.0.0.1:50055"}
+        "webhooks": "127.0.0.1:50055", "inference": "127.0.0.1:50056"}
 
 
 def test_values_are_parsed_to_their_types() -> None:

@@ -81,6 +81,11 @@ _TABLE: tuple[ErrorCode, ...] = (
     ErrorCode("OPERATION_NOT_FOUND", 404, _C.NOT_FOUND, "No such operation."),
     ErrorCode("INVALID_PROGRAM", 400, _C.INVALID_ARGUMENT,
               "The program is malformed (details.step names the first faulty step)."),
+    # Encrypted inference.
+    ErrorCode("MODEL_NOT_FOUND", 404, _C.NOT_FOUND, "No such model in the catalogue."),
+    ErrorCode("KEY_REQUIREMENTS_NOT_MET", 400, _C.FAILED_PRECONDITION,
+              "The key does not meet the model's requirements (details.unmet says what "
+              "is missing)."),
     # TFHE.
     ErrorCode("SESSION_NOT_FOUND", 404, _C.NOT_FOUND, "No such TFHE session."),
     ErrorCode("SESSION_EXISTS", 409, _C.ALREADY_EXISTS, "This session_id is already in use."),

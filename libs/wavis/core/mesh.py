@@ -35,6 +35,7 @@ SERVICES: tuple[MeshService, ...] = (
     MeshService("metering", "metering", 50054, "wavis.metering.v1.AccountsService",
                 ("wavis.metering.v1.UsageService", "wavis.metering.v1.BillingService")),
     MeshService("webhooks", "webhooks", 50055, "wavis.webhooks.v1.WebhooksService"),
+    MeshService("inference", "inference", 50056, "wavis.inference.v1.InferenceService"),
 )
 
 SERVICES_BY_KEY = {service.key: service for service in SERVICES}

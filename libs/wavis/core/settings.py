@@ -247,6 +247,8 @@ class CommonSettings:
                                    parse_target, doc="where the metering service listens")
     webhooks_target: str = setting("WAVIS_WEBHOOKS_TARGET", _default_target("webhooks"),
                                    parse_target, doc="where the webhooks service listens")
+    inference_target: str = setting("WAVIS_INFERENCE_TARGET", _default_target("inference"),
+                                    parse_target, doc="where the inference service listens")
     stripe_api_key: str | None = setting(
         "WAVIS_STRIPE_API_KEY", None, parse_nonempty,
         doc="Stripe secret key (sk_...); unset: Stripe is not configured and health omits it")

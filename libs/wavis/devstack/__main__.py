@@ -29,9 +29,9 @@ class DevStackSettings(CommonSettings):
     http_port: int = setting("WAVIS_HTTP_PORT", 8080, parse_int(0, 65535),
                              doc="gateway port")
     port_base: int | None = setting(
-        "WAVIS_PORT_BASE", None, parse_int(1024, 65528),
-        doc="services on this port and the next four, Redis on base+5, the ciphertext "
-            "cache's Redis on base+6; unset: free ports")
+        "WAVIS_PORT_BASE", None, parse_int(1024, 65527),
+        doc="services on this port and the next five, Redis on base+6, the ciphertext "
+            "cache's Redis on base+7; unset: free ports")
     startup_timeout: float = setting("WAVIS_STARTUP_TIMEOUT_SECONDS", 60.0, parse_float(1, 600),
                                      doc="how long each part may take to start")
 
