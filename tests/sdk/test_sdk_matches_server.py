@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import tomli
 import wavis_sdk
-from wavis_sdk import _client, _core, _errors, _ops, ckks, program, tfhe, webhooks
+from wavis_sdk import _client, _core, _errors, _inference_ops, _ops, ckks, program, tfhe, webhooks
 
 from gateway.app import ENDPOINTS
 from gateway.routes import compute as compute_routes
@@ -157,7 +157,7 @@ NOT_IN_THE_SDK = {("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/o
 
 
 def test_every_endpoint_has_a_method() -> None:
-    source = inspect.getsource(_ops) + inspect.getsource(_client)
+    source = "".join(inspect.getsource(module) for module in (_ops, _client, _inference_ops))
     for endpoint in ENDPOINTS:
         if (endpoint.method, endpoint.path) in NOT_IN_THE_SDK:
             continue

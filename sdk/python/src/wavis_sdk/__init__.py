@@ -11,10 +11,11 @@
     keys.decrypt(product, length=2)          # array([2.25, 4.  ])
 
 `AsyncClient` has the same surface for asyncio. `wavis_sdk.tfhe` holds BinFHE keys and the
-circuit builder, `wavis_sdk.webhooks.verify` checks deliveries.
+circuit builder, `wavis_sdk.webhooks.verify` checks deliveries; `client.models.predict(model_id,
+X)` runs a model of the catalogue on samples encrypted here (`wavis_sdk.inference` packs them).
 """
 
-from wavis_sdk import ckks, tfhe, webhooks
+from wavis_sdk import ckks, inference, tfhe, webhooks
 from wavis_sdk._client import (
     AsyncClient,
     AsyncOperation,
@@ -90,6 +91,7 @@ __all__ = [
     "WavisObject",
     "__version__",
     "ckks",
+    "inference",
     "tfhe",
     "webhooks",
 ]

@@ -23,6 +23,7 @@ from wavis_sdk._core import (
     Sleep,
     TransportFailure,
 )
+from wavis_sdk._inference_client import AsyncModels, Models
 from wavis_sdk._models import (
     BatchResult,
     Ciphertext,
@@ -126,6 +127,7 @@ class Client:
         self.webhooks = Webhooks(self)
         self.api_keys = ApiKeys(self)
         self.onboarding = Onboarding(self)
+        self.models = Models(self)
 
     def with_options(self, *, api_key: str | None = None, timeout: float | None = None,
                      max_retries: int | None = None, idempotency_key: str | None = None,
@@ -587,6 +589,7 @@ class AsyncClient:
         self.webhooks = AsyncWebhooks(self)
         self.api_keys = AsyncApiKeys(self)
         self.onboarding = AsyncOnboarding(self)
+        self.models = AsyncModels(self)
 
     def with_options(self, *, api_key: str | None = None, timeout: float | None = None,
                      max_retries: int | None = None, idempotency_key: str | None = None,

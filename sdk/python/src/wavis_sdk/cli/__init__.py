@@ -16,6 +16,7 @@ import wavis_sdk
 from wavis_sdk.cli._app import json_option, pass_app, root_group
 from wavis_sdk.cli._ckks import ckks
 from wavis_sdk.cli._config import read_config, write_config
+from wavis_sdk.cli._inference import models
 from wavis_sdk.cli._keys import keys
 from wavis_sdk.cli._output import App
 from wavis_sdk.cli._tfhe import tfhe
@@ -27,7 +28,7 @@ __all__ = ["cli", "main"]
 
 @root_group
 def cli() -> None:
-    """WAVIS, FHE as a service: keys, encrypted vectors and bits, usage and webhooks.
+    """WAVIS, FHE as a service: keys, encrypted vectors and bits, models, usage, webhooks.
 
     Log in once (`wavis login`) or set WAVIS_API_KEY; WAVIS_BASE_URL or --base-url names
     the server (default http://127.0.0.1:8080).
@@ -90,6 +91,7 @@ cli.add_command(ckks)
 cli.add_command(tfhe)
 cli.add_command(usage)
 cli.add_command(webhooks)
+cli.add_command(models)
 
 
 def main() -> None:
