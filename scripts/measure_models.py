@@ -53,17 +53,6 @@ def held_out_split(metadata: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return parts[1], parts[3]
 
 
-def keys_for(entry: dict[str, Any], poly_degree: int | None = None,
-             security_level: str | None = None) -> CkksKeys:
-    recommended = entry["recommended_key"]
-    needs = entry["key_requirements"]
-    return CkksKeys.generate(
-        poly_degree=poly_degree or recommended["poly_degree"],
-        scale_bits=recommended["scale_bits"], max_depth=needs["min_depth"],
-        security_level=security_level or recommended["security_level"],
-        rotations=needs["rotations"])
-
-
 def encrypted_scores(model: Model, keys: CkksKeys, features: np.ndarray) -> np.ndarray:
     """The model's outputs for the samples, through encryption (as a user's pipeline)."""
     import openfhe
@@ -106,7 +95,7 @@ def score(model: Model, outputs: np.ndarray, target: np.ndarray) -> float:
 def measure(model: Model) -> dict[str, Any]:
     features, target = held_out_split(model.metadata)
     entry = describe(model)
-    keys = keys_for(entry)
+    keys = inference.keys_for_model(entry)
     started = time.perf_counter()
     encrypted = encrypted_scores(model, keys, features)
     seconds = time.perf_counter() - started

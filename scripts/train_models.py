@@ -100,7 +100,15 @@ def linear_shell(weights: np.ndarray, bias: float) -> Any:
     return shell
 
 
-def breast_cancer(out: Path) -> dict[str, Any]:
+def make_pipeline(scaler: Any, model: Any) -> Any:
+    """The fitted scaler and model as one estimator of raw features (its predict is the
+    plaintext model's)."""
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("scaler", scaler), ("model", model)])
+
+
+def breast_cancer(out: Path) -> tuple[dict[str, Any], Any]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -115,16 +123,17 @@ def breast_cancer(out: Path) -> dict[str, Any]:
     export(linear_shell(weights[:, 0], bias[0]), 30, path)
     reference = model.decision_function(scaler.transform(x_test))
     _check_export(path, x_test, reference[:, None])
-    return {"name": "Breast cancer (logistic regression)", "version": "1.0.0",
-            "task": "binary-classification",
-            "dataset": "Breast Cancer Wisconsin (Diagnostic), scikit-learn load_breast_cancer",
-            "description": "Logistic regression on the 30 raw features of a cell nucleus "
-                           "image; the output is the logit, positive for benign.",
-            "classes": ["malignant", "benign"], "approximations": {},
-            "training": training_record("load_breast_cancer")}
+    metadata = {"name": "Breast cancer (logistic regression)", "version": "1.0.0",
+                "task": "binary-classification",
+                "dataset": "Breast Cancer Wisconsin (Diagnostic), scikit-learn load_breast_cancer",
+                "description": "Logistic regression on the 30 raw features of a cell nucleus "
+                               "image; the output is the logit, positive for benign.",
+                "classes": ["malignant", "benign"], "approximations": {},
+                "training": training_record("load_breast_cancer")}
+    return metadata, make_pipeline(scaler, model)
 
 
-def digits(out: Path) -> dict[str, Any]:
+def digits(out: Path) -> tuple[dict[str, Any], Any]:
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
 
@@ -143,17 +152,18 @@ def digits(out: Path) -> dict[str, Any]:
     export(model, 64, path)
     _check_export(path, x_test, reference)
     network = read_network(path)
-    return {"name": "Handwritten digits (MLP)", "version": "1.0.0", "task": "multiclass",
-            "dataset": "Optical recognition of handwritten digits (8x8), scikit-learn "
-                       "load_digits",
-            "description": f"Multilayer perceptron 64-{DIGITS_HIDDEN}-10 on raw pixel "
-                           f"intensities (0-16); the sigmoid runs as a degree-{DIGITS_DEGREE} "
-                           f"polynomial over [-{bound:g}, {bound:g}]; the outputs are the ten "
-                           "class scores (the prediction is the largest).",
-            "classes": [str(c) for c in model.classes_],
-            "approximations": {network.activations[0].node: {"range": [-bound, bound],
-                                                             "degree": DIGITS_DEGREE}},
-            "training": training_record("load_digits")}
+    metadata = {"name": "Handwritten digits (MLP)", "version": "1.0.0", "task": "multiclass",
+                "dataset": "Optical recognition of handwritten digits (8x8), scikit-learn "
+                           "load_digits",
+                "description": f"Multilayer perceptron 64-{DIGITS_HIDDEN}-10 on raw pixel "
+                               f"intensities (0-16); the sigmoid runs as a degree-{DIGITS_DEGREE} "
+                               f"polynomial over [-{bound:g}, {bound:g}]; the outputs are the ten "
+                               "class scores (the prediction is the largest).",
+                "classes": [str(c) for c in model.classes_],
+                "approximations": {network.activations[0].node: {"range": [-bound, bound],
+                                                                 "degree": DIGITS_DEGREE}},
+                "training": training_record("load_digits")}
+    return metadata, model
 
 
 def _mlp_scores(model: Any, x: np.ndarray) -> np.ndarray:
@@ -161,7 +171,7 @@ def _mlp_scores(model: Any, x: np.ndarray) -> np.ndarray:
     return hidden @ model.coefs_[1] + model.intercepts_[1]
 
 
-def diabetes(out: Path) -> dict[str, Any]:
+def diabetes(out: Path) -> tuple[dict[str, Any], Any]:
     from sklearn.linear_model import LinearRegression
     from sklearn.preprocessing import StandardScaler
 
@@ -173,13 +183,14 @@ def diabetes(out: Path) -> dict[str, Any]:
     path = out / "diabetes-linreg.onnx"
     export(linear_shell(weights[:, 0], bias[0]), 10, path)
     _check_export(path, x_test, reference)
-    return {"name": "Diabetes progression (linear regression)", "version": "1.0.0",
-            "task": "regression",
-            "dataset": "Diabetes (Efron et al.), scikit-learn load_diabetes(scaled=False)",
-            "description": "Linear regression of disease progression one year after baseline "
-                           "from 10 raw measurements (age, sex, BMI, blood pressure, six "
-                           "serum values).",
-            "approximations": {}, "training": training_record("load_diabetes", scaled=False)}
+    metadata = {"name": "Diabetes progression (linear regression)", "version": "1.0.0",
+                "task": "regression",
+                "dataset": "Diabetes (Efron et al.), scikit-learn load_diabetes(scaled=False)",
+                "description": "Linear regression of disease progression one year after baseline "
+                               "from 10 raw measurements (age, sex, BMI, blood pressure, six "
+                               "serum values).",
+                "approximations": {}, "training": training_record("load_diabetes", scaled=False)}
+    return metadata, make_pipeline(scaler, model)
 
 
 def _check_export(path: Path, x_test: np.ndarray, reference: np.ndarray) -> None:
@@ -191,6 +202,7 @@ def _check_export(path: Path, x_test: np.ndarray, reference: np.ndarray) -> None
                          f"by {error}")
 
 
+# Model id -> training function: (metadata, the fitted scikit-learn estimator of raw features).
 MODELS = {"breast-cancer-logreg": breast_cancer, "digits-mlp": digits,
           "diabetes-linreg": diabetes}
 
@@ -206,7 +218,7 @@ def main() -> None:
 
     for model_id, train in MODELS.items():
         with threadpool_limits(limits=1):  # BLAS on several threads sums in another order
-            metadata = train(args.out)
+            metadata, _ = train(args.out)
         meta_path = args.out / f"{model_id}.json"
         # The last measurement stays until the model is measured again.
         metadata["accuracy"] = (json.loads(meta_path.read_text()).get("accuracy")

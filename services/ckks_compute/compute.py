@@ -25,6 +25,7 @@ class ComputeInput:
     key_id: str
     ciphertext_ids: list[str]
     plain_operand: list[float] | None = None
+    plain_repeats: bool = False  # plain_operand is a block repeated to fill the slots
     polynomial_coeffs: list[float] = field(default_factory=list)
     scale_stable: bool = False
     rotation_steps: int = 0
@@ -251,6 +252,10 @@ def check_operands(request: ComputeInput, shape: KeyShape) -> list[list[float]] 
     if operation in ("add-plain", "multiply-plain"):
         if request.plain_operand is None:
             raise WavisError("MISSING_PLAIN_OPERAND", f"{operation} needs plain_operand.")
+        block = len(request.plain_operand)
+        if request.plain_repeats and block and shape.slot_count % block == 0:
+            request.plain_operand = request.plain_operand * (shape.slot_count // block)
+            request.plain_repeats = False
         if len(request.plain_operand) != shape.slot_count:
             raise WavisError("INVALID_PLAIN_OPERAND", f"plain_operand must have "
                              f"{shape.slot_count} values (the key's slot_count); got "

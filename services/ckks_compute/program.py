@@ -146,6 +146,7 @@ def _parse_step(index: int, message: pb.ProgramStep, inputs: dict[str, str]) -> 
     work = ComputeInput(
         account_id="", operation=operation, key_id="", ciphertext_ids=[],
         plain_operand=list(message.plain_operand) if message.has_plain_operand else None,
+        plain_repeats=message.plain_operand_repeats,
         polynomial_coeffs=list(message.polynomial_coeffs), scale_stable=message.scale_stable,
         rotation_steps=int(message.rotation_steps),
         matrix=[list(row.values) for row in message.matrix] or None)

@@ -7,6 +7,7 @@ operations the model runs (docs/decisions/0085-models-compiled-to-ckks-programs.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,9 +15,36 @@ from services.inference.catalogue import SCHEME, Model
 from services.inference.compiler import INPUT
 from wavis.core.errors import WavisError
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as ckks_pb
-from wavis.generated.keys.v1 import keys_pb2
+from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 
 PREDICT_TIMEOUT_SECONDS = 600.0
+
+
+class KeyRecords:
+    """Recently read key records, by (account, key): a key's parameters and rotations never
+    change, so a prediction needs the keys service only for keys it has not seen lately. A
+    key deleted meanwhile passes the requirements check and is refused by ckks-compute
+    (KEY_NOT_FOUND) as it would have been."""
+
+    def __init__(self, keys: keys_pb2_grpc.KeysServiceStub, ttl_seconds: float = 60.0,
+                 capacity: int = 10_000) -> None:
+        self.keys = keys
+        self.ttl_seconds = ttl_seconds
+        self.capacity = capacity
+        self._records: dict[tuple[str, str], tuple[float, keys_pb2.Key]] = {}
+
+    async def get(self, account_id: str, key_id: str) -> keys_pb2.Key:
+        now = time.monotonic()
+        found = self._records.get((account_id, key_id))
+        if found is not None and found[0] > now:
+            return found[1]
+        key = (await self.keys.GetKey(keys_pb2.GetKeyRequest(account_id=account_id,
+                                                             key_id=key_id))).key
+        if key.status == "ready":  # a pending key is read again next time
+            if len(self._records) >= self.capacity:
+                self._records.clear()
+            self._records[(account_id, key_id)] = (now + self.ttl_seconds, key)
+        return key
 
 
 def unmet_requirements(model: Model, key: keys_pb2.Key) -> list[dict[str, Any]]:
@@ -40,6 +68,8 @@ def unmet_requirements(model: Model, key: keys_pb2.Key) -> list[dict[str, Any]]:
 
 
 def check_key(model: Model, key: keys_pb2.Key) -> None:
+    if key.status != "ready":  # as ckks-compute answers for a key it cannot use yet
+        raise WavisError("KEY_NOT_FOUND", f"Key {key.key_id} is {key.status}, not ready.")
     unmet = unmet_requirements(model, key)
     if unmet:
         names = ", ".join(entry["requirement"] for entry in unmet)
@@ -51,22 +81,25 @@ def check_key(model: Model, key: keys_pb2.Key) -> None:
 
 @dataclass
 class CompiledSteps:
-    """A model's program as ExecuteProgram steps for one slot count (plaintext operands
-    repeated over the slots), built once and reused."""
+    """A model's program as ExecuteProgram steps (each plaintext operand one block, which
+    ckks-compute repeats over the key's slots), built once and reused."""
 
     steps: list[ckks_pb.ProgramStep]
     output: str
 
 
-def program_steps(model: Model, slot_count: int) -> CompiledSteps:
+def program_steps(model: Model) -> CompiledSteps:
     steps = []
     for step in model.program.steps:
         message = ckks_pb.ProgramStep(operation=step.operation, args=step.args,
                                       polynomial_coeffs=step.polynomial_coeffs,
                                       scale_stable=step.scale_stable)
         if step.plain_operand is not None:
-            message.plain_operand.extend(step.plain_values(slot_count).tolist())
+            # One block, repeated by ckks-compute over the slots: 64 values for the digits
+            # model's diagonals instead of 8192 at N=16384 (9 MB less per request).
+            message.plain_operand.extend(step.plain_operand.tolist())
             message.has_plain_operand = True
+            message.plain_operand_repeats = True
         if step.rotation_steps is not None:
             message.rotation_steps = step.rotation_steps
         steps.append(message)

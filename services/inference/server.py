@@ -19,6 +19,7 @@ from services.inference.catalogue import (
 from services.inference.predictions import (
     PREDICT_TIMEOUT_SECONDS,
     CompiledSteps,
+    KeyRecords,
     check_key,
     program_request,
     program_steps,
@@ -30,7 +31,7 @@ from wavis.core.grpc_server import ServiceContext
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2_grpc
 from wavis.generated.inference.v1 import inference_pb2 as pb
 from wavis.generated.inference.v1 import inference_pb2_grpc
-from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
+from wavis.generated.keys.v1 import keys_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,9 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         self.context = context
         self.catalogue = catalogue
         self.messages = {model_id: model_message(model) for model_id, model in catalogue.items()}
-        self.keys = keys
+        self.key_records = KeyRecords(keys)
         self.ckks = ckks
-        self._compiled: dict[tuple[str, int], CompiledSteps] = {}
+        self._compiled: dict[str, CompiledSteps] = {}
 
     def _model(self, model_id: str) -> Model:
         model = self.catalogue.get(model_id)
@@ -99,14 +100,12 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             raise WavisError("VALIDATION_ERROR", "account_id, key_id, ciphertext_id and op_id "
                              "are required.")
         model = self._model(request.model_id)
-        key = (await self.keys.GetKey(keys_pb2.GetKeyRequest(
-            account_id=request.account_id, key_id=request.key_id))).key
+        key = await self.key_records.get(request.account_id, request.key_id)
         check_key(model, key)  # before any work: nothing is reserved or run
         slot_count = int(key.slot_count)
-        compiled = self._compiled.get((model.model_id, slot_count))
+        compiled = self._compiled.get(model.model_id)
         if compiled is None:
-            compiled = program_steps(model, slot_count)
-            self._compiled[(model.model_id, slot_count)] = compiled
+            compiled = self._compiled[model.model_id] = program_steps(model)
         reply = await self.ckks.ExecuteProgram(program_request(
             request.account_id, request.key_id, request.ciphertext_id, compiled,
             request.run_async, request.op_id), timeout=PREDICT_TIMEOUT_SECONDS)

@@ -111,3 +111,23 @@ def test_encrypted_run_agrees_with_the_plaintext_model(catalogue, model_id: str)
     agree = np.mean(inference.predictions(encrypted, entry)
                     == inference.predictions(model.network.evaluate(features), entry))
     assert agree >= 0.99
+
+
+def test_ckks_compute_repeats_a_plain_block_over_the_slots() -> None:
+    """The inference service sends each weight vector once, as one block
+    (ProgramStep.plain_operand_repeats); ckks-compute repeats it over the key's slots and
+    refuses a block whose length does not divide them."""
+    from services.ckks_compute.compute import ComputeInput, check_operands
+    from wavis.core.errors import WavisError
+    from wavis.fhe.ckks_ops import KeyShape
+
+    shape = KeyShape(slot_count=1024, max_depth=3, rotations=frozenset(), manual_scaling=False)
+    step = ComputeInput("acct", "multiply-plain", "key", [], plain_operand=[1.0, 2.0, 3.0, 4.0],
+                        plain_repeats=True)
+    check_operands(step, shape)
+    assert step.plain_operand == [1.0, 2.0, 3.0, 4.0] * 256
+    odd = ComputeInput("acct", "add-plain", "key", [], plain_operand=[1.0, 2.0, 3.0],
+                       plain_repeats=True)
+    with pytest.raises(WavisError) as refused:
+        check_operands(odd, shape)
+    assert refused.value.code == "INVALID_PLAIN_OPERAND"

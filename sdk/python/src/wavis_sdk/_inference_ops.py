@@ -38,24 +38,6 @@ def check_keys(model: Mapping[str, Any], keys: CkksKeys) -> None:
                               code="KEY_REQUIREMENTS_NOT_MET", details={"unmet": unmet})
 
 
-def keys_for_model(model: Mapping[str, Any], poly_degree: int | None = None,
-                   security_level: str | None = None) -> CkksKeys:
-    """New local keys that meet the model's requirements: its recommended 128-bit
-    parameters, or the ring dimension and security level given."""
-    needs = model["key_requirements"]
-    recommended = model.get("recommended_key") or {}
-    degree = poly_degree or recommended.get("poly_degree")
-    if degree is None:
-        raise ValidationError(f"{model['model_id']} has no recommended key: give "
-                              "poly_degree.", code="VALIDATION_ERROR",
-                              details={"field": "poly_degree"})
-    return CkksKeys.generate(
-        poly_degree=int(degree), scale_bits=int(recommended.get("scale_bits", 40)),
-        max_depth=int(needs["min_depth"]),
-        security_level=security_level or recommended.get("security_level", "128-bit"),
-        rotations=[int(step) for step in needs["rotations"]])
-
-
 def predict(ops: Ops, made: list[CkksKeys], model_id: str, features: Any,
             keys: CkksKeys | None, poly_degree: int | None, security_level: str | None,
             scores: bool) -> Op[np.ndarray[Any, Any]]:
@@ -71,7 +53,8 @@ def predict(ops: Ops, made: list[CkksKeys], model_id: str, features: Any,
             model, k.params.poly_degree, k.params.max_depth, k.rotations)
             and (poly_degree is None or k.params.poly_degree == poly_degree)), None)
         if keys is None:
-            keys = yield Blocking(lambda: keys_for_model(model, poly_degree, security_level))
+            keys = yield Blocking(lambda: inference.keys_for_model(model, poly_degree,
+                                                                    security_level))
             made.append(keys)
     if keys.key_id is None:
         yield from ops.upload_ckks_key(keys, None)

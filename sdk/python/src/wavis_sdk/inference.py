@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from wavis_sdk._errors import ValidationError
+from wavis_sdk.ckks import CkksKeys
 
 
 def block_size(model: Mapping[str, Any]) -> int:
@@ -100,3 +101,21 @@ def unmet_requirements(model: Mapping[str, Any], poly_degree: int, max_depth: in
     if missing:
         unmet.append(f"rotations {missing}")
     return unmet
+
+
+def keys_for_model(model: Mapping[str, Any], poly_degree: int | None = None,
+                   security_level: str | None = None) -> CkksKeys:
+    """New local keys that meet the model's requirements: its recommended 128-bit
+    parameters, or the ring dimension and security level given."""
+    needs = model["key_requirements"]
+    recommended = model.get("recommended_key") or {}
+    degree = poly_degree or recommended.get("poly_degree")
+    if degree is None:
+        raise ValidationError(f"{model['model_id']} has no recommended key: give "
+                              "poly_degree.", code="VALIDATION_ERROR",
+                              details={"field": "poly_degree"})
+    return CkksKeys.generate(
+        poly_degree=int(degree), scale_bits=int(recommended.get("scale_bits", 40)),
+        max_depth=int(needs["min_depth"]),
+        security_level=security_level or recommended.get("security_level", "128-bit"),
+        rotations=[int(step) for step in needs["rotations"]])

@@ -242,7 +242,7 @@ class CancelOperationResponse(_message.Message):
     def __init__(self, status: _Optional[str] = ...) -> None: ...
 
 class ProgramStep(_message.Message):
-    __slots__ = ("operation", "args", "plain_operand", "has_plain_operand", "polynomial_coeffs", "scale_stable", "rotation_steps", "matrix")
+    __slots__ = ("operation", "args", "plain_operand", "has_plain_operand", "polynomial_coeffs", "scale_stable", "rotation_steps", "matrix", "plain_operand_repeats")
     OPERATION_FIELD_NUMBER: _ClassVar[int]
     ARGS_FIELD_NUMBER: _ClassVar[int]
     PLAIN_OPERAND_FIELD_NUMBER: _ClassVar[int]
@@ -251,6 +251,7 @@ class ProgramStep(_message.Message):
     SCALE_STABLE_FIELD_NUMBER: _ClassVar[int]
     ROTATION_STEPS_FIELD_NUMBER: _ClassVar[int]
     MATRIX_FIELD_NUMBER: _ClassVar[int]
+    PLAIN_OPERAND_REPEATS_FIELD_NUMBER: _ClassVar[int]
     operation: str
     args: _containers.RepeatedScalarFieldContainer[str]
     plain_operand: _containers.RepeatedScalarFieldContainer[float]
@@ -259,7 +260,8 @@ class ProgramStep(_message.Message):
     scale_stable: bool
     rotation_steps: int
     matrix: _containers.RepeatedCompositeFieldContainer[MatrixRow]
-    def __init__(self, operation: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., plain_operand: _Optional[_Iterable[float]] = ..., has_plain_operand: _Optional[bool] = ..., polynomial_coeffs: _Optional[_Iterable[float]] = ..., scale_stable: _Optional[bool] = ..., rotation_steps: _Optional[int] = ..., matrix: _Optional[_Iterable[_Union[MatrixRow, _Mapping]]] = ...) -> None: ...
+    plain_operand_repeats: bool
+    def __init__(self, operation: _Optional[str] = ..., args: _Optional[_Iterable[str]] = ..., plain_operand: _Optional[_Iterable[float]] = ..., has_plain_operand: _Optional[bool] = ..., polynomial_coeffs: _Optional[_Iterable[float]] = ..., scale_stable: _Optional[bool] = ..., rotation_steps: _Optional[int] = ..., matrix: _Optional[_Iterable[_Union[MatrixRow, _Mapping]]] = ..., plain_operand_repeats: _Optional[bool] = ...) -> None: ...
 
 class ExecuteProgramRequest(_message.Message):
     __slots__ = ("account_id", "key_id", "inputs", "steps", "outputs", "return_ciphertext", "compact", "run_async", "op_id", "skip_metering")

@@ -15,7 +15,7 @@ import numpy as np
 from rich.table import Table
 
 import wavis_sdk
-from wavis_sdk import _inference_ops, inference
+from wavis_sdk import inference
 from wavis_sdk.ckks import META_FILE, CkksKeys
 from wavis_sdk.cli._app import json_option, pass_app
 from wavis_sdk.cli._keys import load_local_keys
@@ -70,7 +70,7 @@ def _model_keys(app: App, model: Any, key_folder: str | None, keys_dir: Path,
                 model, found.params.poly_degree, found.params.max_depth, found.rotations):
             return found, folder
     with app.waiting(f"Making a key for {model['model_id']} (N={degree})"):
-        keys = _inference_ops.keys_for_model(model, poly_degree, security_level)
+        keys = inference.keys_for_model(model, poly_degree, security_level)
         keys.save(folder)
     app.note(f"Key for {model['model_id']} saved in {folder} (secret key included).")
     return keys, folder
