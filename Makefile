@@ -29,7 +29,7 @@ endef
 
 .PHONY: help
 help:
-	@echo "make run      install what is missing, start Redis, the five services and the gateway"
+	@echo "make run      install what is missing, start Redis, the six services and the gateway"
 	@echo "make test     install what is missing, lint, check generated code, run every test"
 	@echo "make protos   regenerate Python code from protos/"
 	@echo "make docs     regenerate docs/configuration.md from the settings classes"

@@ -2,8 +2,8 @@
 POST /models/{model_id}/predict, answered by the inference service.
 
 A prediction is the model's CKKS program run by ckks-compute on a ciphertext of packed
-samples, metered there like any program (docs/decisions/0085-models-compiled-to-ckks-
-programs.md); asynchronous predictions are polled and cancelled as operations
+samples, metered there like any program (docs/decisions/0086-inference-service-runs-
+programs-on-ckks-compute.md); asynchronous predictions are polled and cancelled as operations
 (GET and DELETE /compute/{op_id}).
 """
 

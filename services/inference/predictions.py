@@ -2,7 +2,7 @@
 
 The program runs as any CKKS program does (checked whole, metered once by ckks-compute for
 the account, `operation: "program"` in usage), so a prediction costs exactly the FCU of the
-operations the model runs (docs/decisions/0085-models-compiled-to-ckks-programs.md).
+operations the model runs (docs/decisions/0086-inference-service-runs-programs-on-ckks-compute.md).
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The local stack behind `make run`: Redis, the five services and the gateway as processes."""
+"""The local stack behind `make run`: Redis, the six services and the gateway as processes."""

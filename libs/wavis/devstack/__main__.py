@@ -1,4 +1,4 @@
-"""`make run`: start Redis, the five services and the gateway; Ctrl-C or SIGTERM stops them all.
+"""`make run`: start Redis, the six services and the gateway; Ctrl-C or SIGTERM stops them all.
 
 Run as `python -m wavis.devstack` (or `wavis-run`).
 """
