@@ -205,6 +205,24 @@ async def test_inspect_reads_the_same_metadata(pool: FheWorkerPool,
     assert without_rotations == {**metadata, "rotations": []}
 
 
+async def test_one_worker_checks_keys_of_other_parameters_in_turn(tmp_path: Path) -> None:
+    # A 1024/30/1 key then a 2048/40/3 key in one long-lived worker: OpenFHE keeps a
+    # process-global estimate that a refused security probe of the first left behind, and the
+    # second was refused ("EstimateLogP() failure: expected sizeP [1], but got sizeP [2]").
+    workers = FheWorkerPool(workers=1, omp_threads=1)
+    try:
+        made = []
+        for params in (CkksParams(1024, 30, 1, "testing"), CkksParams(2048, 40, 3, "testing")):
+            folder = tmp_path / f"n{params.poly_degree}"
+            made.append((folder, await workers.run_fresh(generate_ckks_key, params, None,
+                                                         str(folder))))
+        for folder, metadata in made:
+            checked = await workers.run(inspect_ckks_key, upload_files(folder))
+            assert checked["params"] == metadata["params"]
+    finally:
+        workers.close()
+
+
 def _garbage(size: int) -> bytes:
     return random.Random(size).randbytes(size)
 
