@@ -311,13 +311,33 @@ def _security_bits(openfhe: Any, cc: Any) -> int:
         return 0
     if params_record(openfhe, reproduced) != record:
         return 0
-    for bits, level in _PROBE_LEVELS:
-        try:
-            _make_context(openfhe, level=level, large_digits=large_digits, **settings)
-        except RuntimeError:
-            continue
-        return bits
-    return 0
+    try:
+        for bits, level in _PROBE_LEVELS:
+            try:
+                _make_context(openfhe, level=level, large_digits=large_digits, **settings)
+            except RuntimeError:
+                continue
+            return bits
+        return 0
+    finally:
+        _settle_modulus_estimate(openfhe, large_digits, settings)
+
+
+def _settle_modulus_estimate(openfhe: Any, large_digits: int | None,
+                             settings: dict[str, Any]) -> None:
+    """Clear the process-global estimate a refused probe leaves behind.
+
+    OpenFHE's parameter generation stores its estimate of the key-switching modulus count in a
+    global (`sizeP_estimate_global`) and clears it only when the next context's CRT tables are
+    built; a probe refused for its security level throws in between, and the next context of
+    other parameters in this process was refused ("EstimateLogP() failure: expected sizeP [1],
+    but got sizeP [2]"). Building the same parameters without a level builds those tables for
+    the estimate just made, which clears it.
+    """
+    try:
+        _make_context(openfhe, level="HEStd_NotSet", large_digits=large_digits, **settings)
+    except (RuntimeError, ValueError, ArithmeticError):
+        pass  # the check itself is done; keys are checked in a fresh process anyway (0008)
 
 
 def _make_context(openfhe: Any, *, ring_dim: int, depth: int, scale_bits: int, first_bits: int,
