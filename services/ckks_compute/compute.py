@@ -92,7 +92,8 @@ class Calculator:
         check_size(data)  # before a worker reads it
         key = await self.engine.key(account_id, key_id)
         try:  # untrusted bytes: first read in a worker process, where a crash is contained
-            facts = await self.pool.run(inspect_ckks_ciphertext, data, key.tag, key.params)
+            facts = await self.pool.run(inspect_ckks_ciphertext, data,
+                                        (key.client_tag, key.tag), key.params)
         except WorkerCrashed:
             raise WavisError("INVALID_CIPHERTEXT", "The bytes could not be read.") from None
         state = ckks_levels.Level(facts["level"], facts["noise_scale_degree"])
@@ -126,8 +127,6 @@ class Calculator:
                             key: LoadedKey) -> tuple[list[Any], list[StoredCiphertext]]:
         """The ciphertexts, deserialized (from this replica's cache when it has them), and
         their records."""
-        import openfhe
-
         cached = [self.engine.cached_ciphertext(ct_id) for ct_id in ciphertext_ids]
         stored = await self.store.get_many(account_id, ciphertext_ids,
                                            [c is None for c in cached])
@@ -139,8 +138,7 @@ class Calculator:
                                  {"ciphertext_id": record.ciphertext_id})
             if ciphertext is None:
                 assert record.data is not None
-                ciphertext = await self.engine.run(openfhe.DeserializeCiphertextString,
-                                                   record.data, openfhe.BINARY)
+                ciphertext = await self.engine.run(read_ciphertext, record.data, key.tag)
                 self.engine.remember_ciphertext(record.ciphertext_id, ciphertext, record.size)
             loaded.append(ciphertext)
         return loaded, stored
@@ -290,6 +288,17 @@ class Serialized:
     budget_pct: float
     compute_time_ms: float = 0.0
     compact_data: bytes = b""  # when asked: the ciphertext reduced to its last level
+
+
+def read_ciphertext(data: bytes, key_tag: str) -> Any:
+    """A stored ciphertext, deserialized under the key's tag: uploaded ones carry the
+    client's, and OpenFHE finds evaluation keys by the ciphertext's tag, which for this key
+    are loaded under its id (docs/decisions/0080-the-server-owns-ckks-key-tags.md)."""
+    import openfhe
+
+    ciphertext = openfhe.DeserializeCiphertextString(data, openfhe.BINARY)
+    ciphertext.SetKeyTag(key_tag)
+    return ciphertext
 
 
 def serialized(ciphertext: Any, shape: KeyShape, compute_time_ms: float = 0.0) -> Serialized:
