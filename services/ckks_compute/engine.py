@@ -40,6 +40,7 @@ class LoadedKey:
     params: dict[str, Any]  # wavis.fhe.ckks_keys.params_record of the context
     size: int
     level_budget: list[int]
+    scale_bits: int  # of the key's parameters
     insecure: bool = False  # below 128-bit security (testing parameters)
 
 
@@ -158,7 +159,7 @@ class CkksEngine:
                          secret, tag, record.client_key_tag or tag, shape,
                          int(context.GetRingDimension()),
                          params_record(openfhe, context), size,
-                         [int(v) for v in record.level_budget],
+                         [int(v) for v in record.level_budget], int(record.params.scale_bits),
                          insecure=int(record.security_bits) < 128)
 
     def _evict_all_keys(self) -> None:

@@ -12,11 +12,11 @@ import numpy as np
 
 from support.accounts import Tenant, create_account
 from support.http import Api
+from support.stack_settings import DECRYPTIONS_PER_KEY
 from wavis.devstack.stack import Stack
 
 # Testing parameters whose published precision is meaningful (docs/security.md).
 PARAMS = {"poly_degree": 2048, "scale_bits": 55, "max_depth": 2, "security_level": "testing"}
-TEST_STACK_BUDGET = 40  # WAVIS_CKKS_DECRYPTIONS_PER_KEY in tests/conftest.py
 
 
 class ServerKey:
@@ -83,20 +83,20 @@ async def test_precision_bits_is_published_not_measured(api: Api, mesh: Stack) -
 async def test_the_budget_refuses_past_its_limit(api: Api, mesh: Stack) -> None:
     key, other = await server_key(api, mesh), await server_key(api, mesh)
     ciphertext = await key.encrypt([1.0, 2.0])
-    for used in range(1, TEST_STACK_BUDGET + 1):
+    for used in range(1, DECRYPTIONS_PER_KEY + 1):
         reply = await key.decrypt(ciphertext)
         assert reply.status == 200, (used, reply.text)
-        assert reply.json["decryptions_remaining"] == TEST_STACK_BUDGET - used
+        assert reply.json["decryptions_remaining"] == DECRYPTIONS_PER_KEY - used
     refused = await key.decrypt(await key.encrypt([3.0]))
     assert refused.status == 403, refused.text
     error = refused.json["error"]
     assert error["code"] == "DECRYPTION_BUDGET_EXHAUSTED"
-    assert error["details"] == {"key_id": key.key_id, "budget": TEST_STACK_BUDGET}
+    assert error["details"] == {"key_id": key.key_id, "budget": DECRYPTIONS_PER_KEY}
     still = await key.compute("add", [ciphertext, ciphertext])  # computing goes on
     assert (await key.decrypt(still)).status == 403
     elsewhere = await other.decrypt(await other.encrypt([1.0]))  # per key
     assert elsewhere.status == 200 and elsewhere.json["decryptions_remaining"] == \
-        TEST_STACK_BUDGET - 1
+        DECRYPTIONS_PER_KEY - 1
 
 
 async def test_ciphertexts_from_uploaded_bytes_are_not_decrypted(api: Api, mesh: Stack) -> None:
@@ -117,7 +117,7 @@ async def test_ciphertexts_from_uploaded_bytes_are_not_decrypted(api: Api, mesh:
     assert base64.b64decode(stored.json["data"])  # (the download itself is allowed)
     decrypted = await key.decrypt(mine)  # refusals took nothing from the budget
     assert decrypted.status == 200 and decrypted.json["decryptions_remaining"] == \
-        TEST_STACK_BUDGET - 1
+        DECRYPTIONS_PER_KEY - 1
 
 
 async def test_a_ciphertext_too_noisy_to_hide_is_refused_and_counted(api: Api,
@@ -134,4 +134,4 @@ async def test_a_ciphertext_too_noisy_to_hide_is_refused_and_counted(api: Api,
     assert "bits" not in reply.json["error"]["details"]  # the measured figure stays secret
     after = await key.decrypt(small)
     assert after.status == 200 and after.json["decryptions_remaining"] == \
-        TEST_STACK_BUDGET - 2
+        DECRYPTIONS_PER_KEY - 2
