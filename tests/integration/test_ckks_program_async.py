@@ -13,10 +13,11 @@ from typing import Any
 import aiohttp
 import numpy as np
 import pytest
-from conftest import fetch_openapi, read_logs
+from conftest import fetch_openapi
 
 from support.ckks_account import SLOTS, CkksAccount, ckks_account
 from support.http import Api
+from support.logs import read_logs
 from support.receiver import Receiver, running_receiver
 from wavis.devstack.stack import Stack
 
