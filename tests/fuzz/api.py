@@ -200,9 +200,7 @@ def fuzz_stack(keep: Path | None = None) -> Iterator[Stack]:
     try:
         with tempfile.TemporaryDirectory(prefix="wavis-fuzz-") as scratch:
             tmp = str(keep or scratch)
-            env = STACK_ENV | {"WAVIS_STRIPE_API_KEY": fake_stripe.API_KEY,
-                               "WAVIS_STRIPE_API_BASE": stripe.url,
-                               "WAVIS_STRIPE_WEBHOOK_SECRET": fake_stripe.WEBHOOK_SECRET}
+            env = STACK_ENV | fake_stripe.stack_env(stripe)
             stack = Stack(data_dir=Path(tmp) / "data", http_port=0,
                           log_dir=Path(tmp) / "logs", env=env)
             stack.start()
