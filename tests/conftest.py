@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 import wavis  # noqa: F401  (before anything imports grpc: it switches fork handlers off)
+from support.fake_stripe import FakeStripe
 from support.http import Api
 from support.stack_redis import stack_redis
 from support.stack_settings import DECRYPTIONS_PER_KEY
@@ -44,6 +45,14 @@ def make_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..
     yield make
     for stack in stacks:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def stripe_server() -> Iterator[FakeStripe]:
+    """The local server speaking Stripe's wire format (tests/support/fake_stripe.py)."""
+    server = FakeStripe().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway import state
 from gateway.body import read_body
 from gateway.endpoints import Endpoint, Reply, refusal
+from gateway.parameters import PARAMETERS
 from gateway.response_headers import SECURITY_WARNING, security_warning
 from gateway.schemas import integer, number, register_schemas
 from wavis.core.errors import WavisError
@@ -77,16 +78,8 @@ async def encrypt_values(request: web.Request) -> web.Response:
                              headers=security_warning(reply.ciphertext.insecure_key))
 
 
-def _compact_query(request: web.Request) -> bool:
-    value = request.query.get("compact", "false")
-    if value not in ("true", "false"):
-        raise WavisError("VALIDATION_ERROR", "compact must be true or false.",
-                         {"field": "compact"})
-    return value == "true"
-
-
 async def get_ciphertext(request: web.Request) -> web.Response:
-    compact = _compact_query(request)
+    compact = request[PARAMETERS].get("compact", False)
     reply = await request.app[state.SERVICES].ckks_compute.GetCiphertext(pb.GetCiphertextRequest(
         account_id=request[state.CALLER].account_id,
         ciphertext_id=request.match_info["ciphertext_id"], include_data=True, compact=compact),

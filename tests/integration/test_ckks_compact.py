@@ -47,7 +47,7 @@ async def test_a_compact_download_decrypts_the_same_and_leaves_the_stored_one(
     again = await api.get(f"/api/v1/ciphertexts/{cx}", headers=auth)
     assert again.json["data"] == full.json["data"]  # the stored ciphertext is unchanged
     bad = await api.get(f"/api/v1/ciphertexts/{cx}?compact=yes", headers=auth)
-    assert bad.status == 400 and bad.json["error"]["details"] == {"field": "compact"}
+    assert bad.status == 400 and bad.json["error"]["details"] == {"parameter": "compact"}
     stranger = await create_account(mesh)
     foreign = await api.get(f"/api/v1/ciphertexts/{cx}?compact=true",
                             headers=stranger.auth())

@@ -214,7 +214,7 @@ async def test_refusals_name_the_step_and_cost_nothing(account: CkksAccount, api
     shape = await account.program(inputs, [{"op": "add-plain", "args": ["x"],
                                             "plain_operand": [1.0] * (SLOTS - 1) + ["1"]}])
     assert shape.status == 422 and shape.json["error"]["code"] == "SCHEMA_MISMATCH"
-    assert shape.json["error"]["details"] == {"field": "steps.0.plain_operand"}
+    assert shape.json["error"]["details"] == {"field": f"steps.0.plain_operand.{SLOTS - 1}"}
     no_steps = await account.program(inputs, [])
     assert no_steps.status == 400 and no_steps.json["error"]["code"] == "INVALID_PROGRAM"
     assert no_steps.json["error"]["details"]["field"] == "steps"
