@@ -43,6 +43,10 @@ def _checked(name: str, raw: str, parameter: dict[str, Any]) -> Any:
         if not _WHOLE.fullmatch(raw):
             raise WavisError(code, f"{name} must be a whole number.", {"parameter": name})
         value = int(raw)
+    elif schema.get("type") == "boolean":  # a query says true or false (OpenAPI's form style)
+        if raw not in ("true", "false"):
+            raise WavisError(code, f"{name} must be true or false.", {"parameter": name})
+        value = raw == "true"
     error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(value))
     if error is not None:
         raise WavisError(code, f"{name}: {error.message}"[:300], {"parameter": name})

@@ -13,8 +13,10 @@ import pytest
 import redis.asyncio as aioredis
 
 import wavis  # noqa: F401  (before anything imports grpc: it switches fork handlers off)
+from support.fake_stripe import FakeStripe
 from support.http import Api
 from support.stack_redis import stack_redis
+from support.stack_settings import DECRYPTIONS_PER_KEY
 from wavis.devstack.stack import Stack
 
 # Every process the tests start uses one OpenMP thread unless a test says otherwise.
@@ -30,7 +32,8 @@ def make_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..
         root = tmp_path_factory.mktemp("stack")
         env = {"WAVIS_LOG_FORMAT": "json",
                # Tests pose as many clients by sending X-Forwarded-For from loopback.
-               "WAVIS_TRUSTED_PROXIES": "127.0.0.1/32"}
+               "WAVIS_TRUSTED_PROXIES": "127.0.0.1/32",
+               "WAVIS_CKKS_DECRYPTIONS_PER_KEY": str(DECRYPTIONS_PER_KEY)}
         env.update(overrides.pop("env", {}))
         options: dict[str, Any] = {"data_dir": root / "data", "http_port": 0,
                                    "log_dir": root / "logs", "env": env}
@@ -42,6 +45,14 @@ def make_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..
     yield make
     for stack in stacks:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def stripe_server() -> Iterator[FakeStripe]:
+    """The local server speaking Stripe's wire format (tests/support/fake_stripe.py)."""
+    server = FakeStripe().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from gateway.parameters import PARAMETERS
 from gateway.schemas import number, register_schemas
 from wavis.core.emails import EMAIL_MAX_CHARS, EMAIL_PATTERN
 from wavis.core.limits import MAX_BUDGET_CAP_USD
+from wavis.core.plan_names import PLAN_NAMES, SELF_SERVE_PLANS
 from wavis.core.pricing import USD_PER_FCU
 from wavis.core.roles import ADMIN, READ
 from wavis.generated.metering.v1 import billing_pb2, usage_pb2
@@ -32,7 +33,7 @@ _SUBSCRIPTION = {
                  "current_period_end", "stripe_customer_id", "stripe_subscription_id",
                  "cancelled_at", "pending_plan", "pending_plan_effective_at"],
     "properties": {
-        "plan": {"enum": ["trial", "free", "payg", "starter", "pro", "scale", "enterprise"]},
+        "plan": {"enum": list(PLAN_NAMES)},
         "status": {"enum": ["active", "trial", "cancelled", "past_due", "unpaid"]},
         "billing_cycle": {"enum": ["monthly", "annual"]},
         "email": {"type": "string"},
@@ -82,7 +83,8 @@ register_schemas({
         "type": "object", "required": ["plan", "email"], "additionalProperties": False,
         "properties": {
             "plan": {"type": "string",
-                     "enum": ["free", "payg", "starter", "pro", "scale", "enterprise"]},
+                     "enum": list(SELF_SERVE_PLANS),
+                     "description": "Enterprise plans are set up by an operator."},
             "email": {"type": "string", "maxLength": EMAIL_MAX_CHARS,
                       "pattern": f"^{EMAIL_PATTERN}$"},
             "billing_cycle": {"type": "string", "enum": ["monthly", "annual"],

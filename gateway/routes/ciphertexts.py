@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway import state
 from gateway.body import read_body
 from gateway.endpoints import Endpoint, Reply, refusal
+from gateway.parameters import PARAMETERS
 from gateway.response_headers import SECURITY_WARNING, security_warning
 from gateway.schemas import integer, number, register_schemas
 from wavis.core.errors import WavisError
@@ -77,16 +78,8 @@ async def encrypt_values(request: web.Request) -> web.Response:
                              headers=security_warning(reply.ciphertext.insecure_key))
 
 
-def _compact_query(request: web.Request) -> bool:
-    value = request.query.get("compact", "false")
-    if value not in ("true", "false"):
-        raise WavisError("VALIDATION_ERROR", "compact must be true or false.",
-                         {"field": "compact"})
-    return value == "true"
-
-
 async def get_ciphertext(request: web.Request) -> web.Response:
-    compact = _compact_query(request)
+    compact = request[PARAMETERS].get("compact", False)
     reply = await request.app[state.SERVICES].ckks_compute.GetCiphertext(pb.GetCiphertextRequest(
         account_id=request[state.CALLER].account_id,
         ciphertext_id=request.match_info["ciphertext_id"], include_data=True, compact=compact),
@@ -113,7 +106,8 @@ async def decrypt_ciphertext(request: web.Request) -> web.Response:
                                     count=body.get("count", 0)),
         timeout=60)
     return web.json_response({"values": list(reply.values),
-                              "precision_bits": reply.precision_bits},
+                              "precision_bits": reply.precision_bits,
+                              "decryptions_remaining": reply.decryptions_remaining},
                              headers=security_warning(reply.insecure_key))
 
 
@@ -160,9 +154,16 @@ register_schemas({
                         "every slot.")},
     },
     "Decrypted": {
-        "type": "object", "required": ["values", "precision_bits"],
-        "properties": {"values": {"type": "array", "items": {"type": "number"}},
-                       "precision_bits": {"type": "number"}},
+        "type": "object",
+        "required": ["values", "precision_bits", "decryptions_remaining"],
+        "properties": {
+            "values": {"type": "array", "items": {"type": "number"},
+                       "description": "Each with noise added (docs/security.md)."},
+            "precision_bits": {"type": "number", "description": "The key's published "
+                               "precision: each value within 2^-precision_bits of the exact "
+                               "result."},
+            "decryptions_remaining": {"type": "integer", "minimum": 0,
+                                      "description": "Decryptions the key still allows."}},
     },
 })
 
@@ -198,7 +199,17 @@ ENDPOINTS = (
              "Delete a ciphertext", "Ciphertexts", {204: Reply("Deleted.")}, min_role=TRIAL),
     Endpoint("POST", "/ciphertexts/{ciphertext_id}/decrypt", decrypt_ciphertext,
              "Decrypt under a server-mode key", "Ciphertexts",
-             {200: Reply("The slots' values.", "Decrypted", _WARN), **_BLIND}, min_role=TRIAL,
-             request_schema="DecryptRequest",
-             description="The body is optional. A blind key answers 400 BLIND_KEY."),
+             {200: Reply("The slots' values.", "Decrypted", _WARN),
+              **refusal(400, "BLIND_KEY", "VALIDATION_ERROR", "UPLOADED_CIPHERTEXT",
+                        "DECRYPTION_NOISE_TOO_HIGH", "INVALID_PARAMS",
+                        why="A blind key, more values than the key's slot_count, a ciphertext "
+                            "built from uploaded bytes, one whose error is too large for the "
+                            "key's decryption noise to hide, or a key whose parameters leave "
+                            "decryption no precision"),
+              **refusal(403, "DECRYPTION_BUDGET_EXHAUSTED",
+                        why="The key has used every decryption it allows")},
+             min_role=TRIAL, request_schema="DecryptRequest",
+             description="The body is optional. The values come back with noise added at "
+                         "the key's published precision (precision_bits), and each "
+                         "decryption takes one of the key's budget (docs/security.md)."),
 )

@@ -267,7 +267,11 @@ ENDPOINTS = (
              {204: Reply("Deleted, with its material, ciphertexts and sessions.")},
              min_role=WRITE),
     Endpoint("POST", "/keys/uploads", create_upload, "Start a chunked key upload", "Keys",
-             {201: Reply("The upload.", "KeyUpload")}, min_role=TRIAL,
+             {201: Reply("The upload.", "KeyUpload"),
+              **refusal(400, "VALIDATION_ERROR",
+                        why="size_bytes above this deployment's largest key upload "
+                            "(WAVIS_MAX_UPLOAD_BYTES, 4 GiB by default)")},
+             min_role=TRIAL,
              request_schema="KeyUploadCreateRequest"),
     Endpoint("PUT", "/keys/uploads/{upload_id}/parts/{n}", put_upload_part,
              f"Upload one part (application/octet-stream, <= {megabytes(MAX_UPLOAD_PART_BYTES)})",

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from gateway import state
 from gateway.body import read_body
-from gateway.endpoints import Endpoint, Reply
+from gateway.endpoints import Endpoint, Reply, refusal
 from gateway.response_headers import LOCATION
 from gateway.routes.compute import (
     _NOISE_HEADERS,
@@ -179,7 +179,13 @@ ENDPOINTS = (
              {200: Reply("Its outputs; noise headers of the output with the least budget.",
                          "ProgramResult", _NOISE_HEADERS),
               202: Reply("Queued (async, or a program with a bootstrap).", "ComputePending",
-                         ("Location",))},
+                         (LOCATION.name,)),
+              **refusal(400, "INVALID_PROGRAM", "VALIDATION_ERROR", "INVALID_OPERATION",
+                        "MISSING_PLAIN_OPERAND", "INVALID_PLAIN_OPERAND", "POLYNOMIAL_TOO_LARGE",
+                        "MISMATCHED_KEY", "MISMATCHED_LEVEL", "MISSING_ROTATION_KEY",
+                        "NOISE_BUDGET_EXHAUSTED", "INVALID_CIPHERTEXT", "BLIND_KEY",
+                        why="The program's graph or its steps do not fit the operations or the "
+                            "key: references, fields, levels and scales through the graph")},
              min_role=TRIAL, request_schema="ProgramRequest", operation=True,
              description=(
                  "Steps whose operands exist run in parallel; intermediate results are never "

@@ -402,7 +402,7 @@ ENDPOINTS = (
              {204: Reply("Ended, with the key it created.", None, _WARN)}, min_role=TRIAL),
     Endpoint("POST", _SESSION_PATH + "/encrypt", encrypt, "Encrypt bits (server mode)",
              "TFHE", {200: Reply("The ciphertexts.", "TfheEncryptResult", _WARN),
-                      **refusal(400, "BLIND_SESSION", "INVALID_PARAMS",
+                      **refusal(400, "BLIND_SESSION", "INVALID_PARAMS", "VALIDATION_ERROR",
                                 why="A blind session, or a plaintext modulus its preset lacks")},
              min_role=TRIAL, request_schema="TfheEncryptRequest",
              description="{bit} -> {ciphertext_b64}; {bits} -> {ciphertexts_b64}; "

@@ -92,6 +92,9 @@ class StoredCiphertext:
     insecure_key: bool = False
     # How many leading slots carry values (decrypt's default length); 0: unknown, every slot.
     value_count: int = 0
+    # Built from bytes a caller sent (uploaded, or computed from something uploaded): never
+    # decrypted under a server-mode key (see wavis.fhe.ckks_decryption).
+    uploaded: bool = False
 
 
 class CiphertextStore:
@@ -104,21 +107,21 @@ class CiphertextStore:
 
     async def put(self, account_id: str, key_id: str, data: bytes, level: int,
                   budget_pct: float, insecure_key: bool = False, value_count: int = 0,
-                  ) -> tuple[StoredCiphertext, list[str]]:
+                  uploaded: bool = False) -> tuple[StoredCiphertext, list[str]]:
         check_size(data)
         ciphertext_id = new_id("ct")
         expires_at = rfc3339(time.time() + self.ttl_seconds)
         fields: list[Any] = ["account_id", account_id, "key_id", key_id, "size", len(data),
                              "expires_at", expires_at, "level", level, "budget", budget_pct,
                              "insecure", int(insecure_key), "count", value_count,
-                             "data", data]
+                             "uploaded", int(uploaded), "data", data]
         evicted = await self._put(
             keys=[_record(ciphertext_id), LRU, SIZES, TOTAL, _key_index(key_id)],
             args=[ciphertext_id, len(data), self.ttl_seconds, int(time.time() * 1000),
                   self.budget_bytes, *fields])
         stored = StoredCiphertext(ciphertext_id, account_id, key_id, len(data), expires_at,
                                   level, budget_pct, insecure_key=insecure_key,
-                                  value_count=value_count)
+                                  value_count=value_count, uploaded=uploaded)
         return stored, [e.decode() if isinstance(e, bytes) else e for e in evicted]
 
     async def get(self, account_id: str, ciphertext_id: str, with_data: bool = True,
@@ -129,7 +132,7 @@ class CiphertextStore:
                        with_data: list[bool]) -> list[StoredCiphertext]:
         """Several ciphertexts (each touched for LRU) in one round trip."""
         fields = ["account_id", "key_id", "size", "expires_at", "level", "budget", "insecure",
-                  "count", "data"]  # data last: left out when not wanted
+                  "count", "uploaded", "data"]  # data last: left out when not wanted
         now = int(time.time() * 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
             for ciphertext_id, data in zip(ciphertext_ids, with_data, strict=True):
@@ -146,8 +149,9 @@ class CiphertextStore:
             found.append(StoredCiphertext(
                 ciphertext_id, account_id, values[1].decode(), int(values[2]),
                 values[3].decode(), int(values[4]), float(values[5]),
-                values[8] if with_data[index] else None,
-                insecure_key=values[6] == b"1", value_count=int(values[7] or 0)))
+                values[9] if with_data[index] else None,
+                insecure_key=values[6] == b"1", value_count=int(values[7] or 0),
+                uploaded=values[8] == b"1"))
         return found
 
     async def delete(self, account_id: str, ciphertext_id: str) -> None:

@@ -3,17 +3,20 @@ rules, evaluation on the engine's threads, and the stored result."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext, check_size
+from services.ckks_compute.decryptions import DecryptionBudget
 from services.ckks_compute.engine import CkksEngine, LoadedKey
 from wavis.core.errors import WavisError
 from wavis.core.pricing import CKKS_FCU
 from wavis.fhe import ckks_levels, ckks_ops
 from wavis.fhe.ckks_ciphertexts import inspect_ckks_ciphertext
+from wavis.fhe.ckks_decryption import DecryptionPolicy, decryption_policy, flooded
 from wavis.fhe.ckks_ops import KeyShape
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
 
@@ -53,6 +56,24 @@ class Prepared:
     inputs: list[Any]
     matrix: list[list[float]] | None
     value_count: int = 0  # the result's (StoredCiphertext.value_count)
+    uploaded: bool = False  # an operand came from uploaded bytes, so does the result
+
+
+@dataclass(frozen=True)
+class DecryptionSettings:
+    """The deployment's side of every key's DecryptionPolicy."""
+
+    budget: int
+    security_bits: int
+    margin_bits: int
+
+
+@dataclass
+class Decryption:
+    values: list[float]
+    precision_bits: float
+    decryptions_remaining: int
+    insecure_key: bool
 
 
 def _operand_count(operation: str) -> int:
@@ -72,18 +93,21 @@ def result_count(operation: str, counts: list[int]) -> int:
 
 
 class Calculator:
-    def __init__(self, engine: CkksEngine, store: CiphertextStore, pool: FheWorkerPool) -> None:
+    def __init__(self, engine: CkksEngine, store: CiphertextStore, pool: FheWorkerPool,
+                 decryptions: DecryptionBudget, decryption: DecryptionSettings) -> None:
         self.engine = engine
         self.store = store
         self.pool = pool
+        self.decryptions = decryptions
+        self.decryption = decryption
 
     # Ciphertexts in and out ---------------------------------------------------------------
 
     async def store_result(self, key: LoadedKey, result: Serialized, value_count: int = 0,
-                            ) -> tuple[StoredCiphertext, list[str]]:
+                           uploaded: bool = False) -> tuple[StoredCiphertext, list[str]]:
         stored, evicted = await self.store.put(key.account_id, key.key_id, result.data,
                                                result.level, result.budget_pct, key.insecure,
-                                               value_count)
+                                               value_count, uploaded)
         self.engine.remember_ciphertext(stored.ciphertext_id, result.ciphertext,
                                         len(result.data))
         return stored, evicted
@@ -93,12 +117,14 @@ class Calculator:
         check_size(data)  # before a worker reads it
         key = await self.engine.key(account_id, key_id)
         try:  # untrusted bytes: first read in a worker process, where a crash is contained
-            facts = await self.pool.run(inspect_ckks_ciphertext, data, key.tag, key.params)
+            facts = await self.pool.run(inspect_ckks_ciphertext, data,
+                                        (key.client_tag, key.tag), key.params)
         except WorkerCrashed:
             raise WavisError("INVALID_CIPHERTEXT", "The bytes could not be read.") from None
         state = ckks_levels.Level(facts["level"], facts["noise_scale_degree"])
         return await self.store.put(account_id, key_id, data, ckks_levels.used(state, key.shape),
-                                    ckks_levels.budget_pct(state, key.shape), key.insecure)
+                                    ckks_levels.budget_pct(state, key.shape), key.insecure,
+                                    uploaded=True)
 
     async def encrypt(self, account_id: str, key_id: str, values: Sequence[float]) -> tuple[
             StoredCiphertext, list[str]]:
@@ -127,8 +153,6 @@ class Calculator:
                             key: LoadedKey) -> tuple[list[Any], list[StoredCiphertext]]:
         """The ciphertexts, deserialized (from this replica's cache when it has them), and
         their records."""
-        import openfhe
-
         cached = [self.engine.cached_ciphertext(ct_id) for ct_id in ciphertext_ids]
         stored = await self.store.get_many(account_id, ciphertext_ids,
                                            [c is None for c in cached])
@@ -140,8 +164,7 @@ class Calculator:
                                  {"ciphertext_id": record.ciphertext_id})
             if ciphertext is None:
                 assert record.data is not None
-                ciphertext = await self.engine.run(openfhe.DeserializeCiphertextString,
-                                                   record.data, openfhe.BINARY)
+                ciphertext = await self.engine.run(read_ciphertext, record.data, key.tag)
                 self.engine.remember_ciphertext(record.ciphertext_id, ciphertext, record.size)
             loaded.append(ciphertext)
         return loaded, stored
@@ -155,9 +178,18 @@ class Calculator:
         ciphertext = await self.load(account_id, ciphertext_id, key)
         return stored, await self.engine.run(compact_bytes, key.context, ciphertext)
 
+    def decryption_policy(self, key: LoadedKey) -> DecryptionPolicy:
+        settings = self.decryption
+        return decryption_policy(scale_bits=key.scale_bits, ring_dim=key.ring_dim,
+                                 slot_count=key.shape.slot_count, budget=settings.budget,
+                                 security_bits=settings.security_bits,
+                                 margin_bits=settings.margin_bits)
+
     async def decrypt(self, account_id: str, ciphertext_id: str, count: int = 0,
-                      ) -> tuple[list[float], float, bool]:
-        """count values (0: the value count recorded with the ciphertext, else every slot)."""
+                      ) -> Decryption:
+        """count values (0: the value count recorded with the ciphertext, else every slot),
+        flooded with noise at the key's published precision, one of the key's budget of
+        decryptions taken (wavis.fhe.ckks_decryption)."""
         stored = await self.store.get(account_id, ciphertext_id, with_data=False)
         key = await self.engine.key(account_id, stored.key_id)
         if not 0 <= count <= key.shape.slot_count:
@@ -167,20 +199,43 @@ class Calculator:
         if key.secret_key is None:
             raise WavisError("BLIND_KEY", "This key is FHE-blind: the server cannot decrypt; "
                              "download the ciphertext and decrypt on your side.")
+        if stored.uploaded:  # c0 + c1*s for a chosen c1 would reveal the secret key
+            raise WavisError("UPLOADED_CIPHERTEXT", f"{ciphertext_id} was built from bytes "
+                             "sent to the server (uploaded, or computed from an upload): the "
+                             "server decrypts only ciphertexts it encrypted and computed "
+                             "itself.", {"ciphertext_id": ciphertext_id})
+        policy = self.decryption_policy(key)
+        if policy.precision_bits < 1:  # the noise would drown every value: nothing to take
+            needed = key.scale_bits + math.ceil(1 - policy.precision_bits)
+            raise WavisError("INVALID_PARAMS", f"This key's parameters leave server-mode "
+                             f"decryption {policy.precision_bits} bits of precision: the noise "
+                             "that keeps its secret key hidden drowns the values. Generate a "
+                             f"key with scale_bits {needed} or more (or decrypt on your side "
+                             "with a blind key).",
+                             {"field": "scale_bits", "precision_bits": policy.precision_bits,
+                              "min_scale_bits": needed})
         ciphertext = await self.load(account_id, ciphertext_id, key)
+        remaining = await self.decryptions.take(key.key_id, policy.budget)
 
-        def decrypt() -> tuple[list[float], float]:
+        def decrypt() -> list[float]:
+            too_noisy = WavisError(
+                "DECRYPTION_NOISE_TOO_HIGH", "The ciphertext's error is larger than the noise "
+                "this key's decryptions add can hide: decrypt a result of fewer operations or "
+                "smaller factors. (The refusal counts against the key's decryptions.)",
+                {"ciphertext_id": ciphertext_id})
             try:
                 plain = key.context.Decrypt(ciphertext, key.secret_key)
-            except RuntimeError:  # OpenFHE will not decode noise
-                raise WavisError("INVALID_CIPHERTEXT", "The ciphertext decrypts to noise: its "
-                                 "bytes were altered after encryption, or it is not under "
-                                 "this key.") from None
+            except RuntimeError:  # OpenFHE will not decode noise at all
+                raise too_noisy from None
             plain.SetLength(key.shape.slot_count)
-            return [float(v) for v in plain.GetRealPackedValue()], float(plain.GetLogPrecision())
+            # OpenFHE's estimate of this ciphertext's precision decides, and stays here.
+            if plain.GetLogPrecision() < policy.admitted_bits:
+                raise too_noisy
+            return flooded([float(v) for v in plain.GetRealPackedValue()[:length]],
+                           policy.sigma)
 
-        values, precision = await self.engine.run(decrypt)
-        return values[:length], precision, key.insecure
+        values = await self.engine.run(decrypt)
+        return Decryption(values, policy.precision_bits, remaining, key.insecure)
 
     # Operations -------------------------------------------------------------------------
 
@@ -209,14 +264,16 @@ class Calculator:
         inputs, records = await self.load_records(request.account_id, request.ciphertext_ids,
                                                    key)
         return Prepared(request, key, inputs, self._check(request, key.shape, inputs),
-                        result_count(request.operation, [r.value_count for r in records]))
+                        result_count(request.operation, [r.value_count for r in records]),
+                        any(record.uploaded for record in records))
 
     async def execute(self, prepared: Prepared) -> ComputeOutput:
         key, request = prepared.key, prepared.request
         # One trip to the pool: the result is serialized right after it is computed.
         result = await self.engine.run(_evaluate_and_serialize, key.context, request,
                                        key.shape, prepared.inputs, prepared.matrix)
-        stored, evicted = await self.store_result(key, result, prepared.value_count)
+        stored, evicted = await self.store_result(key, result, prepared.value_count,
+                                                  prepared.uploaded)
         output = ComputeOutput(stored, result.compute_time_ms, evicted,
                                result.compact_data if request.compact else result.data)
         if request.operation == "bootstrap":
@@ -295,6 +352,17 @@ class Serialized:
     budget_pct: float
     compute_time_ms: float = 0.0
     compact_data: bytes = b""  # when asked: the ciphertext reduced to its last level
+
+
+def read_ciphertext(data: bytes, key_tag: str) -> Any:
+    """A stored ciphertext, deserialized under the key's tag: uploaded ones carry the
+    client's, and OpenFHE finds evaluation keys by the ciphertext's tag, which for this key
+    are loaded under its id (docs/decisions/0080-the-server-owns-ckks-key-tags.md)."""
+    import openfhe
+
+    ciphertext = openfhe.DeserializeCiphertextString(data, openfhe.BINARY)
+    ciphertext.SetKeyTag(key_tag)
+    return ciphertext
 
 
 def serialized(ciphertext: Any, shape: KeyShape, compute_time_ms: float = 0.0) -> Serialized:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from services.ckks_compute.rwlock import ReadWriteLock
 from wavis.core.errors import WavisError
+from wavis.fhe.ckks_key_tags import server_key_tag
 from wavis.fhe.ckks_keys import params_record
 from wavis.fhe.ckks_ops import KeyShape, shape_scale_degree
 from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
@@ -32,12 +33,14 @@ class LoadedKey:
     context: Any
     public_key: Any
     secret_key: Any | None
-    tag: str
+    tag: str  # the key id: the tag its material carries and its eval keys are loaded under
+    client_tag: str  # the tag of the client's own key set, so of ciphertexts it uploads
     shape: KeyShape
     ring_dim: int
     params: dict[str, Any]  # wavis.fhe.ckks_keys.params_record of the context
     size: int
     level_budget: list[int]
+    scale_bits: int  # of the key's parameters
     insecure: bool = False  # below 128-bit security (testing parameters)
 
 
@@ -138,6 +141,10 @@ class CkksEngine:
             public_key = openfhe.DeserializePublicKeyString(material["public_key"],
                                                             openfhe.BINARY)
             tag = public_key.GetKeyTag()
+            if tag != server_key_tag(record.key_id):  # eval keys load under this very tag
+                raise WavisError("INVALID_KEY", f"Key {record.key_id} was stored before the "
+                                 "server tagged keys with their ids: upload or generate it "
+                                 "again.", {"key_id": record.key_id})
             if tag not in self._loaded_tags:  # OpenFHE refuses to load a tag twice
                 openfhe.DeserializeEvalMultKeyString(material["eval_mult_key"], openfhe.BINARY)
                 if "eval_rotation_keys" in material:
@@ -149,9 +156,10 @@ class CkksEngine:
                 secret = openfhe.DeserializePrivateKeyString(material["secret_key"],
                                                              openfhe.BINARY)
         return LoadedKey(record.key_id, record.account_id, record.mode, context, public_key,
-                         secret, tag, shape, int(context.GetRingDimension()),
+                         secret, tag, record.client_key_tag or tag, shape,
+                         int(context.GetRingDimension()),
                          params_record(openfhe, context), size,
-                         [int(v) for v in record.level_budget],
+                         [int(v) for v in record.level_budget], int(record.params.scale_bits),
                          insecure=int(record.security_bits) < 128)
 
     def _evict_all_keys(self) -> None:

@@ -35,6 +35,7 @@ class PreparedProgram:
     inputs: dict[str, Any]  # name -> deserialized ciphertext
     predicted: list[ckks_levels.Level]
     counts: list[int]  # each step result's value count
+    uploaded: bool  # an input came from uploaded bytes: so do the outputs
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Programs:
         counts = value_counts(program, {name: record.value_count
                                         for name, record in zip(names, records, strict=True)})
         return PreparedProgram(program, key, dict(zip(names, loaded, strict=True)), predicted,
-                               counts)
+                               counts, any(record.uploaded for record in records))
 
     async def execute(self, prepared: PreparedProgram, return_data: bool = False,
                       compact: bool = False) -> ProgramOutcome:
@@ -85,7 +86,7 @@ class Programs:
         results = await run.run()
         storing = asyncio.ensure_future(asyncio.gather(
             *(self.calculator.store_result(key, results[step].serialized,
-                                           prepared.counts[step])
+                                           prepared.counts[step], prepared.uploaded)
               for step in program.outputs), return_exceptions=True))
         try:
             stored = await asyncio.shield(storing)

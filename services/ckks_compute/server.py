@@ -13,7 +13,13 @@ import grpc
 import grpc.aio
 
 from services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext
-from services.ckks_compute.compute import Calculator, ComputeInput, ComputeOutput
+from services.ckks_compute.compute import (
+    Calculator,
+    ComputeInput,
+    ComputeOutput,
+    DecryptionSettings,
+)
+from services.ckks_compute.decryptions import DecryptionBudget
 from services.ckks_compute.engine import CkksEngine
 from services.ckks_compute.operations import Operations
 from services.ckks_compute.program import parse
@@ -152,10 +158,12 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
     async def DecryptCiphertext(self, request: pb.DecryptCiphertextRequest,
                                 grpc_context: grpc.aio.ServicerContext,
                                 ) -> pb.DecryptCiphertextResponse:
-        values, precision, insecure = await self.calculator.decrypt(
-            request.account_id, request.ciphertext_id, int(request.count))
-        return pb.DecryptCiphertextResponse(values=values, precision_bits=precision,
-                                            insecure_key=insecure)
+        decryption = await self.calculator.decrypt(request.account_id, request.ciphertext_id,
+                                                   int(request.count))
+        return pb.DecryptCiphertextResponse(
+            values=decryption.values, precision_bits=decryption.precision_bits,
+            insecure_key=decryption.insecure_key,
+            decryptions_remaining=decryption.decryptions_remaining)
 
     async def Compute(self, request: pb.ComputeRequest,
                       grpc_context: grpc.aio.ServicerContext) -> pb.ComputeResponse:
@@ -319,6 +327,7 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
 async def _drop_key(calculator: Calculator, key_id: str) -> None:
     """A deleted key: its ciphertexts and loaded material go."""
     removed = await calculator.store.delete_key(key_id)
+    await calculator.decryptions.forget(key_id)
     await calculator.engine.forget_key(key_id)
     log.info("key %s deleted: dropped %d ciphertexts", key_id, removed)
 
@@ -344,7 +353,10 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     pool = FheWorkerPool(1, settings.omp_num_threads, memory_limit_bytes=2 * 1024 ** 3)
     store = CiphertextStore(redis_bytes, settings.ciphertext_store_bytes,
                             settings.ciphertext_ttl_seconds)
-    calculator = Calculator(engine, store, pool)
+    calculator = Calculator(engine, store, pool, DecryptionBudget(redis_text),
+                            DecryptionSettings(settings.decryptions_per_key,
+                                               settings.decryption_security_bits,
+                                               settings.decryption_margin_bits))
     events = EventPublisher(settings.webhooks_target)
     # With tracing on, each reservation stays a call of its own (a span in the trace).
     meter = UsageMeter(usage_pb2_grpc.UsageServiceStub(metering_channel),

@@ -43,6 +43,22 @@ class CkksSettings(ServiceSettings):
     operation_ttl_seconds: int = setting("WAVIS_OPERATION_TTL_SECONDS", 86_400,
                                          parse_int(60, 30 * 86_400),
                                          doc="how long asynchronous operations stay pollable")
+    decryptions_per_key: int = setting(
+        "WAVIS_CKKS_DECRYPTIONS_PER_KEY", 1000, parse_int(1, 1_000_000_000),
+        doc="server-mode decryptions each CKKS key allows (the budget tau of the noise "
+            "flooding, counted in Redis across replicas); more costs precision: half a bit per "
+            "doubling (docs/security.md)")
+    decryption_security_bits: int = setting(
+        "WAVIS_CKKS_DECRYPTION_SECURITY_BITS", 30, parse_int(1, 128),
+        doc="statistical security s of server-mode decryption: over a key's whole budget, an "
+            "adversary recovers it with probability at most 2^-s; each bit costs half a bit "
+            "of precision")
+    decryption_margin_bits: int = setting(
+        "WAVIS_CKKS_DECRYPTION_MARGIN_BITS", 6, parse_int(0, 40),
+        doc="server-mode decryption admits ciphertexts OpenFHE estimates at scale_bits - "
+            "log2(poly_degree) - this many bits of precision or better (a fresh encryption: "
+            "about 2 bits below scale_bits - log2(poly_degree)); each bit admits errors twice "
+            "as large and costs a bit of precision")
     operation_lease_seconds: int = setting(
         "WAVIS_OPERATION_LEASE_SECONDS", 10, parse_int(2, 3600),
         doc="lease a replica holds on each asynchronous operation it runs, renewed every "

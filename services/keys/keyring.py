@@ -64,10 +64,11 @@ class Keyring:
     async def generate(self, account_id: str, scheme: str, params: CkksParams | None,
                        rotations: list[int] | None, preset: str, limits: tuple[int, int],
                        ) -> dict[str, Any]:
+        key_id = new_id("key")
         if scheme == "ckks":
             assert params is not None
             validate_ckks_params(params)
-            job: tuple[Any, ...] = (generate_ckks_key, params, rotations)
+            job: tuple[Any, ...] = (generate_ckks_key, params, rotations, key_id)
         elif scheme == "tfhe":
             if preset not in PRESET_NAMES:
                 raise WavisError("INVALID_PARAMS", f"preset must be one of "
@@ -78,7 +79,6 @@ class Keyring:
                              {"field": "scheme"})
         max_keys, max_bytes = limits
         await self.store.reserve(account_id, max_keys, max_bytes, 1, 0)
-        key_id = new_id("key")
         pending = await self.store.create(account_id, {
             "scheme": scheme, "mode": "server", "status": "pending",
             "params": {}, "rotations": [], "components": {}}, key_id=key_id)
@@ -117,8 +117,7 @@ class Keyring:
         try:
             fn, *args = job
             meta = await self.pool.run_fresh(fn, *args, str(scratch))
-            files = {path.stem: path for path in scratch.iterdir()}
-            return await self._store_material(pending, meta, files, max_bytes)
+            return await self._store_material(pending, meta, _key_files(scratch), max_bytes)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -152,12 +151,13 @@ class Keyring:
         return ready
 
     async def _register_blind(self, account_id: str, scheme: str, meta: dict[str, Any],
-                              files: dict[str, Path], limits: tuple[int, int]) -> dict[str, Any]:
+                              files: dict[str, Path], limits: tuple[int, int],
+                              key_id: str) -> dict[str, Any]:
         max_keys, max_bytes = limits
         await self.store.reserve(account_id, max_keys, 0, 1, 0)
         record = await self.store.create(account_id, {
             "scheme": scheme, "mode": "blind", "status": "pending", "params": {},
-            "rotations": [], "components": {}}, key_id=new_id("key"))
+            "rotations": [], "components": {}}, key_id=key_id)
         try:
             return await self._store_material(record, meta, files, max_bytes)
         except BaseException:
@@ -197,8 +197,7 @@ class Keyring:
                 for handle in handles.values():
                     handle.close()
             files = {name: scratch / name for name in sizes}
-            meta = await self._inspect(inspect_ckks_key, {n: str(p) for n, p in files.items()})
-            return await self._register_blind(account_id, "ckks", meta, files, limits)
+            return await self._register_ckks(account_id, files, scratch, limits)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -248,9 +247,22 @@ class Keyring:
         if kind == "tfhe_eval_key":
             meta = await self._inspect(inspect_tfhe_key, str(files["context"]),
                                        str(files["bootstrap_key"]))
-            return await self._register_blind(account_id, "tfhe", meta, files, limits)
-        meta = await self._inspect(inspect_ckks_key, {n: str(p) for n, p in files.items()})
-        return await self._register_blind(account_id, "ckks", meta, files, limits)
+            return await self._register_blind(account_id, "tfhe", meta, files, limits,
+                                              new_id("key"))
+        return await self._register_ckks(account_id, files, scratch, limits)
+
+    async def _register_ckks(self, account_id: str, files: dict[str, Path], scratch: Path,
+                             limits: tuple[int, int]) -> dict[str, Any]:
+        """A blind CKKS key from the client's files: checked, and stored as the worker wrote
+        it again, with the key id as its tag (wavis.fhe.ckks_key_tags)."""
+        key_id = new_id("key")
+        tagged = scratch / "server-tagged"
+        meta = await self._inspect(inspect_ckks_key, {n: str(p) for n, p in files.items()},
+                                   key_id, str(tagged))
+        for path in files.values():  # not needed twice on disk
+            path.unlink()
+        return await self._register_blind(account_id, "ckks", meta, _key_files(tagged), limits,
+                                          key_id)
 
     # Reading and deleting -----------------------------------------------------------------
 
@@ -280,10 +292,15 @@ def _open_for_writing(folder: Path, names: list[str]) -> dict[str, BinaryIO]:
     return {name: open(folder / name, "wb") for name in names}
 
 
+def _key_files(folder: Path) -> dict[str, Path]:
+    """Component name -> file of the key set a worker wrote into folder ("<name>.bin")."""
+    return {path.stem: path for path in folder.iterdir()}
+
+
 def _metadata_fields(meta: dict[str, Any]) -> dict[str, Any]:
     names = ("params", "slot_count", "max_level", "rotations", "security_bits",
              "scaling_technique", "preset", "n", "big_n", "bootstrappable",
-             "level_budget")
+             "level_budget", "client_key_tag")
     fields: dict[str, Any] = {name: meta[name] for name in names if name in meta}
     fields.setdefault("params", {})
     fields.setdefault("rotations", [])

@@ -44,7 +44,8 @@ def key_message(record: dict[str, Any]) -> keys_pb2.Key:
         scaling_technique=record.get("scaling_technique", ""),
         components=sorted((record.get("components") or {}).keys()),
         bootstrappable=record.get("bootstrappable", False),
-        level_budget=record.get("level_budget") or [])
+        level_budget=record.get("level_budget") or [],
+        client_key_tag=record.get("client_key_tag", ""))
 
 
 def _limits(limits: keys_pb2.KeyLimits) -> tuple[int, int]:

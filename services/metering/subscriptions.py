@@ -27,12 +27,12 @@ from services.metering.stripe_client import StripeBilling
 from services.metering.terms import note_terms
 from wavis.core.emails import is_email
 from wavis.core.errors import WavisError
+from wavis.core.plan_names import SELF_SERVE_PLANS
 from wavis.core.timefmt import rfc3339
 from wavis.generated.metering.v1 import billing_pb2
 
 log = logging.getLogger(__name__)
 
-SELF_SERVE_PLANS = ("free", "payg", "starter", "pro", "scale")
 _EVENT_SECONDS = 30 * 86_400
 SCHEDULED = f"{NS}:subscriptions:scheduled"  # zset account -> when its downgrade applies
 PAYG_ACCOUNTS = f"{NS}:billing:payg"  # set: accounts with pay-as-you-go months to collect

@@ -7,7 +7,7 @@ import asyncio
 import calendar
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -28,17 +28,8 @@ from wavis.devstack.stack import Stack
 
 
 @pytest.fixture(scope="module")
-def stripe_server() -> Iterator[FakeStripe]:
-    server = FakeStripe().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def billing_stack(make_stack: Callable[..., Stack], stripe_server: FakeStripe) -> Stack:
-    return make_stack(env={"WAVIS_STRIPE_API_KEY": fake_stripe.API_KEY,
-                           "WAVIS_STRIPE_API_BASE": stripe_server.url,
-                           "WAVIS_STRIPE_WEBHOOK_SECRET": fake_stripe.WEBHOOK_SECRET})
+    return make_stack(env=fake_stripe.stack_env(stripe_server))
 
 
 @pytest.fixture

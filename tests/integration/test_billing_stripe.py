@@ -28,17 +28,8 @@ from wavis.devstack.stack import Stack
 
 
 @pytest.fixture(scope="module")
-def stripe_server() -> Iterator[FakeStripe]:
-    server = FakeStripe().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def money_stack(make_stack: Callable[..., Stack], stripe_server: FakeStripe) -> Iterator[Stack]:
-    stack = make_stack(env={"WAVIS_STRIPE_API_KEY": fake_stripe.API_KEY,
-                            "WAVIS_STRIPE_API_BASE": stripe_server.url,
-                            "WAVIS_STRIPE_WEBHOOK_SECRET": fake_stripe.WEBHOOK_SECRET,
+    stack = make_stack(env={**fake_stripe.stack_env(stripe_server),
                             "WAVIS_BILLING_CLOSE_INTERVAL_SECONDS": "1"})
     yield stack
     stack.stop()

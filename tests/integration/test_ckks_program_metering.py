@@ -27,7 +27,7 @@ from wavis.core.errors import error_from_rpc
 from wavis.core.events import EventPublisher
 from wavis.core.grpc_client import open_channel
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2, ckks_compute_pb2_grpc
-from wavis.generated.metering.v1 import metering_pb2, metering_pb2_grpc
+from wavis.generated.metering.v1 import accounts_pb2, accounts_pb2_grpc
 
 # multiply (5), rotate (5), add (1), negate (1): 12 FCU.
 STEPS: list[dict[str, Any]] = [
@@ -72,8 +72,8 @@ class Tenant:
 async def tenant(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Tenant]:
     async with inprocess_mesh(tmp_path) as mesh:
         async with open_channel(mesh.targets["metering"]) as channel:
-            account = await metering_pb2_grpc.MeteringServiceStub(channel).CreateAccount(
-                metering_pb2.CreateAccountRequest(email="program@example.com",
+            account = await accounts_pb2_grpc.AccountsServiceStub(channel).CreateAccount(
+                accounts_pb2.CreateAccountRequest(email="program@example.com",
                                                   plan=request.param, environment="live"))
         auth = {"Authorization": f"Bearer {account.api_key}"}
         async with aiohttp.ClientSession(headers=auth) as http:

@@ -20,7 +20,7 @@ from support.http import Api
 from wavis.core.ckks_programs import MAX_PROGRAM_STEPS, MAX_RETURNED_OUTPUTS
 from wavis.devstack.stack import Stack
 
-TOLERANCE = 1e-3  # max abs error at 40-bit scale, N=2048 (testing parameters)
+TOLERANCE = 1e-3  # max abs error at 40-bit scale, N=2048 (blind keys, decrypted here)
 rng = np.random.default_rng(11)
 
 
@@ -80,9 +80,9 @@ async def test_every_operation_in_a_program_matches_numpy(account: CkksAccount) 
     by_ref = {o["ref"]: o for o in body["outputs"]}
     for k, value in enumerate(expected):
         if value is not None:
-            _close(await account.decrypt(by_ref[f"${k}"]["result_ciphertext_id"]), value)
+            await account.check(by_ref[f"${k}"]["result_ciphertext_id"], value)
     product = await account.decrypt(by_ref["$11"]["result_ciphertext_id"])
-    _close(product[:d], matrix @ v[:d])
+    _close(product[:d], matrix @ v[:d], account.tolerance)
     # Only the outputs were stored; $5, the product before its rescale, was not.
     assert await account.stored() == before | {o["result_ciphertext_id"]
                                                for o in body["outputs"]}
@@ -109,8 +109,8 @@ async def test_a_diamond_and_a_default_output(account: CkksAccount) -> None:
     (output,) = reply.json["outputs"]
     assert output["ref"] == "$4" and output["level"] == 2
     product = x * y
-    _close(await account.decrypt(output["result_ciphertext_id"]),
-           (np.roll(product, -2) - product) * product)
+    await account.check(output["result_ciphertext_id"],
+                        (np.roll(product, -2) - product) * product)
     assert await account.stored() == before | {output["result_ciphertext_id"]}
 
 
@@ -126,8 +126,8 @@ async def test_rotations_of_one_operand_share_its_precomputation(account: CkksAc
     assert reply.status == 200, reply.text
     ids = [o["result_ciphertext_id"] for o in reply.json["outputs"]]
     for index, shift in enumerate(shifts):
-        _close(await account.decrypt(ids[index]), np.roll(x * x, -shift))
-        _close(await account.decrypt(ids[len(shifts) + index]), np.roll(x, -shift))
+        await account.check(ids[index], np.roll(x * x, -shift))
+        await account.check(ids[len(shifts) + index], np.roll(x, -shift))
 
 
 async def test_blind_programs_decrypt_on_the_client(api: Api, mesh: Stack) -> None:
@@ -214,7 +214,7 @@ async def test_refusals_name_the_step_and_cost_nothing(account: CkksAccount, api
     shape = await account.program(inputs, [{"op": "add-plain", "args": ["x"],
                                             "plain_operand": [1.0] * (SLOTS - 1) + ["1"]}])
     assert shape.status == 422 and shape.json["error"]["code"] == "SCHEMA_MISMATCH"
-    assert shape.json["error"]["details"] == {"field": "steps.0.plain_operand"}
+    assert shape.json["error"]["details"] == {"field": f"steps.0.plain_operand.{SLOTS - 1}"}
     no_steps = await account.program(inputs, [])
     assert no_steps.status == 400 and no_steps.json["error"]["code"] == "INVALID_PROGRAM"
     assert no_steps.json["error"]["details"]["field"] == "steps"
@@ -247,8 +247,12 @@ async def test_long_programs_get_the_batch_discount(account: CkksAccount) -> Non
     reply = await account.program(inputs, steps)
     assert reply.status == 200, reply.text
     assert (reply.json["cost_units"], reply.json["discount_applied"]) == (28, True)  # 40 * 0.7
-    _close(await account.decrypt(reply.json["outputs"][0]["result_ciphertext_id"]), 41 * x,
-           tolerance=1e-2)
+    # 41 x carries 41 times x's error: more than the key's decryption hides, so it is
+    # checked here with the key's own secret (docs/security.md).
+    total = reply.json["outputs"][0]["result_ciphertext_id"]
+    assert (await account.api.post(f"/api/v1/ciphertexts/{total}/decrypt",
+                                   headers=account.tenant.auth())).status == 400
+    _close(await account.decrypt_here(total, SLOTS), 41 * x, tolerance=1e-2)
     assert await account.fcu_used() == 28
 
 
@@ -257,26 +261,28 @@ async def test_programs_beside_other_accounts_single_operations(api: Api, mesh: 
     x, y = _vector(), _vector()
     cx, cy = await first.encrypt(x), await second.encrypt(y)
 
-    async def program() -> np.ndarray:
+    async def program() -> str:
         reply = await first.program({"x": cx}, [
             {"op": "multiply", "args": ["x", "x"], "scale_stable": True},
             {"op": "rotate", "args": ["$0"], "rotation_steps": 1},
             {"op": "add", "args": ["$0", "$1"]},
             {"op": "multiply", "args": ["$2", "x"], "scale_stable": True}])
         assert reply.status == 200, reply.text
-        return await first.decrypt(reply.json["outputs"][0]["result_ciphertext_id"])
+        return str(reply.json["outputs"][0]["result_ciphertext_id"])
 
-    async def single() -> np.ndarray:
+    async def single() -> str:
         reply = await api.post("/api/v1/compute/multiply", headers=second.tenant.auth(), json={
             "key_id": second.key["key_id"], "ciphertext_ids": [cy, cy], "scale_stable": True})
         assert reply.status == 200, reply.text
-        return await second.decrypt(reply.json["result_ciphertext_id"])
+        return str(reply.json["result_ciphertext_id"])
 
     results = await asyncio.gather(*(program() if i % 3 == 0 else single() for i in range(9)))
     squared = x * x
-    for index, values in enumerate(results):
-        expected = (squared + np.roll(squared, -1)) * x if index % 3 == 0 else y * y
-        _close(values, expected)
+    for index, result in enumerate(results):
+        if index % 3 == 0:
+            await first.check(result, (squared + np.roll(squared, -1)) * x)
+        else:
+            await second.check(result, y * y)
 
 
 async def test_returned_outputs_fit_in_one_answer(api: Api, mesh: Stack) -> None:
@@ -344,5 +350,7 @@ async def test_a_program_bootstraps_and_goes_on(api: Api, mesh: Stack) -> None:
     # The bootstrap gave back the levels the key promised (max_depth), all spent again.
     assert (output["level"], output["noise_budget_remaining"]) == (levels, 0)
     assert polled.json["cost_units"] == 2 * (levels + params["max_depth"]) + 50
-    values = await account.decrypt(output["result_ciphertext_id"], 2048)
+    # Bootstrapping's error is more than the key's decryption hides: checked here, with the
+    # key's own secret (docs/security.md).
+    values = await account.decrypt_here(output["result_ciphertext_id"], 2048)
     assert np.max(np.abs(values - x)) < 1e-2

@@ -156,8 +156,9 @@ async def test_ciphertexts_live_in_their_own_redis_and_survive_a_restart(
             async with http.post(f"{second.gateway_url}/api/v1/ciphertexts/{ciphertext_id}"
                                  "/decrypt") as reply:
                 assert reply.status == 200, await reply.text()
-                values = (await reply.json())["values"]
-        assert abs(values[0] - 1.5) < 1e-3 and abs(values[1] + 2.0) < 1e-3
+                answer = await reply.json()
+        values, tolerance = answer["values"], 2 ** -answer["precision_bits"]
+        assert abs(values[0] - 1.5) < tolerance and abs(values[1] + 2.0) < tolerance
     finally:
         second.stop()
 

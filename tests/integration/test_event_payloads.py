@@ -32,17 +32,8 @@ PARAMS = {"poly_degree": 2048, "scale_bits": 40, "max_depth": 3, "security_level
 
 
 @pytest.fixture(scope="module")
-def stripe_server() -> Iterator[FakeStripe]:
-    server = FakeStripe().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def events_stack(make_stack: Callable[..., Stack], stripe_server: FakeStripe) -> Iterator[Stack]:
-    stack = make_stack(env={"WAVIS_STRIPE_API_KEY": fake_stripe.API_KEY,
-                            "WAVIS_STRIPE_API_BASE": stripe_server.url,
-                            "WAVIS_STRIPE_WEBHOOK_SECRET": fake_stripe.WEBHOOK_SECRET,
+    stack = make_stack(env={**fake_stripe.stack_env(stripe_server),
                             "WAVIS_WEBHOOK_ALLOW_PRIVATE": "true"})
     yield stack
     stack.stop()

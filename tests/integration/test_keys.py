@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import openfhe as fhe
 import pytest
+from wavis_sdk.ckks import CkksKeys
 
 from support.accounts import Tenant, create_account
 from support.fhe_client import make_ckks_client
@@ -105,6 +106,23 @@ async def test_blind_upload_reads_parameters_from_the_context(api: Api, mesh: St
     assert key["rotations"] == [1, 3]
     assert key["scaling_technique"] == "FLEXIBLEAUTO"
     assert reply.headers["X-Security-Warning"]
+
+
+async def test_keys_of_other_parameters_upload_one_after_the_other(api: Api,
+                                                                   mesh: Stack) -> None:
+    # One keys-service worker checks both (calls go to the first idle worker): the first
+    # key's check must leave nothing behind that refuses the second's parameters.
+    tenant = await create_account(mesh)
+    for ring_dim, scale_bits, depth in ((1024, 30, 1), (2048, 40, 3)):
+        keys = CkksKeys.generate(ring_dim, scale_bits, depth, "testing",
+                                 scaling_technique="FIXEDMANUAL")
+        wire = {name: base64.b64encode(data).decode()
+                for name, data in keys.wire_parts().items()}
+        reply = await api.post("/api/v1/keys/upload", headers=tenant.auth(),
+                               json={"scheme": "ckks", **wire})
+        assert reply.status == 201, reply.text
+        assert reply.json["params"]["poly_degree"] == ring_dim
+        assert reply.json["params"]["max_depth"] == depth
 
 
 def _bad_tag(wire: dict[str, str], part: str, tag: str) -> dict[str, str]:

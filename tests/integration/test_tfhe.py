@@ -382,3 +382,20 @@ async def test_encrypt_accepts_json_booleans(api: Api, mesh: Stack) -> None:
     doc = (await api.get("/api/v1/openapi.json")).json
     bit = doc["components"]["schemas"]["TfheEncryptRequest"]["properties"]["bit"]
     assert True in bit["enum"] and 1 in bit["enum"]
+
+
+@pytest.mark.parametrize("preset", ["toy", "toy_3"])
+async def test_empty_or_garbage_ciphertexts_to_decrypt_are_invalid(api: Api, mesh: Stack,
+                                                                   preset: str) -> None:
+    """Found by schemathesis: an empty ciphertext_b64 to decrypt answered 500."""
+    tenant = await create_account(mesh, plan="payg")
+    created = await api.post("/api/v1/tfhe/session", headers=tenant.auth(),
+                             json={"preset": preset})
+    assert created.status == 201, created.text
+    sid = created.json["session_id"]
+    for body in ({"ciphertext_b64": ""}, {"ciphertexts_b64": [""]},
+                 {"ciphertext_b64": "AAAA"}):
+        reply = await api.post(f"/api/v1/tfhe/session/{sid}/decrypt", headers=tenant.auth(),
+                               json=body)
+        assert reply.status == 400, (body, reply.text)
+        assert reply.json["error"]["code"] == "INVALID_CIPHERTEXT", body

@@ -69,7 +69,7 @@ import json, sys, tempfile
 from wavis.core.errors import WavisError
 from wavis.fhe.ckks_keys import CkksParams, generate_ckks_key
 try:
-    generate_ckks_key(CkksParams(*json.loads(sys.argv[1])), [1], tempfile.mkdtemp())
+    generate_ckks_key(CkksParams(*json.loads(sys.argv[1])), [1], "key_sdk", tempfile.mkdtemp())
     print(json.dumps(None))
 except WavisError as error:
     print(json.dumps([error.code, error.message, error.details]))

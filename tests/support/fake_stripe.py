@@ -222,3 +222,9 @@ def signature(payload: bytes, secret: str = WEBHOOK_SECRET,
     ts = int(time.time()) if timestamp is None else timestamp
     mac = hmac.new(secret.encode(), f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
     return f"t={ts},v1={mac}"
+
+
+def stack_env(server: FakeStripe) -> dict[str, str]:
+    """The settings that point a stack's metering service at `server`."""
+    return {"WAVIS_STRIPE_API_KEY": API_KEY, "WAVIS_STRIPE_API_BASE": server.url,
+            "WAVIS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}

@@ -53,7 +53,7 @@ def pool() -> Iterator[FheWorkerPool]:
 @pytest.fixture(scope="module")
 def ckks_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("ckks")
-    return folder, generate_ckks_key(TESTING, None, str(folder))
+    return folder, generate_ckks_key(TESTING, None, "key_made", str(folder))
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_default_rotations_are_powers_of_two_both_ways() -> None:
 def test_rotations_must_be_nonzero_ints_inside_the_slots(tmp_path: Path,
                                                          rotations: list[Any]) -> None:
     with pytest.raises(WavisError) as caught:
-        generate_ckks_key(TESTING, rotations, str(tmp_path))
+        generate_ckks_key(TESTING, rotations, "key_made", str(tmp_path))
     assert (caught.value.code, caught.value.details) == ("INVALID_PARAMS", {"field": "rotations"})
 
 
@@ -127,7 +127,8 @@ async def test_depth_3_at_8192_is_insufficient_for_128_bit(pool: FheWorkerPool,
                                                            tmp_path: Path) -> None:
     # Raised in the worker, it arrives here as the same WavisError.
     with pytest.raises(WavisError) as caught:
-        await pool.run(generate_ckks_key, CkksParams(8192, 40, 3, "128-bit"), None, str(tmp_path))
+        await pool.run(generate_ckks_key, CkksParams(8192, 40, 3, "128-bit"), None, "key_made",
+                       str(tmp_path))
     assert caught.value.code == "INSUFFICIENT_SECURITY"
     assert caught.value.details == {"required_poly_degree": 16384}
     assert "16384" in caught.value.message
@@ -137,7 +138,8 @@ async def test_scale_bits_openfhe_refuses_is_invalid_params(pool: FheWorkerPool,
                                                            tmp_path: Path) -> None:
     # The API's range reaches 60, but OpenFHE 1.6.1 wants scalingModSize below 60.
     with pytest.raises(WavisError) as caught:
-        await pool.run(generate_ckks_key, CkksParams(4096, 60, 1, "testing"), [1], str(tmp_path))
+        await pool.run(generate_ckks_key, CkksParams(4096, 60, 1, "testing"), [1], "key_made",
+                       str(tmp_path))
     assert (caught.value.code, caught.value.details) == ("INVALID_PARAMS", {"field": "scale_bits"})
 
 
@@ -146,7 +148,7 @@ async def test_scale_bits_openfhe_refuses_is_invalid_params(pool: FheWorkerPool,
 
 async def test_generate_128_bit_key_at_8192_depth_1(pool: FheWorkerPool, tmp_path: Path) -> None:
     metadata = await pool.run(generate_ckks_key, CkksParams(8192, 40, 1, "128-bit"), None,
-                              str(tmp_path))
+                              "key_made", str(tmp_path))
     assert metadata["params"]["poly_degree"] == 8192
     assert metadata["params"]["max_depth"] == 1
     assert metadata["security_bits"] >= 128
@@ -180,6 +182,10 @@ def test_written_keys_encrypt_multiply_rotate_and_decrypt(
         secret_key = openfhe.DeserializePrivateKeyString(read["secret_key"], openfhe.BINARY)
         openfhe.DeserializeEvalMultKeyString(read["eval_mult_key"], openfhe.BINARY)
         openfhe.DeserializeEvalAutomorphismKeyString(read["eval_rotation_keys"], openfhe.BINARY)
+        # Every part carries the key id as its tag (the server's, not a chosen one).
+        assert public_key.GetKeyTag() == secret_key.GetKeyTag() == "key_made"
+        assert set(openfhe.CryptoContext.GetAllEvalMultKeys()) == {"key_made"}
+        assert set(openfhe.CryptoContext.GetAllEvalAutomorphismKeys()) == {"key_made"}
         slots = metadata["slot_count"]
         values = [((i * 7) % 23) / 10 - 1.1 for i in range(slots)]
         ciphertext = cc.Encrypt(public_key, cc.MakeCKKSPackedPlaintext(values))
@@ -197,12 +203,68 @@ def test_written_keys_encrypt_multiply_rotate_and_decrypt(
 # --- CKKS inspection of uploads ---------------------------------------------------------------
 
 
-async def test_inspect_reads_the_same_metadata(pool: FheWorkerPool,
+async def test_inspect_reads_the_same_metadata(pool: FheWorkerPool, tmp_path: Path,
                                                ckks_key: tuple[Path, dict[str, Any]]) -> None:
     folder, metadata = ckks_key
-    assert await pool.run(inspect_ckks_key, upload_files(folder)) == metadata
-    without_rotations = await pool.run(inspect_ckks_key, upload_files(folder, rotations=False))
+    checked = tmp_path / "checked"
+    assert await pool.run(inspect_ckks_key, upload_files(folder), "key_up",
+                          str(checked)) == metadata
+    without_rotations = await pool.run(inspect_ckks_key, upload_files(folder, rotations=False),
+                                       "key_up", str(tmp_path / "without"))
     assert without_rotations == {**metadata, "rotations": []}
+
+
+async def test_one_worker_checks_keys_of_other_parameters_in_turn(tmp_path: Path) -> None:
+    # A 1024/30/1 key then a 2048/40/3 key in one long-lived worker: OpenFHE keeps a
+    # process-global estimate that a refused security probe of the first left behind, and the
+    # second was refused ("EstimateLogP() failure: expected sizeP [1], but got sizeP [2]").
+    workers = FheWorkerPool(workers=1, omp_threads=1)
+    try:
+        made = []
+        for params in (CkksParams(1024, 30, 1, "testing"), CkksParams(2048, 40, 3, "testing")):
+            folder = tmp_path / f"n{params.poly_degree}"
+            made.append((folder, await workers.run_fresh(generate_ckks_key, params, None,
+                                                         "key_made", str(folder))))
+        for folder, metadata in made:
+            checked = await workers.run(inspect_ckks_key, upload_files(folder), "key_checked",
+                                        str(folder / "checked"))
+            assert checked["params"] == metadata["params"]
+    finally:
+        workers.close()
+
+
+async def test_a_checked_key_is_written_under_its_key_id_and_still_computes(
+        pool: FheWorkerPool, tmp_path: Path, ckks_key: tuple[Path, dict[str, Any]]) -> None:
+    folder, _ = ckks_key
+    checked = tmp_path / "checked"
+    found = await pool.run(inspect_ckks_key, upload_files(folder), "key_up", str(checked))
+    assert found["client_key_tag"] == "key_made"  # the tag the key came with
+    assert sorted(os.listdir(checked)) == sorted(
+        KEY_FILES[name] for name in KEY_FILES if name != "secret_key")
+    read = {name: (checked / file).read_bytes() for name, file in KEY_FILES.items()
+            if name != "secret_key"}
+    clear_openfhe_globals()
+    try:
+        cc = openfhe.DeserializeCryptoContextString(read["crypto_context"], openfhe.BINARY)
+        public_key = openfhe.DeserializePublicKeyString(read["public_key"], openfhe.BINARY)
+        openfhe.DeserializeEvalMultKeyString(read["eval_mult_key"], openfhe.BINARY)
+        openfhe.DeserializeEvalAutomorphismKeyString(read["eval_rotation_keys"], openfhe.BINARY)
+        assert public_key.GetKeyTag() == "key_up"
+        assert set(openfhe.CryptoContext.GetAllEvalMultKeys()) == {"key_up"}
+        assert set(openfhe.CryptoContext.GetAllEvalAutomorphismKeys()) == {"key_up"}
+        secret_key = openfhe.DeserializePrivateKeyString(
+            (folder / KEY_FILES["secret_key"]).read_bytes(), openfhe.BINARY)
+        values = [0.5, -0.25, 1.5, 2.0]
+        ciphertext = cc.Encrypt(public_key, cc.MakeCKKSPackedPlaintext(values))
+        assert ciphertext.GetKeyTag() == "key_up"
+        rotated = cc.EvalRotate(cc.Rescale(cc.EvalMult(ciphertext, ciphertext)), 1)
+        plaintext = cc.Decrypt(secret_key, rotated)  # the client's secret, its own tag
+        plaintext.SetLength(3)
+        expected = [v * v for v in values[1:]]
+        assert max(abs(a - b) for a, b in zip(plaintext.GetRealPackedValue(), expected,
+                                              strict=True)) < 1e-3
+    finally:
+        clear_openfhe_globals()
 
 
 def _garbage(size: int) -> bytes:
@@ -236,18 +298,19 @@ async def test_inspect_rejects_damaged_parts(pool: FheWorkerPool, tmp_path: Path
     files = upload_files(folder)
     files[part] = write_damaged(files[part], tmp_path / "part.bin", damage)
     with pytest.raises(WavisError) as caught:
-        await pool.run(inspect_ckks_key, files)
+        await pool.run(inspect_ckks_key, files, "key_up", str(tmp_path / "out"))
     assert (caught.value.code, caught.value.details) == ("INVALID_KEY", {"field": part})
     # The workers survived (or were replaced) and still answer.
-    assert (await pool.run(inspect_ckks_key, upload_files(folder)))["slot_count"] == 2048
+    assert (await pool.run(inspect_ckks_key, upload_files(folder), "key_up",
+                           str(tmp_path / "out")))["slot_count"] == 2048
 
 
 async def test_inspect_rejects_parts_of_other_key_sets(
         pool: FheWorkerPool, tmp_path: Path, ckks_key: tuple[Path, dict[str, Any]]) -> None:
     folder, _ = ckks_key
     same_params, other_params = tmp_path / "same", tmp_path / "other"
-    generate_ckks_key(TESTING, [1], str(same_params))
-    generate_ckks_key(CkksParams(2048, 40, 2, "testing"), [1], str(other_params))
+    generate_ckks_key(TESTING, [1], "key_same", str(same_params))
+    generate_ckks_key(CkksParams(2048, 40, 2, "testing"), [1], "key_other", str(other_params))
     cases = [
         # A public key made under other parameters: another crypto context.
         ("public_key", other_params, "public_key"),
@@ -260,7 +323,7 @@ async def test_inspect_rejects_parts_of_other_key_sets(
     for part, source, field in cases:
         files = {**upload_files(folder), part: str(source / KEY_FILES[part])}
         with pytest.raises(WavisError) as caught:
-            await pool.run(inspect_ckks_key, files)
+            await pool.run(inspect_ckks_key, files, "key_up", str(tmp_path / "out"))
         assert (caught.value.code, caught.value.details) == ("INVALID_KEY", {"field": field}), part
 
 
@@ -274,7 +337,7 @@ async def test_inspect_rejects_a_non_ckks_context(pool: FheWorkerPool, tmp_path:
         openfhe.Serialize(openfhe.GenCryptoContext(parameters), openfhe.BINARY))
     files = {**upload_files(folder), "crypto_context": str(tmp_path / "bfv.bin")}
     with pytest.raises(WavisError, match="not a CKKS") as caught:
-        await pool.run(inspect_ckks_key, files)
+        await pool.run(inspect_ckks_key, files, "key_up", str(tmp_path / "out"))
     assert caught.value.code == "INVALID_KEY"
 
 

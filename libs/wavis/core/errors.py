@@ -69,6 +69,13 @@ _TABLE: tuple[ErrorCode, ...] = (
               "Ciphertexts are at different modulus levels."),
     ErrorCode("NOISE_BUDGET_EXHAUSTED", 400, _C.FAILED_PRECONDITION,
               "The result would not decrypt: bootstrap first."),
+    # Server-mode decryption (docs/security.md).
+    ErrorCode("DECRYPTION_BUDGET_EXHAUSTED", 403, _C.RESOURCE_EXHAUSTED,
+              "This key has used every decryption it allows: generate a new key."),
+    ErrorCode("DECRYPTION_NOISE_TOO_HIGH", 400, _C.FAILED_PRECONDITION,
+              "The ciphertext's error is larger than decryption under this key can hide."),
+    ErrorCode("UPLOADED_CIPHERTEXT", 400, _C.FAILED_PRECONDITION,
+              "The server decrypts only ciphertexts it encrypted and computed itself."),
     ErrorCode("INVALID_OPERATION", 400, _C.INVALID_ARGUMENT, "Unknown operation."),
     ErrorCode("MISSING_PLAIN_OPERAND", 400, _C.INVALID_ARGUMENT,
               "This operation needs plain_operand."),

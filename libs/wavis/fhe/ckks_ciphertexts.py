@@ -7,11 +7,12 @@ from typing import Any
 from wavis.core.errors import WavisError
 
 
-def inspect_ckks_ciphertext(data: bytes, key_tag: str,
+def inspect_ckks_ciphertext(data: bytes, key_tags: tuple[str, ...],
                             key_params: dict[str, Any]) -> dict[str, Any]:
-    """Level facts of a ciphertext that must be under the key with `key_tag`, in a context of
-    the key's parameters (`params_record` of the key's context): a ciphertext of other
-    parameters under the same tag would fail every operation later."""
+    """Level facts of a ciphertext that must carry one of the key's tags (the client's, or
+    the key id that results carry: wavis.fhe.ckks_key_tags), in a context of the key's
+    parameters (`params_record` of the key's context): a ciphertext of other parameters under
+    the same tag would fail every operation later."""
     import openfhe
 
     from wavis.fhe.ckks_keys import params_record
@@ -29,6 +30,6 @@ def inspect_ckks_ciphertext(data: bytes, key_tag: str,
         raise invalid from None
     finally:
         openfhe.ReleaseAllContexts()  # a long-lived worker must not collect contexts
-    if tag != key_tag or params != key_params or scale_degree < 1:
+    if tag not in key_tags or params != key_params or scale_degree < 1:
         raise invalid
     return {"level": level, "noise_scale_degree": scale_degree, "slots": slots}

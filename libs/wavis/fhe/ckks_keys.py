@@ -19,6 +19,7 @@ from typing import Any
 
 from wavis.core.errors import WavisError
 from wavis.core.limits import CKKS_SECURE_POLY_DEGREES, CKKS_TESTING_POLY_DEGREES
+from wavis.fhe.ckks_key_tags import server_key_tag, server_tagged_parts
 
 # Public name -> openfhe.SecurityLevel member name (resolved on use: importing this module must
 # not load OpenFHE, whose OpenMP runtime reads OMP_NUM_THREADS once, at load).
@@ -119,9 +120,10 @@ def first_mod_bits(scale_bits: int) -> int:
     return min(60, scale_bits + 10)
 
 
-def generate_ckks_key(params: CkksParams, rotations: list[int] | None,
+def generate_ckks_key(params: CkksParams, rotations: list[int] | None, key_id: str,
                       out_dir: str) -> dict[str, Any]:
-    """Generate a key set, write KEY_FILES into out_dir, return its metadata (worker process).
+    """Generate the key set of `key_id`, write KEY_FILES into out_dir, return its metadata
+    (worker process). Its material carries the key id as tag (wavis.fhe.ckks_key_tags).
 
     rotations None means default_rotations(slot_count); an empty list, no rotation keys.
     """
@@ -156,12 +158,14 @@ def generate_ckks_key(params: CkksParams, rotations: list[int] | None,
             cc.Enable(openfhe.FHE)
             cc.EvalBootstrapSetup(budget)
         keys = cc.KeyGen()
+        tag = server_key_tag(key_id)  # before any evaluation key is made under the secret's
+        keys.publicKey.SetKeyTag(tag)
+        keys.secretKey.SetKeyTag(tag)
         cc.EvalMultKeyGen(keys.secretKey)
         if steps:
             cc.EvalRotateKeyGen(keys.secretKey, steps)
         if params.bootstrappable:  # its automorphism keys travel with the rotation keys
             cc.EvalBootstrapKeyGen(keys.secretKey, slot_count)
-        tag = keys.publicKey.GetKeyTag()
         blobs = {
             "crypto_context": openfhe.Serialize(cc, openfhe.BINARY),
             "public_key": openfhe.Serialize(keys.publicKey, openfhe.BINARY),
@@ -180,15 +184,14 @@ def generate_ckks_key(params: CkksParams, rotations: list[int] | None,
             metadata["level_budget"] = budget
     finally:
         _clear_globals(openfhe)
-    os.makedirs(out_dir, exist_ok=True)
-    for name, blob in blobs.items():
-        with open(os.path.join(out_dir, KEY_FILES[name]), "wb") as handle:
-            handle.write(blob)
-    return metadata
+    _write_parts(out_dir, blobs)
+    return metadata | {"client_key_tag": tag}
 
 
-def inspect_ckks_key(files: dict[str, str]) -> dict[str, Any]:
-    """Metadata of an uploaded key set (untrusted bytes; worker process), or INVALID_KEY.
+def inspect_ckks_key(files: dict[str, str], key_id: str, out_dir: str) -> dict[str, Any]:
+    """Metadata of an uploaded key set (untrusted bytes; worker process), or INVALID_KEY; the
+    set is written into out_dir (KEY_FILES) with the key id as its tag, the tag it came with
+    in the metadata's client_key_tag (wavis.fhe.ckks_key_tags).
 
     files maps crypto_context, public_key, eval_mult_key and optionally eval_rotation_keys to
     paths. Checks: each part deserializes; the context is CKKS; every part lives in that one
@@ -230,15 +233,27 @@ def inspect_ckks_key(files: dict[str, str]) -> dict[str, Any]:
             _require_tag(_parse("eval_rotation_keys", lambda: set(
                 openfhe.CryptoContext.GetAllEvalAutomorphismKeys())), tag, "eval_rotation_keys")
         try:
-            return _describe(openfhe, cc, tag)
+            metadata = _describe(openfhe, cc, tag)
         except Exception as exc:  # whatever OpenFHE raises, the context is unusable
             raise _bad_key("crypto_context", "The crypto_context's parameters cannot be read: "
                            f"{_short(exc)}.") from exc
+        parts = server_tagged_parts(openfhe, public_key, tag, key_id,
+                                    rotations="eval_rotation_keys" in data)
+        parts["crypto_context"] = data["crypto_context"]
     finally:
         _clear_globals(openfhe)
+    _write_parts(out_dir, parts)
+    return metadata | {"client_key_tag": tag}
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _write_parts(out_dir: str, parts: dict[str, bytes]) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    for name, blob in parts.items():
+        with open(os.path.join(out_dir, KEY_FILES[name]), "wb") as handle:
+            handle.write(blob)
 
 
 def _describe(openfhe: Any, cc: Any, tag: str) -> dict[str, Any]:
@@ -260,8 +275,6 @@ def _describe(openfhe: Any, cc: Any, tag: str) -> dict[str, Any]:
         "security_bits": security_bits,
         "scaling_technique": cc.GetScalingTechnique().name,
         "key_switching": cc.GetKeySwitchTechnique().name,
-        # Eval keys are kept per tag in OpenFHE's global maps: services need it to evict them.
-        "key_tag": tag,
     }
 
 
@@ -311,13 +324,33 @@ def _security_bits(openfhe: Any, cc: Any) -> int:
         return 0
     if params_record(openfhe, reproduced) != record:
         return 0
-    for bits, level in _PROBE_LEVELS:
-        try:
-            _make_context(openfhe, level=level, large_digits=large_digits, **settings)
-        except RuntimeError:
-            continue
-        return bits
-    return 0
+    try:
+        for bits, level in _PROBE_LEVELS:
+            try:
+                _make_context(openfhe, level=level, large_digits=large_digits, **settings)
+            except RuntimeError:
+                continue
+            return bits
+        return 0
+    finally:
+        _settle_modulus_estimate(openfhe, large_digits, settings)
+
+
+def _settle_modulus_estimate(openfhe: Any, large_digits: int | None,
+                             settings: dict[str, Any]) -> None:
+    """Clear the process-global estimate a refused probe leaves behind.
+
+    OpenFHE's parameter generation stores its estimate of the key-switching modulus count in a
+    global (`sizeP_estimate_global`) and clears it only when the next context's CRT tables are
+    built; a probe refused for its security level throws in between, and the next context of
+    other parameters in this process was refused ("EstimateLogP() failure: expected sizeP [1],
+    but got sizeP [2]"). Building the same parameters without a level builds those tables for
+    the estimate just made, which clears it.
+    """
+    try:
+        _make_context(openfhe, level="HEStd_NotSet", large_digits=large_digits, **settings)
+    except (RuntimeError, ValueError, ArithmeticError):
+        pass  # the check itself is done; keys are checked in a fresh process anyway (0008)
 
 
 def _make_context(openfhe: Any, *, ring_dim: int, depth: int, scale_bits: int, first_bits: int,

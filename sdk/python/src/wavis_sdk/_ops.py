@@ -389,7 +389,8 @@ class Ops:
             "POST", f"/ciphertexts/{ciphertext_id_of(ciphertext)}/decrypt",
             {"count": count} if count is not None else None, timeout=KEYGEN_TIMEOUT)
         body = response.json()
-        return Decrypted([float(v) for v in body["values"]], float(body["precision_bits"]))
+        return Decrypted([float(v) for v in body["values"]], float(body["precision_bits"]),
+                         int(body.get("decryptions_remaining", 0)))
 
     def delete_ciphertext(self, ciphertext: Any) -> Op[None]:
         yield from self.request("DELETE", f"/ciphertexts/{ciphertext_id_of(ciphertext)}")

@@ -118,14 +118,16 @@ class DecryptCiphertextRequest(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., ciphertext_id: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class DecryptCiphertextResponse(_message.Message):
-    __slots__ = ("values", "precision_bits", "insecure_key")
+    __slots__ = ("values", "precision_bits", "insecure_key", "decryptions_remaining")
     VALUES_FIELD_NUMBER: _ClassVar[int]
     PRECISION_BITS_FIELD_NUMBER: _ClassVar[int]
     INSECURE_KEY_FIELD_NUMBER: _ClassVar[int]
+    DECRYPTIONS_REMAINING_FIELD_NUMBER: _ClassVar[int]
     values: _containers.RepeatedScalarFieldContainer[float]
     precision_bits: float
     insecure_key: bool
-    def __init__(self, values: _Optional[_Iterable[float]] = ..., precision_bits: _Optional[float] = ..., insecure_key: _Optional[bool] = ...) -> None: ...
+    decryptions_remaining: int
+    def __init__(self, values: _Optional[_Iterable[float]] = ..., precision_bits: _Optional[float] = ..., insecure_key: _Optional[bool] = ..., decryptions_remaining: _Optional[int] = ...) -> None: ...
 
 class MatrixRow(_message.Message):
     __slots__ = ("values",)

@@ -40,7 +40,7 @@ class KeyLimits(_message.Message):
     def __init__(self, max_keys: _Optional[int] = ..., max_key_bytes: _Optional[int] = ...) -> None: ...
 
 class Key(_message.Message):
-    __slots__ = ("key_id", "account_id", "scheme", "mode", "status", "failure", "params", "slot_count", "max_level", "rotations", "preset", "n", "big_n", "size_bytes", "security_bits", "created_at", "scaling_technique", "components", "bootstrappable", "level_budget")
+    __slots__ = ("key_id", "account_id", "scheme", "mode", "status", "failure", "params", "slot_count", "max_level", "rotations", "preset", "n", "big_n", "size_bytes", "security_bits", "created_at", "scaling_technique", "components", "bootstrappable", "level_budget", "client_key_tag")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     SCHEME_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +61,7 @@ class Key(_message.Message):
     COMPONENTS_FIELD_NUMBER: _ClassVar[int]
     BOOTSTRAPPABLE_FIELD_NUMBER: _ClassVar[int]
     LEVEL_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_KEY_TAG_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     account_id: str
     scheme: str
@@ -81,7 +82,8 @@ class Key(_message.Message):
     components: _containers.RepeatedScalarFieldContainer[str]
     bootstrappable: bool
     level_budget: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, key_id: _Optional[str] = ..., account_id: _Optional[str] = ..., scheme: _Optional[str] = ..., mode: _Optional[str] = ..., status: _Optional[str] = ..., failure: _Optional[str] = ..., params: _Optional[_Union[CkksParams, _Mapping]] = ..., slot_count: _Optional[int] = ..., max_level: _Optional[int] = ..., rotations: _Optional[_Iterable[int]] = ..., preset: _Optional[str] = ..., n: _Optional[int] = ..., big_n: _Optional[int] = ..., size_bytes: _Optional[int] = ..., security_bits: _Optional[int] = ..., created_at: _Optional[str] = ..., scaling_technique: _Optional[str] = ..., components: _Optional[_Iterable[str]] = ..., bootstrappable: _Optional[bool] = ..., level_budget: _Optional[_Iterable[int]] = ...) -> None: ...
+    client_key_tag: str
+    def __init__(self, key_id: _Optional[str] = ..., account_id: _Optional[str] = ..., scheme: _Optional[str] = ..., mode: _Optional[str] = ..., status: _Optional[str] = ..., failure: _Optional[str] = ..., params: _Optional[_Union[CkksParams, _Mapping]] = ..., slot_count: _Optional[int] = ..., max_level: _Optional[int] = ..., rotations: _Optional[_Iterable[int]] = ..., preset: _Optional[str] = ..., n: _Optional[int] = ..., big_n: _Optional[int] = ..., size_bytes: _Optional[int] = ..., security_bits: _Optional[int] = ..., created_at: _Optional[str] = ..., scaling_technique: _Optional[str] = ..., components: _Optional[_Iterable[str]] = ..., bootstrappable: _Optional[bool] = ..., level_budget: _Optional[_Iterable[int]] = ..., client_key_tag: _Optional[str] = ...) -> None: ...
 
 class GenerateKeyRequest(_message.Message):
     __slots__ = ("account_id", "scheme", "params", "rotations", "preset", "limits", "bootstrappable", "has_rotations")
