@@ -9,6 +9,12 @@ OpenFHE (services.inference.local_run, the operations ckks-compute runs), decryp
 turned into predictions. Compared with the plaintext model (the ONNX graph with its exact
 activations): the share of samples whose prediction agrees, and the accuracy (R^2 for
 regression) of each. The result goes into the metadata's "accuracy".
+
+First, the values the program leaves at its last level are computed in plaintext for every
+sample of the dataset (each sample filling a ciphertext, the worst case): the metadata's
+"output_scale" is the power of two that brings their mean magnitude to LAST_LEVEL_TARGET or
+below, and "last_level_magnitude" what remains, from which the catalogue states the largest
+scale_bits a key may have (docs/decisions/0087-model-outputs-fit-the-last-level.md).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -32,11 +39,55 @@ from wavis_sdk import inference  # noqa: E402
 from wavis_sdk.ckks import CkksKeys  # noqa: E402
 
 from services.inference import local_run  # noqa: E402
-from services.inference.catalogue import BUILTIN_MODELS_DIR, Model, describe, load_model  # noqa: E402
+from services.inference.catalogue import (  # noqa: E402
+    BUILTIN_MODELS_DIR,
+    Model,
+    describe,
+    load_model,
+)
+from services.inference.compiler import compile_network  # noqa: E402
 
 # Regression: an encrypted prediction agrees when it is this close to the plaintext one,
 # relative to the spread (max - min) of the plaintext predictions on the split.
 REGRESSION_TOLERANCE = 1e-3
+# The mean magnitude the last level's values are scaled to at most: 4 bits of the first
+# modulus (sign and a bit of margin included) above the scale hold them.
+LAST_LEVEL_TARGET = 4.0
+# Slots of the plaintext simulation (the values do not depend on the slot count).
+SIMULATED_SLOTS = 1024
+
+
+def dataset(metadata: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The dataset the model was trained on (every sample: training and held-out)."""
+    training = metadata["training"]
+    module, _, name = training["loader"].rpartition(".")
+    features, target = getattr(importlib.import_module(module), name)(
+        return_X_y=True, **training.get("loader_kwargs", {}))
+    return np.asarray(features, dtype=float), np.asarray(target)
+
+
+def last_level_magnitude(model: Model, output_scale: float) -> float:
+    """The largest mean magnitude of a value at the program's last level, each sample of the
+    dataset filling a ciphertext (the mean bounds every coefficient CKKS decodes)."""
+    entry = describe(model)
+    program = compile_network(model.network, model.approximations, output_scale)
+    refs = program.last_level_refs()
+    per_ciphertext = inference.samples_per_ciphertext(entry, SIMULATED_SLOTS)
+    worst = 0.0
+    for sample in dataset(model.metadata)[0]:
+        (vector,) = inference.pack(np.repeat(sample[None, :], per_ciphertext, axis=0), entry,
+                                   SIMULATED_SLOTS)
+        values = program.simulate(vector)
+        worst = max(worst, max(float(np.mean(np.abs(values[ref]))) for ref in refs))
+    return worst
+
+
+def fit_last_level(model: Model) -> dict[str, float]:
+    """output_scale and the last_level_magnitude it leaves."""
+    unscaled = last_level_magnitude(model, 1.0)
+    scale = 2.0 ** max(0, math.ceil(math.log2(unscaled / LAST_LEVEL_TARGET))) if unscaled else 1.0
+    return {"output_scale": scale,
+            "last_level_magnitude": float(f"{last_level_magnitude(model, scale):.3g}")}
 
 
 def held_out_split(metadata: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -44,9 +95,7 @@ def held_out_split(metadata: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.model_selection import train_test_split
 
     training = metadata["training"]
-    module, _, name = training["loader"].rpartition(".")
-    features, target = getattr(importlib.import_module(module), name)(
-        return_X_y=True, **training.get("loader_kwargs", {}))
+    features, target = dataset(metadata)
     parts = train_test_split(features, target, test_size=training["test_size"],
                              random_state=training["split_seed"],
                              stratify=target if training.get("stratified") else None)
@@ -118,10 +167,14 @@ def measure(model: Model) -> dict[str, Any]:
 def measure_all(directory: Path, model_ids: list[str]) -> None:
     for model_id in model_ids:
         path = directory / f"{model_id}.onnx"
-        model = load_model(path)
-        figures = measure(model)
         meta_path = path.with_suffix(".json")
         metadata = json.loads(meta_path.read_text())
+        fitted = fit_last_level(load_model(path))
+        metadata.update(fitted)
+        meta_path.write_text(json.dumps(metadata, indent=2) + "\n")
+        print(f"{model_id}: {json.dumps(fitted)}")
+        model = load_model(path)
+        figures = measure(model)
         metadata["accuracy"] = {name: value for name, value in figures.items()
                                 if name != "seconds"}
         meta_path.write_text(json.dumps(metadata, indent=2) + "\n")

@@ -15,7 +15,13 @@ from gateway.parameters import PARAMETERS
 from gateway.response_headers import SECURITY_WARNING, security_warning
 from gateway.schemas import integer, number, register_schemas
 from wavis.core.errors import WavisError
-from wavis.core.limits import MAX_CIPHERTEXT_BYTES, MAX_CKKS_SLOTS, MAX_CKKS_VALUE, megabytes
+from wavis.core.limits import (
+    MAX_CIPHERTEXT_BYTES,
+    MAX_CKKS_SLOTS,
+    MAX_CKKS_VALUE,
+    MAX_DECRYPTION_MARGIN_BITS,
+    megabytes,
+)
 from wavis.core.roles import TRIAL
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as pb
 
@@ -103,10 +109,12 @@ async def decrypt_ciphertext(request: web.Request) -> web.Response:
     reply = await request.app[state.SERVICES].ckks_compute.DecryptCiphertext(
         pb.DecryptCiphertextRequest(account_id=request[state.CALLER].account_id,
                                     ciphertext_id=request.match_info["ciphertext_id"],
-                                    count=body.get("count", 0)),
+                                    count=body.get("count", 0),
+                                    noise_margin_bits=body.get("noise_margin_bits")),
         timeout=60)
     return web.json_response({"values": list(reply.values),
                               "precision_bits": reply.precision_bits,
+                              "noise_margin_bits": reply.noise_margin_bits,
                               "decryptions_remaining": reply.decryptions_remaining},
                              headers=security_warning(reply.insecure_key))
 
@@ -151,17 +159,28 @@ register_schemas({
             1, MAX_CKKS_SLOTS,
             description= "How many leading slots to return (at most the key's slot_count). "
                            "Default: as many values as were encrypted, when known, else "
-                        "every slot.")},
+                        "every slot."),
+            "noise_margin_bits": integer(
+                0, MAX_DECRYPTION_MARGIN_BITS,
+                description="Bits of error above a fresh encryption's this decryption "
+                            "admits: each bit admits errors twice as large (results of more "
+                            "operations) and doubles the noise added, so precision_bits drops "
+                            "by one. Default: the deployment's WAVIS_CKKS_DECRYPTION_MARGIN_BITS "
+                            "(the response states it).")},
     },
     "Decrypted": {
         "type": "object",
-        "required": ["values", "precision_bits", "decryptions_remaining"],
+        "required": ["values", "precision_bits", "noise_margin_bits",
+                     "decryptions_remaining"],
         "properties": {
             "values": {"type": "array", "items": {"type": "number"},
                        "description": "Each with noise added (docs/security.md)."},
-            "precision_bits": {"type": "number", "description": "The key's published "
-                               "precision: each value within 2^-precision_bits of the exact "
-                               "result."},
+            "precision_bits": {"type": "number", "description": "The published precision "
+                               "of the key at this margin: each value within "
+                               "2^-precision_bits of the exact result."},
+            "noise_margin_bits": {"type": "integer", "minimum": 0,
+                                  "maximum": MAX_DECRYPTION_MARGIN_BITS,
+                                  "description": "The margin this decryption admitted."},
             "decryptions_remaining": {"type": "integer", "minimum": 0,
                                       "description": "Decryptions the key still allows."}},
     },

@@ -40,6 +40,7 @@ def _layout(layout: pb.Layout, output: bool, prediction: bool = False) -> dict[s
                             "values_per_sample": layout.values_per_sample}
     if output:
         body["values"] = layout.values
+        body["scale"] = layout.scale
     if prediction:
         body["samples_per_ciphertext"] = layout.samples_per_ciphertext
     return body
@@ -55,7 +56,9 @@ def model_json(model: pb.Model) -> dict[str, Any]:
         "input_layout": _layout(model.input_layout, False),
         "output_layout": _layout(model.output_layout, True),
         "key_requirements": {"scheme": needs.scheme, "min_poly_degree": needs.min_poly_degree,
-                             "min_depth": needs.min_depth, "rotations": list(needs.rotations)},
+                             "min_depth": needs.min_depth, "rotations": list(needs.rotations),
+                             "max_scale_bits": needs.max_scale_bits
+                             if needs.HasField("max_scale_bits") else None},
         "recommended_key": None, "activations": [
             {"node": a.node, "function": a.function, "range": [a.range_low, a.range_high],
              "degree": a.degree, "coefficients": list(a.coefficients),
@@ -121,7 +124,11 @@ _LAYOUT = {"type": "object", "required": ["block_size", "values_per_sample"],
            "properties": {"block_size": {"type": "integer"},
                           "values_per_sample": {"type": "integer"},
                           "values": {"enum": OUTPUT_VALUES},
-                          "samples_per_ciphertext": {"type": "integer"}},
+                          "samples_per_ciphertext": {"type": "integer"},
+                          "scale": {"type": "number", "description": "Outputs only: multiply "
+                                    "the decrypted slots by it (the program divides the "
+                                    "outputs by this power of two so that they fit the "
+                                    "last level)."}},
            "description": "Sample s occupies slots [s * block_size, (s + 1) * block_size): "
                           "its values_per_sample values first, zeros after."}
 register_schemas({
@@ -145,11 +152,17 @@ register_schemas({
                                         "the largest wins) or value (regression)."},
             "key_requirements": {
                 "type": "object",
-                "required": ["scheme", "min_poly_degree", "min_depth", "rotations"],
+                "required": ["scheme", "min_poly_degree", "min_depth", "rotations",
+                             "max_scale_bits"],
                 "properties": {"scheme": {"const": "ckks"},
                                "min_poly_degree": {"type": "integer"},
                                "min_depth": {"type": "integer"},
-                               "rotations": {"type": "array", "items": {"type": "integer"}}}},
+                               "rotations": {"type": "array", "items": {"type": "integer"}},
+                               "max_scale_bits": {
+                                   "type": ["integer", "null"],
+                                   "description": "The largest scale_bits whose last level "
+                                   "holds the model's values (larger ones would wrap them "
+                                   "around); null: not measured."}}},
             "recommended_key": {
                 "type": ["object", "null"],
                 "description": "The smallest 128-bit key that meets the requirements.",

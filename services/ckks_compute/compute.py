@@ -13,6 +13,7 @@ from services.ckks_compute.ciphertexts import CiphertextStore, StoredCiphertext,
 from services.ckks_compute.decryptions import DecryptionBudget
 from services.ckks_compute.engine import CkksEngine, LoadedKey
 from wavis.core.errors import WavisError
+from wavis.core.limits import MAX_DECRYPTION_MARGIN_BITS
 from wavis.core.pricing import CKKS_FCU
 from wavis.fhe import ckks_levels, ckks_ops
 from wavis.fhe.ckks_ciphertexts import inspect_ckks_ciphertext
@@ -74,6 +75,7 @@ class Decryption:
     precision_bits: float
     decryptions_remaining: int
     insecure_key: bool
+    margin_bits: int
 
 
 def _operand_count(operation: str) -> int:
@@ -178,18 +180,24 @@ class Calculator:
         ciphertext = await self.load(account_id, ciphertext_id, key)
         return stored, await self.engine.run(compact_bytes, key.context, ciphertext)
 
-    def decryption_policy(self, key: LoadedKey) -> DecryptionPolicy:
+    def decryption_policy(self, key: LoadedKey, margin_bits: int | None = None,
+                          ) -> DecryptionPolicy:
+        """The key's policy at margin_bits (None: the deployment's). The noise grows with the
+        error admitted, so every margin gives each decryption the same statistical security
+        (docs/decisions/0088-the-decryption-margin-is-the-callers.md)."""
         settings = self.decryption
         return decryption_policy(scale_bits=key.scale_bits, ring_dim=key.ring_dim,
                                  slot_count=key.shape.slot_count, budget=settings.budget,
                                  security_bits=settings.security_bits,
-                                 margin_bits=settings.margin_bits)
+                                 margin_bits=settings.margin_bits if margin_bits is None
+                                 else margin_bits)
 
     async def decrypt(self, account_id: str, ciphertext_id: str, count: int = 0,
-                      ) -> Decryption:
+                      margin_bits: int | None = None) -> Decryption:
         """count values (0: the value count recorded with the ciphertext, else every slot),
-        flooded with noise at the key's published precision, one of the key's budget of
-        decryptions taken (wavis.fhe.ckks_decryption)."""
+        flooded with noise at the key's published precision for margin_bits (None: the
+        deployment's margin), one of the key's budget of decryptions taken
+        (wavis.fhe.ckks_decryption)."""
         stored = await self.store.get(account_id, ciphertext_id, with_data=False)
         key = await self.engine.key(account_id, stored.key_id)
         if not 0 <= count <= key.shape.slot_count:
@@ -204,7 +212,19 @@ class Calculator:
                              "sent to the server (uploaded, or computed from an upload): the "
                              "server decrypts only ciphertexts it encrypted and computed "
                              "itself.", {"ciphertext_id": ciphertext_id})
-        policy = self.decryption_policy(key)
+        if margin_bits is not None and not 0 <= margin_bits <= MAX_DECRYPTION_MARGIN_BITS:
+            raise WavisError("VALIDATION_ERROR", "noise_margin_bits must be 0 to "
+                             f"{MAX_DECRYPTION_MARGIN_BITS}.", {"field": "noise_margin_bits"})
+        policy = self.decryption_policy(key, margin_bits)
+        if policy.precision_bits < 1 and margin_bits is not None:
+            largest = margin_bits - math.ceil(1 - policy.precision_bits)
+            raise WavisError("VALIDATION_ERROR", f"A noise margin of {margin_bits} bits leaves "
+                             f"this key's decryptions {policy.precision_bits} bits of "
+                             "precision: the noise would drown the values. "
+                             + (f"This key allows a margin of at most {largest} bits."
+                                if largest >= 0 else "This key allows no margin at all."),
+                             {"field": "noise_margin_bits",
+                              "precision_bits": policy.precision_bits})
         if policy.precision_bits < 1:  # the noise would drown every value: nothing to take
             needed = key.scale_bits + math.ceil(1 - policy.precision_bits)
             raise WavisError("INVALID_PARAMS", f"This key's parameters leave server-mode "
@@ -220,9 +240,11 @@ class Calculator:
         def decrypt() -> list[float]:
             too_noisy = WavisError(
                 "DECRYPTION_NOISE_TOO_HIGH", "The ciphertext's error is larger than the noise "
-                "this key's decryptions add can hide: decrypt a result of fewer operations or "
-                "smaller factors. (The refusal counts against the key's decryptions.)",
-                {"ciphertext_id": ciphertext_id})
+                "this decryption's noise can hide: decrypt a result of fewer operations or "
+                "smaller factors, or admit larger errors with noise_margin_bits (each bit "
+                "costs one of precision). (The refusal counts against the key's "
+                "decryptions.)", {"ciphertext_id": ciphertext_id,
+                                  "noise_margin_bits": policy.margin_bits})
             try:
                 plain = key.context.Decrypt(ciphertext, key.secret_key)
             except RuntimeError:  # OpenFHE will not decode noise at all
@@ -235,7 +257,8 @@ class Calculator:
                            policy.sigma)
 
         values = await self.engine.run(decrypt)
-        return Decryption(values, policy.precision_bits, remaining, key.insecure)
+        return Decryption(values, policy.precision_bits, remaining, key.insecure,
+                          policy.margin_bits)
 
     # Operations -------------------------------------------------------------------------
 

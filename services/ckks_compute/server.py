@@ -158,12 +158,14 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
     async def DecryptCiphertext(self, request: pb.DecryptCiphertextRequest,
                                 grpc_context: grpc.aio.ServicerContext,
                                 ) -> pb.DecryptCiphertextResponse:
-        decryption = await self.calculator.decrypt(request.account_id, request.ciphertext_id,
-                                                   int(request.count))
+        decryption = await self.calculator.decrypt(
+            request.account_id, request.ciphertext_id, int(request.count),
+            request.noise_margin_bits if request.HasField("noise_margin_bits") else None)
         return pb.DecryptCiphertextResponse(
             values=decryption.values, precision_bits=decryption.precision_bits,
             insecure_key=decryption.insecure_key,
-            decryptions_remaining=decryption.decryptions_remaining)
+            decryptions_remaining=decryption.decryptions_remaining,
+            noise_margin_bits=decryption.margin_bits)
 
     async def Compute(self, request: pb.ComputeRequest,
                       grpc_context: grpc.aio.ServicerContext) -> pb.ComputeResponse:

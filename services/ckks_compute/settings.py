@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wavis.core.limits import MAX_DECRYPTION_MARGIN_BITS
 from wavis.core.settings import (
     ServiceSettings,
     accepting,
@@ -54,11 +55,12 @@ class CkksSettings(ServiceSettings):
             "adversary recovers it with probability at most 2^-s; each bit costs half a bit "
             "of precision")
     decryption_margin_bits: int = setting(
-        "WAVIS_CKKS_DECRYPTION_MARGIN_BITS", 6, parse_int(0, 40),
+        "WAVIS_CKKS_DECRYPTION_MARGIN_BITS", 6, parse_int(0, MAX_DECRYPTION_MARGIN_BITS),
         doc="server-mode decryption admits ciphertexts OpenFHE estimates at scale_bits - "
             "log2(poly_degree) - this many bits of precision or better (a fresh encryption: "
             "about 2 bits below scale_bits - log2(poly_degree)); each bit admits errors twice "
-            "as large and costs a bit of precision")
+            "as large and costs a bit of precision; the default of a decrypt request's "
+            "noise_margin_bits")
     operation_lease_seconds: int = setting(
         "WAVIS_OPERATION_LEASE_SECONDS", 10, parse_int(2, 3600),
         doc="lease a replica holds on each asynchronous operation it runs, renewed every "

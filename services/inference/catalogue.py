@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from services.inference.compiler import (
 )
 from services.inference.network import Network, UnsupportedModel, read_network
 from wavis.core.ids import MODEL_ID_PATTERN
+from wavis.fhe.ckks_keys import SCALE_BITS_RANGE, first_mod_bits
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +130,31 @@ def load_model(path: Path) -> Model:
     network = read_network(path)
     approximations = _approximations(network, metadata.get("approximations") or {})
     _check_outputs(metadata, network)
-    program = compile_network(network, approximations)
+    program = compile_network(network, approximations, output_scale(metadata))
     depth = program.depth()
     return Model(model_id, metadata, network, approximations, program, depth,
-                 recommended_key(max(MIN_POLY_DEGREE, 2 * program.block_size), depth))
+                 recommended_key(max(MIN_POLY_DEGREE, 2 * program.block_size), depth,
+                                 max_scale_bits(metadata)))
+
+
+def output_scale(metadata: dict[str, Any]) -> float:
+    """What the compiled outputs are divided by (metadata "output_scale", a power of two
+    chosen by scripts/measure_models.py; 1 when absent)."""
+    return float(metadata.get("output_scale", 1))
+
+
+def max_scale_bits(metadata: dict[str, Any]) -> int | None:
+    """The largest scale_bits whose last level holds the model's values: the first modulus
+    (wavis.fhe.ckks_keys.first_mod_bits) must exceed the scale by the bits of the largest
+    mean magnitude measured there, plus one for the sign and one of margin. None when no
+    measurement was stored (docs/decisions/0087-model-outputs-fit-the-last-level.md)."""
+    magnitude = metadata.get("last_level_magnitude")
+    if magnitude is None:
+        return None
+    needed = max(0, math.ceil(math.log2(float(magnitude)))) + 2 if magnitude > 0 else 2
+    fitting = [bits for bits in range(SCALE_BITS_RANGE[0], SCALE_BITS_RANGE[1] + 1)
+               if first_mod_bits(bits) - bits >= needed]
+    return max(fitting) if fitting else None
 
 
 def _check_metadata(metadata: Any) -> None:
@@ -142,6 +165,16 @@ def _check_metadata(metadata: Any) -> None:
             raise InvalidModel(f"the metadata needs {name!r} (a non-empty string)")
     if metadata["task"] not in TASKS:
         raise InvalidModel(f"task must be one of {', '.join(TASKS)}")
+    scale = metadata.get("output_scale", 1)
+    if (not isinstance(scale, (int, float)) or isinstance(scale, bool) or scale < 1
+            or not math.log2(scale).is_integer()):
+        raise InvalidModel("output_scale must be a power of two, 1 or more")
+    magnitude = metadata.get("last_level_magnitude")
+    if magnitude is not None and (not isinstance(magnitude, (int, float))
+                                  or isinstance(magnitude, bool) or not magnitude >= 0
+                                  or max_scale_bits(metadata) is None):
+        raise InvalidModel("last_level_magnitude must be a number that some scale_bits "
+                           "can hold (measured by scripts/measure_models.py)")
 
 
 def _approximations(network: Network, stated: dict[str, Any]) -> dict[str, Approximation]:
@@ -176,25 +209,28 @@ def _check_outputs(metadata: dict[str, Any], network: Network) -> None:
             raise InvalidModel(f"classes must list the {expected} class labels")
 
 
-_RECOMMENDED: dict[tuple[int, int], RecommendedKey | None] = {}
+_RECOMMENDED: dict[tuple[int, int, int | None], RecommendedKey | None] = {}
 
 
-def recommended_key(min_poly_degree: int, depth: int) -> RecommendedKey | None:
-    """The smallest 128-bit parameters (ring dimension, then the largest scale) that OpenFHE
-    accepts for this depth, built as the SDK builds keys; None if even N=32768 is short."""
-    cached = (min_poly_degree, depth)
+def recommended_key(min_poly_degree: int, depth: int, scale_ceiling: int | None = None,
+                    ) -> RecommendedKey | None:
+    """The smallest 128-bit parameters (ring dimension, then the largest scale up to
+    scale_ceiling) that OpenFHE accepts for this depth, built as the SDK builds keys; None if
+    even N=32768 is short."""
+    cached = (min_poly_degree, depth, scale_ceiling)
     if cached in _RECOMMENDED:
         return _RECOMMENDED[cached]
     import openfhe
 
     found = None
     for poly_degree in (n for n in SECURE_POLY_DEGREES if n >= min_poly_degree):
-        for scale_bits in RECOMMENDED_SCALE_BITS:
+        for scale_bits in (bits for bits in RECOMMENDED_SCALE_BITS
+                           if scale_ceiling is None or bits <= scale_ceiling):
             parameters = openfhe.CCParamsCKKSRNS()
             parameters.SetRingDim(poly_degree)
             parameters.SetMultiplicativeDepth(depth)
             parameters.SetScalingModSize(scale_bits)
-            parameters.SetFirstModSize(min(60, scale_bits + 10))
+            parameters.SetFirstModSize(first_mod_bits(scale_bits))
             parameters.SetSecurityLevel(openfhe.HEStd_128_classic)
             parameters.SetScalingTechnique(openfhe.FLEXIBLEAUTO)
             parameters.SetKeySwitchTechnique(openfhe.HYBRID)
@@ -225,9 +261,10 @@ def describe(model: Model) -> dict[str, Any]:
                          "values_per_sample": model.network.n_features},
         "output_layout": {"block_size": model.block_size,
                           "values_per_sample": model.network.n_outputs,
-                          "values": model.output_values},
+                          "values": model.output_values, "scale": output_scale(meta)},
         "key_requirements": {"scheme": SCHEME, "min_poly_degree": model.min_poly_degree,
-                             "min_depth": model.depth, "rotations": model.program.rotations},
+                             "min_depth": model.depth, "rotations": model.program.rotations,
+                             "max_scale_bits": max_scale_bits(meta)},
         "recommended_key": None if key is None else {
             "poly_degree": key.poly_degree, "scale_bits": key.scale_bits,
             "max_depth": key.max_depth, "security_level": key.security_level},

@@ -24,7 +24,7 @@ keys (FLEXIBLEAUTO) are unaffected.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -99,6 +99,42 @@ class Program:
         return max(depths)
 
 
+    def simulate(self, vector: np.ndarray) -> dict[str, np.ndarray]:
+        """Every step's slots computed in plaintext, as the encrypted program computes them
+        (garbage in the slots outside the outputs included); the input under INPUT."""
+        slots = len(vector)
+        values = {INPUT: np.asarray(vector, dtype=float)}
+        for index, step in enumerate(self.steps):
+            a = values[step.args[0]]
+            if step.operation == "add":
+                result = a + values[step.args[1]]
+            elif step.operation == "multiply-plain":
+                result = a * step.plain_values(slots)
+            elif step.operation == "add-plain":
+                result = a + step.plain_values(slots)
+            elif step.operation == "rotate":
+                result = np.roll(a, -int(step.rotation_steps or 0))
+            elif step.operation == "poly-eval":
+                result = np.polynomial.polynomial.polyval(a, step.polynomial_coeffs)
+            else:
+                raise AssertionError(step.operation)
+            values[step_ref(index)] = result
+        return values
+
+    def last_level_refs(self) -> list[str]:
+        """The values at the output's level: on a key of exactly the program's depth, the
+        ones that live under the smallest modulus, so whose magnitude the key must hold."""
+        shape = KeyShape(slot_count=1 << 20, max_depth=1 << 10,
+                         rotations=frozenset(self.rotations), manual_scaling=False)
+        levels = {INPUT: ckks_levels.Level(0, 1)}
+        for index, step in enumerate(self.steps):
+            levels[step_ref(index)] = ckks_levels.after(
+                step.operation, [levels[arg] for arg in step.args], shape,
+                scale_stable=step.scale_stable, coefficients=step.polynomial_coeffs)
+        last = ckks_levels.used(levels[self.output], shape)
+        return [ref for ref, level in levels.items() if ckks_levels.used(level, shape) == last]
+
+
 def block_size_of(network: Network) -> int:
     return 1 << math.ceil(math.log2(max(network.widths)))
 
@@ -109,9 +145,15 @@ def baby_steps_of(layers: list[Dense | Approximation]) -> int:
     return 1 << max(0, round(math.log2(math.sqrt(max(spans)))))
 
 
-def compile_network(network: Network, approximations: dict[str, Approximation]) -> Program:
-    """The program for `network`; each activation's approximation by node name."""
+def compile_network(network: Network, approximations: dict[str, Approximation],
+                    output_scale: float = 1.0) -> Program:
+    """The program for `network`; each activation's approximation by node name. Its outputs
+    are the network's divided by output_scale, folded into the last layer at no cost: values
+    the last level holds must stay far below its modulus over the scale, or the decryption
+    wraps around (docs/decisions/0087-model-outputs-fit-the-last-level.md)."""
     layers = _folded(network, approximations)
+    if output_scale != 1.0:
+        layers[-1] = _scaled(layers[-1], 1.0 / output_scale)
     program = Program(block_size_of(network), baby_steps_of(layers))
     current = INPUT
     for position, layer in enumerate(layers):
@@ -154,6 +196,13 @@ def _folded(network: Network, approximations: dict[str, Approximation],
         dense.bias = (2.0 * dense.bias - (low + high)) / (high - low)
         layers.append(approximation)
     return layers
+
+
+def _scaled(layer: Dense | Approximation, factor: float) -> Dense | Approximation:
+    if isinstance(layer, Dense):
+        return Dense(layer.weights * factor, layer.bias * factor, layer.node)
+    return replace(layer, coefficients=tuple(c * factor
+                                                         for c in layer.coefficients))
 
 
 # A weight this much smaller than the layer's largest changes nothing CKKS can represent

@@ -109,10 +109,9 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         reply = await self.ckks.ExecuteProgram(program_request(
             request.account_id, request.key_id, request.ciphertext_id, compiled,
             request.run_async, request.op_id), timeout=PREDICT_TIMEOUT_SECONDS)
-        layout = pb.Layout(block_size=model.block_size,
-                           values_per_sample=model.network.n_outputs,
-                           values=model.output_values,
-                           samples_per_ciphertext=model.samples_per_ciphertext(slot_count))
+        layout = pb.Layout()  # the catalogue's, with the key's samples per ciphertext
+        layout.CopyFrom(self.messages[model.model_id].output_layout)
+        layout.samples_per_ciphertext = model.samples_per_ciphertext(slot_count)
         answer = pb.PredictResponse(op_id=reply.op_id, model_id=model.model_id,
                                     status=reply.status, output_layout=layout)
         if reply.status == "completed":

@@ -9,6 +9,7 @@ import base64
 from typing import Any
 
 import numpy as np
+import pytest
 
 from support.accounts import Tenant, create_account
 from support.http import Api
@@ -36,9 +37,9 @@ class ServerKey:
         assert reply.status == 200, reply.text
         return str(reply.json["result_ciphertext_id"])
 
-    async def decrypt(self, ciphertext_id: str) -> Any:
+    async def decrypt(self, ciphertext_id: str, **fields: object) -> Any:
         return await self.api.post(f"/api/v1/ciphertexts/{ciphertext_id}/decrypt",
-                                   headers=self.tenant.auth())
+                                   headers=self.tenant.auth(), json=fields or None)
 
 
 async def server_key(api: Api, mesh: Stack) -> ServerKey:
@@ -135,3 +136,36 @@ async def test_a_ciphertext_too_noisy_to_hide_is_refused_and_counted(api: Api,
     after = await key.decrypt(small)
     assert after.status == 200 and after.json["decryptions_remaining"] == \
         DECRYPTIONS_PER_KEY - 2
+
+
+async def test_a_wider_noise_margin_admits_a_noisier_result_at_a_stated_lower_precision(
+        api: Api, mesh: Stack) -> None:
+    """A product 64 times the input carries about 6 bits more error than the default margin
+    admits; a margin 4 bits wider admits it, with noise 2^4 times larger: precision_bits 4
+    lower, the values within it. A margin that leaves no precision is refused, uncounted."""
+    key = await server_key(api, mesh)
+    small = await key.encrypt([0.001] * 4)
+    fresh = await key.decrypt(small)
+    assert fresh.status == 200, fresh.text
+    default = fresh.json["noise_margin_bits"]
+    loud = await key.compute("multiply-plain", [small], plain_operand=[64.0] * 1024,
+                             scale_stable=True)
+    refused = await key.decrypt(loud)
+    assert refused.status == 400, refused.text
+    assert refused.json["error"]["code"] == "DECRYPTION_NOISE_TOO_HIGH"
+    assert refused.json["error"]["details"]["noise_margin_bits"] == default
+    wider = await key.decrypt(loud, noise_margin_bits=default + 4)
+    assert wider.status == 200, wider.text
+    assert wider.json["noise_margin_bits"] == default + 4
+    precision = wider.json["precision_bits"]
+    assert precision == pytest.approx(fresh.json["precision_bits"] - 4)
+    assert np.max(np.abs(np.array(wider.json["values"]) - 0.064)) <= 2.0 ** -precision
+    drowned = await key.decrypt(loud, noise_margin_bits=default + 20)
+    assert drowned.status == 400, drowned.text
+    assert drowned.json["error"]["code"] == "VALIDATION_ERROR"
+    assert drowned.json["error"]["details"]["field"] == "noise_margin_bits"
+    assert drowned.json["error"]["details"]["precision_bits"] < 1
+    over = await key.decrypt(loud, noise_margin_bits=41)
+    assert over.status == 400 and over.json["error"]["code"] == "VALIDATION_ERROR"
+    after = await key.decrypt(small)
+    assert after.json["decryptions_remaining"] == wider.json["decryptions_remaining"] - 1

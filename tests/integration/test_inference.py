@@ -127,10 +127,12 @@ async def test_blind_prediction_agrees_with_the_plaintext_model(api: Api, mesh: 
 
 
 async def test_server_mode_key(api: Api, mesh: Stack) -> None:
-    """A key the server holds: it encrypts and decrypts the samples for the user."""
+    """A key the server holds: it encrypts the samples and decrypts the predictions for the
+    user, flooded with noise at the key's published precision (on the scaled outputs)."""
     tenant = await create_account(mesh)
     model = catalogue()["breast-cancer-logreg"]
-    key = await generate_key(api, tenant, rotations=model.program.rotations)
+    key = await generate_key(api, tenant, params=server_params(55),
+                             rotations=model.program.rotations)
     entry = (await api.get("/api/v1/models/breast-cancer-logreg")).json
     features, _ = held_out_split(model.metadata)
     features = features[:32]
@@ -146,9 +148,46 @@ async def test_server_mode_key(api: Api, mesh: Stack) -> None:
         headers=tenant.auth(), json={"count": 1024})
     assert decrypted.status == 200, decrypted.text
     outputs = inference.unpack(np.array(decrypted.json["values"]), entry, len(features))
-    assert np.max(np.abs(outputs - model.network.evaluate(features))) < TOLERANCE * 100
-    assert list(inference.predictions(outputs, entry)) == list(
-        inference.predictions(model.network.evaluate(features), entry))
+    polynomial = model.network.evaluate(features, dict(model.approximations))
+    bound = (2.0 ** -decrypted.json["precision_bits"] + TOLERANCE) * entry[
+        "output_layout"]["scale"]
+    assert np.max(np.abs(outputs - polynomial)) < bound
+    # Labels agree wherever the noise cannot carry a logit across zero.
+    clear = np.abs(polynomial[:, 0]) > bound
+    assert clear.sum() >= 24
+    assert list(inference.predictions(outputs, entry)[clear]) == list(
+        inference.predictions(model.network.evaluate(features), entry)[clear])
+
+
+async def test_a_key_whose_last_level_cannot_hold_the_outputs_is_refused(
+        api: Api, mesh: Stack) -> None:
+    """At scale_bits 59 the first modulus (60 bits) leaves the last level values below 1:
+    the model's outputs would wrap around into wrong predictions (by 32 on every logit,
+    before the outputs were scaled), so the key is refused before any work."""
+    tenant = await create_account(mesh)
+    model = catalogue()["breast-cancer-logreg"]
+    entry = (await api.get("/api/v1/models/breast-cancer-logreg")).json
+    ceiling = entry["key_requirements"]["max_scale_bits"]
+    assert ceiling == 56
+    key = await generate_key(api, tenant, params=server_params(59),
+                             rotations=model.program.rotations)
+    encrypted = await api.post("/api/v1/ciphertexts/encrypt", headers=tenant.auth(),
+                               json={"key_id": key["key_id"], "values": [0.5] * 64})
+    assert encrypted.status == 201, encrypted.text
+    before = await fcu_used(api, tenant)
+    reply = await predict(api, tenant, "breast-cancer-logreg", key["key_id"],
+                          encrypted.json["ciphertext_id"])
+    assert reply.status == 400, reply.text
+    assert reply.json["error"]["code"] == "KEY_REQUIREMENTS_NOT_MET"
+    assert reply.json["error"]["details"]["unmet"] == [
+        {"requirement": "max_scale_bits", "required": ceiling, "key": 59}]
+    assert await fcu_used(api, tenant) == before
+
+
+def server_params(scale_bits: int) -> dict[str, Any]:
+    depth = catalogue()["breast-cancer-logreg"].depth
+    return {"poly_degree": 2048, "scale_bits": scale_bits, "max_depth": depth,
+            "security_level": "testing"}
 
 
 async def test_a_key_short_of_the_requirements_is_refused_before_any_work(

@@ -65,7 +65,7 @@ def test_the_async_client_runs_programs_on_server_keys(mesh: Stack, tenant: Tena
                                                        tmp_path: Path) -> None:
     x = rng.uniform(-1, 1, 8)
 
-    async def run() -> wavis_sdk.Decrypted:
+    async def run() -> tuple[wavis_sdk.Decrypted, wavis_sdk.Decrypted]:
         client = wavis_sdk.AsyncClient(tenant.api_key, mesh.gateway_url,
                                        state_dir=str(tmp_path),
                                        default_headers={"X-Forwarded-For": tenant.client_ip})
@@ -75,11 +75,15 @@ def test_the_async_client_runs_programs_on_server_keys(mesh: Stack, tenant: Tena
             cx = await client.ciphertexts.encrypt(key.key_id, x.tolist())
             async with client.program(key.key_id) as p:  # an id: its slot count is fetched
                 y = 2 - p.input(cx) * p.input(cx)
-            return await client.ciphertexts.decrypt(y, count=8)
+            return (await client.ciphertexts.decrypt(y, count=8),
+                    await client.ciphertexts.decrypt(y, count=8, noise_margin_bits=8))
 
-    decrypted = asyncio.run(run())
+    decrypted, wider = asyncio.run(run())
     error = np.max(np.abs(np.array(decrypted.values) - (2 - x * x)))
     assert error < 2 ** -decrypted.precision_bits, (error, decrypted.precision_bits)
+    # A wider margin: stated, and a precision lower by the difference.
+    assert wider.noise_margin_bits == 8 == decrypted.noise_margin_bits + 2
+    assert wider.precision_bits == pytest.approx(decrypted.precision_bits - 2)
 
 
 def test_raw_programs_queued_programs_and_refusals(client: wavis_sdk.Client, blind) -> None:

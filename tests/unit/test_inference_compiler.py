@@ -12,9 +12,10 @@ from wavis_sdk import inference
 
 from services.inference import local_run
 from services.inference.catalogue import BUILTIN_MODELS_DIR, describe, load_catalogue, load_model
-from services.inference.compiler import INPUT
+from services.inference.compiler import INPUT, compile_network
 from support.onnx_models import held_out_split, relu_mlp
 from support.slot_program import run_on_slots
+from wavis.fhe.ckks_keys import first_mod_bits
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +81,44 @@ def test_a_key_lacking_the_requirements_is_named(catalogue) -> None:
         == []
     unmet = inference.unmet_requirements(entry, 2048, 3, [1, 2, 4])
     assert unmet[0] == "max_depth 3 < 5" and unmet[1].startswith("rotations [-32")
+
+
+@pytest.mark.parametrize("model_id", ["breast-cancer-logreg", "digits-mlp", "diabetes-linreg"])
+def test_the_last_level_holds_values_the_stated_scale_ceiling_fits(catalogue,
+                                                                  model_id: str) -> None:
+    """The values the program leaves at its last level (garbage slots included) are scaled
+    so that their mean magnitude, which bounds every coefficient CKKS decodes, stays within
+    the measured figure; the scale ceiling leaves the first modulus room for it."""
+    model = catalogue[model_id]
+    entry = describe(model)
+    features, _ = held_out_split(model.metadata)
+    refs = model.program.last_level_refs()
+    assert model.program.output in refs
+    worst = 0.0
+    for vector in inference.pack(features, entry, 1024):
+        slots = np.zeros(1024)
+        slots[:len(vector)] = vector
+        values = model.program.simulate(slots)
+        worst = max(worst, max(float(np.mean(np.abs(values[ref]))) for ref in refs))
+    magnitude = model.metadata["last_level_magnitude"]
+    assert 0 < worst <= magnitude <= 4
+    ceiling = entry["key_requirements"]["max_scale_bits"]
+    assert first_mod_bits(ceiling) - ceiling >= np.log2(magnitude) + 2
+    assert first_mod_bits(ceiling + 1) - (ceiling + 1) < np.log2(magnitude) + 2 or \
+        ceiling == 60
+    unscaled = compile_network(model.network, model.approximations)
+    scale = entry["output_layout"]["scale"]
+    assert np.allclose(run_on_slots(unscaled, slots),
+                       scale * run_on_slots(model.program, slots), atol=1e-9)
+
+
+def test_a_key_above_the_scale_ceiling_is_named(catalogue) -> None:
+    entry = describe(catalogue["breast-cancer-logreg"])
+    needs = entry["key_requirements"]
+    assert needs["max_scale_bits"] == 56 and entry["output_layout"]["scale"] == 32
+    assert inference.unmet_requirements(entry, 2048, 1, needs["rotations"], 56) == []
+    assert inference.unmet_requirements(entry, 2048, 1, needs["rotations"], 59) == [
+        "scale_bits 59 > 56"]
 
 
 @pytest.mark.parametrize("model_id", ["digits-mlp", "breast-cancer-logreg"])

@@ -27,6 +27,11 @@ MAX_CKKS_SLOTS = CKKS_SECURE_POLY_DEGREES[-1] // 2
 # polynomial coefficients, matrix entries): OpenFHE encodes up to ~1e15 under every key shape
 # and refuses far larger ones; results are only as exact as the scale allows.
 MAX_CKKS_VALUE = 1e12
+# Server-mode CKKS decryption: how many bits of error above a fresh encryption's a decryption
+# may admit (WAVIS_CKKS_DECRYPTION_MARGIN_BITS, or a decrypt request's noise_margin_bits);
+# each bit costs one bit of published precision
+# (docs/decisions/0088-the-decryption-margin-is-the-callers.md).
+MAX_DECRYPTION_MARGIN_BITS = 40
 # The largest key a chunked upload may declare: the ceiling of WAVIS_MAX_UPLOAD_BYTES.
 MAX_KEY_UPLOAD_BYTES = 64 * 1024 ** 3
 # The most parts a chunked upload can have (the largest key in the smallest parts).

@@ -42,6 +42,7 @@ class DecryptionPolicy:
     admitted_bits: float  # OpenFHE's precision estimate a ciphertext needs to be decrypted
     sigma: float  # standard deviation of the noise added to each value
     precision_bits: float  # each value within 2^-precision_bits of the exact result
+    margin_bits: int  # bits of error admitted above a fresh encryption's
 
 
 def decryption_policy(*, scale_bits: int, ring_dim: int, slot_count: int, budget: int,
@@ -52,7 +53,7 @@ def decryption_policy(*, scale_bits: int, ring_dim: int, slot_count: int, budget
     error_l2 = math.sqrt(2 * slot_count) * 2.0 ** -admitted
     sigma = math.sqrt(12 * budget) * 2.0 ** (security_bits / 2) * error_l2
     precision = math.floor(-math.log2(TAIL_SIGMAS * sigma) * 100) / 100
-    return DecryptionPolicy(budget, security_bits, admitted, sigma, precision)
+    return DecryptionPolicy(budget, security_bits, admitted, sigma, precision, margin_bits)
 
 
 def flooded(values: list[float], sigma: float) -> list[float]:

@@ -271,10 +271,13 @@ class Ciphertexts(_Namespace):
         its last level, smaller, decrypting the same (the stored one is unchanged)."""
         return self._run(self._ops.get_ciphertext(ciphertext, compact))
 
-    def decrypt(self, ciphertext: Any, count: int | None = None) -> Decrypted:
+    def decrypt(self, ciphertext: Any, count: int | None = None, *,
+                noise_margin_bits: int | None = None) -> Decrypted:
         """Server mode only; blind keys answer BLIND_KEY. The server answers as many values
-        as were encrypted (every slot for results it cannot tell), or `count` leading slots."""
-        return self._run(self._ops.decrypt_ciphertext(ciphertext, count))
+        as were encrypted (every slot for results it cannot tell), or `count` leading slots.
+        `noise_margin_bits` admits results with larger errors (more operations) at a bit of
+        precision each; None: the server's default."""
+        return self._run(self._ops.decrypt_ciphertext(ciphertext, count, noise_margin_bits))
 
     def delete(self, ciphertext: Any) -> None:
         self._run(self._ops.delete_ciphertext(ciphertext))
@@ -726,8 +729,10 @@ class AsyncCiphertexts(_AsyncNamespace):
     async def get(self, ciphertext: Any, *, compact: bool = False) -> Ciphertext:
         return await self._run(self._ops.get_ciphertext(ciphertext, compact))
 
-    async def decrypt(self, ciphertext: Any, count: int | None = None) -> Decrypted:
-        return await self._run(self._ops.decrypt_ciphertext(ciphertext, count))
+    async def decrypt(self, ciphertext: Any, count: int | None = None, *,
+                      noise_margin_bits: int | None = None) -> Decrypted:
+        return await self._run(self._ops.decrypt_ciphertext(ciphertext, count,
+                                                            noise_margin_bits))
 
     async def delete(self, ciphertext: Any) -> None:
         await self._run(self._ops.delete_ciphertext(ciphertext))

@@ -30,8 +30,7 @@ def get_model(ops: Ops, model_id: str) -> Op[WavisObject]:
 
 def check_keys(model: Mapping[str, Any], keys: CkksKeys) -> None:
     """ValidationError (KEY_REQUIREMENTS_NOT_MET) naming what the keys lack for the model."""
-    unmet = inference.unmet_requirements(model, keys.params.poly_degree, keys.params.max_depth,
-                                         keys.rotations)
+    unmet = inference.keys_unmet(model, keys)
     if unmet:
         raise ValidationError(f"These keys do not meet the requirements of "
                               f"{model['model_id']}: {'; '.join(unmet)}.",
@@ -49,9 +48,8 @@ def predict(ops: Ops, made: list[CkksKeys], model_id: str, features: Any,
     if keys is not None:
         check_keys(model, keys)
     else:
-        keys = next((k for k in made if not inference.unmet_requirements(
-            model, k.params.poly_degree, k.params.max_depth, k.rotations)
-            and (poly_degree is None or k.params.poly_degree == poly_degree)), None)
+        keys = next((k for k in made if not inference.keys_unmet(model, k)
+                     and (poly_degree is None or k.params.poly_degree == poly_degree)), None)
         if keys is None:
             keys = yield Blocking(lambda: inference.keys_for_model(model, poly_degree,
                                                                     security_level))

@@ -126,11 +126,13 @@ class Decrypted:
     """Values decrypted by the server (server-mode keys only). The server adds noise to each
     (so that decryptions do not reveal the secret key): every value is within
     2^-precision_bits of the exact result, and each decryption takes one of the key's
-    budget (decryptions_remaining after this one)."""
+    budget (decryptions_remaining after this one). noise_margin_bits: the bits of error
+    above a fresh encryption's the decryption admitted."""
 
     values: list[float]
     precision_bits: float
     decryptions_remaining: int = 0
+    noise_margin_bits: int = 0
 
 
 @dataclass(frozen=True)

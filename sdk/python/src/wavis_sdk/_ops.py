@@ -384,13 +384,17 @@ class Ops:
                                            params={"compact": "true"} if compact else None)
         return Ciphertext.parse(response.json(), response)
 
-    def decrypt_ciphertext(self, ciphertext: Any, count: int | None) -> Op[Decrypted]:
+    def decrypt_ciphertext(self, ciphertext: Any, count: int | None,
+                           noise_margin_bits: int | None = None) -> Op[Decrypted]:
+        fields = {"count": count, "noise_margin_bits": noise_margin_bits}
         response = yield from self.request(
             "POST", f"/ciphertexts/{ciphertext_id_of(ciphertext)}/decrypt",
-            {"count": count} if count is not None else None, timeout=KEYGEN_TIMEOUT)
+            {name: value for name, value in fields.items() if value is not None} or None,
+            timeout=KEYGEN_TIMEOUT)
         body = response.json()
         return Decrypted([float(v) for v in body["values"]], float(body["precision_bits"]),
-                         int(body.get("decryptions_remaining", 0)))
+                         int(body.get("decryptions_remaining", 0)),
+                         int(body.get("noise_margin_bits", 0)))
 
     def delete_ciphertext(self, ciphertext: Any) -> Op[None]:
         yield from self.request("DELETE", f"/ciphertexts/{ciphertext_id_of(ciphertext)}")

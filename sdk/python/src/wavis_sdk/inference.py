@@ -67,10 +67,13 @@ def pack(features: Any, model: Mapping[str, Any], slot_count: int,
 
 def unpack(slots: Sequence[float] | np.ndarray[Any, Any], model: Mapping[str, Any],
            samples: int) -> np.ndarray[Any, Any]:
-    """The outputs of `samples` samples from one decrypted result: samples x outputs."""
+    """The outputs of `samples` samples from one decrypted result: samples x outputs (the
+    slots times output_layout.scale, which the server's program divided them by)."""
     block = block_size(model)
-    outputs = int(model["output_layout"]["values_per_sample"])
-    values = np.asarray(slots, dtype=np.float64)[:samples * block]
+    layout = model["output_layout"]
+    outputs = int(layout["values_per_sample"])
+    values = np.asarray(slots, dtype=np.float64)[:samples * block] * float(
+        layout.get("scale", 1))
     return values.reshape(samples, block)[:, :outputs]
 
 
@@ -87,7 +90,7 @@ def predictions(scores: np.ndarray[Any, Any], model: Mapping[str, Any]) -> np.nd
 
 
 def unmet_requirements(model: Mapping[str, Any], poly_degree: int, max_depth: int,
-                       rotations: Sequence[int]) -> list[str]:
+                       rotations: Sequence[int], scale_bits: int | None = None) -> list[str]:
     """What a key of these parameters lacks for the model (empty: it meets them)."""
     needs = model["key_requirements"]
     slots = poly_degree // 2
@@ -97,10 +100,19 @@ def unmet_requirements(model: Mapping[str, Any], poly_degree: int, max_depth: in
         unmet.append(f"poly_degree {poly_degree} < {needs['min_poly_degree']}")
     if max_depth < needs["min_depth"]:
         unmet.append(f"max_depth {max_depth} < {needs['min_depth']}")
+    ceiling = needs.get("max_scale_bits")
+    if scale_bits is not None and ceiling is not None and scale_bits > ceiling:
+        unmet.append(f"scale_bits {scale_bits} > {ceiling}")
     missing = [step for step in needs["rotations"] if step % slots not in have]
     if missing:
         unmet.append(f"rotations {missing}")
     return unmet
+
+
+def keys_unmet(model: Mapping[str, Any], keys: CkksKeys) -> list[str]:
+    """What these local keys lack for the model (empty: they meet its requirements)."""
+    return unmet_requirements(model, keys.params.poly_degree, keys.params.max_depth,
+                              keys.rotations, keys.params.scale_bits)
 
 
 def keys_for_model(model: Mapping[str, Any], poly_degree: int | None = None,

@@ -108,26 +108,30 @@ class DeleteCiphertextResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class DecryptCiphertextRequest(_message.Message):
-    __slots__ = ("account_id", "ciphertext_id", "count")
+    __slots__ = ("account_id", "ciphertext_id", "count", "noise_margin_bits")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CIPHERTEXT_ID_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
+    NOISE_MARGIN_BITS_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     ciphertext_id: str
     count: int
-    def __init__(self, account_id: _Optional[str] = ..., ciphertext_id: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+    noise_margin_bits: int
+    def __init__(self, account_id: _Optional[str] = ..., ciphertext_id: _Optional[str] = ..., count: _Optional[int] = ..., noise_margin_bits: _Optional[int] = ...) -> None: ...
 
 class DecryptCiphertextResponse(_message.Message):
-    __slots__ = ("values", "precision_bits", "insecure_key", "decryptions_remaining")
+    __slots__ = ("values", "precision_bits", "insecure_key", "decryptions_remaining", "noise_margin_bits")
     VALUES_FIELD_NUMBER: _ClassVar[int]
     PRECISION_BITS_FIELD_NUMBER: _ClassVar[int]
     INSECURE_KEY_FIELD_NUMBER: _ClassVar[int]
     DECRYPTIONS_REMAINING_FIELD_NUMBER: _ClassVar[int]
+    NOISE_MARGIN_BITS_FIELD_NUMBER: _ClassVar[int]
     values: _containers.RepeatedScalarFieldContainer[float]
     precision_bits: float
     insecure_key: bool
     decryptions_remaining: int
-    def __init__(self, values: _Optional[_Iterable[float]] = ..., precision_bits: _Optional[float] = ..., insecure_key: _Optional[bool] = ..., decryptions_remaining: _Optional[int] = ...) -> None: ...
+    noise_margin_bits: int
+    def __init__(self, values: _Optional[_Iterable[float]] = ..., precision_bits: _Optional[float] = ..., insecure_key: _Optional[bool] = ..., decryptions_remaining: _Optional[int] = ..., noise_margin_bits: _Optional[int] = ...) -> None: ...
 
 class MatrixRow(_message.Message):
     __slots__ = ("values",)

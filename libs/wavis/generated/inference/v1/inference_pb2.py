@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from wavis.generated.common.v1 import common_pb2 as wavis_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"wavis/inference/v1/inference.proto\x12\x12wavis.inference.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"N\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\x12\x0e\n\x06models\x18\x02 \x01(\x03\"g\n\x06Layout\x12\x12\n\nblock_size\x18\x01 \x01(\x03\x12\x19\n\x11values_per_sample\x18\x02 \x01(\x03\x12\x0e\n\x06values\x18\x03 \x01(\t\x12\x1e\n\x16samples_per_ciphertext\x18\x04 \x01(\x03\"`\n\x0fKeyRequirements\x12\x0e\n\x06scheme\x18\x01 \x01(\t\x12\x17\n\x0fmin_poly_degree\x18\x02 \x01(\x03\x12\x11\n\tmin_depth\x18\x03 \x01(\x03\x12\x11\n\trotations\x18\x04 \x03(\x03\"d\n\x0eRecommendedKey\x12\x13\n\x0bpoly_degree\x18\x01 \x01(\x03\x12\x12\n\nscale_bits\x18\x02 \x01(\x03\x12\x11\n\tmax_depth\x18\x03 \x01(\x03\x12\x16\n\x0esecurity_level\x18\x04 \x01(\t\"\x8c\x01\n\nActivation\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x10\n\x08\x66unction\x18\x02 \x01(\t\x12\x11\n\trange_low\x18\x03 \x01(\x01\x12\x12\n\nrange_high\x18\x04 \x01(\x01\x12\x0e\n\x06\x64\x65gree\x18\x05 \x01(\x03\x12\x14\n\x0c\x63oefficients\x18\x06 \x03(\x01\x12\x11\n\tmax_error\x18\x07 \x01(\x01\"~\n\x08\x41\x63\x63uracy\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x11\n\tplaintext\x18\x02 \x01(\x01\x12\x11\n\tencrypted\x18\x03 \x01(\x01\x12\x11\n\tagreement\x18\x04 \x01(\x01\x12\x14\n\x0ctest_samples\x18\x05 \x01(\x03\x12\x13\n\x0bpoly_degree\x18\x06 \x01(\x03\"\xa0\x04\n\x05Model\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0c\n\x04task\x18\x04 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x12\n\nn_features\x18\x07 \x01(\x03\x12\x11\n\tn_outputs\x18\x08 \x01(\x03\x12\x0f\n\x07\x63lasses\x18\t \x03(\t\x12\x30\n\x0cinput_layout\x18\n \x01(\x0b\x32\x1a.wavis.inference.v1.Layout\x12\x31\n\routput_layout\x18\x0b \x01(\x0b\x32\x1a.wavis.inference.v1.Layout\x12=\n\x10key_requirements\x18\x0c \x01(\x0b\x32#.wavis.inference.v1.KeyRequirements\x12;\n\x0frecommended_key\x18\r \x01(\x0b\x32\".wavis.inference.v1.RecommendedKey\x12\x33\n\x0b\x61\x63tivations\x18\x0e \x03(\x0b\x32\x1e.wavis.inference.v1.Activation\x12.\n\x08\x61\x63\x63uracy\x18\x0f \x01(\x0b\x32\x1c.wavis.inference.v1.Accuracy\x12\r\n\x05steps\x18\x10 \x01(\x03\x12\x12\n\ncost_units\x18\x11 \x01(\x03\x12\x11\n\tavailable\x18\x12 \x01(\x08\"\x13\n\x11ListModelsRequest\"?\n\x12ListModelsResponse\x12)\n\x06models\x18\x01 \x03(\x0b\x32\x19.wavis.inference.v1.Model\"#\n\x0fGetModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"<\n\x10GetModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.wavis.inference.v1.Model\"\x7f\n\x0ePredictRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x15\n\rciphertext_id\x18\x04 \x01(\t\x12\x11\n\trun_async\x18\x05 \x01(\x08\x12\r\n\x05op_id\x18\x06 \x01(\t\"\xa9\x02\n\x0fPredictResponse\x12\r\n\x05op_id\x18\x01 \x01(\t\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x1c\n\x14result_ciphertext_id\x18\x04 \x01(\t\x12\x31\n\routput_layout\x18\x05 \x01(\x0b\x32\x1a.wavis.inference.v1.Layout\x12\x17\n\x0f\x63ompute_time_ms\x18\x06 \x01(\x01\x12\x12\n\ncost_units\x18\x07 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x08 \x01(\x01\x12\x10\n\x08\x63ost_jpy\x18\t \x01(\x01\x12\x1e\n\x16noise_budget_remaining\x18\n \x01(\x01\x12\r\n\x05level\x18\x0b \x01(\x03\x12\x14\n\x0cinsecure_key\x18\x0c \x01(\x08\x32\xf1\x02\n\x10InferenceService\x12U\n\x08\x44\x65scribe\x12#.wavis.inference.v1.DescribeRequest\x1a$.wavis.inference.v1.DescribeResponse\x12[\n\nListModels\x12%.wavis.inference.v1.ListModelsRequest\x1a&.wavis.inference.v1.ListModelsResponse\x12U\n\x08GetModel\x12#.wavis.inference.v1.GetModelRequest\x1a$.wavis.inference.v1.GetModelResponse\x12R\n\x07Predict\x12\".wavis.inference.v1.PredictRequest\x1a#.wavis.inference.v1.PredictResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"wavis/inference/v1/inference.proto\x12\x12wavis.inference.v1\x1a\x1cwavis/common/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"N\n\x10\x44\x65scribeResponse\x12*\n\x04info\x18\x01 \x01(\x0b\x32\x1c.wavis.common.v1.ServiceInfo\x12\x0e\n\x06models\x18\x02 \x01(\x03\"v\n\x06Layout\x12\x12\n\nblock_size\x18\x01 \x01(\x03\x12\x19\n\x11values_per_sample\x18\x02 \x01(\x03\x12\x0e\n\x06values\x18\x03 \x01(\t\x12\x1e\n\x16samples_per_ciphertext\x18\x04 \x01(\x03\x12\r\n\x05scale\x18\x05 \x01(\x01\"\x90\x01\n\x0fKeyRequirements\x12\x0e\n\x06scheme\x18\x01 \x01(\t\x12\x17\n\x0fmin_poly_degree\x18\x02 \x01(\x03\x12\x11\n\tmin_depth\x18\x03 \x01(\x03\x12\x11\n\trotations\x18\x04 \x03(\x03\x12\x1b\n\x0emax_scale_bits\x18\x05 \x01(\x03H\x00\x88\x01\x01\x42\x11\n\x0f_max_scale_bits\"d\n\x0eRecommendedKey\x12\x13\n\x0bpoly_degree\x18\x01 \x01(\x03\x12\x12\n\nscale_bits\x18\x02 \x01(\x03\x12\x11\n\tmax_depth\x18\x03 \x01(\x03\x12\x16\n\x0esecurity_level\x18\x04 \x01(\t\"\x8c\x01\n\nActivation\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x10\n\x08\x66unction\x18\x02 \x01(\t\x12\x11\n\trange_low\x18\x03 \x01(\x01\x12\x12\n\nrange_high\x18\x04 \x01(\x01\x12\x0e\n\x06\x64\x65gree\x18\x05 \x01(\x03\x12\x14\n\x0c\x63oefficients\x18\x06 \x03(\x01\x12\x11\n\tmax_error\x18\x07 \x01(\x01\"~\n\x08\x41\x63\x63uracy\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x11\n\tplaintext\x18\x02 \x01(\x01\x12\x11\n\tencrypted\x18\x03 \x01(\x01\x12\x11\n\tagreement\x18\x04 \x01(\x01\x12\x14\n\x0ctest_samples\x18\x05 \x01(\x03\x12\x13\n\x0bpoly_degree\x18\x06 \x01(\x03\"\xa0\x04\n\x05Model\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0c\n\x04task\x18\x04 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x12\n\nn_features\x18\x07 \x01(\x03\x12\x11\n\tn_outputs\x18\x08 \x01(\x03\x12\x0f\n\x07\x63lasses\x18\t \x03(\t\x12\x30\n\x0cinput_layout\x18\n \x01(\x0b\x32\x1a.wavis.inference.v1.Layout\x12\x31\n\routput_layout\x18\x0b \x01(\x0b\x32\x1a.wavis.inference.v1.Layout\x12=\n\x10key_requirements\x18\x0c \x01(\x0b\x32#.wavis.inference.v1.KeyRequirements\x12;\n\x0frecommended_key\x18\r \x01(\x0b\x32\".wavis.inference.v1.RecommendedKey\x12\x33\n\x0b\x61\x63tivations\x18\x0e \x03(\x0b\x32\x1e.wavis.inference.v1.Activation\x12.\n\x08\x61\x63\x63uracy\x18\x0f \x01(\x0b\x32\x1c.wavis.inference.v1.Accuracy\x12\r\n\x05steps\x18\x10 \x01(\x03\x12\x12\n\ncost_units\x18\x11 \x01(\x03\x12\x11\n\tavailable\x18\x12 \x01(\x08\"\x13\n\x11ListModelsRequest\"?\n\x12ListModelsResponse\x12)\n\x06models\x18\x01 \x03(\x0b\x32\x19.wavis.inference.v1.Model\"#\n\x0fGetModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"<\n\x10GetModelResponse\x12(\n\x05model\x18\x01 \x01(\x0b\x32\x19.wavis.inference.v1.Model\"\x7f\n\x0ePredictRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x15\n\rciphertext_id\x18\x04 \x01(\t\x12\x11\n\trun_async\x18\x05 \x01(\x08\x12\r\n\x05op_id\x18\x06 \x01(\t\"\xa9\x02\n\x0fPredictResponse\x12\r\n\x05op_id\x18\x01 \x01(\t\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x1c\n\x14result_ciphertext_id\x18\x04 \x01(\t\x12\x31\n\routput_layout\x18\x05 \x01(\x0b\x32\x1a.wavis.inference.v1.Layout\x12\x17\n\x0f\x63ompute_time_ms\x18\x06 \x01(\x01\x12\x12\n\ncost_units\x18\x07 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x08 \x01(\x01\x12\x10\n\x08\x63ost_jpy\x18\t \x01(\x01\x12\x1e\n\x16noise_budget_remaining\x18\n \x01(\x01\x12\r\n\x05level\x18\x0b \x01(\x03\x12\x14\n\x0cinsecure_key\x18\x0c \x01(\x08\x32\xf1\x02\n\x10InferenceService\x12U\n\x08\x44\x65scribe\x12#.wavis.inference.v1.DescribeRequest\x1a$.wavis.inference.v1.DescribeResponse\x12[\n\nListModels\x12%.wavis.inference.v1.ListModelsRequest\x1a&.wavis.inference.v1.ListModelsResponse\x12U\n\x08GetModel\x12#.wavis.inference.v1.GetModelRequest\x1a$.wavis.inference.v1.GetModelResponse\x12R\n\x07Predict\x12\".wavis.inference.v1.PredictRequest\x1a#.wavis.inference.v1.PredictResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,29 +37,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DESCRIBERESPONSE']._serialized_start=107
   _globals['_DESCRIBERESPONSE']._serialized_end=185
   _globals['_LAYOUT']._serialized_start=187
-  _globals['_LAYOUT']._serialized_end=290
-  _globals['_KEYREQUIREMENTS']._serialized_start=292
-  _globals['_KEYREQUIREMENTS']._serialized_end=388
-  _globals['_RECOMMENDEDKEY']._serialized_start=390
-  _globals['_RECOMMENDEDKEY']._serialized_end=490
-  _globals['_ACTIVATION']._serialized_start=493
-  _globals['_ACTIVATION']._serialized_end=633
-  _globals['_ACCURACY']._serialized_start=635
-  _globals['_ACCURACY']._serialized_end=761
-  _globals['_MODEL']._serialized_start=764
-  _globals['_MODEL']._serialized_end=1308
-  _globals['_LISTMODELSREQUEST']._serialized_start=1310
-  _globals['_LISTMODELSREQUEST']._serialized_end=1329
-  _globals['_LISTMODELSRESPONSE']._serialized_start=1331
-  _globals['_LISTMODELSRESPONSE']._serialized_end=1394
-  _globals['_GETMODELREQUEST']._serialized_start=1396
-  _globals['_GETMODELREQUEST']._serialized_end=1431
-  _globals['_GETMODELRESPONSE']._serialized_start=1433
-  _globals['_GETMODELRESPONSE']._serialized_end=1493
-  _globals['_PREDICTREQUEST']._serialized_start=1495
-  _globals['_PREDICTREQUEST']._serialized_end=1622
-  _globals['_PREDICTRESPONSE']._serialized_start=1625
-  _globals['_PREDICTRESPONSE']._serialized_end=1922
-  _globals['_INFERENCESERVICE']._serialized_start=1925
-  _globals['_INFERENCESERVICE']._serialized_end=2294
+  _globals['_LAYOUT']._serialized_end=305
+  _globals['_KEYREQUIREMENTS']._serialized_start=308
+  _globals['_KEYREQUIREMENTS']._serialized_end=452
+  _globals['_RECOMMENDEDKEY']._serialized_start=454
+  _globals['_RECOMMENDEDKEY']._serialized_end=554
+  _globals['_ACTIVATION']._serialized_start=557
+  _globals['_ACTIVATION']._serialized_end=697
+  _globals['_ACCURACY']._serialized_start=699
+  _globals['_ACCURACY']._serialized_end=825
+  _globals['_MODEL']._serialized_start=828
+  _globals['_MODEL']._serialized_end=1372
+  _globals['_LISTMODELSREQUEST']._serialized_start=1374
+  _globals['_LISTMODELSREQUEST']._serialized_end=1393
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1395
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1458
+  _globals['_GETMODELREQUEST']._serialized_start=1460
+  _globals['_GETMODELREQUEST']._serialized_end=1495
+  _globals['_GETMODELRESPONSE']._serialized_start=1497
+  _globals['_GETMODELRESPONSE']._serialized_end=1557
+  _globals['_PREDICTREQUEST']._serialized_start=1559
+  _globals['_PREDICTREQUEST']._serialized_end=1686
+  _globals['_PREDICTRESPONSE']._serialized_start=1689
+  _globals['_PREDICTRESPONSE']._serialized_end=1986
+  _globals['_INFERENCESERVICE']._serialized_start=1989
+  _globals['_INFERENCESERVICE']._serialized_end=2358
 # @@protoc_insertion_point(module_scope)

@@ -20,28 +20,32 @@ class DescribeResponse(_message.Message):
     def __init__(self, info: _Optional[_Union[_common_pb2.ServiceInfo, _Mapping]] = ..., models: _Optional[int] = ...) -> None: ...
 
 class Layout(_message.Message):
-    __slots__ = ("block_size", "values_per_sample", "values", "samples_per_ciphertext")
+    __slots__ = ("block_size", "values_per_sample", "values", "samples_per_ciphertext", "scale")
     BLOCK_SIZE_FIELD_NUMBER: _ClassVar[int]
     VALUES_PER_SAMPLE_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_PER_CIPHERTEXT_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
     block_size: int
     values_per_sample: int
     values: str
     samples_per_ciphertext: int
-    def __init__(self, block_size: _Optional[int] = ..., values_per_sample: _Optional[int] = ..., values: _Optional[str] = ..., samples_per_ciphertext: _Optional[int] = ...) -> None: ...
+    scale: float
+    def __init__(self, block_size: _Optional[int] = ..., values_per_sample: _Optional[int] = ..., values: _Optional[str] = ..., samples_per_ciphertext: _Optional[int] = ..., scale: _Optional[float] = ...) -> None: ...
 
 class KeyRequirements(_message.Message):
-    __slots__ = ("scheme", "min_poly_degree", "min_depth", "rotations")
+    __slots__ = ("scheme", "min_poly_degree", "min_depth", "rotations", "max_scale_bits")
     SCHEME_FIELD_NUMBER: _ClassVar[int]
     MIN_POLY_DEGREE_FIELD_NUMBER: _ClassVar[int]
     MIN_DEPTH_FIELD_NUMBER: _ClassVar[int]
     ROTATIONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SCALE_BITS_FIELD_NUMBER: _ClassVar[int]
     scheme: str
     min_poly_degree: int
     min_depth: int
     rotations: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, scheme: _Optional[str] = ..., min_poly_degree: _Optional[int] = ..., min_depth: _Optional[int] = ..., rotations: _Optional[_Iterable[int]] = ...) -> None: ...
+    max_scale_bits: int
+    def __init__(self, scheme: _Optional[str] = ..., min_poly_degree: _Optional[int] = ..., min_depth: _Optional[int] = ..., rotations: _Optional[_Iterable[int]] = ..., max_scale_bits: _Optional[int] = ...) -> None: ...
 
 class RecommendedKey(_message.Message):
     __slots__ = ("poly_degree", "scale_bits", "max_depth", "security_level")

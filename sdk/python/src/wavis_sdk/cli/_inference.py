@@ -66,8 +66,7 @@ def _model_keys(app: App, model: Any, key_folder: str | None, keys_dir: Path,
     folder = keys_dir / f"{model['model_id']}-N{degree}"
     if (folder / META_FILE).exists():
         found = CkksKeys.load(folder)
-        if not inference.unmet_requirements(
-                model, found.params.poly_degree, found.params.max_depth, found.rotations):
+        if not inference.keys_unmet(model, found):
             return found, folder
     with app.waiting(f"Making a key for {model['model_id']} (N={degree})"):
         keys = inference.keys_for_model(model, poly_degree, security_level)
