@@ -410,27 +410,35 @@ ENDPOINTS = (
                          "sessions: 400 BLIND_SESSION."),
     Endpoint("POST", _SESSION_PATH + "/decrypt", decrypt, "Decrypt bits (server mode)",
              "TFHE", {200: Reply("The bits.", "TfheDecryptResult", _WARN),
-                      **refusal(400, "INVALID_CIPHERTEXT", "BLIND_SESSION",
-                                why="Bytes that are not a ciphertext of this session's key, "
+                      **refusal(400, "UNAUTHENTICATED_CIPHERTEXT", "INVALID_CIPHERTEXT",
+                                "BLIND_SESSION",
+                                why="A ciphertext this session did not issue (another "
+                                    "session's, changed, or built elsewhere), an empty one, "
                                     "or a blind session")}, min_role=TRIAL,
              request_schema="TfheDecryptRequest",
              description="{ciphertext_b64} -> {bit}; {ciphertexts_b64} -> {bits}. Each "
-                         "ciphertext is decrypted with the plaintext modulus it carries."),
+                         "ciphertext is decrypted with the plaintext modulus it carries. "
+                         "Only the session's own ciphertexts, as it returned them: else "
+                         "400 UNAUTHENTICATED_CIPHERTEXT."),
     Endpoint("POST", "/tfhe/gate", evaluate_gate, "Evaluate one boolean gate", "TFHE",
              {200: Reply("The output ciphertext and its cost.", "TfheGateResult", _WARN),
-              **refusal(400, "INVALID_CIPHERTEXT", "DEPENDENT_INPUTS", "INVALID_OPERATION",
-                        "BLIND_SESSION", why="An input that is not a ciphertext of this "
-                        "session's key and the gate's modulus, inputs that are the same, or a "
-                        "gate the preset lacks")},
+              **refusal(400, "INVALID_CIPHERTEXT", "UNAUTHENTICATED_CIPHERTEXT",
+                        "DEPENDENT_INPUTS", "INVALID_OPERATION", "BLIND_SESSION",
+                        why="An input that is not a ciphertext of this session's key and the "
+                        "gate's modulus (on a server-mode session: one the session did not "
+                        "issue), inputs that are the same, or a gate the preset lacks")},
              min_role=TRIAL, request_schema="TfheGateRequest", operation=True,
              description="MUX = a when sel is 1, b when sel is 0. AND3, OR3, MAJORITY: "
                          "three-input presets only (400 INVALID_OPERATION elsewhere). Each "
                          "input must have the gate's plaintext modulus (GET /tfhe/pricing), "
                          "else 400 INVALID_CIPHERTEXT. Identical inputs: 400 "
-                         "DEPENDENT_INPUTS."),
+                         "DEPENDENT_INPUTS. Server-mode sessions take only ciphertexts they "
+                         "issued, unchanged (else 400 UNAUTHENTICATED_CIPHERTEXT); blind "
+                         "sessions take the client's OpenFHE bytes."),
     Endpoint("POST", "/tfhe/batch", evaluate_batch, "Evaluate a batch of gates (a DAG)",
              "TFHE", {200: Reply("Every gate's output, in order.", "TfheBatchResult", _WARN),
-                      **refusal(400, "INVALID_BATCH", "INVALID_CIPHERTEXT", "DEPENDENT_INPUTS",
+                      **refusal(400, "INVALID_BATCH", "INVALID_CIPHERTEXT",
+                                "UNAUTHENTICATED_CIPHERTEXT", "DEPENDENT_INPUTS",
                                 "INVALID_OPERATION", why="A reference to a gate not before "
                                 "this one, or an input as POST /tfhe/gate refuses it")},
              min_role=TRIAL, request_schema="TfheBatchRequest", operation=True,

@@ -7,7 +7,10 @@ the gates are dealt to every worker (largest bootstrap counts first, each to the
 worker), one call per worker. A worker that crashes on untrusted bytes costs only its share:
 INVALID_CIPHERTEXT (docs/decisions/0006-binfhe-worker-processes.md). A "$k" input must come
 from a gate whose output has the plaintext modulus this gate takes
-(docs/decisions/0045-three-input-tfhe-presets.md).
+(docs/decisions/0045-three-input-tfhe-presets.md). On a server-mode session every ciphertext
+input must be one the session issued (`open_ciphertext`, checked while parsing, before any
+work); "$k" inputs are outputs of the same batch, which never left the service, and need no
+such check (docs/decisions/0090-server-mode-tfhe-ciphertexts-are-authenticated.md).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ INPUT_FIELDS = ("a", "b", "sel", "c")
 Input = bytes | int  # a ciphertext, or the index of an earlier gate of the batch
 # Runs evaluate_gates for one worker's share: (ref, keep) are bound by the caller.
 RunShare = Callable[[list[GateJob]], Awaitable[tuple[list[bytes], int, float]]]
+# A server-mode session's check of an input it must have issued: (bytes, where) -> OpenFHE's.
+OpenCiphertext = Callable[[bytes, dict[str, Any]], bytes]
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,8 @@ class ParsedGate:
     inputs: dict[str, Input]
 
 
-def parse_gates(gates: list[pb.Gate], preset: str, *, batch: bool) -> list[ParsedGate]:
+def parse_gates(gates: list[pb.Gate], preset: str, *, batch: bool,
+                open_ciphertext: OpenCiphertext | None = None) -> list[ParsedGate]:
     if not 1 <= len(gates) <= MAX_BATCH_GATES:
         raise WavisError("INVALID_BATCH", f"A batch holds 1 to {MAX_BATCH_GATES} gates, not "
                          f"{len(gates)}.", {"gates": len(gates)})
@@ -70,7 +76,8 @@ def parse_gates(gates: list[pb.Gate], preset: str, *, batch: bool) -> list[Parse
                 raise WavisError("VALIDATION_ERROR", f"{op} {verb} input {name}.",
                                  where | {"field": name})
             if present:
-                inputs[name] = _input(getattr(gate, name), index, batch, where | {"input": name})
+                inputs[name] = _input(getattr(gate, name), index, batch, where | {"input": name},
+                                      open_ciphertext)
                 _check_modulus(op, inputs[name], parsed, where | {"input": name})
         _check_independent(op, inputs, where)
         parsed.append(ParsedGate(op, inputs))
@@ -92,7 +99,8 @@ def _check_modulus(op: str, value: Input, earlier: list[ParsedGate],
                          where | {"ref": value})
 
 
-def _input(value: pb.GateInput, index: int, batch: bool, where: dict[str, Any]) -> Input:
+def _input(value: pb.GateInput, index: int, batch: bool, where: dict[str, Any],
+           open_ciphertext: OpenCiphertext | None) -> Input:
     if value.WhichOneof("source") == "gate_ref":
         ref = int(value.gate_ref)
         if not batch:
@@ -107,7 +115,7 @@ def _input(value: pb.GateInput, index: int, batch: bool, where: dict[str, Any]) 
         raise WavisError("PAYLOAD_TOO_LARGE", CIPHERTEXT_TOO_LARGE, where)
     if not data:
         raise WavisError("INVALID_CIPHERTEXT", "A ciphertext is empty.", where)
-    return data
+    return open_ciphertext(data, where) if open_ciphertext else data
 
 
 def _pairs(op: str) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ import grpc
 import grpc.aio
 
 from services.tfhe_eval import evaluator
+from services.tfhe_eval.ciphertext_tags import CiphertextTags
 from services.tfhe_eval.keycache import KeyCache
 from services.tfhe_eval.service import READY, TfheService
 from services.tfhe_eval.sessions import SessionStore
@@ -23,6 +24,7 @@ from wavis.core.ids import new_id
 from wavis.core.key_deletions import follow_key_deletions
 from wavis.core.pricing import batch_fcu, tfhe_fcu
 from wavis.core.redis_client import open_redis
+from wavis.core.secrets import require_secret
 from wavis.core.tfhe_catalog import GATE_BOOTSTRAPS
 from wavis.core.usage_meter import Charge, UsageMeter
 from wavis.fhe.engine import fhe_engine_description
@@ -34,7 +36,7 @@ from wavis.generated.tfhe_eval.v1 import tfhe_eval_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-RESULTS_PER_MESSAGE = 256  # 256 x 4,485 bytes (STD128) stays well under 4 MB
+RESULTS_PER_MESSAGE = 256  # 256 x 4,521 bytes (STD128, tagged) stays well under 4 MB
 
 
 def session_message(record: dict[str, Any], idle_seconds: int) -> pb.Session:
@@ -185,6 +187,11 @@ async def _sweep_sessions(service: TfheService, every: float) -> None:
 async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
     settings = context.settings
     assert isinstance(settings, TfheSettings)
+    # Every replica tags with the same secret (docs/decisions/0029-secrets-generated-in-
+    # development.md), so any replica takes a ciphertext another issued.
+    tags = CiphertextTags(require_secret(
+        settings.ciphertext_secret, "WAVIS_TFHE_CIPHERTEXT_SECRET", "tfhe_ciphertext_secret",
+        production=settings.is_production, data_dir=settings.data_dir))
     context.fhe_engine = fhe_engine_description()
     redis = open_redis(settings, tracer_provider=context.tracer_provider)
     keys_channel = open_channel(settings.keys_target, tracer_provider=context.tracer_provider)
@@ -201,7 +208,7 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
         ":", "-"), settings.key_cache_bytes, settings.workers)
     service = TfheService(keys, SessionStore(redis, settings.session_idle_seconds), cache,
                           pool, settings.workers, context.instance_id,
-                          settings.keygen_timeout_seconds)
+                          settings.keygen_timeout_seconds, tags)
     tfhe_eval_pb2_grpc.add_TfheEvalServiceServicer_to_server(
         TfheEvalServicer(context, service, meter), context.server)
     tasks = [asyncio.create_task(follow_key_deletions(

@@ -3,12 +3,14 @@
 Server mode: the keys service generates the key. FHE-blind: a client's eval key archive goes
 through the keys service's chunked upload, or names a key already uploaded. Either way the
 session record (Redis) names a key, so any replica serves it, fetching the key on demand
-(docs/decisions/0018-tfhe-sessions-served-by-any-replica.md).
+(docs/decisions/0018-tfhe-sessions-served-by-any-replica.md). A server-mode session decrypts
+and evaluates only the ciphertexts it issued, tagged (services.tfhe_eval.ciphertext_tags).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import time
@@ -19,6 +21,7 @@ from typing import Any
 import grpc
 
 from services.tfhe_eval import evaluator
+from services.tfhe_eval.ciphertext_tags import CiphertextTags
 from services.tfhe_eval.keycache import CachedKey, KeyCache, KeyGone
 from services.tfhe_eval.sessions import CLIENT_SESSION_ID, SessionStore, not_found
 from wavis.core.errors import WavisError, error_from_rpc
@@ -47,7 +50,7 @@ SLOW_CALL_SECONDS = 600.0
 class TfheService:
     def __init__(self, keys: keys_pb2_grpc.KeysServiceStub, sessions: SessionStore,
                  cache: KeyCache, pool: FheWorkerPool, workers: int, replica: str,
-                 keygen_timeout: float) -> None:
+                 keygen_timeout: float, tags: CiphertextTags) -> None:
         self.keys = keys
         self.sessions = sessions
         self.cache = cache
@@ -55,6 +58,7 @@ class TfheService:
         self.workers = workers
         self.replica = replica
         self.keygen_timeout = keygen_timeout
+        self.tags = tags
         self.recent: dict[str, float] = {}  # "{account}:{session}" -> last use here
 
     def active_sessions(self) -> int:
@@ -281,8 +285,9 @@ class TfheService:
             raise WavisError("VALIDATION_ERROR", f"The {record['preset']} preset encrypts with "
                              "plaintext modulus " + " or ".join(map(str, allowed))
                              + f", not {modulus}.", {"field": "plaintext_modulus"})
-        return (await self._in_worker(record, encrypt_bits, bits, modulus, secret=True),
-                record)
+        bodies = await self._in_worker(record, encrypt_bits, bits, modulus, secret=True)
+        tags = self.tags.session(record)
+        return [tags.issue(body) for body in bodies], record
 
     async def decrypt(self, account_id: str, session_id: str, ciphertexts: list[bytes],
                       ) -> tuple[list[int], dict[str, Any]]:
@@ -292,7 +297,14 @@ class TfheService:
                              {"field": "ciphertexts_b64"})
         if any(len(c) > evaluator.MAX_CIPHERTEXT_BYTES for c in ciphertexts):
             raise WavisError("PAYLOAD_TOO_LARGE", evaluator.CIPHERTEXT_TOO_LARGE)
-        return await self._in_worker(record, decrypt_bits, ciphertexts, secret=True), record
+        for index, data in enumerate(ciphertexts):
+            if not data:
+                raise WavisError("INVALID_CIPHERTEXT", "A ciphertext is empty.",
+                                 {"index": index})
+        # Only the session's own ciphertexts reach the secret key (docs/security.md).
+        tags = self.tags.session(record)
+        bodies = [tags.open(data, {"index": i}) for i, data in enumerate(ciphertexts)]
+        return await self._in_worker(record, decrypt_bits, bodies, secret=True), record
 
     async def _server_mode(self, account_id: str, session_id: str) -> dict[str, Any]:
         record = await self.session(account_id, session_id)
@@ -306,7 +318,9 @@ class TfheService:
                       batch: bool) -> tuple[dict[str, Any], list[evaluator.ParsedGate]]:
         """The session and the checked gates: every refusal happens here, before any work."""
         record = await self.session(account_id, session_id)
-        return record, evaluator.parse_gates(gates, record["preset"], batch=batch)
+        opening = None if record["is_blind"] else self.tags.session(record).open
+        return record, evaluator.parse_gates(gates, record["preset"], batch=batch,
+                                             open_ciphertext=opening)
 
     async def evaluate(self, record: dict[str, Any], parsed: list[evaluator.ParsedGate],
                        ) -> evaluator.BatchOutcome:
@@ -314,7 +328,12 @@ class TfheService:
             entry = await self._key(record)
             run = evaluator.share_runner(self.pool, entry.ref, self.cache.keep())
             try:
-                return await evaluator.evaluate(parsed, run, self.workers)
+                outcome = await evaluator.evaluate(parsed, run, self.workers)
+                if record["is_blind"]:
+                    return outcome
+                tags = self.tags.session(record)
+                return dataclasses.replace(outcome, outputs=[tags.issue(output)
+                                                             for output in outcome.outputs])
             except BinFheFormatError:  # unloaded meanwhile: fetch it again, once
                 if attempt:
                     raise WavisError("INTERNAL_ERROR", "The session's key could not be "

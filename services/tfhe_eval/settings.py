@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from wavis.core.secrets import parse_secret
 from wavis.core.settings import ServiceSettings, parse_int, setting
 
 MB = 1024 * 1024
@@ -12,6 +13,11 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class TfheSettings(ServiceSettings):
+    ciphertext_secret: str | None = setting(
+        "WAVIS_TFHE_CIPHERTEXT_SECRET", None, parse_secret,
+        doc="HMAC secret (>= 32 chars) tagging server-mode TFHE ciphertexts with their session "
+            "(the same on every tfhe-eval replica; changing it voids every server-mode "
+            "ciphertext issued); required in production")
     # CreateEvalSession carries a client's eval key (the gateway's 40 MB body, decoded).
     grpc_max_receive_bytes: int = setting(
         "WAVIS_GRPC_MAX_RECEIVE_BYTES", 48 * MB, parse_int(1024, 1024 * MB),

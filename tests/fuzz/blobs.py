@@ -183,24 +183,34 @@ async def fuzz_tfhe_archives(client: Client, rng: random.Random, cases: int) -> 
 
 
 async def fuzz_tfhe_ciphertexts(client: Client, rng: random.Random, cases: int) -> None:
-    """Mutated LWE ciphertexts as gate inputs (server and blind sessions) and to decrypt."""
+    """Mutated LWE ciphertexts as gate inputs of a blind session, whose workers read them;
+    mutated server-issued ciphertexts as gate inputs of their server-mode session and to
+    decrypt, which refuse them before anything reads them (their tags)."""
+    tfhe = ToyTfheClient()
+    _, blind = await client.call("setup", "POST", "/tfhe/eval-session",
+                                 {"eval_key_b64": tfhe.archive_b64()})
     _, server = await client.call("setup", "POST", "/tfhe/session", {"preset": "toy"})
     _, bits = await client.call("setup", "POST", f"/tfhe/session/{server['session_id']}/encrypt",
                                 {"bits": [1, 0]})
-    good = bits["ciphertexts_b64"][1]
-    seeds = [*corpus("tfhe_ciphertext"), base64.b64decode(bits["ciphertexts_b64"][0])]
-    candidates = seeds + [m for _, m in mutants(seeds[-1], rng, cases)]
-    session = server["session_id"]
-    for blob in candidates:
-        await client.call("tfhe ciphertext", "POST", "/tfhe/gate",
-                          {"session_id": session, "op": "NAND", "a": b64(blob), "b": good})
-        await client.call("tfhe ciphertext", "POST", "/tfhe/batch",
-                          {"session_id": session, "gates": [
-                              {"op": "AND", "a": good, "b": b64(blob)},
-                              {"op": "NOT", "a": "$0"}]})
-        await client.call("tfhe ciphertext", "POST", f"/tfhe/session/{session}/decrypt",
-                          {"ciphertext_b64": b64(blob)})
-    await client.call("setup", "DELETE", f"/tfhe/session/{session}")
+    seeds = corpus("tfhe_ciphertext")
+    issued = base64.b64decode(bits["ciphertexts_b64"][0])
+    for session, good, blobs in (
+            (blind["session_id"], tfhe.encrypt(0),
+             seeds + [m for _, m in mutants(seeds[0], rng, cases // 2)]),
+            (server["session_id"], bits["ciphertexts_b64"][1],
+             [issued] + [m for _, m in mutants(issued, rng, cases // 2)])):
+        for blob in blobs:
+            await client.call("tfhe ciphertext", "POST", "/tfhe/gate",
+                              {"session_id": session, "op": "NAND", "a": b64(blob), "b": good})
+            await client.call("tfhe ciphertext", "POST", "/tfhe/batch",
+                              {"session_id": session, "gates": [
+                                  {"op": "AND", "a": good, "b": b64(blob)},
+                                  {"op": "NOT", "a": "$0"}]})
+            if session == server["session_id"]:
+                await client.call("tfhe ciphertext", "POST", f"/tfhe/session/{session}/decrypt",
+                                  {"ciphertext_b64": b64(blob)})
+    for made in (blind, server):
+        await client.call("setup", "DELETE", f"/tfhe/session/{made['session_id']}")
 
 
 TARGETS: dict[str, Callable[[Client, random.Random, int], Awaitable[None]]] = {

@@ -200,6 +200,7 @@ def test_two_stacks_cannot_share_a_data_dir_but_run_side_by_side(tmp_path: Path)
 @pytest.mark.parametrize(("module", "secret"), [
     ("gateway", "WAVIS_CURSOR_SECRET"),
     ("services.metering", "WAVIS_API_KEY_PEPPER"),
+    ("services.tfhe_eval", "WAVIS_TFHE_CIPHERTEXT_SECRET"),
 ])
 def test_production_refuses_to_start_without_secrets(module: str, secret: str,
                                                      tmp_path: Path) -> None:

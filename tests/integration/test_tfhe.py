@@ -387,15 +387,17 @@ async def test_encrypt_accepts_json_booleans(api: Api, mesh: Stack) -> None:
 @pytest.mark.parametrize("preset", ["toy", "toy_3"])
 async def test_empty_or_garbage_ciphertexts_to_decrypt_are_invalid(api: Api, mesh: Stack,
                                                                    preset: str) -> None:
-    """Found by schemathesis: an empty ciphertext_b64 to decrypt answered 500."""
+    """Found by schemathesis: an empty ciphertext_b64 to decrypt answered 500. Non-empty bytes
+    the session did not issue are refused before anything reads them."""
     tenant = await create_account(mesh, plan="payg")
     created = await api.post("/api/v1/tfhe/session", headers=tenant.auth(),
                              json={"preset": preset})
     assert created.status == 201, created.text
     sid = created.json["session_id"]
-    for body in ({"ciphertext_b64": ""}, {"ciphertexts_b64": [""]},
-                 {"ciphertext_b64": "AAAA"}):
+    for body, code in (({"ciphertext_b64": ""}, "INVALID_CIPHERTEXT"),
+                       ({"ciphertexts_b64": [""]}, "INVALID_CIPHERTEXT"),
+                       ({"ciphertext_b64": "AAAA"}, "UNAUTHENTICATED_CIPHERTEXT")):
         reply = await api.post(f"/api/v1/tfhe/session/{sid}/decrypt", headers=tenant.auth(),
                                json=body)
         assert reply.status == 400, (body, reply.text)
-        assert reply.json["error"]["code"] == "INVALID_CIPHERTEXT", body
+        assert reply.json["error"]["code"] == code, body

@@ -1,11 +1,13 @@
 """An FHE-blind TFHE client: a toy BinFHE key (toy or toy_3) made by openfhe here, encrypt and
-decrypt locally."""
+decrypt locally; and LWE ciphertexts built by hand, as an attacker would."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import os
+import struct
 import tempfile
 import zipfile
 from typing import Any
@@ -67,3 +69,33 @@ def _to_bytes(obj: Any, folder: str) -> bytes:
     assert fhe.SerializeToFile(path, obj, fhe.BINARY)
     with open(path, "rb") as handle:
         return handle.read()
+
+
+def toy_lwe_ciphertext(a: list[int], b: int,
+                       plaintext_modulus: int = STANDARD_MODULUS) -> bytes:
+    """The BINARY bytes of the LWE ciphertext (a, b) of the toy presets' dimension and modulus,
+    built by hand: what a caller who queries a secret key through decryption sends. OpenFHE's
+    serialization of an LWE ciphertext ends with a's n words, a 4-byte version and a's modulus,
+    then b and the plaintext modulus, each a little-endian 64-bit word; the bytes are read back
+    with OpenFHE to check they say what was asked."""
+    context = fhe.BinFHEContext()
+    context.GenerateBinFHEContext(fhe.TOY, fhe.GINX)
+    n, q = int(context.Getn()), int(context.Getq())
+    assert len(a) == n and all(0 <= x < q for x in a) and 0 <= b < q
+    with tempfile.TemporaryDirectory() as folder:
+        template = bytearray(_to_bytes(context.Encrypt(context.KeyGen(), 0), folder))
+        start = len(template) - (8 * n + 4 + 8 + 8 + 8)
+        for i, value in enumerate(a):
+            struct.pack_into("<Q", template, start + 8 * i, value)
+        struct.pack_into("<QQ", template, len(template) - 16, b, plaintext_modulus)
+        data = bytes(template)
+        path = os.path.join(folder, "chosen.bin")
+        with open(path, "wb") as out:
+            out.write(data)
+        assert fhe.SerializeToFile(path + ".json", fhe.DeserializeLWECiphertext(
+            path, fhe.BINARY)[0], fhe.JSON)
+        with open(path + ".json") as handle:
+            read = json.load(handle)["value0"]["ptr_wrapper"]["data"]
+    assert (read["a"]["v"], read["a"]["m"]["v"], read["b"]["v"], read["p"]["v"]) == \
+        (list(a), q, b, plaintext_modulus)
+    return data

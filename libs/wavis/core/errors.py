@@ -100,6 +100,8 @@ _TABLE: tuple[ErrorCode, ...] = (
               "The session's key is still being generated: poll GET /tfhe/session/{id}."),
     ErrorCode("BLIND_SESSION", 400, _C.FAILED_PRECONDITION,
               "This session is FHE-blind: encrypt and decrypt on the client."),
+    ErrorCode("UNAUTHENTICATED_CIPHERTEXT", 400, _C.INVALID_ARGUMENT,
+              "A server-mode session takes only the ciphertexts it issued, unchanged."),
     ErrorCode("INVALID_BATCH", 400, _C.INVALID_ARGUMENT,
               "A batch gate refers to itself or to a later gate."),
     ErrorCode("DEPENDENT_INPUTS", 400, _C.INVALID_ARGUMENT,
