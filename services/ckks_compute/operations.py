@@ -38,8 +38,9 @@ return 0
 """
 
 # KEYS: op record, leases. ARGV: op id, now, WORKER_LOST message.
-# A lapsed lease: the op fails with WORKER_LOST if it had not ended (its record, as it is
-# now, is returned); the lease goes either way. Returns '' when the lease was renewed since.
+# A lapsed lease: the op fails with WORKER_LOST if it had not ended; its record, as it is now,
+# is returned either way (an op that ended but whose replica died before settling it is
+# settled by the caller), and the lease goes. Returns '' when the lease was renewed since.
 _REAP = """
 local lease = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not lease or tonumber(lease) > tonumber(ARGV[2]) then return '' end
@@ -55,8 +56,7 @@ if record['status'] == 'pending' or record['status'] == 'running' then
   redis.call('SET', KEYS[1], cjson.encode(record), 'EX', math.max(ttl, 1))
   return cjson.encode(record)
 end
-if record['status'] == 'cancelled' then return raw end
-return ''
+return raw
 """
 
 
@@ -69,7 +69,8 @@ class Operations:
                  slots: int = 2,
                  lost: Callable[[dict[str, Any]], Awaitable[None]] | None = None) -> None:
         """`lost` is called (on whichever replica noticed) for each operation whose lease
-        lapsed before it ended: failed with WORKER_LOST, or cancelled while running."""
+        lapsed before it was settled: failed with WORKER_LOST if it had not ended, else as it
+        ended (completed, failed or cancelled) but unsettled."""
         self.redis = redis  # text client
         self.ttl_seconds = ttl_seconds
         self.lease_seconds = lease_seconds
@@ -83,12 +84,13 @@ class Operations:
     async def _write(self, op_id: str, record: dict[str, Any]) -> None:
         await self.redis.set(_key(op_id), json.dumps(record), ex=self.ttl_seconds)
 
-    async def _end(self, op_id: str, record: dict[str, Any]) -> None:
-        """Write a final state and give the lease up."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(_key(op_id), json.dumps(record), ex=self.ttl_seconds)
-            pipe.zrem(LEASES, op_id)
-            await pipe.execute()
+    async def _end(self, op_id: str, record: dict[str, Any],
+                   finished: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        """Write a final state, settle it (`finished`), then give the lease up: a replica
+        that dies in between leaves a lease that lapses, and the reaper settles the op."""
+        await self._write(op_id, record)
+        await finished(record)
+        await self.redis.zrem(LEASES, op_id)
 
     async def get(self, account_id: str, op_id: str) -> dict[str, Any]:
         raw = await self.redis.get(_key(op_id))
@@ -139,16 +141,13 @@ class Operations:
             if current["status"] == "cancelled":  # cancelled while running: result dropped
                 if discard is not None:
                     await discard(result)
-                await self._end(op_id, current)
-                await finished(current)
+                await self._end(op_id, current, finished)
                 return
             if current["status"] == "failed":  # declared lost meanwhile: already settled
                 return
             record = record | {"status": "completed", "result": result}
         except asyncio.CancelledError:
-            record = record | {"status": "cancelled"}
-            await self._end(op_id, record)
-            await finished(record)
+            await self._end(op_id, record | {"status": "cancelled"}, finished)
             raise
         except Exception as exc:
             error = public_error(exc)
@@ -157,8 +156,7 @@ class Operations:
                 error = WavisError("INTERNAL_ERROR", "The operation failed on our side.")
             record = record | {"status": "failed", "error_code": error.code,
                                "error_message": error.message}
-        await self._end(op_id, record)
-        await finished(record)
+        await self._end(op_id, record, finished)
 
     async def cancel(self, account_id: str, op_id: str) -> str:
         record = await self.get(account_id, op_id)
@@ -192,7 +190,8 @@ class Operations:
             await self.redis.zadd(LEASES, {op_id: until for op_id in list(self.tasks)}, xx=True)
 
     async def reap(self) -> int:
-        """Fail every operation whose lease lapsed; returns how many."""
+        """Fail every operation whose lease lapsed before it ended, and hand every one whose
+        lease lapsed to `lost` for settlement; returns how many."""
         now = time.time()
         lapsed = cast(list[str], await self.redis.zrangebyscore(LEASES, "-inf", now, start=0,
                                                                 num=_REAP_BATCH))

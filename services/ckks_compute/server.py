@@ -291,9 +291,11 @@ class CkksComputeServicer(ckks_compute_pb2_grpc.CkksComputeServiceServicer):
         await self.events.publish_or_log(record["account_id"], event_type, data)
 
     async def operation_lost(self, record: dict[str, Any]) -> None:
-        """An operation whose replica died: its reservation is given back (not billed) and,
-        if it failed with WORKER_LOST, compute_failed fires."""
-        await self._settle_usage(record["account_id"], record["op_id"], completed=False)
+        """An operation whose replica died before settling it: a completed one is billed
+        (CommitUsage is idempotent), any other given back; its event fires (at least once:
+        the replica may have sent it before it died)."""
+        await self._settle_usage(record["account_id"], record["op_id"],
+                                 completed=record["status"] == "completed")
         await self._operation_event(record)
 
     async def _settle_usage(self, account_id: str, op_id: str, completed: bool) -> None:
