@@ -46,11 +46,12 @@ async def bench_headers(stack: Stack, plan: str = "enterprise") -> dict[str, str
 async def ckks_key_and_ciphertexts(session: aiohttp.ClientSession, base: str,
                                    headers: dict[str, str], params: dict[str, int],
                                    values: tuple[float, ...] = (0.5, 0.25),
+                                   rotations: tuple[int, ...] = (1,),
                                    ) -> tuple[dict[str, Any], list[str]]:
-    """A server-mode CKKS key (rotation by 1 included) and one stored ciphertext per value
+    """A server-mode CKKS key (with these rotations) and one stored ciphertext per value
     (every slot holding it), made through the REST API."""
     async with session.post(base + "/keys/generate", headers=headers, json={
-            "scheme": "ckks", "params": params, "rotations": [1]}) as response:
+            "scheme": "ckks", "params": params, "rotations": list(rotations)}) as response:
         key = await response.json()
     while key["status"] == "pending":
         await asyncio.sleep(0.2)

@@ -1,12 +1,12 @@
 """Faults under load: kill -9 of each service in turn, then the state Redis paused and resumed.
 
-Starts its own stack. Clients keep a bounded load of CKKS adds (each result stored: an
-acknowledged result must read back) and TFHE gates on a server-mode session. Each fault is
-injected while they run: a killed service is started again on its port, as `make run` does; a
-paused Redis (SIGSTOP) resumes after --pause seconds. Per fault it prints the requests, the
-errors seen (status and code), and the recovery time: from the fault to the first success after
-the last error. Then the checks that matter: every acknowledged result reads back, usage equals
-the sum of the 2xx answers' cost exactly, and no answer was a 500.
+Starts its own stack. Clients keep a bounded load of CKKS adds and model predictions (each
+result stored: an acknowledged result must read back) and TFHE gates on a server-mode session.
+Each fault is injected while they run: a killed service is started again on its port, as
+`make run` does; a paused Redis (SIGSTOP) resumes after --pause seconds. Per fault it prints
+the requests, the errors seen (status and code), and the recovery time: from the fault to the
+first success after the last error. Then the checks that matter: every acknowledged result
+reads back, usage equals the sum of the 2xx answers' cost exactly, and no answer was a 500.
 
     .venv/bin/python bench/faults.py [--clients 4] [--settle 2] [--pause 6] [--json]
 
@@ -33,6 +33,7 @@ from wavis.core.mesh import SERVICES
 from wavis.devstack.stack import Stack
 
 TESTING = {"poly_degree": 8192, "scale_bits": 40, "max_depth": 1}
+MODEL = "diabetes-linreg"  # depth 1: the key above runs it
 
 
 @dataclass
@@ -147,13 +148,19 @@ async def run(stack: Stack, clients: int, settle: float, pause: float) -> dict[s
     base = stack.gateway_url + "/api/v1"
     async with aiohttp.ClientSession(headers=headers,
                                      timeout=aiohttp.ClientTimeout(total=30)) as session:
-        key, ids = await ckks_key_and_ciphertexts(session, base, {}, TESTING)
+        async with session.get(f"{base}/models/{MODEL}") as reply:
+            model = await reply.json()
+        key, ids = await ckks_key_and_ciphertexts(
+            session, base, {}, TESTING,
+            rotations=tuple(model["key_requirements"]["rotations"]))
         async with session.post(base + "/tfhe/session", json={"preset": "toy"}) as reply:
             tfhe_session = (await reply.json())["session_id"]
         async with session.post(f"{base}/tfhe/session/{tfhe_session}/encrypt",
                                 json={"bits": [1, 0]}) as reply:
             bits = (await reply.json())["ciphertexts_b64"]
         work = [("/compute/add", {"key_id": key["key_id"], "ciphertext_ids": ids}),
+                (f"/models/{MODEL}/predict", {"key_id": key["key_id"],
+                                              "ciphertext_id": ids[0]}),
                 ("/tfhe/gate", {"session_id": tfhe_session, "op": "NAND", "a": bits[0],
                                 "b": bits[1]})]
         usage_before = await total_fcu(session, base)

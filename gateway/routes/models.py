@@ -199,9 +199,10 @@ register_schemas({
     "PredictRequest": {
         "type": "object", "required": ["key_id", "ciphertext_id"], "additionalProperties": False,
         "properties": {
-            "key_id": {"type": "string", "description": "A CKKS key, blind or server-mode, "
-                                                        "that meets key_requirements."},
-            "ciphertext_id": {"type": "string",
+            "key_id": {"type": "string", "minLength": 1,
+                       "description": "A CKKS key, blind or server-mode, that meets "
+                                      "key_requirements."},
+            "ciphertext_id": {"type": "string", "minLength": 1,
                               "description": "Samples packed as the model's input_layout."},
             "async": {"type": "boolean", "default": False,
                       "description": "Answer 202 at once; poll GET /compute/{op_id}."}}},

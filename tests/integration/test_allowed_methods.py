@@ -23,7 +23,8 @@ def _example(schema: dict[str, Any]) -> str:
         return str(schema.get("minimum", 1))
     if "pattern" in schema:  # the patterns of ids: a prefix then id characters
         prefix = re.match(r"\^([a-z]+_)", schema["pattern"])
-        return (prefix.group(1) if prefix else "") + "x1Y2z3"
+        candidates = [(prefix.group(1) if prefix else "") + body for body in ("x1Y2z3", "x1y2z3")]
+        return next(c for c in candidates if re.search(schema["pattern"], c))
     return "some_id"
 
 

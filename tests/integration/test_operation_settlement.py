@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import redis.asyncio as aioredis
+
 from services.ckks_compute.operations import Operations
-from support.stack_redis import stack_redis
 from wavis.core.ids import new_id
 from wavis.devstack.stack import Stack
 
 LEASE_SECONDS = 0.4
+# A database of the mesh's Redis that no ckks-compute replica of the mesh reaps in (they would
+# settle the test's operations themselves).
+DATABASE = 9
 
 
 async def _dies_after_ending(mesh: Stack, work_fails: bool) -> list[dict[str, Any]]:
@@ -24,7 +28,10 @@ async def _dies_after_ending(mesh: Stack, work_fails: bool) -> list[dict[str, An
     async def settle(record: dict[str, Any]) -> None:
         settled.append(record)
 
-    async with stack_redis(mesh) as redis:
+    assert mesh.redis is not None
+    url = mesh.redis.url.rsplit("/", 1)[0] + f"/{DATABASE}"  # the URL names database 0
+    redis = aioredis.Redis.from_url(url, decode_responses=True)
+    try:
         dying = Operations(redis, 60, lease_seconds=LEASE_SECONDS)
         survivor = Operations(redis, 60, lease_seconds=LEASE_SECONDS, lost=settle)
         ended = asyncio.Event()
@@ -49,6 +56,9 @@ async def _dies_after_ending(mesh: Stack, work_fails: bool) -> list[dict[str, An
         await survivor.reap()
         # The record the caller sees is unchanged by the reaper.
         assert (await survivor.get("acct_settlement", op_id))["status"] == status
+    finally:
+        await redis.flushdb()
+        await redis.aclose()
     return [r for r in settled if r["op_id"] == op_id]
 
 
