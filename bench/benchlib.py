@@ -19,7 +19,7 @@ from wavis.generated.metering.v1 import accounts_pb2, accounts_pb2_grpc, usage_p
 
 @contextmanager
 def bench_stack(env: dict[str, str] | None = None) -> Iterator[Stack]:
-    """A whole mesh (Redis, five services, gateway) on free ports, quiet logs."""
+    """A whole mesh (Redis, the services, gateway) on free ports, quiet logs."""
     with tempfile.TemporaryDirectory(prefix="wavis-bench-") as tmp:
         stack = Stack(data_dir=Path(tmp) / "data", http_port=0, log_dir=Path(tmp) / "logs",
                       env={"WAVIS_LOG_LEVEL": "warning", **(env or {})})

@@ -63,6 +63,7 @@ class Model:
     program: Program
     depth: int
     recommended_key: RecommendedKey | None
+    max_scale_bits: int | None  # key_requirements.max_scale_bits
 
     @property
     def task(self) -> str:
@@ -132,9 +133,10 @@ def load_model(path: Path) -> Model:
     _check_outputs(metadata, network)
     program = compile_network(network, approximations, output_scale(metadata))
     depth = program.depth()
+    ceiling = max_scale_bits(metadata)
     return Model(model_id, metadata, network, approximations, program, depth,
-                 recommended_key(max(MIN_POLY_DEGREE, 2 * program.block_size), depth,
-                                 max_scale_bits(metadata)))
+                 recommended_key(max(MIN_POLY_DEGREE, 2 * program.block_size), depth, ceiling),
+                 ceiling)
 
 
 def output_scale(metadata: dict[str, Any]) -> float:
@@ -264,7 +266,7 @@ def describe(model: Model) -> dict[str, Any]:
                           "values": model.output_values, "scale": output_scale(meta)},
         "key_requirements": {"scheme": SCHEME, "min_poly_degree": model.min_poly_degree,
                              "min_depth": model.depth, "rotations": model.program.rotations,
-                             "max_scale_bits": max_scale_bits(meta)},
+                             "max_scale_bits": model.max_scale_bits},
         "recommended_key": None if key is None else {
             "poly_degree": key.poly_degree, "scale_bits": key.scale_bits,
             "max_depth": key.max_depth, "security_level": key.security_level},

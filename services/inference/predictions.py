@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from services.inference.catalogue import SCHEME, Model, max_scale_bits
+from services.inference.catalogue import SCHEME, Model
 from services.inference.compiler import INPUT
 from wavis.core.errors import WavisError
 from wavis.generated.ckks_compute.v1 import ckks_compute_pb2 as ckks_pb
@@ -58,7 +58,7 @@ def unmet_requirements(model: Model, key: keys_pb2.Key) -> list[dict[str, Any]]:
     if key.params.max_depth < model.depth:
         unmet.append({"requirement": "min_depth", "required": model.depth,
                       "key": key.params.max_depth})
-    ceiling = max_scale_bits(model.metadata)
+    ceiling = model.max_scale_bits
     if ceiling is not None and key.params.scale_bits > ceiling:
         unmet.append({"requirement": "max_scale_bits", "required": ceiling,
                       "key": key.params.scale_bits})
