@@ -12,18 +12,15 @@ from typing import Any
 import httpx
 import pytest
 import wavis_sdk
-from wavis_sdk import _client
+from wavis_sdk import _async_client, _client, _operation_handles
 
 KEY = "wvs_test_0123456789abcdefghijklmnopqrstuv"
 Handler = Callable[[httpx.Request], httpx.Response]
 
-PAIRS = [(_client.Client, _client.AsyncClient), (_client.Keys, _client.AsyncKeys),
-         (_client.Ciphertexts, _client.AsyncCiphertexts),
-         (_client.Compute, _client.AsyncCompute), (_client.Operation, _client.AsyncOperation),
-         (_client.Operations, _client.AsyncOperations), (_client.Tfhe, _client.AsyncTfhe),
-         (_client.Billing, _client.AsyncBilling), (_client.Webhooks, _client.AsyncWebhooks),
-         (_client.ApiKeys, _client.AsyncApiKeys),
-         (_client.Onboarding, _client.AsyncOnboarding)]
+PAIRS = [(getattr(_client, name), getattr(_async_client, "Async" + name))
+         for name in ("Client", "Keys", "Ciphertexts", "Compute", "Operations", "Tfhe",
+                      "Billing", "Webhooks", "ApiKeys", "Onboarding")]
+PAIRS.append((_operation_handles.Operation, _operation_handles.AsyncOperation))
 
 
 def _public(cls: type) -> dict[str, Any]:
@@ -90,7 +87,7 @@ def _no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         slept.append(seconds)
 
     monkeypatch.setattr(_client.time, "sleep", slept.append)
-    monkeypatch.setattr(_client.asyncio, "sleep", fake_async_sleep)
+    monkeypatch.setattr(_async_client.asyncio, "sleep", fake_async_sleep)
     return slept
 
 

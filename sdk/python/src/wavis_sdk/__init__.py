@@ -16,12 +16,8 @@ X)` runs a model of the catalogue on samples encrypted here (`wavis_sdk.inferenc
 """
 
 from wavis_sdk import ckks, inference, tfhe, webhooks
-from wavis_sdk._client import (
-    AsyncClient,
-    AsyncOperation,
-    Client,
-    Operation,
-)
+from wavis_sdk._async_client import AsyncClient
+from wavis_sdk._client import Client
 from wavis_sdk._core import DEFAULT_BASE_URL, USER_AGENT, RetryPolicy
 from wavis_sdk._errors import (
     APIConnectionError,
@@ -53,6 +49,7 @@ from wavis_sdk._models import (
     UploadProgress,
     WavisObject,
 )
+from wavis_sdk._operation_handles import AsyncOperation, Operation
 from wavis_sdk._version import __version__
 
 __all__ = [

@@ -13,7 +13,8 @@ from wavis_sdk._models import WavisObject
 from wavis_sdk.ckks import CkksKeys
 
 if TYPE_CHECKING:
-    from wavis_sdk._client import AsyncClient, Client
+    from wavis_sdk._async_client import AsyncClient
+    from wavis_sdk._client import Client
 
 
 class Models:
