@@ -124,6 +124,11 @@ class Keyring:
     async def _discard(self, record: dict[str, Any]) -> None:
         await self.store.delete(record)
 
+    async def _drop_blobs(self, components: dict[str, Any]) -> None:
+        """One reference fewer to each component's blob; blobs no key uses are deleted."""
+        for sha256 in await self.store.drop_blob_refs(components):
+            self.blobs.delete(sha256)
+
     # Registration of material ---------------------------------------------------------
 
     async def _store_material(self, record: dict[str, Any], meta: dict[str, Any],
@@ -143,7 +148,11 @@ class Keyring:
         await self.store.add_blob_refs(components)
         fields = _metadata_fields(meta) | {"status": "ready", "components": components,
                                            "size_bytes": size}
-        await self.store.update(key_id, fields)
+        if not await self.store.update(key_id, fields):  # deleted while it was generated
+            await self.store.release(record["account_id"], 0, size)
+            await self._drop_blobs(components)
+            raise WavisError("KEY_NOT_FOUND", f"Key {key_id} was deleted while it was "
+                             "generated.")
         ready = await self.store.get(None, key_id)
         if self.events is not None:
             await self.events.publish_or_log(ready["account_id"], "key_created", event_data(
@@ -277,10 +286,10 @@ class Keyring:
         return self.blobs.chunks(entry["sha256"])
 
     async def delete(self, account_id: str, key_id: str) -> None:
-        record = await self.store.get(account_id, key_id)
-        if await self.store.delete(record):
-            for sha256 in await self.store.drop_blob_refs(record.get("components") or {}):
-                self.blobs.delete(sha256)
+        # The blobs are the deleted record's: a generation may have finished since `get`.
+        deleted = await self.store.delete(await self.store.get(account_id, key_id))
+        if deleted is not None:
+            await self._drop_blobs(deleted.get("components") or {})
             if self.events is not None:
                 await self.events.publish_or_log(account_id, "key_deleted",
                                                 event_data("key_deleted", key_id=key_id))

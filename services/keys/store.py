@@ -31,6 +31,28 @@ redis.call('INCRBY', KEYS[2], add_bytes)
 return 1
 """
 
+# KEYS: record; ARGV: field/value pairs. Sets them only on a record that exists (a key
+# deleted while it was generated stays deleted); returns 1 when set.
+_UPDATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
+# KEYS: record, account index, key count, byte total; ARGV: index member. Removes the record
+# and gives back the count and the bytes it holds at that moment; returns the record's
+# fields as they were (empty when another request removed it first).
+_DELETE = """
+local raw = redis.call('HGETALL', KEYS[1])
+if #raw == 0 then return raw end
+local size = tonumber(redis.call('HGET', KEYS[1], 'size_bytes') or '0')
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DECRBY', KEYS[3], 1)
+redis.call('DECRBY', KEYS[4], size)
+return raw
+"""
+
 _JSON_FIELDS = ("params", "rotations", "components", "level_budget")
 _INT_FIELDS = ("slot_count", "max_level", "n", "big_n", "size_bytes", "security_bits")
 
@@ -65,6 +87,8 @@ class KeyStore:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
         self._reserve = redis.register_script(_RESERVE)
+        self._update = redis.register_script(_UPDATE)
+        self._delete = redis.register_script(_DELETE)
 
     async def reserve(self, account_id: str, max_keys: int, max_bytes: int, keys: int,
                       size: int) -> None:
@@ -93,8 +117,10 @@ class KeyStore:
             await pipe.execute()
         return decode(_encode(record))
 
-    async def update(self, key_id: str, fields: dict[str, Any]) -> None:
-        await self.redis.hset(_record_key(key_id), mapping=cast(Any, _encode(fields)))
+    async def update(self, key_id: str, fields: dict[str, Any]) -> bool:
+        """Set fields of an existing record; False when the key was deleted meanwhile."""
+        pairs = [item for pair in _encode(fields).items() for item in pair]
+        return bool(await self._update(keys=[_record_key(key_id)], args=pairs))
 
     async def add_blob_refs(self, components: dict[str, dict[str, Any]]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -126,17 +152,17 @@ class KeyStore:
             raws = await pipe.execute()
         return [decode(raw) for raw in raws if raw], page.has_more, page.next_cursor
 
-    async def delete(self, record: dict[str, Any]) -> bool:
-        """Remove the record; False if another request removed it first."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(_record_key(record["key_id"]))
-            pipe.zrem(_index(record["account_id"]), record["index_member"])
-            removed, _ = await pipe.execute()
-        if removed:
-            await self.release(record["account_id"], 1, record["size_bytes"])
-            await self.redis.publish(DELETIONS_CHANNEL, json.dumps(
-                {"key_id": record["key_id"], "account_id": record["account_id"]}))
-        return bool(removed)
+    async def delete(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Remove the record, giving back what it holds at that moment (its count and bytes);
+        the record as it was deleted, None if another request removed it first."""
+        account_id = record["account_id"]
+        raw = await self._delete(keys=[_record_key(record["key_id"]), _index(account_id),
+                                       *_usage(account_id)], args=[record["index_member"]])
+        if not raw:
+            return None
+        await self.redis.publish(DELETIONS_CHANNEL, json.dumps(
+            {"key_id": record["key_id"], "account_id": account_id}))
+        return decode(dict(zip(raw[::2], raw[1::2], strict=True)))
 
 
 def _encode(fields: dict[str, Any]) -> dict[str, str]:

@@ -8,19 +8,22 @@ from __future__ import annotations
 from services.metering.named_scripts import Script
 
 # Add an operation to a month's and a day's usage and its entry to the month's ledger (or,
-# with sign -1, take it away). Used by the scripts below.
+# with sign -1, take it away). Used by the scripts below. `negated` because Lua's -0 (the
+# negation of a free operation's 0) reaches Redis as "-0", which is not an integer to it.
 _ADD_TO_USAGE = """
+local function negated(x) return 0 - x end
+local function signed(x, sign) if sign < 0 then return negated(x) end return x end
 local function add_usage(month, day, fcu, nano, op, sign)
-  local month_fcu = redis.call('HINCRBY', month, 'fcu', sign * fcu)
-  local month_nano = redis.call('HINCRBY', month, 'nano', sign * nano)
+  local month_fcu = redis.call('HINCRBY', month, 'fcu', signed(fcu, sign))
+  local month_nano = redis.call('HINCRBY', month, 'nano', signed(nano, sign))
   redis.call('HINCRBY', month, 'count', sign)
-  redis.call('HINCRBY', month, 'fcu:' .. op, sign * fcu)
-  redis.call('HINCRBY', month, 'nano:' .. op, sign * nano)
+  redis.call('HINCRBY', month, 'fcu:' .. op, signed(fcu, sign))
+  redis.call('HINCRBY', month, 'nano:' .. op, signed(nano, sign))
   if redis.call('HINCRBY', month, 'count:' .. op, sign) <= 0 then
     redis.call('HDEL', month, 'fcu:' .. op, 'nano:' .. op, 'count:' .. op)
   end
-  redis.call('HINCRBY', day, 'fcu', sign * fcu)
-  redis.call('HINCRBY', day, 'nano', sign * nano)
+  redis.call('HINCRBY', day, 'fcu', signed(fcu, sign))
+  redis.call('HINCRBY', day, 'nano', signed(nano, sign))
   if redis.call('HINCRBY', day, 'count', sign) <= 0 then redis.call('DEL', day) end
   return month_fcu, month_nano
 end
@@ -46,8 +49,8 @@ local acct = redis.call('HMGET', account, 'plan', 'operations_limit')
 if not acct[1] then return {'outcome', 'no_account'} end
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', pending, '-inf', arg.now)) do
   local _, _, f, n = string.find(member, '|(%d+)|(%d+)$')
-  redis.call('HINCRBY', pending_totals, 'fcu', -tonumber(f))
-  redis.call('HINCRBY', pending_totals, 'nano', -tonumber(n))
+  redis.call('HINCRBY', pending_totals, 'fcu', negated(tonumber(f)))
+  redis.call('HINCRBY', pending_totals, 'nano', negated(tonumber(n)))
   redis.call('ZREM', pending, member)
 end
 local fcu, nano = arg.fcu, arg.nano
@@ -110,8 +113,8 @@ end
 if rec[2] ~= 'reserved' then return {'outcome', 'released'} end
 local fcu, nano = tonumber(rec[3]), tonumber(rec[4])
 if redis.call('ZREM', pending, rec[6]) == 1 then
-  redis.call('HINCRBY', pending_totals, 'fcu', -fcu)
-  redis.call('HINCRBY', pending_totals, 'nano', -nano)
+  redis.call('HINCRBY', pending_totals, 'fcu', negated(fcu))
+  redis.call('HINCRBY', pending_totals, 'nano', negated(nano))
 end
 redis.call('HSET', op, 'state', 'committed', 'committed_at', arg.now)
 redis.call('EXPIRE', op, arg.op_ttl)
@@ -144,8 +147,8 @@ if rec[1] ~= arg.account_id then return {'outcome', 'nothing'} end
 local fcu, nano = tonumber(rec[3]), tonumber(rec[4])
 if rec[2] == 'reserved' then
   if redis.call('ZREM', pending, rec[5]) == 1 then
-    redis.call('HINCRBY', pending_totals, 'fcu', -fcu)
-    redis.call('HINCRBY', pending_totals, 'nano', -nano)
+    redis.call('HINCRBY', pending_totals, 'fcu', negated(fcu))
+    redis.call('HINCRBY', pending_totals, 'nano', negated(nano))
   end
 elseif rec[2] == 'recorded' then
   add_usage(month, day, fcu, nano, rec[6], -1)

@@ -264,6 +264,42 @@ async def test_slow_generation_answers_202_then_completes(limited: Stack, openap
         assert third.status == 402 and third.json["error"]["code"] == "QUOTA_EXHAUSTED"
 
 
+async def test_a_key_deleted_while_it_is_generated_stays_deleted(limited: Stack,
+                                                                 openapi_doc: dict) -> None:
+    """Deleting a pending key: its generation ends without bringing back a record (a partial
+    one answered 500 to every read of the key, found by schemathesis), and what it stored
+    (blobs, the key's bytes in the account's usage) is given back."""
+    import aiohttp
+
+    from services.keys.store import _record_key, _usage
+    from support.stack_redis import stack_redis
+
+    tenant = await create_account(limited, plan="starter")
+    blobs_before = {p.name for p in (limited.data_dir / "blobs").glob("??/*")}
+    async with aiohttp.ClientSession() as session:
+        api = Api(session, limited.gateway_url, openapi_doc)
+        reply = await _generate(api, tenant, {"scheme": "ckks", "params": TESTING_CKKS})
+        assert reply.status == 202, reply.text
+        key_id = reply.json["key_id"]
+        deleted = await api.request("DELETE", f"/api/v1/keys/{key_id}", headers=tenant.auth())
+        assert deleted.status == 204, deleted.text
+        await asyncio.sleep(3)  # the generation (about a second) ends meanwhile
+        polled = await api.get(f"/api/v1/keys/{key_id}", headers=tenant.auth())
+        assert polled.status == 404, polled.text
+        assert polled.json["error"]["code"] == "KEY_NOT_FOUND"
+        listed = await api.get("/api/v1/keys", headers=tenant.auth())
+        assert listed.status == 200 and listed.json["data"] == []
+    async with stack_redis(limited) as redis:
+        count, size = await redis.mget(_usage(tenant.account_id))
+        live = set()  # blobs of the keys that exist (other tests' keys may still be made)
+        async for record in redis.scan_iter(_record_key("*")):
+            components = json.loads(await redis.hget(record, "components") or "{}")
+            live |= {component["sha256"] for component in components.values()}
+    assert int(count or 0) == 0 and int(size or 0) == 0
+    blobs_after = {p.name for p in (limited.data_dir / "blobs").glob("??/*")}
+    assert blobs_after - blobs_before <= live
+
+
 async def test_secret_key_in_response_only_when_allowed(make_stack: Callable[..., Stack],
                                                         openapi_doc: dict) -> None:
     import aiohttp

@@ -145,6 +145,34 @@ async def test_a_recorded_reservation_is_the_record_and_release_reverses_it_exac
     assert (await _usage(stub, tenant)).total_fcu == 1
 
 
+async def test_a_free_operation_is_released_and_committed_like_any_other(
+        mesh: Stack, stub: MeteringStub) -> None:
+    """An operation priced 0 FCU (a batch of free gates) that fails is released: its count
+    comes back. Lua's -0 (the reversal of 0) is not an integer to Redis, so the release
+    failed, was retried forever and the failed operation stayed counted (found by
+    schemathesis: a tfhe_batch of NOT gates refused by its worker)."""
+    tenant = await create_account(mesh, plan="pro")
+    recorded, held = new_id("op"), new_id("op")
+    for op_id, record in ((recorded, True), (held, False)):
+        await stub.ReserveUsage(usage_pb2.ReserveUsageRequest(
+            account_id=tenant.account_id, op_id=op_id, operation="tfhe_batch", fcu=0,
+            record=record))
+    for op_id in (recorded, held):
+        released = await stub.ReleaseUsage(usage_pb2.ReleaseUsageRequest(
+            account_id=tenant.account_id, op_id=op_id))
+        assert released.released
+    usage = await _usage(stub, tenant)
+    assert usage.total_fcu == 0 and list(usage.by_operation) == []
+    kept = new_id("op")
+    await stub.ReserveUsage(usage_pb2.ReserveUsageRequest(
+        account_id=tenant.account_id, op_id=kept, operation="tfhe_batch", fcu=0))
+    committed = await stub.CommitUsage(usage_pb2.CommitUsageRequest(
+        account_id=tenant.account_id, op_id=kept))
+    assert committed.recorded
+    usage = await _usage(stub, tenant)
+    assert [(o.operation, o.count, o.fcu) for o in usage.by_operation] == [("tfhe_batch", 1, 0)]
+
+
 async def test_a_recording_reservation_tells_the_headroom_before_a_limit(
         mesh: Stack, stub: MeteringStub) -> None:
     """`headroom_fcu` lets ckks-compute and tfhe-eval evaluate while the next reservations
