@@ -71,14 +71,12 @@ def last_level_magnitude(model: Model, output_scale: float) -> float:
     dataset filling a ciphertext (the mean bounds every coefficient CKKS decodes)."""
     entry = describe(model)
     program = compile_network(model.network, model.approximations, output_scale)
-    refs = program.last_level_refs()
     per_ciphertext = inference.samples_per_ciphertext(entry, SIMULATED_SLOTS)
     worst = 0.0
     for sample in dataset(model.metadata)[0]:
         (vector,) = inference.pack(np.repeat(sample[None, :], per_ciphertext, axis=0), entry,
                                    SIMULATED_SLOTS)
-        values = program.simulate(vector)
-        worst = max(worst, max(float(np.mean(np.abs(values[ref]))) for ref in refs))
+        worst = max(worst, program.last_level_magnitude(vector))
     return worst
 
 

@@ -83,21 +83,22 @@ class Program:
     def fcu(self) -> int:
         return program_fcu([CKKS_FCU[step.operation] for step in self.steps])[0]
 
-    def depth(self) -> int:
-        """Levels the program consumes from a fresh input, by the level model ckks-compute
-        checks programs with (the same under automatic and manual scaling)."""
-        depths = []
-        for manual in (False, True):
-            shape = KeyShape(slot_count=1 << 20, max_depth=1 << 10,
-                             rotations=frozenset(self.rotations), manual_scaling=manual)
-            levels = {INPUT: ckks_levels.Level(0, 1)}
-            for index, step in enumerate(self.steps):
-                levels[step_ref(index)] = ckks_levels.after(
-                    step.operation, [levels[arg] for arg in step.args], shape,
-                    scale_stable=step.scale_stable, coefficients=step.polynomial_coeffs)
-            depths.append(ckks_levels.used(levels[self.output], shape))
-        return max(depths)
+    def levels_used(self, manual_scaling: bool = False) -> dict[str, int]:
+        """Levels each value has consumed from a fresh input (INPUT and every step), by the
+        level model ckks-compute checks programs with."""
+        shape = KeyShape(slot_count=1 << 20, max_depth=1 << 10,
+                         rotations=frozenset(self.rotations), manual_scaling=manual_scaling)
+        levels = {INPUT: ckks_levels.Level(0, 1)}
+        for index, step in enumerate(self.steps):
+            levels[step_ref(index)] = ckks_levels.after(
+                step.operation, [levels[arg] for arg in step.args], shape,
+                scale_stable=step.scale_stable, coefficients=step.polynomial_coeffs)
+        return {ref: ckks_levels.used(level, shape) for ref, level in levels.items()}
 
+    def depth(self) -> int:
+        """Levels the program consumes from a fresh input (the same under automatic and
+        manual scaling)."""
+        return max(self.levels_used(manual)[self.output] for manual in (False, True))
 
     def simulate(self, vector: np.ndarray) -> dict[str, np.ndarray]:
         """Every step's slots computed in plaintext, as the encrypted program computes them
@@ -124,15 +125,14 @@ class Program:
     def last_level_refs(self) -> list[str]:
         """The values at the output's level: on a key of exactly the program's depth, the
         ones that live under the smallest modulus, so whose magnitude the key must hold."""
-        shape = KeyShape(slot_count=1 << 20, max_depth=1 << 10,
-                         rotations=frozenset(self.rotations), manual_scaling=False)
-        levels = {INPUT: ckks_levels.Level(0, 1)}
-        for index, step in enumerate(self.steps):
-            levels[step_ref(index)] = ckks_levels.after(
-                step.operation, [levels[arg] for arg in step.args], shape,
-                scale_stable=step.scale_stable, coefficients=step.polynomial_coeffs)
-        last = ckks_levels.used(levels[self.output], shape)
-        return [ref for ref, level in levels.items() if ckks_levels.used(level, shape) == last]
+        used = self.levels_used()
+        return [ref for ref, level in used.items() if level == used[self.output]]
+
+    def last_level_magnitude(self, vector: np.ndarray) -> float:
+        """The largest mean magnitude, over the slots, of a value the program leaves at its
+        last level for this input: it bounds every coefficient CKKS decodes there."""
+        values = self.simulate(vector)
+        return max(float(np.mean(np.abs(values[ref]))) for ref in self.last_level_refs())
 
 
 def block_size_of(network: Network) -> int:
