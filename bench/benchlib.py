@@ -43,13 +43,10 @@ async def bench_headers(stack: Stack, plan: str = "enterprise") -> dict[str, str
     return (await bench_account(stack, plan))[1]
 
 
-async def ckks_key_and_ciphertexts(session: aiohttp.ClientSession, base: str,
-                                   headers: dict[str, str], params: dict[str, int],
-                                   values: tuple[float, ...] = (0.5, 0.25),
-                                   rotations: tuple[int, ...] = (1,),
-                                   ) -> tuple[dict[str, Any], list[str]]:
-    """A server-mode CKKS key (with these rotations) and one stored ciphertext per value
-    (every slot holding it), made through the REST API."""
+async def server_ckks_key(session: aiohttp.ClientSession, base: str, headers: dict[str, str],
+                          params: dict[str, int], rotations: tuple[int, ...] = (),
+                          ) -> dict[str, Any]:
+    """A server-mode CKKS key made through the REST API, waited for until it is ready."""
     async with session.post(base + "/keys/generate", headers=headers, json={
             "scheme": "ckks", "params": params, "rotations": list(rotations)}) as response:
         key = await response.json()
@@ -57,6 +54,17 @@ async def ckks_key_and_ciphertexts(session: aiohttp.ClientSession, base: str,
         await asyncio.sleep(0.2)
         async with session.get(f"{base}/keys/{key['key_id']}", headers=headers) as response:
             key = await response.json()
+    return dict(key)
+
+
+async def ckks_key_and_ciphertexts(session: aiohttp.ClientSession, base: str,
+                                   headers: dict[str, str], params: dict[str, int],
+                                   values: tuple[float, ...] = (0.5, 0.25),
+                                   rotations: tuple[int, ...] = (1,),
+                                   ) -> tuple[dict[str, Any], list[str]]:
+    """A server-mode CKKS key (with these rotations) and one stored ciphertext per value
+    (every slot holding it), made through the REST API."""
+    key = await server_ckks_key(session, base, headers, params, rotations)
     ids = []
     for value in values:
         async with session.post(base + "/ciphertexts/encrypt", headers=headers, json={

@@ -18,7 +18,7 @@ import statistics
 import time
 
 import aiohttp
-from benchlib import bench_account, bench_stack
+from benchlib import bench_account, bench_stack, server_ckks_key
 
 SETS = [{"poly_degree": 16384, "scale_bits": 59, "max_depth": 1},
         {"poly_degree": 32768, "scale_bits": 59, "max_depth": 1}]
@@ -26,18 +26,6 @@ SETS = [{"poly_degree": 16384, "scale_bits": 59, "max_depth": 1},
 
 def _p(samples: list[float], q: float) -> float:
     return 1000 * sorted(samples)[min(len(samples) - 1, int(q * len(samples)))]
-
-
-async def server_key(session: aiohttp.ClientSession, base: str, headers: dict[str, str],
-                     params: dict[str, int]) -> str:
-    async with session.post(base + "/keys/generate", headers=headers, json={
-            "scheme": "ckks", "params": params, "rotations": []}) as response:
-        key = await response.json()
-    while key["status"] == "pending":
-        await asyncio.sleep(0.2)
-        async with session.get(f"{base}/keys/{key['key_id']}", headers=headers) as response:
-            key = await response.json()
-    return str(key["key_id"])
 
 
 def flooding_ms(count: int) -> float | None:
@@ -65,7 +53,7 @@ async def main() -> None:
         async with aiohttp.ClientSession() as session:
             for params in SETS:
                 slots = params["poly_degree"] // 2
-                key_id = await server_key(session, base, headers, params)
+                key_id = (await server_ckks_key(session, base, headers, params))["key_id"]
                 async with session.post(base + "/ciphertexts/encrypt", headers=headers, json={
                         "key_id": key_id, "values": [0.25] * slots}) as response:
                     ciphertext_id = (await response.json())["ciphertext_id"]

@@ -36,7 +36,7 @@ from wavis.fhe.ckks_keys import (
 # (parameters, rotations: None for the default powers of two)
 SETS: list[tuple[CkksParams, list[int] | None]] = [
     (CkksParams(8192, 40, 1), None), (CkksParams(16384, 50, 4), None),
-    (CkksParams(32768, 50, 11), [1])]
+    (CkksParams(32768, 50, 2), [1])]
 
 
 def _ms(seconds: float) -> str:

@@ -37,7 +37,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 import redis.asyncio as aioredis
-from benchlib import bench_account, bench_stack, grpc_floor_ms
+from benchlib import bench_account, bench_stack, grpc_floor_ms, server_ckks_key
 
 from wavis.core.grpc_client import open_channel
 from wavis.core.ids import new_id
@@ -255,18 +255,6 @@ def expected(values: dict[str, np.ndarray], steps: list[Step]) -> list[np.ndarra
 # -- the service -----------------------------------------------------------------------------
 
 
-async def server_key(session: aiohttp.ClientSession, base: str,
-                     headers: dict[str, str]) -> str:
-    async with session.post(base + "/keys/generate", headers=headers, json={
-            "scheme": "ckks", "params": PARAMS, "rotations": ROTATIONS}) as response:
-        key = await response.json()
-    while key["status"] == "pending":
-        await asyncio.sleep(0.2)
-        async with session.get(f"{base}/keys/{key['key_id']}", headers=headers) as response:
-            key = await response.json()
-    return str(key["key_id"])
-
-
 async def encrypt(session: aiohttp.ClientSession, base: str, headers: dict[str, str],
                   key_id: str, values: np.ndarray) -> str:
     async with session.post(base + "/ciphertexts/encrypt", headers=headers, json={
@@ -412,7 +400,8 @@ async def main() -> None:
         raw_inputs = {name: raw.encrypt(values) for name, values in plain.items()}
         async with aiohttp.ClientSession() as session, open_channel(
                 f"127.0.0.1:{stack.service_ports['ckks_compute']}") as channel:
-            key_id = await server_key(session, base, headers)
+            key_id = (await server_ckks_key(session, base, headers, PARAMS,
+                                              tuple(ROTATIONS)))["key_id"]
             stored = {name: await encrypt(session, base, headers, key_id, values)
                       for name, values in plain.items()}
             print(f"{'program':<10}{'steps':>6}{'raw p50 ms':>12}{'service p50 ms':>16}"

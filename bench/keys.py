@@ -29,8 +29,8 @@ CKKS_SETS = [
     ("N=8192 depth 1 (128-bit)", {"poly_degree": 8192, "scale_bits": 40, "max_depth": 1}, None),
     ("N=16384 depth 5 (128-bit)", {"poly_degree": 16384, "scale_bits": 50, "max_depth": 5},
      None),
-    ("N=32768 depth 11 (128-bit), rotations [1]",
-     {"poly_degree": 32768, "scale_bits": 50, "max_depth": 11}, [1]),
+    ("N=32768 depth 2 (128-bit), rotations [1]",
+     {"poly_degree": 32768, "scale_bits": 50, "max_depth": 2}, [1]),
 ]
 
 

@@ -20,7 +20,7 @@ from support import fake_stripe
 from support.accounts import Tenant, create_account, fresh_ip
 from support.edge_app import edge_app
 from support.fake_stripe import FakeStripe
-from support.http import Api
+from support.http import Api, stack_api
 from support.metered_endpoint import metered
 from support.stack_redis import stack_redis
 from wavis.core.roles import TRIAL
@@ -37,9 +37,8 @@ def money_stack(make_stack: Callable[..., Stack], stripe_server: FakeStripe) -> 
 
 @pytest.fixture
 async def mapi(money_stack: Stack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        doc = await (await session.get(f"{money_stack.gateway_url}/api/v1/openapi.json")).json()
-        yield Api(session, money_stack.gateway_url, doc)
+    async with stack_api(money_stack.gateway_url) as api:
+        yield api
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from support import fake_stripe
 from support.accounts import Tenant, create_account
 from support.edge_app import edge_app
 from support.fake_stripe import FakeStripe
-from support.http import Api
+from support.http import Api, stack_api
 from support.metered_endpoint import metered
 from support.openapi_check import assert_matches_schema
 from support.receiver import Receiver, running_receiver
@@ -41,9 +41,8 @@ def events_stack(make_stack: Callable[..., Stack], stripe_server: FakeStripe) ->
 
 @pytest.fixture
 async def eapi(events_stack: Stack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        doc_reply = await session.get(f"{events_stack.gateway_url}/api/v1/openapi.json")
-        yield Api(session, events_stack.gateway_url, await doc_reply.json())
+    async with stack_api(events_stack.gateway_url) as api:
+        yield api
 
 
 @pytest.fixture

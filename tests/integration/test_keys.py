@@ -264,6 +264,21 @@ async def test_slow_generation_answers_202_then_completes(limited: Stack, openap
         assert third.status == 402 and third.json["error"]["code"] == "QUOTA_EXHAUSTED"
 
 
+async def test_a_key_whose_ciphertexts_could_not_be_stored_is_refused(api: Api,
+                                                                      mesh: Stack) -> None:
+    """N=32768 at depth 3: a fresh ciphertext would take 2.0 MB and more, over the 2 MB a
+    ciphertext may be; the key was made, and every encrypt under it then answered 413."""
+    tenant = await create_account(mesh)
+    reply = await _generate(api, tenant, {"scheme": "ckks", "params": {
+        "poly_degree": 32768, "scale_bits": 50, "max_depth": 3}})
+    assert reply.status == 400, reply.text
+    error = reply.json["error"]
+    assert (error["code"], error["details"]["field"]) == ("INVALID_PARAMS", "max_depth")
+    assert "max_depth at most 2" in error["message"]
+    listed = await api.get("/api/v1/keys", headers=tenant.auth())
+    assert listed.json["data"] == []
+
+
 async def test_a_key_deleted_while_it_is_generated_stays_deleted(limited: Stack,
                                                                  openapi_doc: dict) -> None:
     """Deleting a pending key: its generation ends without bringing back a record (a partial

@@ -11,11 +11,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 
 from support.accounts import Tenant, create_account, fresh_ip
-from support.http import Api
+from support.http import Api, stack_api
 from support.openapi_check import assert_matches_schema
 from support.receiver import Receiver, running_receiver
 from wavis.devstack.stack import Stack
@@ -36,9 +35,8 @@ def lease_stack(make_stack: Callable[..., Stack]) -> Iterator[Stack]:
 
 @pytest.fixture
 async def lapi(lease_stack: Stack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        doc = await (await session.get(f"{lease_stack.gateway_url}/api/v1/openapi.json")).json()
-        yield Api(session, lease_stack.gateway_url, doc)
+    async with stack_api(lease_stack.gateway_url) as api:
+        yield api
 
 
 @pytest.fixture

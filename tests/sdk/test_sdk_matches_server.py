@@ -15,7 +15,18 @@ from pathlib import Path
 import pytest
 import tomli
 import wavis_sdk
-from wavis_sdk import _client, _core, _errors, _inference_ops, _ops, ckks, program, tfhe, webhooks
+from wavis_sdk import (
+    _async_client,
+    _client,
+    _core,
+    _errors,
+    _inference_ops,
+    _ops,
+    ckks,
+    program,
+    tfhe,
+    webhooks,
+)
 
 from gateway.app import ENDPOINTS
 from gateway.routes import compute as compute_routes
@@ -35,6 +46,7 @@ def test_ckks_parameter_ranges_are_the_servers() -> None:
     assert ckks.TESTING_POLY_DEGREES == ckks_keys.TESTING_POLY_DEGREES
     assert ckks.SCALE_BITS_RANGE == ckks_keys.SCALE_BITS_RANGE
     assert ckks.MAX_DEPTH_RANGE == ckks_keys.MAX_DEPTH_RANGE
+    assert ckks.CIPHERTEXT_HEADER_BYTES == ckks_keys.CIPHERTEXT_HEADER_BYTES
     assert set(ckks.KEY_FILES.values()) | {ckks.SECRET_FILE} == set(ckks_keys.KEY_FILES.values())
     for scale in range(20, 61):
         assert ckks.first_mod_bits(scale) == ckks_keys.first_mod_bits(scale)
@@ -45,7 +57,8 @@ def test_ckks_parameter_ranges_are_the_servers() -> None:
 BAD_PARAMS = [
     *itertools.product((512, 1024, 2048, 3000, 4096, True), (40,), (2,), ("128-bit", "testing")),
     *itertools.product((8192,), (19, 20, 60, 61, 40.5), (1,), ("128-bit",)),
-    *itertools.product((8192,), (40,), (0, 1, 30, 31), ("128-bit",)),
+    *itertools.product((8192,), (40,), (0, 1, 14, 15, 30, 31), ("128-bit",)),
+    *itertools.product((16384, 32768), (50,), (2, 3, 6, 7), ("128-bit",)),
     (8192, 40, 1, "512-bit"), (8192, 40, 1, "Testing"),
 ]
 
@@ -171,7 +184,7 @@ def test_every_compute_operation_has_a_method() -> None:
     for operation in compute_routes.OPERATIONS:
         name = operation.replace("-", "_")
         assert callable(getattr(_client.Compute, name)), operation
-        assert callable(getattr(_client.AsyncCompute, name)), operation
+        assert callable(getattr(_async_client.AsyncCompute, name)), operation
 
 
 def test_the_cli_offers_every_compute_operation() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,3 +49,12 @@ class Api:
 
     async def post(self, path: str, **kwargs: Any) -> Reply:
         return await self.request("POST", path, **kwargs)
+
+
+@asynccontextmanager
+async def stack_api(gateway_url: str) -> AsyncIterator[Api]:
+    """An Api on a stack's gateway, checking answers against the document that stack serves."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{gateway_url}/api/v1/openapi.json") as reply:
+            doc = await reply.json()
+        yield Api(session, gateway_url, doc)

@@ -9,6 +9,7 @@ instead of killing pytest.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import random
 import shutil
@@ -20,6 +21,7 @@ from typing import Any
 import openfhe
 import pytest
 
+from support.fhe_client import make_ckks_client
 from wavis.core.errors import WavisError
 from wavis.core.tfhe_catalog import PRESETS
 from wavis.fhe.binfhe_io import (
@@ -102,9 +104,30 @@ def test_out_of_range_params_name_their_field(changes: dict[str, Any], field: st
 def test_small_rings_only_for_testing_and_bounds_are_inclusive() -> None:
     validate_ckks_params(CkksParams(1024, 20, 1, "testing"))
     validate_ckks_params(CkksParams(2048, 60, 30, "testing"))
-    validate_ckks_params(CkksParams(32768, 60, 30, "256-bit"))
+    validate_ckks_params(CkksParams(32768, 60, 2, "256-bit"))
     with pytest.raises(WavisError, match="testing"):
         validate_ckks_params(CkksParams(1024, 40, 1))
+
+
+@pytest.mark.parametrize(("poly_degree", "deepest"), [(4096, 30), (8192, 14), (16384, 6),
+                                                       (32768, 2)])
+def test_keys_whose_ciphertexts_could_not_be_stored_are_refused(poly_degree: int,
+                                                                deepest: int) -> None:
+    """A fresh ciphertext takes 16 bytes per slot-pair and RNS modulus (2 x N x 8 x (depth +
+    1)): above the 2 MB a ciphertext may be, the key could not encrypt, upload or store a
+    single result (schemathesis: encrypt answered 413 under a key it had made)."""
+    validate_ckks_params(CkksParams(poly_degree, 40, deepest))
+    if deepest < 30:
+        with pytest.raises(WavisError) as caught:
+            validate_ckks_params(CkksParams(poly_degree, 40, deepest + 1))
+        assert caught.value.code == "INVALID_PARAMS"
+        assert caught.value.details["field"] == "max_depth"
+        assert f"at most {deepest}" in caught.value.message
+    # Bootstrapping's own levels (23 at these rings) count too.
+    with pytest.raises(WavisError) as caught:
+        validate_ckks_params(CkksParams(max(poly_degree, 8192), 59, 1, bootstrappable=True))
+    assert caught.value.details["field"] == "max_depth"
+    validate_ckks_params(CkksParams(4096, 59, 2, "testing", bootstrappable=True))
 
 
 def test_default_rotations_are_powers_of_two_both_ways() -> None:
@@ -212,6 +235,23 @@ async def test_inspect_reads_the_same_metadata(pool: FheWorkerPool, tmp_path: Pa
     without_rotations = await pool.run(inspect_ckks_key, upload_files(folder, rotations=False),
                                        "key_up", str(tmp_path / "without"))
     assert without_rotations == {**metadata, "rotations": []}
+
+
+async def test_an_upload_whose_ciphertexts_could_not_be_stored_is_refused(
+        pool: FheWorkerPool, tmp_path: Path) -> None:
+    """N=2048 at depth 64: a fresh ciphertext takes 2.03 MB, above the 2 MB a ciphertext may
+    be, so the key could upload or compute nothing."""
+    client = make_ckks_client(ring_dim=2048, depth=64, scale_bits=30, rotations=())
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    for name, data in client.wire(rotations=False).items():
+        (folder / KEY_FILES[name]).write_bytes(base64.b64decode(data))
+    with pytest.raises(WavisError) as caught:
+        await pool.run(inspect_ckks_key, upload_files(folder, rotations=False), "key_deep",
+                       str(tmp_path / "checked"))
+    assert caught.value.code == "INVALID_KEY"
+    assert caught.value.details == {"field": "crypto_context"}
+    assert "2.03 MB" in caught.value.message
 
 
 async def test_one_worker_checks_keys_of_other_parameters_in_turn(tmp_path: Path) -> None:

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from wavis.core.errors import WavisError
-from wavis.core.limits import CKKS_SECURE_POLY_DEGREES, CKKS_TESTING_POLY_DEGREES
+from wavis.core.limits import (
+    CKKS_SECURE_POLY_DEGREES,
+    CKKS_TESTING_POLY_DEGREES,
+    MAX_CIPHERTEXT_BYTES,
+    MB,
+    megabytes,
+)
 from wavis.fhe.ckks_key_tags import server_key_tag, server_tagged_parts
 
 # Public name -> openfhe.SecurityLevel member name (resolved on use: importing this module must
@@ -102,6 +108,37 @@ def validate_ckks_params(params: CkksParams) -> None:
     low, high = MAX_DEPTH_RANGE
     if not _is_int(params.max_depth) or not low <= params.max_depth <= high:
         raise _invalid("max_depth", f"max_depth must be an integer from {low} to {high}.")
+    _check_ciphertexts_fit(params)
+
+
+# What a serialized ciphertext carries besides its coefficients (OpenFHE's header), rounded up.
+CIPHERTEXT_HEADER_BYTES = 1536
+
+
+def fresh_ciphertext_bytes(ring_dim: int, moduli: int) -> int:
+    """A fresh ciphertext's serialized size: two polynomials of ring_dim 64-bit coefficients
+    per RNS modulus, and the header."""
+    return 2 * ring_dim * 8 * moduli + CIPHERTEXT_HEADER_BYTES
+
+
+def _check_ciphertexts_fit(params: CkksParams) -> None:
+    """Parameters whose fresh ciphertexts exceed the size a ciphertext may have could not
+    encrypt, upload or store anything: INVALID_PARAMS naming the deepest key that fits."""
+    extra = bootstrap_depth(level_budget(params.poly_degree // 2)) + 1 \
+        if params.bootstrappable else 0
+    moduli = params.max_depth + extra + 1  # FIXEDMANUAL: the first modulus and one per level
+    if fresh_ciphertext_bytes(params.poly_degree, moduli) <= MAX_CIPHERTEXT_BYTES:
+        return
+    deepest = (MAX_CIPHERTEXT_BYTES - CIPHERTEXT_HEADER_BYTES) // (16 * params.poly_degree) \
+        - 1 - extra
+    size = fresh_ciphertext_bytes(params.poly_degree, moduli) / MB
+    raise _invalid("max_depth", f"A ciphertext under these parameters would take {size:.2f} MB, "
+                   f"above the {megabytes(MAX_CIPHERTEXT_BYTES)} a ciphertext may be: "
+                   + (f"at poly_degree {params.poly_degree}, max_depth at most {deepest}"
+                      + (" with bootstrapping" if extra else "") + "."
+                      if deepest >= MAX_DEPTH_RANGE[0] else
+                      f"poly_degree {params.poly_degree} leaves no room"
+                      + (" for bootstrapping" if extra else "") + "; use a smaller ring."))
 
 
 def default_rotations(slot_count: int) -> list[int]:
@@ -237,6 +274,13 @@ def inspect_ckks_key(files: dict[str, str], key_id: str, out_dir: str) -> dict[s
         except Exception as exc:  # whatever OpenFHE raises, the context is unusable
             raise _bad_key("crypto_context", "The crypto_context's parameters cannot be read: "
                            f"{_short(exc)}.") from exc
+        moduli = metadata["max_level"] + 1 + (metadata["scaling_technique"] == "FLEXIBLEAUTOEXT")
+        size = fresh_ciphertext_bytes(metadata["params"]["poly_degree"], moduli)
+        if size > MAX_CIPHERTEXT_BYTES:  # it could upload or compute nothing
+            raise _bad_key("crypto_context", f"A ciphertext under this crypto_context would "
+                           f"take {size / MB:.2f} MB, above the "
+                           f"{megabytes(MAX_CIPHERTEXT_BYTES)} a ciphertext may be: use a "
+                           "smaller ring or depth.")
         parts = server_tagged_parts(openfhe, public_key, tag, key_id,
                                     rotations="eval_rotation_keys" in data)
         parts["crypto_context"] = data["crypto_context"]

@@ -89,6 +89,29 @@ def validate_params(params: CkksParams) -> None:
     low, high = MAX_DEPTH_RANGE
     if not _is_int(params.max_depth) or not low <= params.max_depth <= high:
         raise _invalid("max_depth", f"max_depth must be an integer from {low} to {high}.")
+    _check_ciphertexts_fit(params)
+
+
+# What a serialized ciphertext carries besides its coefficients (OpenFHE's header), rounded up.
+CIPHERTEXT_HEADER_BYTES = 1536
+_MIB = 1024 * 1024
+
+
+def _check_ciphertexts_fit(params: CkksParams) -> None:
+    """Parameters whose fresh ciphertexts (two polynomials of poly_degree 64-bit coefficients
+    per RNS modulus, max_depth + 1 of them) exceed what the server takes could not upload or
+    compute anything: refused as the server refuses them."""
+    degree = params.poly_degree
+    size = 2 * degree * 8 * (params.max_depth + 1) + CIPHERTEXT_HEADER_BYTES
+    if size <= MAX_CIPHERTEXT_BYTES:
+        return
+    deepest = (MAX_CIPHERTEXT_BYTES - CIPHERTEXT_HEADER_BYTES) // (16 * degree) - 1
+    raise _invalid("max_depth", f"A ciphertext under these parameters would take "
+                   f"{size / _MIB:.2f} MB, above the {MAX_CIPHERTEXT_BYTES // _MIB} MB a "
+                   "ciphertext may be: "
+                   + (f"at poly_degree {degree}, max_depth at most {deepest}."
+                      if deepest >= MAX_DEPTH_RANGE[0] else
+                      f"poly_degree {degree} leaves no room; use a smaller ring."))
 
 
 def default_rotations(slot_count: int) -> list[int]:
