@@ -239,8 +239,8 @@ class Calculator:
 
         def decrypt() -> list[float]:
             too_noisy = WavisError(
-                "DECRYPTION_NOISE_TOO_HIGH", "The ciphertext's error is larger than the noise "
-                "this decryption's noise can hide: decrypt a result of fewer operations or "
+                "DECRYPTION_NOISE_TOO_HIGH", "The ciphertext's error is larger than this "
+                "decryption's noise can hide: decrypt a result of fewer operations or "
                 "smaller factors, or admit larger errors with noise_margin_bits (each bit "
                 "costs one of precision). (The refusal counts against the key's "
                 "decryptions.)", {"ciphertext_id": ciphertext_id,

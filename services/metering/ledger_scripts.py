@@ -11,7 +11,7 @@ from services.metering.named_scripts import Script
 # with sign -1, take it away). Used by the scripts below. `negated` because Lua's -0 (the
 # negation of a free operation's 0) reaches Redis as "-0", which is not an integer to it.
 _ADD_TO_USAGE = """
-local function negated(x) return 0 - x end
+local function negated(x) return -x + 0 end
 local function signed(x, sign) if sign < 0 then return negated(x) end return x end
 local function add_usage(month, day, fcu, nano, op, sign)
   local month_fcu = redis.call('HINCRBY', month, 'fcu', signed(fcu, sign))

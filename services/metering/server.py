@@ -203,5 +203,6 @@ async def lifespan(context: ServiceContext) -> AsyncIterator[None]:
         closing.cancel()
         await alerts.close()
         await publisher.close()
+        await stripe.close()
         await redis.aclose()
         await pubsub_redis.aclose()

@@ -30,11 +30,15 @@ class StripeBilling:
         self.cancel_url = cancel_url
         self.client: stripe.StripeClient | None = None
         self._products: dict[str, str] = {}  # plan -> Stripe product id
+        self._http = stripe.AIOHTTPClient(timeout=_TIMEOUT_SECONDS)
         if api_key:
             self.client = stripe.StripeClient(
                 api_key, base_addresses={"api": api_base.rstrip("/")},
-                http_client=stripe.AIOHTTPClient(timeout=_TIMEOUT_SECONDS),
-                max_network_retries=1)
+                http_client=self._http, max_network_retries=1)
+
+    async def close(self) -> None:
+        """Close the HTTP session the client opened (at shutdown)."""
+        await self._http.close_async()
 
     @property
     def configured(self) -> bool:

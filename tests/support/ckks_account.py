@@ -40,16 +40,21 @@ class CkksAccount:
                                    json={"key_id": self.key["key_id"], "inputs": inputs,
                                          "steps": steps, **fields})
 
-    async def decrypt(self, ciphertext_id: str, count: int = SLOTS) -> np.ndarray:
+    async def decrypt(self, ciphertext_id: str, count: int = SLOTS,
+                      noise_margin_bits: int | None = None) -> np.ndarray:
+        body: dict[str, Any] = {"count": count}
+        if noise_margin_bits is not None:
+            body["noise_margin_bits"] = noise_margin_bits
         reply = await self.api.post(f"/api/v1/ciphertexts/{ciphertext_id}/decrypt",
-                                    headers=self.tenant.auth(), json={"count": count})
+                                    headers=self.tenant.auth(), json=body)
         assert reply.status == 200, reply.text
         self.tolerance = 2.0 ** -reply.json["precision_bits"]
         return np.array(reply.json["values"])
 
-    async def check(self, ciphertext_id: str, expected: np.ndarray) -> None:
-        """Decrypted, the ciphertext is within the key's published precision of expected."""
-        values = await self.decrypt(ciphertext_id, len(expected))
+    async def check(self, ciphertext_id: str, expected: np.ndarray,
+                    noise_margin_bits: int | None = None) -> None:
+        """Decrypted, the ciphertext is within the published precision of expected."""
+        values = await self.decrypt(ciphertext_id, len(expected), noise_margin_bits)
         error = np.max(np.abs(values - expected))
         assert error < self.tolerance, (error, self.tolerance)
 
