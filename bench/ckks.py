@@ -32,7 +32,7 @@ OPERATIONS = ["add", "multiply", "multiply-plain", "rotate", "negate"]
 def raw_setup(params: dict[str, int]) -> dict[str, Any]:
     import openfhe as fhe
 
-    from wavis.fhe.ckks_keys import first_mod_bits
+    from wavis.fhe.ckks_params import first_mod_bits
 
     p = fhe.CCParamsCKKSRNS()
     p.SetRingDim(params["poly_degree"])

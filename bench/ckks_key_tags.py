@@ -25,13 +25,8 @@ import openfhe
 
 from services.ckks_compute.compute import read_ciphertext
 from wavis.fhe.ckks_key_tags import server_tagged_parts
-from wavis.fhe.ckks_keys import (
-    KEY_FILES,
-    CkksParams,
-    _clear_globals,
-    generate_ckks_key,
-    inspect_ckks_key,
-)
+from wavis.fhe.ckks_keys import KEY_FILES, _clear_globals, generate_ckks_key, inspect_ckks_key
+from wavis.fhe.ckks_params import CkksParams
 
 # (parameters, rotations: None for the default powers of two)
 SETS: list[tuple[CkksParams, list[int] | None]] = [

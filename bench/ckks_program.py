@@ -114,7 +114,7 @@ class Raw:
     def __init__(self) -> None:
         import openfhe as fhe
 
-        from wavis.fhe.ckks_keys import first_mod_bits
+        from wavis.fhe.ckks_params import first_mod_bits
 
         p = fhe.CCParamsCKKSRNS()
         p.SetRingDim(PARAMS["poly_degree"])

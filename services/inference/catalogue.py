@@ -28,7 +28,7 @@ from services.inference.compiler import (
 )
 from services.inference.network import Network, UnsupportedModel, read_network
 from wavis.core.ids import MODEL_ID_PATTERN
-from wavis.fhe.ckks_keys import SCALE_BITS_RANGE, first_mod_bits
+from wavis.fhe.ckks_params import SCALE_BITS_RANGE, first_mod_bits
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def output_scale(metadata: dict[str, Any]) -> float:
 
 def max_scale_bits(metadata: dict[str, Any]) -> int | None:
     """The largest scale_bits whose last level holds the model's values: the first modulus
-    (wavis.fhe.ckks_keys.first_mod_bits) must exceed the scale by the bits of the largest
+    (wavis.fhe.ckks_params.first_mod_bits) must exceed the scale by the bits of the largest
     mean magnitude measured there, plus one for the sign and one of margin. None when no
     measurement was stored (docs/decisions/0087-model-outputs-fit-the-last-level.md)."""
     magnitude = metadata.get("last_level_magnitude")

@@ -24,12 +24,8 @@ from wavis.core.events import EventPublisher
 from wavis.core.ids import new_id
 from wavis.core.sealing import Sealer
 from wavis.core.tfhe_catalog import PRESET_NAMES
-from wavis.fhe.ckks_keys import (
-    CkksParams,
-    generate_ckks_key,
-    inspect_ckks_key,
-    validate_ckks_params,
-)
+from wavis.fhe.ckks_keys import generate_ckks_key, inspect_ckks_key
+from wavis.fhe.ckks_params import CkksParams, validate_ckks_params
 from wavis.fhe.tfhe_keys import generate_tfhe_key, inspect_tfhe_key
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
 

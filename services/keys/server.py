@@ -24,7 +24,7 @@ from wavis.core.grpc_server import ServiceContext
 from wavis.core.redis_client import channel_messages, open_redis
 from wavis.core.redis_pages import page_limit
 from wavis.core.sealing import sealer_for
-from wavis.fhe.ckks_keys import CkksParams
+from wavis.fhe.ckks_params import CkksParams
 from wavis.fhe.workers import FheWorkerPool
 from wavis.generated.keys.v1 import keys_pb2, keys_pb2_grpc
 

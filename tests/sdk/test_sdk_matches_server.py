@@ -35,23 +35,23 @@ from wavis.core import ckks_programs, tfhe_catalog
 from wavis.core import webhook_signing as signing
 from wavis.core.errors import ERROR_CODES, WavisError
 from wavis.core.limits import MAX_BATCH_GATES, MAX_CIPHERTEXT_BYTES
-from wavis.fhe import ckks_keys, tfhe_keys
+from wavis.fhe import ckks_keys, ckks_params, tfhe_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_ckks_parameter_ranges_are_the_servers() -> None:
-    assert ckks.SECURITY_LEVELS == ckks_keys.SECURITY_LEVELS
-    assert ckks.SECURE_POLY_DEGREES == ckks_keys.SECURE_POLY_DEGREES
-    assert ckks.TESTING_POLY_DEGREES == ckks_keys.TESTING_POLY_DEGREES
-    assert ckks.SCALE_BITS_RANGE == ckks_keys.SCALE_BITS_RANGE
-    assert ckks.MAX_DEPTH_RANGE == ckks_keys.MAX_DEPTH_RANGE
-    assert ckks.CIPHERTEXT_HEADER_BYTES == ckks_keys.CIPHERTEXT_HEADER_BYTES
+    assert ckks.SECURITY_LEVELS == ckks_params.SECURITY_LEVELS
+    assert ckks.SECURE_POLY_DEGREES == ckks_params.SECURE_POLY_DEGREES
+    assert ckks.TESTING_POLY_DEGREES == ckks_params.TESTING_POLY_DEGREES
+    assert ckks.SCALE_BITS_RANGE == ckks_params.SCALE_BITS_RANGE
+    assert ckks.MAX_DEPTH_RANGE == ckks_params.MAX_DEPTH_RANGE
+    assert ckks.CIPHERTEXT_HEADER_BYTES == ckks_params.CIPHERTEXT_HEADER_BYTES
     assert set(ckks.KEY_FILES.values()) | {ckks.SECRET_FILE} == set(ckks_keys.KEY_FILES.values())
     for scale in range(20, 61):
-        assert ckks.first_mod_bits(scale) == ckks_keys.first_mod_bits(scale)
+        assert ckks.first_mod_bits(scale) == ckks_params.first_mod_bits(scale)
     for slots in (512, 1024, 4096, 16384):
-        assert ckks.default_rotations(slots) == ckks_keys.default_rotations(slots)
+        assert ckks.default_rotations(slots) == ckks_params.default_rotations(slots)
 
 
 BAD_PARAMS = [
@@ -67,7 +67,7 @@ BAD_PARAMS = [
 def test_local_validation_refuses_in_the_servers_words(values: tuple) -> None:
     server_error = sdk_error = None
     try:
-        ckks_keys.validate_ckks_params(ckks_keys.CkksParams(*values))
+        ckks_params.validate_ckks_params(ckks_params.CkksParams(*values))
     except WavisError as error:
         server_error = (error.code, error.message, error.details)
     try:
@@ -80,7 +80,8 @@ def test_local_validation_refuses_in_the_servers_words(values: tuple) -> None:
 SERVER_GENERATE = """
 import json, sys, tempfile
 from wavis.core.errors import WavisError
-from wavis.fhe.ckks_keys import CkksParams, generate_ckks_key
+from wavis.fhe.ckks_keys import generate_ckks_key
+from wavis.fhe.ckks_params import CkksParams
 try:
     generate_ckks_key(CkksParams(*json.loads(sys.argv[1])), [1], "key_sdk", tempfile.mkdtemp())
     print(json.dumps(None))

@@ -7,8 +7,8 @@ from typing import Any
 
 import openfhe as fhe
 
-from wavis.fhe.ckks_keys import default_rotations
 from wavis.fhe.ckks_ops import KeyShape, rescale_products
+from wavis.fhe.ckks_params import default_rotations
 
 RING = 2048
 SLOTS = RING // 2

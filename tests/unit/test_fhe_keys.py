@@ -32,13 +32,11 @@ from wavis.fhe.binfhe_io import (
 )
 from wavis.fhe.ckks_keys import (
     KEY_FILES,
-    CkksParams,
-    default_rotations,
     generate_ckks_key,
     inspect_ckks_key,
     rotations_from_automorphisms,
-    validate_ckks_params,
 )
+from wavis.fhe.ckks_params import CkksParams, default_rotations, validate_ckks_params
 from wavis.fhe.tfhe_keys import generate_tfhe_key, inspect_tfhe_key
 from wavis.fhe.workers import FheWorkerPool, WorkerCrashed
 

@@ -15,7 +15,7 @@ from services.inference.catalogue import BUILTIN_MODELS_DIR, describe, load_cata
 from services.inference.compiler import INPUT, compile_network
 from support.onnx_models import held_out_split, relu_mlp
 from support.slot_program import run_on_slots
-from wavis.fhe.ckks_keys import first_mod_bits
+from wavis.fhe.ckks_params import first_mod_bits
 
 
 @pytest.fixture(scope="module")
