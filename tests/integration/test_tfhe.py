@@ -15,6 +15,7 @@ import pytest
 from support.accounts import Tenant, create_account
 from support.http import Api
 from support.tfhe_client import ToyTfheClient
+from support.tfhe_sessions import ready_session
 from wavis.devstack.stack import Stack
 
 TWO_INPUT = {
@@ -351,11 +352,8 @@ async def test_eval_session_from_chunked_upload(api: Api, mesh: Stack) -> None:
                     reason="fast_128 keygen takes ~5 s and ~2 GB per worker: WAVIS_SLOW_TESTS=1")
 async def test_fast_128_server_session(api: Api, mesh: Stack) -> None:
     tenant = await create_account(mesh)
-    reply = await api.post("/api/v1/tfhe/session", headers=tenant.auth(),
-                           json={"preset": "fast_128"})
-    assert reply.status == 201, reply.text
+    reply, session = await ready_session(api, tenant, "fast_128")
     assert "X-Security-Warning" not in reply.headers
-    session = reply.json
     assert (session["n"], session["big_n"], session["security_bits"]) == (554, 1024, 128)
     sid = session["session_id"]
     cts = await _encrypt(api, tenant, sid, [1, 1])

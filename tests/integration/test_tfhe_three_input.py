@@ -12,6 +12,7 @@ import pytest
 from support.accounts import Tenant, create_account
 from support.http import Api
 from support.tfhe_client import ToyTfheClient
+from support.tfhe_sessions import ready_session
 from wavis.devstack.stack import Stack
 
 THREE_INPUT = {
@@ -274,12 +275,10 @@ async def test_keys_service_generates_three_input_keys(api: Api, mesh: Stack) ->
                            "WAVIS_SLOW_TESTS=1")
 async def test_fast_128_3_server_session(api: Api, mesh: Stack) -> None:
     tenant = await create_account(mesh, plan="payg")
-    made = await api.post("/api/v1/tfhe/session", headers=tenant.auth(),
-                          json={"preset": "fast_128_3"})
-    assert made.status == 201, made.text
+    made, session = await ready_session(api, tenant, "fast_128_3")
     assert "X-Security-Warning" not in made.headers
-    assert (made.json["security_bits"], made.json["big_n"]) == (128, 1024)
-    sid = made.json["session_id"]
+    assert (session["security_bits"], session["big_n"]) == (128, 1024)
+    sid = session["session_id"]
     results, expected = [], []
     for op, row in (("AND3", (1, 1, 1)), ("AND3", (1, 0, 1)), ("OR3", (0, 0, 0)),
                     ("OR3", (0, 1, 0)), ("MAJORITY", (1, 0, 1)), ("MAJORITY", (0, 0, 1))):
