@@ -72,12 +72,10 @@ def last_level_magnitude(model: Model, output_scale: float) -> float:
     entry = describe(model)
     program = compile_network(model.network, model.approximations, output_scale)
     per_ciphertext = inference.samples_per_ciphertext(entry, SIMULATED_SLOTS)
-    worst = 0.0
-    for sample in dataset(model.metadata)[0]:
-        (vector,) = inference.pack(np.repeat(sample[None, :], per_ciphertext, axis=0), entry,
-                                   SIMULATED_SLOTS)
-        worst = max(worst, program.last_level_magnitude(vector))
-    return worst
+    return program.last_level_magnitude(
+        inference.pack(np.repeat(sample[None, :], per_ciphertext, axis=0), entry,
+                       SIMULATED_SLOTS)[0]
+        for sample in dataset(model.metadata)[0])
 
 
 def fit_last_level(model: Model) -> dict[str, float]:

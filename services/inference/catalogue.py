@@ -27,8 +27,15 @@ from services.inference.compiler import (
     compile_network,
 )
 from services.inference.network import Network, UnsupportedModel, read_network
+from wavis.core.errors import WavisError
 from wavis.core.ids import MODEL_ID_PATTERN
-from wavis.fhe.ckks_params import SCALE_BITS_RANGE, first_mod_bits
+from wavis.fhe.ckks_params import (
+    SCALE_BITS_RANGE,
+    SECURE_POLY_DEGREES,
+    CkksParams,
+    first_mod_bits,
+    validate_ckks_params,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +43,13 @@ BUILTIN_MODELS_DIR = Path(__file__).parent / "models"
 TASKS = ("binary-classification", "multiclass", "regression")
 MODEL_ID = re.compile(MODEL_ID_PATTERN)
 SCHEME = "ckks"
-# The ring dimensions a 128-bit key may have, and the scales tried for the recommended key
+# The scales tried for the recommended key, on each ring dimension a 128-bit key may have
 # (a smaller scale leaves room for more levels at a given ring dimension).
-SECURE_POLY_DEGREES = (4096, 8192, 16384, 32768)
 RECOMMENDED_SCALE_BITS = (40, 35, 30)
 
 
 class InvalidModel(ValueError):
     """A model the catalogue leaves out; the message says why."""
-
-
-@dataclass(frozen=True)
-class RecommendedKey:
-    poly_degree: int
-    scale_bits: int
-    max_depth: int
-    security_level: str = "128-bit"
 
 
 @dataclass
@@ -62,7 +60,7 @@ class Model:
     approximations: dict[str, Approximation]  # by activation node name
     program: Program
     depth: int
-    recommended_key: RecommendedKey | None
+    recommended_key: CkksParams | None
     max_scale_bits: int | None  # key_requirements.max_scale_bits
 
     @property
@@ -211,11 +209,11 @@ def _check_outputs(metadata: dict[str, Any], network: Network) -> None:
             raise InvalidModel(f"classes must list the {expected} class labels")
 
 
-_RECOMMENDED: dict[tuple[int, int, int | None], RecommendedKey | None] = {}
+_RECOMMENDED: dict[tuple[int, int, int | None], CkksParams | None] = {}
 
 
 def recommended_key(min_poly_degree: int, depth: int, scale_ceiling: int | None = None,
-                    ) -> RecommendedKey | None:
+                    ) -> CkksParams | None:
     """The smallest 128-bit parameters (ring dimension, then the largest scale up to
     scale_ceiling) that OpenFHE accepts for this depth, built as the SDK builds keys; None if
     even N=32768 is short."""
@@ -228,6 +226,10 @@ def recommended_key(min_poly_degree: int, depth: int, scale_ceiling: int | None 
     for poly_degree in (n for n in SECURE_POLY_DEGREES if n >= min_poly_degree):
         for scale_bits in (bits for bits in RECOMMENDED_SCALE_BITS
                            if scale_ceiling is None or bits <= scale_ceiling):
+            try:  # never a key the keys service would refuse (a ciphertext over 2 MB)
+                validate_ckks_params(CkksParams(poly_degree, scale_bits, depth))
+            except WavisError:
+                continue
             parameters = openfhe.CCParamsCKKSRNS()
             parameters.SetRingDim(poly_degree)
             parameters.SetMultiplicativeDepth(depth)
@@ -241,7 +243,7 @@ def recommended_key(min_poly_degree: int, depth: int, scale_ceiling: int | None 
                 openfhe.GenCryptoContext(parameters)
             except RuntimeError:
                 continue
-            found = RecommendedKey(poly_degree, scale_bits, depth)
+            found = CkksParams(poly_degree, scale_bits, depth)
             break
         if found:
             break

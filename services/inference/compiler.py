@@ -24,6 +24,7 @@ keys (FLEXIBLEAUTO) are unaffected.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -128,11 +129,15 @@ class Program:
         used = self.levels_used()
         return [ref for ref, level in used.items() if level == used[self.output]]
 
-    def last_level_magnitude(self, vector: np.ndarray) -> float:
+    def last_level_magnitude(self, vectors: Iterable[np.ndarray]) -> float:
         """The largest mean magnitude, over the slots, of a value the program leaves at its
-        last level for this input: it bounds every coefficient CKKS decodes there."""
-        values = self.simulate(vector)
-        return max(float(np.mean(np.abs(values[ref]))) for ref in self.last_level_refs())
+        last level for any of these inputs: it bounds every coefficient CKKS decodes there."""
+        refs = self.last_level_refs()
+        worst = 0.0
+        for vector in vectors:
+            values = self.simulate(vector)
+            worst = max(worst, *(float(np.mean(np.abs(values[ref]))) for ref in refs))
+        return worst
 
 
 def block_size_of(network: Network) -> int:

@@ -99,13 +99,14 @@ def _check_ciphertexts_fit(params: CkksParams) -> None:
     extra = bootstrap_depth(level_budget(params.poly_degree // 2)) + 1 \
         if params.bootstrappable else 0
     moduli = params.max_depth + extra + 1  # FIXEDMANUAL: the first modulus and one per level
-    if fresh_ciphertext_bytes(params.poly_degree, moduli) <= MAX_CIPHERTEXT_BYTES:
+    size = fresh_ciphertext_bytes(params.poly_degree, moduli)
+    if size <= MAX_CIPHERTEXT_BYTES:
         return
     deepest = (MAX_CIPHERTEXT_BYTES - CIPHERTEXT_HEADER_BYTES) // (16 * params.poly_degree) \
         - 1 - extra
-    size = fresh_ciphertext_bytes(params.poly_degree, moduli) / MB
-    raise _invalid("max_depth", f"A ciphertext under these parameters would take {size:.2f} MB, "
-                   f"above the {megabytes(MAX_CIPHERTEXT_BYTES)} a ciphertext may be: "
+    raise _invalid("max_depth", "A ciphertext under these parameters would take "
+                   f"{size / MB:.2f} MB, above the {megabytes(MAX_CIPHERTEXT_BYTES)} a "
+                   "ciphertext may be: "
                    + (f"at poly_degree {params.poly_degree}, max_depth at most {deepest}"
                       + (" with bootstrapping" if extra else "") + "."
                       if deepest >= MAX_DEPTH_RANGE[0] else
