@@ -41,9 +41,11 @@ class Session:
                                    json={"key_id": self.key["key_id"], "ciphertext_ids": ids,
                                          **fields})
 
-    async def decrypt(self, ciphertext_id: str, length: int = SLOTS) -> np.ndarray:
+    async def decrypt(self, ciphertext_id: str, length: int = SLOTS,
+                      noise_margin_bits: int | None = None) -> np.ndarray:
+        body = None if noise_margin_bits is None else {"noise_margin_bits": noise_margin_bits}
         reply = await self.api.post(f"/api/v1/ciphertexts/{ciphertext_id}/decrypt",
-                                    headers=self.tenant.auth())
+                                    headers=self.tenant.auth(), json=body)
         assert reply.status == 200, reply.text
         self.tolerance = 2.0 ** -reply.json["precision_bits"]  # what the server states
         return np.array(reply.json["values"][:length])
@@ -102,7 +104,9 @@ async def test_matmul_block_matches_numpy(session: Session) -> None:
     cv = await session.encrypt(vector)
     reply = await session.compute("matmul", [cv], matrix=matrix.tolist(), scale_stable=True)
     assert reply.status == 200, reply.text
-    result = await session.decrypt(reply.json["result_ciphertext_id"])
+    # A 16-wide matmul carries several times a fresh encryption's error, near the default
+    # margin (6): two bits more admit it every time, at the precision the decryption states.
+    result = await session.decrypt(reply.json["result_ciphertext_id"], noise_margin_bits=8)
     _close(result[:d], matrix @ vector, session.tolerance)
     _close(result[d:2 * d], matrix @ vector, session.tolerance)  # repeated with period d
     assert reply.json["cost_units"] == 20
